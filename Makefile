@@ -1,0 +1,37 @@
+# lockdiag — the README's two commands live here: `make demo` and `make test`.
+# Both install what a fresh Debian 12 machine with Swift lacks (apt, as root or via sudo).
+
+SWIFT       ?= swift
+APT_PACKAGES = pkg-config libusb-1.0-0-dev libbluetooth-dev libudev-dev
+SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: deps build test demo bench catalog vectors clean
+
+# Install only what is missing, so a machine that has everything never touches apt.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+test: deps
+	$(SWIFT) test
+
+clean:
+	rm -rf .build
+
+# The fault catalog is compiled from firmware-specs/faults.json; FaultCatalogTests fails until
+# this has been run after an edit.
+catalog:
+	python3 scripts/gen-fault-catalog.py
+
+# Golden frames from the independent Python reference encoder.
+vectors:
+	python3 firmware-specs/tools/ldp.py vectors > firmware-specs/vectors/frames.json

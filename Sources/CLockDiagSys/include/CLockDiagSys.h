@@ -1,0 +1,36 @@
+// Wrappers for the variadic or macro-only libc calls Swift cannot import directly.
+// Every symbol is prefixed `lockdiag_` (the swift-nio shim habit).
+#ifndef CLOCKDIAGSYS_H
+#define CLOCKDIAGSYS_H
+
+#include <stdint.h>
+#include <termios.h>
+
+/// prctl(PR_SET_TIMERSLACK, ns): returns 0 or -1 with errno set.
+int lockdiag_set_timer_slack(unsigned long nanoseconds);
+
+/// ioctl(fd, TIOCEXCL): exclusive tty open; 0 or -1 with errno.
+int lockdiag_tty_set_exclusive(int fd);
+
+/// ioctl(fd, TIOCNXCL); 0 or -1 with errno.
+int lockdiag_tty_clear_exclusive(int fd);
+
+/// ioctl(fd, FIONREAD, &n): bytes waiting; -1 with errno on failure.
+int lockdiag_bytes_available(int fd);
+
+/// Speed constant (B9600 …) for a baud rate in bits per second, or 0 when termios has none.
+speed_t lockdiag_speed_for_baud(uint32_t baud);
+
+/// The `CBAUD`-style value read back from termios, in bits per second, or 0 when unknown.
+uint32_t lockdiag_baud_for_speed(speed_t speed);
+
+/// sched_setscheduler(0, SCHED_FIFO, priority); 0 or -1 with errno.
+int lockdiag_set_fifo_priority(int priority);
+
+/// pthread_setaffinity_np for the calling thread to a single CPU; 0 or an errno value.
+int lockdiag_pin_current_thread(int cpu);
+
+/// The thread id (gettid) of the calling thread.
+int lockdiag_gettid(void);
+
+#endif

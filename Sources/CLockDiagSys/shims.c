@@ -1,0 +1,56 @@
+#define _GNU_SOURCE
+#include "CLockDiagSys.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int lockdiag_set_timer_slack(unsigned long nanoseconds) {
+    return prctl(PR_SET_TIMERSLACK, nanoseconds, 0, 0, 0);
+}
+
+int lockdiag_tty_set_exclusive(int fd) { return ioctl(fd, TIOCEXCL); }
+
+int lockdiag_tty_clear_exclusive(int fd) { return ioctl(fd, TIOCNXCL); }
+
+int lockdiag_bytes_available(int fd) {
+    int n = 0;
+    if (ioctl(fd, FIONREAD, &n) != 0) return -1;
+    return n;
+}
+
+static const struct { uint32_t baud; speed_t speed; } speeds[] = {
+    {1200, B1200}, {2400, B2400}, {4800, B4800}, {9600, B9600}, {19200, B19200},
+    {38400, B38400}, {57600, B57600}, {115200, B115200}, {230400, B230400},
+    {460800, B460800}, {500000, B500000}, {921600, B921600}, {1000000, B1000000},
+    {1500000, B1500000}, {2000000, B2000000},
+};
+
+speed_t lockdiag_speed_for_baud(uint32_t baud) {
+    for (unsigned i = 0; i < sizeof speeds / sizeof speeds[0]; i++)
+        if (speeds[i].baud == baud) return speeds[i].speed;
+    return 0;
+}
+
+uint32_t lockdiag_baud_for_speed(speed_t speed) {
+    for (unsigned i = 0; i < sizeof speeds / sizeof speeds[0]; i++)
+        if (speeds[i].speed == speed) return speeds[i].baud;
+    return 0;
+}
+
+int lockdiag_set_fifo_priority(int priority) {
+    struct sched_param param = { .sched_priority = priority };
+    return sched_setscheduler(0, SCHED_FIFO, &param);
+}
+
+int lockdiag_pin_current_thread(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+int lockdiag_gettid(void) { return (int)syscall(SYS_gettid); }
