@@ -1,7 +1,10 @@
 #define _GNU_SOURCE
 #include "CLockDiagSys.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -54,3 +57,15 @@ int lockdiag_pin_current_thread(int cpu) {
 }
 
 int lockdiag_gettid(void) { return (int)syscall(SYS_gettid); }
+
+int lockdiag_open_pty(char *name, unsigned long name_length) {
+    int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) return -1;
+    if (grantpt(master) != 0 || unlockpt(master) != 0 || ptsname_r(master, name, name_length) != 0) {
+        int saved = errno;
+        close(master);
+        errno = saved;
+        return -1;
+    }
+    return master;
+}

@@ -5,6 +5,11 @@
 
 #include <stdint.h>
 #include <termios.h>
+// Linux headers Glibc's Swift module map leaves out; re-exported for LinuxIO.
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/timerfd.h>
 
 /// prctl(PR_SET_TIMERSLACK, ns): returns 0 or -1 with errno set.
 int lockdiag_set_timer_slack(unsigned long nanoseconds);
@@ -29,6 +34,11 @@ int lockdiag_set_fifo_priority(int priority);
 
 /// pthread_setaffinity_np for the calling thread to a single CPU; 0 or an errno value.
 int lockdiag_pin_current_thread(int cpu);
+
+/// posix_openpt + grantpt + unlockpt + ptsname_r (which need _GNU_SOURCE, absent from Swift's
+/// Glibc module). Returns the master descriptor (O_RDWR|O_NOCTTY|O_CLOEXEC) and writes the slave's
+/// path into `name`, or -1 with errno set.
+int lockdiag_open_pty(char *name, unsigned long name_length);
 
 /// The thread id (gettid) of the calling thread.
 int lockdiag_gettid(void);

@@ -1,0 +1,49 @@
+import CLockDiagSys
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real-time knobs of ../shared/TESTING.md, each returning what it could not get instead of
+/// failing, so `--realtime` can say exactly what it has.
+public enum Realtime {
+    /// PR_SET_TIMERSLACK for the calling thread (the default 50 µs slack is most of a normal
+    /// thread's wake-up lateness).
+    public static func setTimerSlack(nanoseconds: UInt) -> SystemError? {
+        lockdiag_set_timer_slack(nanoseconds) == 0 ? nil : .last("prctl(PR_SET_TIMERSLACK)")
+    }
+
+    /// SCHED_FIFO at `priority` for the calling thread.
+    public static func setFIFO(priority: Int32) -> SystemError? {
+        lockdiag_set_fifo_priority(priority) == 0 ? nil : .last("sched_setscheduler(SCHED_FIFO, \(priority))")
+    }
+
+    /// mlockall(MCL_CURRENT | MCL_FUTURE): no page faults on the hot path later.
+    public static func lockMemory() -> SystemError? {
+        mlockall(MCL_CURRENT | MCL_FUTURE) == 0 ? nil : .last("mlockall")
+    }
+
+    /// Pins the calling thread to one CPU.
+    public static func pinCurrentThread(to cpu: Int32) -> SystemError? {
+        let rc = lockdiag_pin_current_thread(cpu)
+        return rc == 0 ? nil : SystemError("pthread_setaffinity_np(cpu \(cpu))", errno: rc)
+    }
+
+    /// Holds a PM QoS request of 0 µs on /dev/cpu_dma_latency while the returned descriptor is
+    /// open: keeps CPUs out of deep idle states system-wide (costs power; only for --realtime).
+    public static func holdCPUWakeLatency() -> Result<Int32, SystemError> {
+        do throws(SystemError) {
+            let fd = try FileIO.open("/dev/cpu_dma_latency", flags: O_WRONLY)
+            var zero: Int32 = 0
+            guard Glibc.write(fd, &zero, 4) == 4 else {
+                let error = SystemError.last("write", path: "/dev/cpu_dma_latency")
+                FileIO.close(fd)
+                return .failure(error)
+            }
+            return .success(fd)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    public static var onlineCPUs: Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+}
