@@ -1,0 +1,22 @@
+import LinuxIO
+import SerialTransport
+
+/// The narrow driver contract the poll loop drives every transport through (after Network UPS
+/// Tools' drivers: open, poll, command, close). A link is owned by the poll loop's thread from
+/// the moment it is handed over; its readiness comes from epoll on `fileDescriptor`.
+public protocol DeviceLink: AnyObject {
+    /// Transport name shown to users: `serial`, `usb`, `ble`.
+    var transport: String { get }
+    /// Where the device is: a tty path, a USB port path, a BLE address.
+    var path: String { get }
+    /// The descriptor to watch for readability, or -1 while closed.
+    var fileDescriptor: Int32 { get }
+    func open() throws
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> IOResult
+    func write(_ bytes: UnsafeRawBufferPointer) throws -> IOResult
+    func close()
+}
+
+extension SerialPort: DeviceLink {
+    public var transport: String { "serial" }
+}

@@ -1,0 +1,104 @@
+/// Per-link counters kept by the poll loop; plain integers copied into ring records.
+public struct LinkCounters: Sendable, Equatable {
+    public var bytesIn: UInt64 = 0
+    public var bytesOut: UInt64 = 0
+    public var frames: UInt64 = 0
+    public var noiseBytes: UInt64 = 0
+    public var headerErrors: UInt64 = 0
+    public var crcErrors: UInt64 = 0
+    public var oversized: UInt64 = 0
+    public var unsupportedVersion: UInt64 = 0
+    public var truncated: UInt64 = 0
+    public var requests: UInt64 = 0
+    public var timeouts: UInt64 = 0
+    public var naks: UInt64 = 0
+    /// Responses whose seq or type matched no request in flight.
+    public var unexpected: UInt64 = 0
+    public var reconnects: UInt64 = 0
+
+    public init() {}
+
+    /// Frames rejected for a bad check value (CRC-8 header or CRC-16 body).
+    public var checkErrors: UInt64 { headerErrors + crcErrors }
+}
+
+/// Wake-up lateness histogram: 1 µs buckets up to 2 ms, then doubling buckets to about 4 s.
+/// Fixed storage, so recording never allocates.
+public struct LatenessHistogram: Sendable, Equatable {
+    public static let linearBuckets = 2000
+    public static let logBuckets = 12
+    public private(set) var buckets: [UInt64]
+    public private(set) var count: UInt64 = 0
+    public private(set) var sumMicroseconds: UInt64 = 0
+    public private(set) var maxMicroseconds: UInt64 = 0
+
+    public init() { buckets = [UInt64](repeating: 0, count: Self.linearBuckets + Self.logBuckets) }
+
+    public mutating func record(microseconds: UInt64) {
+        count &+= 1
+        sumMicroseconds &+= microseconds
+        if microseconds > maxMicroseconds { maxMicroseconds = microseconds }
+        buckets[Self.bucket(for: microseconds)] &+= 1
+    }
+
+    static func bucket(for microseconds: UInt64) -> Int {
+        if microseconds < UInt64(linearBuckets) { return Int(microseconds) }
+        var upper = UInt64(linearBuckets) * 2
+        var index = linearBuckets
+        while microseconds >= upper && index < linearBuckets + logBuckets - 1 {
+            upper *= 2
+            index += 1
+        }
+        return index
+    }
+
+    /// The upper edge (µs) of a bucket: percentiles are reported conservatively.
+    static func upperEdge(of bucket: Int) -> UInt64 {
+        if bucket < linearBuckets { return UInt64(bucket) }
+        return UInt64(linearBuckets) << UInt64(bucket - linearBuckets + 1)
+    }
+
+    /// The value below which `fraction` of the samples fall (0 when empty).
+    public func percentile(_ fraction: Double) -> UInt64 {
+        guard count > 0 else { return 0 }
+        let rank = UInt64((Double(count) * fraction).rounded(.up))
+        var seen: UInt64 = 0
+        for (index, n) in buckets.enumerated() where n > 0 {
+            seen += n
+            if seen >= max(rank, 1) { return min(Self.upperEdge(of: index), maxMicroseconds) }
+        }
+        return maxMicroseconds
+    }
+
+    public var meanMicroseconds: Double { count == 0 ? 0 : Double(sumMicroseconds) / Double(count) }
+
+    /// Copies `other` into this histogram's storage without allocating.
+    mutating func assign(from other: LatenessHistogram) {
+        buckets.withUnsafeMutableBufferPointer { dst in
+            other.buckets.withUnsafeBufferPointer { src in _ = dst.update(fromContentsOf: src) }
+        }
+        count = other.count
+        sumMicroseconds = other.sumMicroseconds
+        maxMicroseconds = other.maxMicroseconds
+    }
+
+    public mutating func reset() {
+        for i in buckets.indices { buckets[i] = 0 }
+        count = 0
+        sumMicroseconds = 0
+        maxMicroseconds = 0
+    }
+}
+
+/// The loop's own figures as last published (at most every 100 ms).
+public struct LoopStatistics: Sendable, Equatable {
+    public var pollHz: Int = 0
+    public var cycles: UInt64 = 0
+    /// Ticks the loop missed because a cycle (or the scheduler) took longer than a period.
+    public var overruns: UInt64 = 0
+    public var lateness = LatenessHistogram()
+    public var ringDropped: UInt64 = 0
+    public var startedAtNanoseconds: UInt64 = 0
+
+    public init() {}
+}

@@ -1,0 +1,686 @@
+import Dispatch
+import LinuxIO
+import LockProtocol
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The daemon's one polling loop (the Network UPS Tools habit: exactly one, in the core).
+///
+/// It runs on a dedicated OS thread, not on a Swift-concurrency executor, wakes on absolute
+/// deadlines from a timerfd so it does not drift, and multiplexes every device descriptor with
+/// epoll. Each tick it sends every device its next request (a queued command, else the poll
+/// schedule: IDENTIFY once, READ_FAULTS and READ_FINGERPRINT_STATUS at their cadence,
+/// READ_STATUS otherwise), checks deadlines and reopens vanished devices. Frames are decoded as
+/// soon as their bytes arrive, so motor-trace chunks stream at the firmware's rate.
+///
+/// Once running it does not allocate, lock, log or format strings per cycle: decoders, transmit
+/// buffers, the histogram and the output ring are allocated at start; other threads reach it only
+/// through an atomic counter plus a rarely-taken mutex for commands, and it publishes its
+/// statistics with a try-lock that never waits.
+///
+/// `@unchecked Sendable`: the mutable state below `// Loop-thread state` is touched only by the
+/// loop thread after `start()`; the other members are immutable, atomics, mutexes or the ring.
+public final class PollLoop: @unchecked Sendable {
+    public let configuration: PollLoopConfiguration
+    /// Everything the loop observes, for the consumer thread.
+    public let ring: RecordRing
+    /// Rung (at most once per wake) when records were pushed.
+    public let consumerDoorbell: EventDoorbell
+
+    private let wakeDoorbell: EventDoorbell
+    private let running = Atomic<Bool>(false)
+    private let pendingInbox = Atomic<Int>(0)
+    private let inbox: Mutex<Inbox>
+    private let published = Mutex(LoopStatistics())
+    private let realtimeReport = Mutex<RealtimeReport?>(nil)
+    private let started = DispatchSemaphore(value: 0)
+    private let tokens = Atomic<UInt32>(0)
+    private var thread: pthread_t = 0
+
+    // Loop-thread state.
+    private var slots: [DeviceSlot?]
+    private var epoll: Epoll
+    private var timer: PeriodicTimer?
+    private var histogram = LatenessHistogram()
+    private var cycles: UInt64 = 0
+    private var overruns: UInt64 = 0
+    private var expirations: UInt64 = 0
+    private var nextPublish: UInt64 = 0
+    private var pushedThisWake = false
+    private let readBuffer: UnsafeMutableRawBufferPointer
+    private let scratch: UnsafeMutableRawBufferPointer
+    private var wakeLatencyFD: Int32 = -1
+    private var drainedInbox: [InboxEntry]
+
+    private static let timerToken: UInt64 = .max
+    private static let doorbellToken: UInt64 = .max - 1
+
+    public init(configuration: PollLoopConfiguration = PollLoopConfiguration()) throws(SystemError) {
+        self.configuration = configuration
+        ring = RecordRing(capacity: configuration.ringCapacity)
+        consumerDoorbell = try EventDoorbell()
+        wakeDoorbell = try EventDoorbell()
+        epoll = try Epoll(capacity: configuration.maxDevices + 2)
+        slots = [DeviceSlot?](repeating: nil, count: configuration.maxDevices)
+        inbox = Mutex(Inbox(capacity: 1024))
+        drainedInbox = []
+        drainedInbox.reserveCapacity(1024)
+        readBuffer = .allocate(byteCount: 4096, alignment: 16)
+        scratch = .allocate(byteCount: 64, alignment: 16)
+    }
+
+    deinit {
+        readBuffer.deallocate()
+        scratch.deallocate()
+        epoll.close()
+        wakeDoorbell.close()
+        consumerDoorbell.close()
+    }
+
+    // MARK: - Interface for other threads
+
+    /// Hands a device link to the loop; from now on only the loop thread touches it. Returns
+    /// false when every slot is taken. The loop opens it at its next tick.
+    @discardableResult
+    public func attach(_ link: sending any DeviceLink, slot index: Int) -> Bool {
+        guard index >= 0, index < configuration.maxDevices else { return false }
+        return enqueue(InboxEntry(device: index, action: .attach(LinkHandOff(link))))
+    }
+
+    /// Closes a device's link and frees its slot.
+    public func detach(slot index: Int) {
+        _ = enqueue(InboxEntry(device: index, action: .detach))
+    }
+
+    /// Queues `request` for a device; its answer (or a timeout, after one retry, or
+    /// `commandFailed`) comes out of the ring with `token`. Returns false when the command queue
+    /// is full.
+    public func send(_ request: Request, to device: Int, token: UInt32) -> Bool {
+        let payload = request.payload
+        precondition(payload.count <= 8, "commands carry at most 8 payload bytes")
+        var packed: UInt64 = 0
+        for (i, byte) in payload.enumerated() { packed |= UInt64(byte) << UInt64(8 * i) }
+        let command = PendingCommand(token: token, type: request.type.rawValue, payload: packed, length: UInt8(payload.count))
+        return enqueue(InboxEntry(device: device, action: .command(command)))
+    }
+
+    /// A token no other command in flight has (never 0, which marks the loop's own polls).
+    public func nextToken() -> UInt32 {
+        var token = tokens.add(1, ordering: .relaxed).newValue
+        if token == 0 { token = tokens.add(1, ordering: .relaxed).newValue }
+        return token
+    }
+
+    /// The figures as last published (at most 100 ms old while running, exact after `stop`).
+    public var statistics: LoopStatistics {
+        var stats = published.withLock { $0 }
+        stats.ringDropped = ring.dropped
+        return stats
+    }
+
+    /// What `--realtime` got; nil before the loop started.
+    public var realtime: RealtimeReport? { realtimeReport.withLock { $0 } }
+
+    /// Starts the loop thread and returns once it runs (real-time settings applied).
+    public func start() throws(SystemError) {
+        guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let rc = pthread_create(&thread, nil, { context in
+            let loop = Unmanaged<PollLoop>.fromOpaque(context!).takeRetainedValue()
+            loop.run()
+            return nil
+        }, context)
+        guard rc == 0 else {
+            Unmanaged<PollLoop>.fromOpaque(context).release()
+            running.store(false, ordering: .releasing)
+            throw SystemError("pthread_create", errno: rc)
+        }
+        started.wait()
+    }
+
+    /// Stops the loop, closes every link and waits for the thread to end.
+    public func stop() {
+        guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
+        wakeDoorbell.ring()
+        pthread_join(thread, nil)
+    }
+
+    private func enqueue(_ entry: InboxEntry) -> Bool {
+        let accepted = inbox.withLock { $0.push(entry) }
+        if accepted {
+            pendingInbox.add(1, ordering: .releasing)
+            wakeDoorbell.ring()
+        }
+        return accepted
+    }
+
+    // MARK: - The loop thread
+
+    private func run() {
+        applyRealtime()
+        do {
+            let timer = try PeriodicTimer(intervalNanoseconds: configuration.periodNanoseconds)
+            self.timer = timer
+            try epoll.add(timer.fd, events: .readable, token: Self.timerToken)
+            try epoll.add(wakeDoorbell.fd, events: .readable, token: Self.doorbellToken)
+        } catch {
+            realtimeReport.withLock { $0?.missing.append("poll loop timer: \(error)") }
+            started.signal()
+            return
+        }
+        published.withLock {
+            $0.pollHz = configuration.pollHz
+            $0.startedAtNanoseconds = MonotonicClock.nanoseconds()
+        }
+        started.signal()
+        drainInbox()
+        while running.load(ordering: .relaxed) {
+            pushedThisWake = false
+            do {
+                try epoll.wait(timeoutMilliseconds: -1) { token, events in
+                    switch token {
+                    case Self.timerToken: tick()
+                    case Self.doorbellToken:
+                        wakeDoorbell.drain()
+                        if pendingInbox.load(ordering: .acquiring) > 0 { drainInbox() }
+                    default: service(slot: Int(token), events: events)
+                    }
+                }
+            } catch {
+                // epoll_wait only fails on a programming error (EBADF/EINVAL); do not spin.
+                break
+            }
+            if pushedThisWake { consumerDoorbell.ring() }
+        }
+        for index in slots.indices { if let slot = slots[index] { closeLink(slot, reportDown: false) } }
+        publishStatistics(force: true)
+        timer?.close()
+        if wakeLatencyFD >= 0 { FileIO.close(wakeLatencyFD) }
+    }
+
+    private func applyRealtime() {
+        var report = RealtimeReport()
+        // A normal thread's 50 µs timer slack is most of its wake-up lateness; narrowing it
+        // for this one thread costs nothing system-wide, so it is always done.
+        if let error = Realtime.setTimerSlack(nanoseconds: 1) { report.missing.append("timer slack: \(error)") } else { report.granted.append("timer slack 1 ns") }
+        if let request = configuration.realtime {
+            if let error = Realtime.setFIFO(priority: request.fifoPriority) {
+                report.missing.append("SCHED_FIFO \(request.fifoPriority): \(error.message) — run as root or grant CAP_SYS_NICE / an rtprio limit")
+            } else {
+                report.granted.append("SCHED_FIFO priority \(request.fifoPriority)")
+            }
+            if request.lockMemory {
+                if let error = Realtime.lockMemory() {
+                    report.missing.append("mlockall: \(error.message) — raise RLIMIT_MEMLOCK (LimitMEMLOCK=infinity) or grant CAP_IPC_LOCK")
+                } else {
+                    report.granted.append("memory locked (mlockall)")
+                }
+            }
+            if let cpu = request.cpu {
+                if let error = Realtime.pinCurrentThread(to: cpu) { report.missing.append("CPU affinity \(cpu): \(error.message)") } else { report.granted.append("pinned to CPU \(cpu)") }
+            }
+            if request.holdWakeLatency {
+                switch Realtime.holdCPUWakeLatency() {
+                case .success(let fd):
+                    wakeLatencyFD = fd
+                    report.granted.append("CPU wake-up latency held at 0 µs (/dev/cpu_dma_latency)")
+                case .failure(let error):
+                    report.missing.append("PM QoS /dev/cpu_dma_latency: \(error.message)")
+                }
+            }
+        }
+        realtimeReport.withLock { $0 = report }
+    }
+
+    private func tick() {
+        guard let timer else { return }
+        let now = MonotonicClock.nanoseconds()
+        let fired = timer.expirations()
+        guard fired > 0 else { return }
+        expirations &+= fired
+        cycles &+= 1
+        overruns &+= fired - 1
+        let scheduled = timer.startNanoseconds &+ (expirations - 1) &* timer.intervalNanoseconds
+        histogram.record(microseconds: now > scheduled ? (now - scheduled) / 1000 : 0)
+
+        if pendingInbox.load(ordering: .acquiring) > 0 { drainInbox() }
+        for index in slots.indices {
+            guard let slot = slots[index] else { continue }
+            if slot.online {
+                checkDeadline(slot, now: now)
+                if !slot.inFlight { sendNext(slot, now: now) }
+                flush(slot)
+                if now >= slot.nextCounters {
+                    slot.nextCounters = now &+ configuration.countersIntervalNanoseconds
+                    publishCounters(slot, now: now)
+                }
+            } else if now >= slot.nextReconnect {
+                openLink(slot, now: now)
+            }
+        }
+        publishStatistics(force: false, now: now)
+    }
+
+    private func publishStatistics(force: Bool, now: UInt64 = MonotonicClock.nanoseconds()) {
+        guard force || now >= nextPublish else { return }
+        nextPublish = now &+ 100_000_000
+        if force {
+            published.withLock { fill(&$0) }
+        } else {
+            // Never wait for a reader: if one holds the lock, publish at the next chance.
+            _ = published.withLockIfAvailable { fill(&$0) }
+        }
+    }
+
+    private func fill(_ stats: inout LoopStatistics) {
+        stats.cycles = cycles
+        stats.overruns = overruns
+        stats.lateness.assign(from: histogram)
+    }
+
+    // MARK: Commands
+
+    private func drainInbox() {
+        drainedInbox.removeAll(keepingCapacity: true)
+        let taken = inbox.withLock { box in
+            var n = 0
+            while let entry = box.pop() {
+                drainedInbox.append(entry)
+                n += 1
+            }
+            return n
+        }
+        pendingInbox.subtract(taken, ordering: .relaxed)
+        let now = MonotonicClock.nanoseconds()
+        for entry in drainedInbox {
+            let index = entry.device
+            switch entry.action {
+            case .attach(let handOff):
+                if let old = slots[index] { closeLink(old, reportDown: true) }
+                let slot = DeviceSlot(index: index, link: handOff.link, now: now)
+                slots[index] = slot
+                openLink(slot, now: now)
+            case .detach:
+                if let slot = slots[index] {
+                    closeLink(slot, reportDown: true)
+                    slots[index] = nil
+                }
+            case .command(let command):
+                guard index >= 0, index < slots.count, let slot = slots[index], slot.online, slot.commands.push(command) else {
+                    var header = RecordHeader()
+                    header.kind = .commandFailed
+                    header.device = UInt16(truncatingIfNeeded: index)
+                    header.type = command.type
+                    header.token = command.token
+                    header.timestampNanoseconds = now
+                    publish(header, payload: UnsafeRawBufferPointer(start: nil, count: 0))
+                    continue
+                }
+                if !slot.inFlight {
+                    sendNext(slot, now: now)
+                    flush(slot)
+                }
+            }
+        }
+        drainedInbox.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: Links
+
+    private func openLink(_ slot: DeviceSlot, now: UInt64) {
+        slot.nextReconnect = now &+ configuration.reconnectIntervalNanoseconds
+        do {
+            try slot.link.open()
+            try epoll.add(slot.link.fileDescriptor, events: [.readable, .readHangUp], token: UInt64(slot.index))
+        } catch {
+            slot.link.close()
+            // Reported once per outage, not on every retry.
+            if !slot.reportedOpenFailure {
+                slot.reportedOpenFailure = true
+                var header = RecordHeader()
+                header.kind = .openFailed
+                header.device = UInt16(slot.index)
+                header.timestampNanoseconds = now
+                let reason = Array(String(describing: error).utf8.prefix(RecordRing.slotPayload))
+                reason.withUnsafeBytes { publish(header, payload: $0) }
+            }
+            return
+        }
+        if slot.everOnline { slot.counters.reconnects &+= 1 }
+        slot.everOnline = true
+        slot.reportedOpenFailure = false
+        slot.online = true
+        slot.identified = false
+        slot.inFlight = false
+        slot.txStart = 0
+        slot.txEnd = 0
+        slot.decoder.reset()
+        slot.nextFaultPoll = now
+        slot.nextFingerprintPoll = now
+        var header = RecordHeader()
+        header.kind = .linkUp
+        header.device = UInt16(slot.index)
+        header.timestampNanoseconds = now
+        publish(header, payload: UnsafeRawBufferPointer(start: nil, count: 0))
+        sendNext(slot, now: now)
+        flush(slot)
+    }
+
+    private func closeLink(_ slot: DeviceSlot, reportDown: Bool) {
+        if slot.link.fileDescriptor >= 0 { epoll.remove(slot.link.fileDescriptor) }
+        slot.link.close()
+        let wasOnline = slot.online
+        slot.online = false
+        slot.decoder.finish { _ in }
+        syncDecoderCounters(slot)
+        let now = MonotonicClock.nanoseconds()
+        // Commands in flight or queued cannot be answered any more.
+        if slot.inFlight && slot.inFlightToken != 0 { failCommand(slot, token: slot.inFlightToken, type: slot.inFlightType, now: now) }
+        slot.inFlight = false
+        while let command = slot.commands.pop() { failCommand(slot, token: command.token, type: command.type, now: now) }
+        slot.nextReconnect = now &+ configuration.reconnectIntervalNanoseconds
+        if reportDown && wasOnline {
+            var header = RecordHeader()
+            header.kind = .linkDown
+            header.device = UInt16(slot.index)
+            header.timestampNanoseconds = now
+            publish(header, payload: UnsafeRawBufferPointer(start: nil, count: 0))
+            publishCounters(slot, now: now)
+        }
+    }
+
+    private func failCommand(_ slot: DeviceSlot, token: UInt32, type: UInt8, now: UInt64) {
+        var header = RecordHeader()
+        header.kind = .commandFailed
+        header.device = UInt16(slot.index)
+        header.type = type
+        header.token = token
+        header.timestampNanoseconds = now
+        publish(header, payload: UnsafeRawBufferPointer(start: nil, count: 0))
+    }
+
+    // MARK: Requests
+
+    private func sendNext(_ slot: DeviceSlot, now: UInt64) {
+        var token: UInt32 = 0
+        var type: UInt8
+        var payload: UInt64 = 0
+        var length: UInt8 = 0
+        if let command = slot.commands.pop() {
+            token = command.token
+            type = command.type
+            payload = command.payload
+            length = command.length
+        } else if !slot.identified {
+            type = MessageType.identify.rawValue
+        } else if now >= slot.nextFaultPoll && slot.capabilities.contains(.faultMemory) {
+            slot.nextFaultPoll = now &+ configuration.faultPollIntervalNanoseconds
+            type = MessageType.readFaults.rawValue
+        } else if now >= slot.nextFingerprintPoll && slot.capabilities.contains(.fingerprint) {
+            slot.nextFingerprintPoll = now &+ configuration.fingerprintPollIntervalNanoseconds
+            type = MessageType.readFingerprintStatus.rawValue
+        } else {
+            type = MessageType.readStatus.rawValue
+        }
+        transmit(slot, token: token, type: type, payload: payload, length: length, now: now, retried: false)
+    }
+
+    private func transmit(_ slot: DeviceSlot, token: UInt32, type: UInt8, payload: UInt64, length: UInt8, now: UInt64, retried: Bool) {
+        slot.seq &+= 1
+        var packed = payload.littleEndian
+        let written = withUnsafeBytes(of: &packed) { raw in
+            FrameEncoder.encode(kind: .request, seq: slot.seq, type: type,
+                                payload: UnsafeRawBufferPointer(rebasing: raw[0..<Int(length)]),
+                                into: UnsafeMutableRawBufferPointer(rebasing: slot.tx[slot.txEnd...]))
+        }
+        guard let written else {
+            // The transmit buffer is full of unsent bytes: the device is not draining its input.
+            if token != 0 { failCommand(slot, token: token, type: type, now: now) }
+            return
+        }
+        slot.txEnd += written
+        slot.counters.requests &+= 1
+        slot.inFlight = true
+        slot.inFlightSeq = slot.seq
+        slot.inFlightType = type
+        slot.inFlightToken = token
+        slot.inFlightPayload = payload
+        slot.inFlightLength = length
+        slot.inFlightRetried = retried
+        slot.inFlightDeadline = now &+ configuration.responseTimeoutNanoseconds
+    }
+
+    private func checkDeadline(_ slot: DeviceSlot, now: UInt64) {
+        guard slot.inFlight, now >= slot.inFlightDeadline else { return }
+        slot.inFlight = false
+        slot.counters.timeouts &+= 1
+        var header = RecordHeader()
+        header.kind = .timeout
+        header.device = UInt16(slot.index)
+        header.type = slot.inFlightType
+        header.seq = slot.inFlightSeq
+        header.token = slot.inFlightToken
+        header.timestampNanoseconds = now
+        // LDP/1 §4.2: a host may retry once. Commands are retried; polls simply come round again.
+        if slot.inFlightToken != 0 && !slot.inFlightRetried {
+            transmit(slot, token: slot.inFlightToken, type: slot.inFlightType, payload: slot.inFlightPayload,
+                     length: slot.inFlightLength, now: now, retried: true)
+            header.token = 0
+        }
+        publish(header, payload: UnsafeRawBufferPointer(start: nil, count: 0))
+    }
+
+    private func flush(_ slot: DeviceSlot) {
+        guard slot.txEnd > slot.txStart else { return }
+        do {
+            let result = try slot.link.write(UnsafeRawBufferPointer(rebasing: slot.tx[slot.txStart..<slot.txEnd]))
+            switch result {
+            case .bytes(let n):
+                slot.txStart += n
+                slot.counters.bytesOut &+= UInt64(n)
+                if slot.txStart == slot.txEnd {
+                    slot.txStart = 0
+                    slot.txEnd = 0
+                }
+            case .wouldBlock: break
+            case .closed: closeLink(slot, reportDown: true)
+            }
+        } catch {
+            closeLink(slot, reportDown: true)
+        }
+    }
+
+    // MARK: Input
+
+    private func service(slot index: Int, events: Epoll.Events) {
+        guard index < slots.count, let slot = slots[index], slot.online else { return }
+        let now = MonotonicClock.nanoseconds()
+        while true {
+            let result: IOResult
+            do {
+                result = try slot.link.read(into: readBuffer)
+            } catch {
+                closeLink(slot, reportDown: true)
+                return
+            }
+            switch result {
+            case .bytes(let n):
+                slot.counters.bytesIn &+= UInt64(n)
+                slot.decoder.feed(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n])) { output in
+                    if case .frame(let frame) = output { received(frame, on: slot, now: now) }
+                }
+                if n < readBuffer.count { return }
+            case .wouldBlock:
+                if events.contains(.hangUp) || events.contains(.error) { closeLink(slot, reportDown: true) }
+                return
+            case .closed:
+                closeLink(slot, reportDown: true)
+                return
+            }
+        }
+    }
+
+    private func received(_ frame: FrameView, on slot: DeviceSlot, now: UInt64) {
+        let h = frame.header
+        var header = RecordHeader()
+        header.kind = .frame
+        header.device = UInt16(slot.index)
+        header.frameKind = h.kind
+        header.type = h.type
+        header.seq = h.seq
+        header.timestampNanoseconds = now
+        switch h.kind {
+        case .response, .nak:
+            guard slot.inFlight, h.seq == slot.inFlightSeq, h.type == slot.inFlightType else {
+                slot.counters.unexpected &+= 1
+                return
+            }
+            slot.inFlight = false
+            header.token = slot.inFlightToken
+            if h.kind == .nak { slot.counters.naks &+= 1 }
+            if h.kind == .response && h.type == MessageType.identify.rawValue && frame.payload.count >= 5 {
+                slot.identified = true
+                slot.capabilities = Capabilities(rawValue: UInt32(frame.payload[1]) | UInt32(frame.payload[2]) << 8
+                                                 | UInt32(frame.payload[3]) << 16 | UInt32(frame.payload[4]) << 24)
+            }
+            publish(header, payload: frame.payload)
+            // Answered early: use the rest of the period for the next request in line, which
+            // keeps commands (trace reads, self-tests) from waiting a whole tick each.
+            if !slot.commands.isEmpty {
+                sendNext(slot, now: now)
+                flush(slot)
+            }
+        case .event:
+            publish(header, payload: frame.payload)
+        case .request:
+            slot.counters.unexpected &+= 1
+        }
+    }
+
+    private func syncDecoderCounters(_ slot: DeviceSlot) {
+        let d = slot.decoder.counters
+        slot.counters.frames = d.frames
+        slot.counters.noiseBytes = d.noiseBytes
+        slot.counters.headerErrors = d.headerErrors
+        slot.counters.crcErrors = d.crcErrors
+        slot.counters.oversized = d.oversized
+        slot.counters.unsupportedVersion = d.unsupportedVersion
+        slot.counters.truncated = d.truncated
+    }
+
+    private func publishCounters(_ slot: DeviceSlot, now: UInt64) {
+        syncDecoderCounters(slot)
+        var header = RecordHeader()
+        header.kind = .counters
+        header.device = UInt16(slot.index)
+        header.timestampNanoseconds = now
+        withUnsafeBytes(of: &slot.counters) { publish(header, payload: $0) }
+    }
+
+    private func publish(_ header: RecordHeader, payload: UnsafeRawBufferPointer) {
+        ring.push(header, payload: payload)
+        pushedThisWake = true
+    }
+}
+
+/// A command waiting for its device: the request type and up to 8 payload bytes, packed so
+/// queueing it allocates nothing.
+struct PendingCommand {
+    var token: UInt32
+    var type: UInt8
+    var payload: UInt64
+    var length: UInt8
+}
+
+/// Moves a link from the thread that built it to the loop thread.
+/// `@unchecked Sendable`: the sender gives the link up (`sending`) and never touches it again.
+struct LinkHandOff: @unchecked Sendable {
+    let link: any DeviceLink
+    init(_ link: sending any DeviceLink) { self.link = link }
+}
+
+struct InboxEntry: Sendable {
+    enum Action: Sendable {
+        case attach(LinkHandOff)
+        case detach
+        case command(PendingCommand)
+    }
+
+    var device: Int
+    var action: Action
+}
+
+extension PendingCommand: Sendable {}
+
+/// A fixed-capacity FIFO (no allocation after init).
+struct BoundedQueue<Element> {
+    private var storage: [Element?]
+    private var head = 0
+    private(set) var count = 0
+
+    init(capacity: Int) { storage = [Element?](repeating: nil, count: capacity) }
+
+    var isEmpty: Bool { count == 0 }
+
+    mutating func push(_ element: Element) -> Bool {
+        guard count < storage.count else { return false }
+        storage[(head + count) % storage.count] = element
+        count += 1
+        return true
+    }
+
+    mutating func pop() -> Element? {
+        guard count > 0 else { return nil }
+        let element = storage[head]
+        storage[head] = nil
+        head = (head + 1) % storage.count
+        count -= 1
+        return element
+    }
+}
+
+typealias Inbox = BoundedQueue<InboxEntry>
+
+/// One device as the loop sees it. Loop-thread only.
+final class DeviceSlot {
+    let index: Int
+    let link: any DeviceLink
+    let decoder = FrameDecoder()
+    let tx: UnsafeMutableRawBufferPointer
+    var txStart = 0
+    var txEnd = 0
+    var online = false
+    var everOnline = false
+    var reportedOpenFailure = false
+    var identified = false
+    var capabilities: Capabilities = []
+    var nextReconnect: UInt64
+    var nextFaultPoll: UInt64
+    var nextFingerprintPoll: UInt64
+    var nextCounters: UInt64
+    var seq: UInt8 = 0
+    var inFlight = false
+    var inFlightSeq: UInt8 = 0
+    var inFlightType: UInt8 = 0
+    var inFlightToken: UInt32 = 0
+    var inFlightPayload: UInt64 = 0
+    var inFlightLength: UInt8 = 0
+    var inFlightRetried = false
+    var inFlightDeadline: UInt64 = 0
+    var commands = BoundedQueue<PendingCommand>(capacity: 32)
+    var counters = LinkCounters()
+
+    init(index: Int, link: any DeviceLink, now: UInt64) {
+        self.index = index
+        self.link = link
+        tx = .allocate(byteCount: 2 * LDP.maxFrameSize, alignment: 16)
+        nextReconnect = now
+        nextFaultPoll = now
+        nextFingerprintPoll = now
+        nextCounters = now
+    }
+
+    deinit { tx.deallocate() }
+}
