@@ -10,7 +10,9 @@ let package = Package(
     products: [
         .library(name: "LockProtocol", targets: ["LockProtocol"]),
     ],
-    dependencies: [],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
     targets: [
         // System libraries, one line of umbrella header each. apt providers named for SwiftPM's hint.
         .systemLibrary(name: "CLibUSB", pkgConfig: "libusb-1.0", providers: [.apt(["libusb-1.0-0-dev"])]),
@@ -23,7 +25,11 @@ let package = Package(
         // Typed wrappers over the Linux calls the transports, the simulator and the poll loop share.
         .target(name: "LinuxIO", dependencies: ["CLockDiagSys"], swiftSettings: swift6),
         .target(name: "SerialTransport", dependencies: ["LockProtocol", "LinuxIO"], swiftSettings: swift6),
-        .target(name: "LockDaemon", dependencies: ["LockProtocol", "LinuxIO", "SerialTransport"], swiftSettings: swift6),
+        .target(name: "LockDiagAPI", swiftSettings: swift6),
+        .target(name: "LockDaemon", dependencies: [
+            "LockProtocol", "LinuxIO", "SerialTransport", "LockDiagAPI",
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: swift6),
 
         .target(name: "LockDiagTestSupport", path: "Tests/LockDiagTestSupport", swiftSettings: swift6),
         .testTarget(name: "CModulesTests", dependencies: ["CLibUSB", "CBlueZ", "CUdev", "CLockDiagSys"], swiftSettings: swift6),

@@ -1,0 +1,172 @@
+import LockDiagAPI
+import LockProtocol
+
+/// A trace being put together from TRACE_CHUNK events and READ_MOTOR_TRACE answers.
+struct TraceAssembly: Sendable {
+    var actuation: UInt16
+    var sampleRateHz: Int
+    var samples: [UInt16] = []
+    var have: [Bool] = []
+    /// Samples the lock says the trace has (known once it finished).
+    var total: Int?
+    var started: ActuationStarted?
+    var finished: ActuationFinished?
+    var startedAtMilliseconds: Int64
+
+    mutating func insert(_ chunk: TraceChunk) {
+        let first = Int(chunk.firstIndex)
+        let end = first + chunk.samplesMilliamps.count
+        if samples.count < end {
+            samples += [UInt16](repeating: 0, count: end - samples.count)
+            have += [Bool](repeating: false, count: end - have.count)
+        }
+        for (offset, value) in chunk.samplesMilliamps.enumerated() {
+            samples[first + offset] = value
+            have[first + offset] = true
+        }
+        if chunk.complete { total = Int(chunk.totalSamples) }
+        sampleRateHz = Int(chunk.sampleRateHz)
+    }
+
+    /// Ranges still missing, given the total the lock reported.
+    var missing: [Range<Int>] {
+        guard let total else { return [] }
+        var ranges: [Range<Int>] = []
+        var start: Int?
+        for index in 0..<total {
+            let present = index < have.count && have[index]
+            if !present && start == nil { start = index }
+            if present, let s = start {
+                ranges.append(s..<index)
+                start = nil
+            }
+        }
+        if let s = start { ranges.append(s..<total) }
+        return ranges
+    }
+
+    var isComplete: Bool { total != nil && missing.isEmpty }
+
+    var completeSamples: [UInt16] { Array(samples.prefix(total ?? samples.count)) }
+}
+
+/// One link-counter snapshot in the sliding diagnosis window.
+struct CounterSample: Sendable {
+    var atNanoseconds: UInt64
+    var counters: LinkCounters
+}
+
+/// Everything the daemon knows about one device, on the consumer side of the ring.
+struct DeviceState: Sendable {
+    let index: Int
+    let transport: String
+    let path: String
+    var id: String
+    var identity: Identity?
+    var linkUp = false
+    var everUp = false
+    var lastFrameNanoseconds: UInt64 = 0
+    var lastFrameMilliseconds: Int64?
+    var problem: String?
+    var status: LockStatus?
+    var statusAtMilliseconds: Int64?
+    var fingerprint: FingerprintStatus?
+    var deviceFaultCodes: Set<UInt16> = []
+    var faults: FaultTable
+    var counters = LinkCounters()
+    var decodeErrors: UInt64 = 0
+    var window: [CounterSample] = []
+    var assembly: TraceAssembly?
+    var lastActuation: ActuationSummary?
+    var lastTrace: MotorTrace?
+    /// Recent actuations by number, kept for self-tests that wait for theirs.
+    var recentActuations: [ActuationSummary] = []
+    var recentTraces: [MotorTrace] = []
+    /// This lock's usual time from energising to the end stop, per direction (ms).
+    var usualTravelMilliseconds: [Direction: Int] = [:]
+    var lastStatusNotification: UInt64 = 0
+
+    init(index: Int, transport: String, path: String, diagnosis: DiagnosisConfiguration) {
+        self.index = index
+        self.transport = transport
+        self.path = path
+        self.id = path
+        self.faults = FaultTable(confirmAfter: diagnosis.confirmAfter, healAfter: diagnosis.healAfter)
+    }
+
+    func isOnline(now: UInt64, silenceNanoseconds: UInt64) -> Bool {
+        linkUp && lastFrameNanoseconds > 0 && now &- lastFrameNanoseconds < silenceNanoseconds
+    }
+
+    func state(now: UInt64, silenceNanoseconds: UInt64) -> String {
+        if !linkUp { return everUp ? "offline" : (problem == nil ? "connecting" : "offline") }
+        if lastFrameNanoseconds == 0 { return "connecting" }
+        return now &- lastFrameNanoseconds < silenceNanoseconds ? "online" : "unresponsive"
+    }
+
+    // MARK: API views
+
+    func summary(now: UInt64, silenceNanoseconds: UInt64) -> DeviceSummary {
+        DeviceSummary(id: id, transport: transport, path: path, wireProtocol: "LDP/1", model: identity?.model,
+                      hardwareRevision: identity?.hardwareRevision, firmware: identity?.firmwareVersion, serial: identity?.serial,
+                      capabilities: identity?.capabilities.names ?? [], online: isOnline(now: now, silenceNanoseconds: silenceNanoseconds),
+                      state: state(now: now, silenceNanoseconds: silenceNanoseconds),
+                      problem: linkUp && lastFrameNanoseconds > 0 && now &- lastFrameNanoseconds >= silenceNanoseconds
+                        ? "the lock stopped answering (asleep, hung or a bad cable)" : problem,
+                      lastSeen: lastFrameMilliseconds.map(Timestamp.iso8601))
+    }
+
+    func apiStatus(now: UInt64, silenceNanoseconds: UInt64) -> DeviceStatus {
+        let s = status
+        let fp: FingerprintReading? = fingerprint.map { f in
+            FingerprintReading(state: f.state.name, linkOK: f.linkOK,
+                               imageQuality: f.lastImageQuality == FingerprintStatus.noQuality ? nil : Int(f.lastImageQuality),
+                               templatesUsed: Int(f.templatesUsed), templatesCapacity: Int(f.templatesCapacity),
+                               failedAttempts: Int(f.failedAttempts), lockoutRemainingSeconds: Int(f.lockoutRemainingSeconds),
+                               lastSelfTest: f.lastSelfTest.name)
+        }
+        return DeviceStatus(
+            device: id, online: isOnline(now: now, silenceNanoseconds: silenceNanoseconds),
+            lock: s?.bolt.name ?? "unknown", door: s?.door.name ?? "unknown",
+            battery: BatteryReading(voltageMillivolts: Int(s?.batteryMillivolts ?? 0),
+                                    percent: s.flatMap { $0.batteryPercent == LockStatus.unknownPercent ? nil : Int($0.batteryPercent) }),
+            motor: MotorReading(state: s?.motor.name ?? "idle", currentMilliamps: Int(s?.motorCurrentMilliamps ?? 0)),
+            fingerprint: fp, temperatureCelsius: s.flatMap(Self.celsius),
+            calibrated: s?.flags.contains(.calibrated) ?? false, tamperActive: s?.flags.contains(.tamperActive) ?? false,
+            activeFaults: Int(s?.activeFaults ?? 0), actuations: s?.actuations ?? 0, uptimeSeconds: s?.uptimeSeconds ?? 0,
+            lastActuation: lastActuation, updatedAt: statusAtMilliseconds.map(Timestamp.iso8601))
+    }
+
+    static func celsius(_ status: LockStatus) -> Double? {
+        status.temperatureDecicelsius == LockStatus.unknownTemperature ? nil : Double(status.temperatureDecicelsius) / 10
+    }
+
+    func apiFault(_ entry: FaultTable.Entry) -> Fault {
+        let def = FaultCatalog.resolve(entry.code)
+        return Fault(device: id, code: def.codeText, name: def.name, title: def.title, category: def.category.rawValue,
+                     severity: def.severity.rawValue, status: entry.status, source: entry.source, count: entry.count,
+                     firstSeen: Timestamp.iso8601(milliseconds: entry.firstSeenMilliseconds),
+                     lastSeen: Timestamp.iso8601(milliseconds: entry.lastSeenMilliseconds), freezeFrame: entry.freezeFrame,
+                     meaning: def.meaning, advice: def.action)
+    }
+
+    /// The snapshot stored with a fault when it is confirmed.
+    func freezeFrame(at milliseconds: Int64, evidence: String, actuation: ActuationSummary? = nil, link: LinkHealth? = nil) -> FreezeFrame {
+        FreezeFrame(capturedAt: Timestamp.iso8601(milliseconds: milliseconds), evidence: evidence,
+                    batteryMillivolts: status.map { Int($0.batteryMillivolts) },
+                    batteryPercent: status.flatMap { $0.batteryPercent == LockStatus.unknownPercent ? nil : Int($0.batteryPercent) },
+                    lock: status?.bolt.name, door: status?.door.name, motorState: status?.motor.name,
+                    motorCurrentMilliamps: status.map { Int($0.motorCurrentMilliamps) }, temperatureCelsius: status.flatMap(Self.celsius),
+                    fingerprintState: fingerprint?.state.name,
+                    imageQuality: fingerprint.flatMap { $0.lastImageQuality == FingerprintStatus.noQuality ? nil : Int($0.lastImageQuality) },
+                    actuation: actuation, link: link)
+    }
+
+    func linkStats() -> LinkStats {
+        LinkStats(device: id, requests: counters.requests, frames: counters.frames, bytesIn: counters.bytesIn, bytesOut: counters.bytesOut,
+                  crcErrors: counters.crcErrors, headerErrors: counters.headerErrors, noiseBytes: counters.noiseBytes,
+                  truncated: counters.truncated, oversized: counters.oversized, unsupportedVersion: counters.unsupportedVersion,
+                  timeouts: counters.timeouts, naks: counters.naks, unexpected: counters.unexpected, decodeErrors: decodeErrors,
+                  reconnects: counters.reconnects)
+    }
+}

@@ -1,0 +1,277 @@
+import Foundation
+import LinuxIO
+import LockDiagAPI
+import LockProtocol
+import Logging
+import SerialTransport
+import Synchronization
+
+/// Why a request about a device could not be served.
+public enum HubError: Error, Sendable, Equatable, CustomStringConvertible {
+    case unknownDevice(String)
+    case offline(String)
+    case busy(String)
+    case timeout(String)
+    /// The lock refused (NAK) or answered something unusable.
+    case refused(String)
+
+    public var description: String {
+        switch self {
+        case .unknownDevice(let id): "unknown device '\(id)' — `lockdiag list` shows the known ones"
+        case .offline(let id): "device '\(id)' is offline — check its cable and power; lockdiag reconnects by itself"
+        case .busy(let message), .timeout(let message), .refused(let message): message
+        }
+    }
+}
+
+/// The consumer side of the poll loop: drains its ring on a thread of its own, decodes frames
+/// into typed readings, keeps each device's state, runs the diagnosis and fans telemetry out to
+/// subscribers. Everything here may allocate and take locks; none of it can slow the loop,
+/// which only ever sees the ring.
+public final class Hub: Sendable {
+    public let loop: PollLoop
+    public let diagnosis: DiagnosisConfiguration
+    /// Status notifications per second per subscription, at most.
+    public let statusNotificationHz: Int
+    let clock = ClockBridge()
+    let logger: Logger
+    let state: Mutex<HubState>
+    private let commandWaiters = Mutex<[UInt32: CheckedContinuation<CommandOutcome, Never>]>([:])
+    private let tickets = Mutex<[ObjectIdentifier: EventTicket]>([:])
+    private let running = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+
+    var silenceNanoseconds: UInt64 { UInt64(diagnosis.silenceSeconds * 1e9) }
+
+    public init(loop: PollLoop, diagnosis: DiagnosisConfiguration = DiagnosisConfiguration(), statusNotificationHz: Int = 10,
+                logger: Logger = Logger(label: "lockdiag.hub")) {
+        self.loop = loop
+        self.diagnosis = diagnosis
+        self.statusNotificationHz = max(1, statusNotificationHz)
+        self.logger = logger
+        state = Mutex(HubState(devices: [DeviceState?](repeating: nil, count: loop.configuration.maxDevices)))
+    }
+
+    // MARK: Devices
+
+    /// Registers a serial device and hands its port to the poll loop. Returns its slot.
+    @discardableResult
+    public func addSerialDevice(path: String, baudRate: UInt32 = LDP.defaultBaudRate) -> Int? {
+        let diagnosis = self.diagnosis
+        let slot: Int? = state.withLock { s in
+            guard let free = s.devices.firstIndex(where: { $0 == nil }) else { return nil }
+            s.devices[free] = DeviceState(index: free, transport: "serial", path: path, diagnosis: diagnosis)
+            return free
+        }
+        guard let slot else { return nil }
+        loop.attach(SerialPort(path: path, baudRate: baudRate), slot: slot)
+        return slot
+    }
+
+    /// Finds a device by id, serial number or path.
+    public func resolve(_ name: String) throws(HubError) -> Int {
+        let index: Int? = state.withLock { s in
+            s.devices.compactMap { $0 }.first { $0.id == name || $0.identity?.serial == name || $0.path == name }?.index
+        }
+        guard let index else { throw .unknownDevice(name) }
+        return index
+    }
+
+    public func deviceCount() -> (total: Int, online: Int) {
+        let now = MonotonicClock.nanoseconds()
+        return state.withLock { s in
+            let devices = s.devices.compactMap { $0 }
+            return (devices.count, devices.filter { $0.isOnline(now: now, silenceNanoseconds: silenceNanoseconds) }.count)
+        }
+    }
+
+    public func devices() -> [DeviceSummary] {
+        let now = MonotonicClock.nanoseconds()
+        return state.withLock { s in s.devices.compactMap { $0?.summary(now: now, silenceNanoseconds: silenceNanoseconds) } }
+    }
+
+    public func status(of index: Int) -> DeviceStatus? {
+        let now = MonotonicClock.nanoseconds()
+        return state.withLock { $0.devices[index]?.apiStatus(now: now, silenceNanoseconds: silenceNanoseconds) }
+    }
+
+    public func faults(of index: Int?) -> [Fault] {
+        state.withLock { s in
+            s.devices.compactMap { $0 }.filter { index == nil || $0.index == index }
+                .flatMap { d in d.faults.ordered.map { d.apiFault($0) } }
+        }
+    }
+
+    public func linkStats() -> [LinkStats] { state.withLock { s in s.devices.compactMap { $0?.linkStats() } } }
+
+    public func lastTrace(of index: Int) -> MotorTrace? { state.withLock { $0.devices[index]?.lastTrace } }
+
+    func isOnline(_ index: Int) -> Bool {
+        let now = MonotonicClock.nanoseconds()
+        return state.withLock { $0.devices[index]?.isOnline(now: now, silenceNanoseconds: silenceNanoseconds) ?? false }
+    }
+
+    func deviceID(_ index: Int) -> String { state.withLock { $0.devices[index]?.id ?? "\(index)" } }
+
+    // MARK: Subscriptions
+
+    public func subscribe(_ sink: any TelemetrySink, to index: Int) {
+        state.withLock { s in
+            s.subscriptions[index, default: []].removeAll { $0.sink.sinkID == sink.sinkID }
+            s.subscriptions[index, default: []].append(SubscriptionEntry(sink: sink))
+        }
+    }
+
+    /// Returns whether the sink was subscribed.
+    @discardableResult
+    public func unsubscribe(_ sinkID: UInt64, from index: Int) -> Bool {
+        state.withLock { s in
+            let before = s.subscriptions[index]?.count ?? 0
+            s.subscriptions[index]?.removeAll { $0.sink.sinkID == sinkID }
+            return (s.subscriptions[index]?.count ?? 0) < before
+        }
+    }
+
+    /// Drops every subscription of a closed connection.
+    public func removeSink(_ sinkID: UInt64) {
+        state.withLock { s in
+            for key in s.subscriptions.keys { s.subscriptions[key]?.removeAll { $0.sink.sinkID == sinkID } }
+        }
+    }
+
+    // MARK: Commands and events
+
+    /// Sends a request through the poll loop and waits for its outcome (the loop guarantees
+    /// one: an answer, a timeout after one retry, or a failure to send).
+    public func command(_ request: Request, to index: Int) async -> CommandOutcome {
+        let token = loop.nextToken()
+        return await withCheckedContinuation { continuation in
+            commandWaiters.withLock { $0[token] = continuation }
+            if !loop.send(request, to: index, token: token) || !running.load(ordering: .acquiring) {
+                commandWaiters.withLock { $0.removeValue(forKey: token) }?.resume(returning: .failed)
+            }
+        }
+    }
+
+    /// A ticket for the next `count` hub events on `index` that `match` accepts; register it
+    /// before causing them.
+    public func ticket(for index: Int, count: Int = 1, match: @escaping @Sendable (HubEvent) -> Bool) -> EventTicket {
+        let ticket = EventTicket(device: index, count: count, match: match)
+        tickets.withLock { $0[ObjectIdentifier(ticket)] = ticket }
+        return ticket
+    }
+
+    public func discard(_ ticket: EventTicket) {
+        tickets.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(ticket)) }
+        ticket.cancel()
+    }
+
+    func offer(_ event: HubEvent, device: Int) {
+        let candidates = tickets.withLock { $0.values.filter { $0.device == device } }
+        for ticket in candidates where ticket.offer(event) {
+            tickets.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(ticket)) }
+        }
+    }
+
+    // MARK: Thread
+
+    public func start() {
+        guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let thread = Thread { [self] in
+            run()
+            finished.signal()
+        }
+        thread.name = "lockdiag-hub"
+        thread.start()
+    }
+
+    public func stop() {
+        guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
+        loop.consumerDoorbell.ring()
+        finished.wait()
+        for continuation in commandWaiters.withLock({ w in defer { w.removeAll() }; return Array(w.values) }) {
+            continuation.resume(returning: .failed)
+        }
+        for ticket in tickets.withLock({ t in defer { t.removeAll() }; return Array(t.values) }) { ticket.cancel() }
+    }
+
+    private func run() {
+        var payload = [UInt8](repeating: 0, count: RecordRing.slotPayload)
+        var nextPeriodic: UInt64 = 0
+        while running.load(ordering: .acquiring) {
+            _ = loop.consumerDoorbell.wait(timeoutMilliseconds: 200)
+            var effects = Effects()
+            payload.withUnsafeMutableBytes { raw in
+                while true {
+                    var batch = 0
+                    let more: Bool = state.withLock { s in
+                        while batch < 256, let header = loop.ring.pop(into: raw) {
+                            handle(header, payload: UnsafeRawBufferPointer(rebasing: raw[0..<Int(header.length)]), state: &s, effects: &effects)
+                            batch += 1
+                        }
+                        return batch == 256
+                    }
+                    if !more { break }
+                }
+            }
+            let now = MonotonicClock.nanoseconds()
+            if now >= nextPeriodic {
+                nextPeriodic = now + 1_000_000_000
+                state.withLock { periodicChecks(now: now, state: &$0, effects: &effects) }
+            }
+            perform(effects)
+        }
+    }
+
+    /// Runs what record handling decided, outside the state lock.
+    private func perform(_ effects: Effects) {
+        for (token, outcome) in effects.commandOutcomes {
+            commandWaiters.withLock { $0.removeValue(forKey: token) }?.resume(returning: outcome)
+        }
+        for (device, event) in effects.events { offer(event, device: device) }
+        for line in effects.log { logger.info("\(line)") }
+        for (device, notification) in effects.notifications { deliver(notification, device: device) }
+        for device in effects.fetchLatestTrace {
+            Task { await self.fetchLatestTrace(device: device) }
+        }
+        for (device, actuation) in effects.fetchMissing {
+            Task { await self.completeTrace(device: device, actuation: actuation) }
+        }
+    }
+
+    func deliver(_ notification: TelemetryNotification, device: Int) {
+        let subscribers = state.withLock { $0.subscriptions[device] ?? [] }
+        guard !subscribers.isEmpty else { return }
+        for entry in subscribers {
+            var note = notification
+            note.lost = entry.lost
+            let delivered = entry.sink.offer(note)
+            state.withLock { s in
+                guard let i = s.subscriptions[device]?.firstIndex(where: { $0.sink.sinkID == entry.sink.sinkID }) else { return }
+                if delivered { s.subscriptions[device]![i].lost = 0 } else { s.subscriptions[device]![i].lost += 1 }
+            }
+        }
+    }
+}
+
+/// A subscriber and what it has missed.
+struct SubscriptionEntry: Sendable {
+    let sink: any TelemetrySink
+    var lost = 0
+}
+
+/// The hub's mutable state, behind one mutex.
+struct HubState: Sendable {
+    var devices: [DeviceState?]
+    var subscriptions: [Int: [SubscriptionEntry]] = [:]
+}
+
+/// Side effects decided while the state lock is held, performed after it is released.
+struct Effects {
+    var commandOutcomes: [(UInt32, CommandOutcome)] = []
+    var events: [(Int, HubEvent)] = []
+    var notifications: [(Int, TelemetryNotification)] = []
+    var fetchLatestTrace: [Int] = []
+    var fetchMissing: [(Int, UInt16)] = []
+    var log: [String] = []
+}

@@ -1,0 +1,158 @@
+import LinuxIO
+import LockDiagAPI
+import LockProtocol
+
+extension Hub {
+    /// Runs self-tests on a lock (`tests.run`): asks the lock to run each, waits for its result,
+    /// and adds the daemon's own reading of the traces and measurements. Moving the motor is
+    /// the caller's decision (the socket layer checks who may).
+    public func runTests(_ kind: TestKind, on index: Int) async throws(HubError) -> TestRun {
+        let startedAt = clock.wallMilliseconds(monotonic: MonotonicClock.nanoseconds())
+        let id = deviceID(index)
+        guard isOnline(index) else { throw .offline(id) }
+        let kinds: [SelfTestKind] = switch kind {
+        case .motor: [.motor]
+        case .battery: [.battery]
+        case .fingerprint: [.fingerprint]
+        case .all: [.motor, .battery, .fingerprint]
+        }
+        var results: [TestResult] = []
+        for test in kinds {
+            results.append(try await runSelfTest(test, on: index, id: id))
+        }
+        let verdict: Verdict = results.allSatisfy { $0.verdict == .pass } ? .pass : results.contains { $0.verdict == .fail } ? .fail : .aborted
+        let ended = clock.wallMilliseconds(monotonic: MonotonicClock.nanoseconds())
+        return TestRun(device: id, test: kind, verdict: verdict, results: results,
+                       startedAt: Timestamp.iso8601(milliseconds: startedAt), durationMilliseconds: Int(ended - startedAt))
+    }
+
+    private func runSelfTest(_ test: SelfTestKind, on index: Int, id: String) async throws(HubError) -> TestResult {
+        let resultTicket = ticket(for: index) { event in
+            if case .lock(.selfTestResult(let r)) = event { return r.test == test.rawValue }
+            return false
+        }
+        // The motor test's two actuations, analysed; collected as they conclude.
+        let actuationTicket = ticket(for: index, count: test == .motor ? 2 : 1) { event in
+            if case .concluded(let summary, _) = event { return test == .motor && summary.source == ActuationSource.selfTest.name }
+            return false
+        }
+        defer {
+            discard(resultTicket)
+            discard(actuationTicket)
+        }
+        let expectedMilliseconds: Int
+        switch await command(.runSelfTest(test), to: index) {
+        case .response(.selfTestAccepted(_, let ms)): expectedMilliseconds = Int(ms)
+        case .nak(.busy): throw .busy("\(id) is busy (an actuation or another test is running) — try again in a few seconds")
+        case .nak(.notAvailable): throw .refused("\(id) has no \(test) self-test")
+        case .nak(.refused): throw .refused("\(id) refused the \(test) self-test now (door open or lockout?) — check the lock and retry")
+        case .nak(let code): throw .refused("\(id) refused the \(test) self-test (\(code.name))")
+        case .timeout: throw .timeout("\(id) did not answer RUN_SELFTEST — check the connection")
+        case .failed: throw .offline(id)
+        case .undecodable(let error): throw .refused("\(id): unusable answer to RUN_SELFTEST: \(error)")
+        case .response: throw .refused("\(id): unexpected answer to RUN_SELFTEST")
+        }
+        let deadline = Double(expectedMilliseconds) / 1000 + 10
+        guard case .lock(.selfTestResult(let result))? = await resultTicket.wait(timeoutSeconds: deadline).first else {
+            throw .timeout("\(id): no \(test) self-test result within \(Int(deadline)) s — the lock may have reset; check it and retry")
+        }
+        var summaries: [ActuationSummary] = []
+        var traces: [MotorTrace] = []
+        if test == .motor {
+            for case .concluded(let summary, let trace) in await actuationTicket.wait(timeoutSeconds: 5) {
+                summaries.append(summary)
+                if let trace { traces.append(trace) }
+            }
+        }
+        return evaluate(result, test: test, actuations: summaries, traces: traces, on: index)
+    }
+
+    /// The lock's verdict and measurements, plus the daemon's own findings.
+    private func evaluate(_ result: SelfTestResult, test: SelfTestKind, actuations: [ActuationSummary], traces: [MotorTrace],
+                          on index: Int) -> TestResult {
+        var m = TestMeasurements()
+        var findings: [String] = []
+        var faults: [String] = []
+        func value(_ id: MeasurementID) -> Int? { result.value(id).map(Int.init) }
+        if let code = value(.faultCode) {
+            let def = FaultCatalog.resolve(UInt16(truncatingIfNeeded: code))
+            faults.append(def.codeText)
+            findings.append("the lock reports \(def.title.lowercased())")
+        }
+        switch test {
+        case .motor:
+            m.durationMilliseconds = value(.durationMs) ?? (actuations.isEmpty ? nil : actuations.map(\.durationMilliseconds).reduce(0, +))
+            m.peakCurrentMilliamps = value(.peakCurrentMa) ?? actuations.map(\.peakCurrentMilliamps).max()
+            m.runningCurrentMilliamps = value(.runningCurrentMa)
+                ?? (actuations.isEmpty ? nil : actuations.map(\.runningCurrentMilliamps).reduce(0, +) / actuations.count)
+            m.endPositionReached = value(.endPositionReached).map { $0 != 0 }
+            if let rest = actuations.compactMap(\.batteryRestMillivolts).first {
+                m.batteryRestMillivolts = rest
+                if let loaded = actuations.compactMap(\.batteryLoadedMillivolts).min() {
+                    m.batteryLoadedMillivolts = loaded
+                    m.batterySagMillivolts = rest - loaded
+                }
+            }
+            m.internalResistanceMilliohms = actuations.compactMap(\.internalResistanceMilliohms).max()
+            for a in actuations where a.analysis != TraceAnalysis.Verdict.normal.rawValue {
+                let code: UInt16? = switch a.analysis {
+                case TraceAnalysis.Verdict.stall.rawValue: FaultCode.motorStall
+                case TraceAnalysis.Verdict.openCircuit.rawValue: FaultCode.motorOpenCircuit
+                case TraceAnalysis.Verdict.clutchSlip.rawValue: FaultCode.clutchFailure
+                case TraceAnalysis.Verdict.overcurrent.rawValue: FaultCode.motorOvercurrent
+                default: nil
+                }
+                findings.append("\(a.direction ?? "actuation") \(a.actuation): trace shows \(a.analysis.replacingOccurrences(of: "_", with: " "))")
+                if let code, !faults.contains(FaultCatalog.format(code)) { faults.append(FaultCatalog.format(code)) }
+            }
+            if let r = m.internalResistanceMilliohms, r > diagnosis.wornResistanceMilliohms {
+                findings.append("battery internal resistance \(r) mΩ under motor load (limit \(diagnosis.wornResistanceMilliohms) mΩ)")
+                faults.append(FaultCatalog.format(FaultCode.batteryWorn))
+            }
+        case .battery:
+            m.batteryRestMillivolts = value(.batteryRestMv)
+            m.batteryLoadedMillivolts = value(.batteryLoadedMv)
+            m.loadCurrentMilliamps = value(.loadCurrentMa)
+            if let rest = m.batteryRestMillivolts, let loaded = m.batteryLoadedMillivolts { m.batterySagMillivolts = rest - loaded }
+            var resistance = value(.internalResistanceMohm)
+            if resistance == nil, let sag = m.batterySagMillivolts, let load = m.loadCurrentMilliamps, load > 0 { resistance = sag * 1000 / load }
+            m.internalResistanceMilliohms = resistance
+            let now = clock.wallMilliseconds(monotonic: MonotonicClock.nanoseconds())
+            var effects = Effects()
+            state.withLock { s in
+                guard var d = s.devices[index], let r = resistance else { return }
+                if r > diagnosis.wornResistanceMilliohms {
+                    let evidence = "battery self-test: \(m.batteryRestMillivolts ?? 0) mV at rest, \(m.batteryLoadedMillivolts ?? 0) mV under \(m.loadCurrentMilliamps ?? 0) mA: \(r) mΩ"
+                    failCheck(FaultCode.batteryWorn, kind: .event, fromDevice: false, at: now, evidence: evidence, device: &d, effects: &effects)
+                } else {
+                    passCheck(FaultCode.batteryWorn, device: &d, effects: &effects)
+                }
+                s.devices[index] = d
+            }
+            for line in effects.log { logger.info("\(line)") }
+            if let r = resistance, r > diagnosis.wornResistanceMilliohms {
+                findings.append("battery internal resistance \(r) mΩ (limit \(diagnosis.wornResistanceMilliohms) mΩ): worn or cold cells, or corroded contacts")
+                if !faults.contains(FaultCatalog.format(FaultCode.batteryWorn)) { faults.append(FaultCatalog.format(FaultCode.batteryWorn)) }
+            }
+        case .fingerprint:
+            m.imageQuality = value(.imageQuality)
+            if let q = m.imageQuality, q < diagnosis.imageQualityMinimum {
+                findings.append("test image quality \(q) (minimum \(diagnosis.imageQualityMinimum)): clean or replace the sensor")
+                faults.append(FaultCatalog.format(FaultCode.fingerprintImageDegraded))
+            }
+        }
+        let verdict: Verdict = switch result.verdict {
+        case .pass: findings.isEmpty ? .pass : .fail
+        case .fail: .fail
+        default: .aborted
+        }
+        if verdict == .fail && findings.isEmpty { findings.append("the lock reports the \(test) self-test failed") }
+        let kind: TestKind = switch test {
+        case .motor: .motor
+        case .battery: .battery
+        case .fingerprint: .fingerprint
+        }
+        return TestResult(test: kind, verdict: verdict, measurements: m, findings: findings, faults: faults,
+                          actuations: actuations, traces: traces)
+    }
+}
