@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "SerialTransport", dependencies: ["LockProtocol", "LinuxIO"], swiftSettings: swift6),
         .target(name: "LockDiagAPI", swiftSettings: swift6),
         .target(name: "LockDaemon", dependencies: [
-            "LockProtocol", "LinuxIO", "SerialTransport", "LockDiagAPI",
+            "LockProtocol", "LinuxIO", "SerialTransport", "LockDiagAPI", "CLockDiagSys",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swift6),
 

@@ -1,3 +1,4 @@
+import CLockDiagSys
 import Dispatch
 import LinuxIO
 import LockProtocol
@@ -37,6 +38,7 @@ public final class PollLoop: @unchecked Sendable {
     private let realtimeReport = Mutex<RealtimeReport?>(nil)
     private let started = DispatchSemaphore(value: 0)
     private let tokens = Atomic<UInt32>(0)
+    private let loopThreadID = Atomic<Int32>(0)
     private var thread: pthread_t = 0
 
     // Loop-thread state.
@@ -120,6 +122,10 @@ public final class PollLoop: @unchecked Sendable {
         return stats
     }
 
+    /// The loop thread's kernel thread id (gettid), 0 before it started: for `chrt -p`, `ps -L`
+    /// and the benchmark's per-thread allocation count.
+    public var threadID: Int32 { loopThreadID.load(ordering: .acquiring) }
+
     /// What `--realtime` got; nil before the loop started.
     public var realtime: RealtimeReport? { realtimeReport.withLock { $0 } }
 
@@ -159,6 +165,7 @@ public final class PollLoop: @unchecked Sendable {
     // MARK: - The loop thread
 
     private func run() {
+        loopThreadID.store(lockdiag_gettid(), ordering: .releasing)
         applyRealtime()
         do {
             let timer = try PeriodicTimer(intervalNanoseconds: configuration.periodNanoseconds)
