@@ -9,6 +9,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "LockProtocol", targets: ["LockProtocol"]),
+        .library(name: "LockSimulator", targets: ["LockSimulator"]),
     ],
     dependencies: [],
     targets: [
@@ -22,6 +23,8 @@ let package = Package(
         .target(name: "LockProtocol", swiftSettings: swift6),
         // Typed wrappers over the Linux calls the transports, the simulator and the poll loop share.
         .target(name: "LinuxIO", dependencies: ["CLockDiagSys"], swiftSettings: swift6),
+        // An emulated lock controller (physical model, scenarios, fault injection) and its pty server.
+        .target(name: "LockSimulator", dependencies: ["LockProtocol", "LinuxIO"], swiftSettings: swift6),
 
         .target(name: "LockDiagTestSupport", path: "Tests/LockDiagTestSupport", swiftSettings: swift6),
         .testTarget(name: "CModulesTests", dependencies: ["CLibUSB", "CBlueZ", "CUdev", "CLockDiagSys"], swiftSettings: swift6),
