@@ -44,13 +44,6 @@ public enum Scenario: String, Sendable, CaseIterable, CustomStringConvertible {
         return scenarios
     }
 
-    /// Every scenario with its summary, one per line, for help texts.
-    public static var catalog: String {
-        let width = allCases.map(\.rawValue.count).max() ?? 0
-        return allCases.map { $0.rawValue + String(repeating: " ", count: width - $0.rawValue.count + 2) + $0.summary }
-            .joined(separator: "\n")
-    }
-
     // MARK: What the scenario does to the model
 
     /// Battery state of charge the scenario sets, 0…1.
