@@ -10,8 +10,11 @@ let package = Package(
     products: [
         .library(name: "LockProtocol", targets: ["LockProtocol"]),
         .library(name: "LockSimulator", targets: ["LockSimulator"]),
+        .executable(name: "locksim", targets: ["locksim"]),
     ],
-    dependencies: [],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
     targets: [
         // System libraries, one line of umbrella header each. apt providers named for SwiftPM's hint.
         .systemLibrary(name: "CLibUSB", pkgConfig: "libusb-1.0", providers: [.apt(["libusb-1.0-0-dev"])]),
@@ -25,6 +28,10 @@ let package = Package(
         .target(name: "LinuxIO", dependencies: ["CLockDiagSys"], swiftSettings: swift6),
         // An emulated lock controller (physical model, scenarios, fault injection) and its pty server.
         .target(name: "LockSimulator", dependencies: ["LockProtocol", "LinuxIO"], swiftSettings: swift6),
+        .executableTarget(
+            name: "locksim",
+            dependencies: ["LockSimulator", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swift6),
 
         .target(name: "LockDiagTestSupport", path: "Tests/LockDiagTestSupport", swiftSettings: swift6),
         .testTarget(name: "CModulesTests", dependencies: ["CLibUSB", "CBlueZ", "CUdev", "CLockDiagSys"], swiftSettings: swift6),
