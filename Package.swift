@@ -37,5 +37,9 @@ let package = Package(
         .testTarget(name: "CModulesTests", dependencies: ["CLibUSB", "CBlueZ", "CUdev", "CLockDiagSys"], swiftSettings: swift6),
         .testTarget(name: "LinuxIOTests", dependencies: ["LinuxIO"], swiftSettings: swift6),
         .testTarget(name: "LockProtocolTests", dependencies: ["LockProtocol", "LockDiagTestSupport"], swiftSettings: swift6),
+        .testTarget(
+            name: "LockSimulatorTests",
+            dependencies: ["LockSimulator", "LockProtocol", "LinuxIO", "LockDiagTestSupport"],
+            swiftSettings: swift6),
     ]
 )
