@@ -4,22 +4,16 @@ import LockProtocol
 import Glibc
 #endif
 
-/// The server thread's own state: the locks, their ptys and output queues. Created on that
+/// The server thread's own state: the locks and their ptys. Created on that
 /// thread and never shared, which is what keeps the non-Sendable `SimulatedLock`s safe.
 final class ServerLoop {
     /// One lock and the cable it hangs on.
     private struct Slot {
         let lock: SimulatedLock
         var pty: PseudoTerminal?
-        /// Bytes the pty would not take yet (a client reading slowly).
-        var pending: [UInt8] = []
-        var writeInterest = false
         var outputBytesDropped: UInt64 = 0
     }
 
-    /// A UART transmit buffer of a few KiB: beyond it the firmware drops output rather than
-    /// block, so a lock nobody listens to never piles up stale frames for the next client.
-    static let pendingLimitBytes = 8192
     /// The loop wakes at least this often even when no lock asks to.
     static let maxTimeoutMilliseconds: Int32 = 1000
     private static let doorbellToken: UInt64 = 0
@@ -71,7 +65,6 @@ final class ServerLoop {
                     let index = Int(token - 1)
                     guard slots.indices.contains(index), slots[index].pty != nil else { continue }
                     if events.contains(.readable) { readRequests(index, now: now) }
-                    if events.contains(.writable) { flush(index) }
                 }
             }
             for index in slots.indices { deliver(index, now: now) }
@@ -104,51 +97,26 @@ final class ServerLoop {
         }
     }
 
-    /// Advances the lock and queues what it sent; an unplugged lock's output goes nowhere.
+    /// Advances the lock and puts what it sent on the line.
+    ///
+    /// A UART transmits at line rate whether or not anyone listens, so whatever the pty does
+    /// not take now is lost, as bytes are when a host's receive buffer overflows. The kernel
+    /// already buffers ~16 KiB per pty (1.5 s of a saturated 115200 link), and a client that
+    /// opens the device flushes that with its termios set-up; a queue of our own would only
+    /// deliver stale frames after that flush.
     private func deliver(_ index: Int, now: UInt64) {
         slots[index].lock.advance(to: now)
         guard slots[index].lock.pendingOutputByteCount > 0 else { return }
         let bytes = slots[index].lock.takeOutput()
-        guard slots[index].pty != nil else { return }
-        let room = Self.pendingLimitBytes - slots[index].pending.count
-        if bytes.count > room {
-            slots[index].outputBytesDropped += UInt64(bytes.count - max(0, room))
-            slots[index].pending.append(contentsOf: bytes.prefix(max(0, room)))
-        } else {
-            slots[index].pending.append(contentsOf: bytes)
-        }
-        flush(index)
-    }
-
-    private func flush(_ index: Int) {
         guard let master = slots[index].pty?.master else { return }
-        var written = 0
-        var blocked = false
-        while written < slots[index].pending.count {
-            let result = slots[index].pending.withUnsafeBytes { raw in
-                Result { () throws(SystemError) -> IOResult in
-                    try FileIO.write(master, UnsafeRawBufferPointer(rebasing: raw[written...]))
-                }
-            }
-            switch result {
-            case .success(.bytes(let n)): written += n
-            case .success(.wouldBlock):
-                blocked = true
-            case .success(.closed), .failure:
-                // Nobody can receive these bytes; a real UART would have sent them into the void.
-                slots[index].outputBytesDropped += UInt64(slots[index].pending.count - written)
-                written = slots[index].pending.count
-            }
-            if blocked { break }
+        let result = bytes.withUnsafeBytes { raw in
+            Result { () throws(SystemError) -> IOResult in try FileIO.write(master, raw) }
         }
-        slots[index].pending.removeFirst(written)
-        setWriteInterest(index, blocked)
-    }
-
-    private func setWriteInterest(_ index: Int, _ wanted: Bool) {
-        guard let epoll, slots[index].writeInterest != wanted, let master = slots[index].pty?.master else { return }
-        let events: Epoll.Events = wanted ? [.readable, .writable] : .readable
-        if (try? epoll.modify(master, events: events, token: token(index))) != nil { slots[index].writeInterest = wanted }
+        if case .success(.bytes(let n)) = result {
+            slots[index].outputBytesDropped += UInt64(bytes.count - n)
+        } else {
+            slots[index].outputBytesDropped += UInt64(bytes.count)
+        }
     }
 
     // MARK: Commands
@@ -205,8 +173,6 @@ final class ServerLoop {
         epoll?.remove(pty.master)
         pty.close()
         slots[index].pty = nil
-        slots[index].pending.removeAll()
-        slots[index].writeInterest = false
         links?.remove(lock: index)
     }
 

@@ -19,7 +19,7 @@ public struct LockSnapshot: Sendable, Equatable {
     public var isOnline: Bool
     public var isHung: Bool
     public var counters: SimulatedLockCounters
-    /// Device→host bytes lost because no client read them fast enough (a full UART buffer).
+    /// Device→host bytes lost because the pty would not take them (no reader, or one too slow).
     public var outputBytesDropped: UInt64
 }
 
