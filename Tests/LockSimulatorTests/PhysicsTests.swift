@@ -27,6 +27,16 @@ import Testing
         #expect(host.lock.bolt == .unlocked)
     }
 
+    @Test func actuatingTowardsTheEndItIsAtRunsBrieflyIntoTheStop() throws {
+        let host = LockHarness(.healthy)
+        #expect(host.lock.bolt == .locked)
+        let finished = try #require(host.actuate(.lock))
+        #expect(finished.result == .reached)
+        #expect(finished.bolt == .locked)
+        // Inrush is already stall current; the firmware stops once the inrush window is over.
+        #expect((60...100).contains(finished.durationMilliseconds))
+    }
+
     @Test func eventsOfAnActuationComeInOrderWithChunksOf32() throws {
         let host = LockHarness(.healthy)
         guard case .actuationAccepted(let number)? = host.response(.actuate(.unlock)) else { Issue.record("refused"); return }

@@ -129,8 +129,10 @@ import Testing
         }
         #expect(missed >= 2)
         #expect(answered >= 40)
+        // Every drop is a miss; a very slow machine could add a late answer to the misses.
         let counters = try server.snapshots()[0].counters
-        #expect(counters.responsesDropped == UInt64(missed))
+        #expect(counters.responsesDropped >= 2)
+        #expect(counters.responsesDropped <= UInt64(missed))
     }
 
     @Test func hangAndResumeOverThePty() throws {
