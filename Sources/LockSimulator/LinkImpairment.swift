@@ -16,8 +16,6 @@ struct WireFaultInjector {
     var impairment: LinkImpairment
     var random: SimulationRandom
 
-    func isClean() -> Bool { impairment == .clean }
-
     /// Whether the next response is lost.
     mutating func dropsResponse() -> Bool {
         impairment.responseDropProbability > 0 && random.chance(impairment.responseDropProbability)
