@@ -9,8 +9,11 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "LockProtocol", targets: ["LockProtocol"]),
+        .library(name: "LockSimulator", targets: ["LockSimulator"]),
+        .executable(name: "locksim", targets: ["locksim"]),
     ],
     dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
@@ -30,6 +33,12 @@ let package = Package(
             "LockProtocol", "LinuxIO", "SerialTransport", "LockDiagAPI", "CLockDiagSys",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: swift6),
+        // An emulated lock controller (physical model, scenarios, fault injection) and its pty server.
+        .target(name: "LockSimulator", dependencies: ["LockProtocol", "LinuxIO"], swiftSettings: swift6),
+        .executableTarget(
+            name: "locksim",
+            dependencies: ["LockSimulator", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swift6),
 
         .target(name: "LockDiagTestSupport", path: "Tests/LockDiagTestSupport", swiftSettings: swift6),
         .testTarget(name: "CModulesTests", dependencies: ["CLibUSB", "CBlueZ", "CUdev", "CLockDiagSys"], swiftSettings: swift6),
@@ -37,5 +46,9 @@ let package = Package(
         .testTarget(name: "SerialTransportTests", dependencies: ["SerialTransport", "LinuxIO", "LockProtocol"], swiftSettings: swift6),
         .testTarget(name: "LockDaemonTests", dependencies: ["LockDaemon", "LockProtocol", "LinuxIO", "SerialTransport", "LockDiagTestSupport"], swiftSettings: swift6),
         .testTarget(name: "LockProtocolTests", dependencies: ["LockProtocol", "LockDiagTestSupport"], swiftSettings: swift6),
+        .testTarget(
+            name: "LockSimulatorTests",
+            dependencies: ["LockSimulator", "LockProtocol", "LinuxIO", "LockDiagTestSupport"],
+            swiftSettings: swift6),
     ]
 )

@@ -1,0 +1,56 @@
+import LockProtocol
+
+/// Everything that makes one simulated lock what it is; two locks with equal configurations
+/// given the same input schedule produce the same bytes.
+public struct SimulatorConfiguration: Sendable, Equatable {
+    public var scenario: Scenario
+    /// Seeds every random draw of the lock (noise, jitter, wire faults).
+    public var seed: UInt64
+    /// The lock's position in a multi-lock run; part of the default serial and of the seed mix.
+    public var index: Int
+    /// IDENTIFY's serial; unique and stable per lock.
+    public var serial: String
+    /// Mean time between simulated uses (an actuation or a finger touch, alternately), ±30 %
+    /// seeded jitter; nil means the lock is only used when told to.
+    public var activityIntervalNanoseconds: UInt64?
+    public var model: String
+    public var hardwareRevision: String
+    public var firmwareVersion: String
+
+    public init(scenario: Scenario = .healthy, seed: UInt64 = 1, index: Int = 0, serial: String? = nil,
+                activityIntervalNanoseconds: UInt64? = nil, model: String = "LX-300",
+                hardwareRevision: String = "SIM", firmwareVersion: String = "2.4.1") {
+        self.scenario = scenario
+        self.seed = seed
+        self.index = index
+        self.serial = serial ?? Self.defaultSerial(seed: seed, index: index)
+        self.activityIntervalNanoseconds = activityIntervalNanoseconds
+        self.model = model
+        self.hardwareRevision = hardwareRevision
+        self.firmwareVersion = firmwareVersion
+    }
+
+    /// `SIM-<low 16 bits of the seed, 4 hex digits>-<index, 3 digits>`, e.g. `SIM-002A-001`.
+    public static func defaultSerial(seed: UInt64, index: Int) -> String {
+        let hexDigits = String(seed & 0xFFFF, radix: 16, uppercase: true)
+        let decimal = String(index)
+        return "SIM-" + String(repeating: "0", count: max(0, 4 - hexDigits.count)) + hexDigits
+            + "-" + String(repeating: "0", count: max(0, 3 - decimal.count)) + decimal
+    }
+
+    /// One configuration per lock: scenarios applied round-robin, one seed, indices 0…count-1.
+    public static func fleet(count: Int, scenarios: [Scenario], seed: UInt64,
+                             activityIntervalNanoseconds: UInt64? = nil) -> [SimulatorConfiguration] {
+        let pool = scenarios.isEmpty ? [Scenario.healthy] : scenarios
+        return (0..<max(0, count)).map { index in
+            SimulatorConfiguration(scenario: pool[index % pool.count], seed: seed, index: index,
+                                   activityIntervalNanoseconds: activityIntervalNanoseconds)
+        }
+    }
+
+    var identity: Identity {
+        Identity(capabilities: Capabilities(rawValue: 0xFF), traceSampleRateHz: UInt16(ActuationRun.sampleRateHz),
+                 traceCapacity: UInt16(TraceBuffer.capacity), model: model, hardwareRevision: hardwareRevision,
+                 firmwareVersion: firmwareVersion, serial: serial)
+    }
+}

@@ -1,0 +1,134 @@
+import LockProtocol
+
+/// The `locksim` stdin command language: one command per line, answered with lines that start
+/// with `ok` or `error`, so scripts can drive fault injection while a host is connected.
+public struct SimulatorConsole: Sendable {
+    public let server: SimulatorServer
+
+    public init(server: SimulatorServer) { self.server = server }
+
+    /// Each command with what it does, for `locksim --help` and docs/simulator.md.
+    public static let commands: [(usage: String, summary: String)] = [
+        ("scenario I|all NAME", "switch lock I (or every lock) to scenario NAME from now on"),
+        ("unplug I", "pull lock I's cable: its pty closes, a client sees EIO/POLLHUP"),
+        ("replug I", "plug it back in on a new pty (the link is repointed); prints the path"),
+        ("hang I", "lock I stops answering entirely (the link stays up)"),
+        ("resume I", "lock I answers again"),
+        ("actuate I lock|unlock", "a user actuation of lock I"),
+        ("finger I", "a finger on lock I's sensor"),
+        ("tamper I", "lock I's tamper switch trips (TAMPER event, fault 0x0701)"),
+        ("status", "one line per lock: index, path, scenario, bolt, battery mV, online/offline/hung"),
+        ("help", "the commands and scenarios on one line"),
+    ]
+
+    /// Runs one command line; returns its answer (one line, or one per lock for `status`), or
+    /// nil for a blank line or a comment.
+    public func execute(_ line: String) -> String? {
+        let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
+        guard let verb = words.first, !verb.hasPrefix("#") else { return nil }
+        let arguments = Array(words.dropFirst())
+        do throws(ConsoleError) {
+            return try run(verb.lowercased(), arguments)
+        } catch {
+            return "error " + error.message
+        }
+    }
+
+    private func run(_ verb: String, _ arguments: [String]) throws(ConsoleError) -> String {
+        switch verb {
+        case "help":
+            return "ok commands: scenario I|all NAME; unplug I; replug I; hang I; resume I; actuate I lock|unlock; "
+                + "finger I; tamper I; status; help — scenarios: " + Scenario.allCases.map(\.rawValue).joined(separator: " ")
+        case "status":
+            try expect(arguments, count: 0, usage: "status")
+            return try call { () throws(SimulatorError) in try server.snapshots() }.map(Self.line).joined(separator: "\n")
+        case "scenario":
+            try expect(arguments, count: 2, usage: "scenario I|all NAME")
+            guard let scenario = Scenario(rawValue: arguments[1]) else {
+                throw ConsoleError(SimulatorError.unknownScenario(arguments[1]).description)
+            }
+            if arguments[0].lowercased() == "all" {
+                try call { () throws(SimulatorError) in try server.setScenario(scenario) }
+                return "ok scenario all \(scenario)"
+            }
+            let index = try lockIndex(arguments[0])
+            try call { () throws(SimulatorError) in try server.setScenario(scenario, lock: index) }
+            return "ok scenario \(index) \(scenario)"
+        case "unplug":
+            let index = try singleIndex(arguments, usage: "unplug I")
+            try call { () throws(SimulatorError) in try server.unplug(lock: index) }
+            return "ok unplug \(index)"
+        case "replug":
+            let index = try singleIndex(arguments, usage: "replug I")
+            let path = try call { () throws(SimulatorError) in try server.replug(lock: index) }
+            let pty = try call { () throws(SimulatorError) in try server.snapshots() }[index].ptyPath ?? path
+            return "ok replug \(index) \(path)" + (pty == path ? "" : " pty=\(pty)")
+        case "hang":
+            let index = try singleIndex(arguments, usage: "hang I")
+            try call { () throws(SimulatorError) in try server.hang(lock: index) }
+            return "ok hang \(index)"
+        case "resume":
+            let index = try singleIndex(arguments, usage: "resume I")
+            try call { () throws(SimulatorError) in try server.resume(lock: index) }
+            return "ok resume \(index)"
+        case "actuate":
+            try expect(arguments, count: 2, usage: "actuate I lock|unlock")
+            let index = try lockIndex(arguments[0])
+            let direction: Direction
+            switch arguments[1].lowercased() {
+            case "lock": direction = .lock
+            case "unlock": direction = .unlock
+            default: throw ConsoleError("direction must be lock or unlock, not '\(arguments[1])'")
+            }
+            guard let number = try call({ () throws(SimulatorError) in try server.trigger(actuation: direction, lock: index) }) else {
+                throw ConsoleError("lock \(index) is busy with an actuation or a self-test; try again shortly")
+            }
+            return "ok actuate \(index) \(direction) actuation=\(number)"
+        case "finger":
+            let index = try singleIndex(arguments, usage: "finger I")
+            let answered = try call { () throws(SimulatorError) in try server.touchFinger(lock: index) }
+            return "ok finger \(index)" + (answered ? "" : " sensor-not-responding")
+        case "tamper":
+            let index = try singleIndex(arguments, usage: "tamper I")
+            try call { () throws(SimulatorError) in try server.raiseTamper(lock: index) }
+            return "ok tamper \(index)"
+        default:
+            throw ConsoleError("unknown command '\(verb)'; try help")
+        }
+    }
+
+    /// `ok 0 /tmp/locks/lock0 motor-stall bolt=intermediate battery_mv=6080 online`
+    static func line(_ s: LockSnapshot) -> String {
+        let state = !s.isOnline ? "offline" : s.isHung ? "hung" : "online"
+        return "ok \(s.index) \(s.devicePath) \(s.scenario) bolt=\(s.bolt) battery_mv=\(s.batteryMillivolts) \(state)"
+    }
+
+    private func singleIndex(_ arguments: [String], usage: String) throws(ConsoleError) -> Int {
+        try expect(arguments, count: 1, usage: usage)
+        return try lockIndex(arguments[0])
+    }
+
+    private func lockIndex(_ text: String) throws(ConsoleError) -> Int {
+        guard let index = Int(text), index >= 0, index < server.count else {
+            throw ConsoleError("no lock '\(text)': this simulator serves locks 0…\(server.count - 1)")
+        }
+        return index
+    }
+
+    private func expect(_ arguments: [String], count: Int, usage: String) throws(ConsoleError) {
+        guard arguments.count == count else { throw ConsoleError("usage: \(usage)") }
+    }
+
+    private func call<T>(_ body: () throws(SimulatorError) -> T) throws(ConsoleError) -> T {
+        do throws(SimulatorError) {
+            return try body()
+        } catch {
+            throw ConsoleError(error.description)
+        }
+    }
+}
+
+private struct ConsoleError: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}

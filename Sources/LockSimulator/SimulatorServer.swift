@@ -1,0 +1,245 @@
+import LinuxIO
+import LockProtocol
+import Synchronization
+
+/// One served lock as the server thread last saw it.
+public struct LockSnapshot: Sendable, Equatable {
+    public var index: Int
+    /// What a client opens: the stable link when a link directory is configured, else the pty.
+    public var devicePath: String
+    /// The current pty slave, nil while unplugged.
+    public var ptyPath: String?
+    public var serial: String
+    public var scenario: Scenario
+    public var bolt: BoltState
+    public var batteryMillivolts: UInt16
+    public var batteryPercent: UInt8
+    public var activeFaults: UInt8
+    /// Plugged in (its pty open).
+    public var isOnline: Bool
+    public var isHung: Bool
+    public var counters: SimulatedLockCounters
+    /// Device→host bytes lost because the pty would not take them (no reader, or one too slow).
+    public var outputBytesDropped: UInt64
+}
+
+/// Serves simulated locks on pseudo-terminals from one dedicated thread (epoll, with timeouts
+/// from each lock's `nextWakeNanoseconds`). Every control call is carried out by that thread,
+/// in order, and returns once it has been: after `unplug` returns, the client already sees the
+/// hang-up.
+public final class SimulatorServer: Sendable {
+    public let configurations: [SimulatorConfiguration]
+    /// Where `lock<N>` symlinks are kept, if anywhere.
+    public let linkDirectory: String?
+    private let shared: ServerShared
+    private let thread = Mutex<ServerThread?>(nil)
+
+    /// How long a control call waits for the server thread before reporting it stuck.
+    static let commandTimeoutMilliseconds: Int32 = 5000
+
+    public init(configurations: [SimulatorConfiguration], linkDirectory: String? = nil) throws(SimulatorError) {
+        self.configurations = configurations
+        self.linkDirectory = linkDirectory
+        do throws(SystemError) {
+            shared = try ServerShared(count: configurations.count)
+        } catch {
+            throw .system(error)
+        }
+    }
+
+    deinit { stop() }
+
+    public var count: Int { configurations.count }
+
+    /// Opens one pty per lock, creates the links and starts the server thread. The device
+    /// paths are valid when this returns.
+    public func start() throws(SimulatorError) {
+        guard shared.control.withLock({ !$0.running }) else { return }
+        let links = linkDirectory.map { DeviceLinks(directory: $0) }
+        var ptys = [PseudoTerminal]()
+        do throws(SystemError) {
+            try links?.prepare()
+            for index in configurations.indices {
+                let pty = try PseudoTerminal.open()
+                ptys.append(pty)
+                try links?.point(lock: index, at: pty.slavePath)
+            }
+        } catch {
+            for pty in ptys { pty.close() }
+            if let links { for index in configurations.indices { links.remove(lock: index) } }
+            throw .system(error)
+        }
+        let paths = ptys.indices.map { links?.path(forLock: $0) ?? ptys[$0].slavePath }
+        shared.control.withLock { state in
+            state.running = true
+            state.devicePaths = paths
+        }
+        let configurations = configurations
+        let shared = shared
+        let opened = ptys
+        do throws(SystemError) {
+            let thread = try ServerThread {
+                ServerLoop(configurations: configurations, ptys: opened, links: links, shared: shared).run()
+            }
+            self.thread.withLock { $0 = thread }
+        } catch {
+            shared.control.withLock { $0.running = false }
+            for pty in ptys { pty.close() }
+            throw .system(error)
+        }
+    }
+
+    /// Stops the thread, closes every pty (clients see a hang-up) and removes the links.
+    /// Returns when all that is done; calling it again does nothing.
+    public func stop() {
+        shared.control.withLock { $0.running = false }
+        shared.doorbell.ring()
+        let thread = self.thread.withLock { t in
+            defer { t = nil }
+            return t
+        }
+        thread?.join()
+    }
+
+    public var isRunning: Bool { shared.control.withLock { $0.running } }
+
+    /// The path a client opens for each lock, in lock order.
+    public var devicePaths: [String] { shared.control.withLock { $0.devicePaths } }
+
+    public func devicePath(lock index: Int) throws(SimulatorError) -> String {
+        try checked(index)
+        return shared.control.withLock { $0.devicePaths[index] }
+    }
+
+    // MARK: Control
+
+    /// Pulls the cable: the pty is closed, so a client sees EIO/POLLHUP; the link disappears.
+    public func unplug(lock index: Int) throws(SimulatorError) {
+        try checked(index)
+        _ = try submit(.unplug(index))
+    }
+
+    /// Plugs the cable back in on a new pty; the link, if any, is repointed. Returns the
+    /// device path (unchanged when a link directory is configured).
+    @discardableResult
+    public func replug(lock index: Int) throws(SimulatorError) -> String {
+        try checked(index)
+        _ = try submit(.replug(index))
+        return try devicePath(lock: index)
+    }
+
+    /// Changes one lock's scenario, or every lock's when `index` is nil.
+    public func setScenario(_ scenario: Scenario, lock index: Int? = nil) throws(SimulatorError) {
+        if let index { try checked(index) }
+        _ = try submit(.setScenario(scenario, lock: index))
+    }
+
+    /// The lock stops answering entirely (its link stays up).
+    public func hang(lock index: Int) throws(SimulatorError) {
+        try checked(index)
+        _ = try submit(.hang(index))
+    }
+
+    public func resume(lock index: Int) throws(SimulatorError) {
+        try checked(index)
+        _ = try submit(.resume(index))
+    }
+
+    /// A user actuation; returns its number, or nil when the lock is busy.
+    @discardableResult
+    public func trigger(actuation direction: Direction, lock index: Int) throws(SimulatorError) -> UInt16? {
+        try checked(index)
+        guard case .actuation(let number) = try submit(.actuate(index, direction)) else { return nil }
+        return number
+    }
+
+    /// A finger on the sensor; false when the sensor does not answer.
+    @discardableResult
+    public func touchFinger(lock index: Int) throws(SimulatorError) -> Bool {
+        try checked(index)
+        guard case .accepted(let answered) = try submit(.touchFinger(index)) else { return false }
+        return answered
+    }
+
+    public func raiseTamper(_ cause: TamperCause = .forcedBolt, lock index: Int) throws(SimulatorError) {
+        try checked(index)
+        _ = try submit(.tamper(index, cause))
+    }
+
+    /// Every lock's state now.
+    public func snapshots() throws(SimulatorError) -> [LockSnapshot] {
+        guard case .snapshots(let list) = try submit(.snapshot) else { return [] }
+        return list
+    }
+
+    private func checked(_ index: Int) throws(SimulatorError) {
+        guard configurations.indices.contains(index) else { throw .noSuchLock(index, count: count) }
+    }
+
+    private func submit(_ command: ServerCommand) throws(SimulatorError) -> CommandOutcome {
+        let completion: Completion<CommandOutcome>
+        do throws(SystemError) {
+            completion = try Completion()
+        } catch {
+            throw .system(error)
+        }
+        let accepted = shared.control.withLock { state in
+            guard state.running else { return false }
+            state.commands.append(PendingCommand(command: command, completion: completion))
+            return true
+        }
+        guard accepted else { throw .notRunning }
+        shared.doorbell.ring()
+        guard let outcome = completion.wait(timeoutMilliseconds: Self.commandTimeoutMilliseconds) else {
+            throw .timedOut(String(describing: command))
+        }
+        if case .failed(let error) = outcome { throw error }
+        return outcome
+    }
+}
+
+/// A control call for the server thread.
+enum ServerCommand: Sendable {
+    case setScenario(Scenario, lock: Int?)
+    case hang(Int)
+    case resume(Int)
+    case actuate(Int, Direction)
+    case touchFinger(Int)
+    case tamper(Int, TamperCause)
+    case unplug(Int)
+    case replug(Int)
+    case snapshot
+}
+
+enum CommandOutcome: Sendable {
+    case done
+    case actuation(UInt16?)
+    case accepted(Bool)
+    case snapshots([LockSnapshot])
+    case failed(SimulatorError)
+}
+
+struct PendingCommand: Sendable {
+    let command: ServerCommand
+    let completion: Completion<CommandOutcome>
+}
+
+/// What callers and the server thread share: the command queue behind a mutex, and the
+/// doorbell that wakes the thread's epoll when something is queued.
+final class ServerShared: Sendable {
+    struct State {
+        var running = false
+        var commands: [PendingCommand] = []
+        var devicePaths: [String]
+    }
+
+    let control: Mutex<State>
+    let doorbell: EventDoorbell
+
+    init(count: Int) throws(SystemError) {
+        control = Mutex(State(devicePaths: Array(repeating: "", count: count)))
+        doorbell = try EventDoorbell()
+    }
+
+    deinit { doorbell.close() }
+}
