@@ -44,7 +44,9 @@ let package = Package(
         .testTarget(name: "CModulesTests", dependencies: ["CLibUSB", "CBlueZ", "CUdev", "CLockDiagSys"], swiftSettings: swift6),
         .testTarget(name: "LinuxIOTests", dependencies: ["LinuxIO"], swiftSettings: swift6),
         .testTarget(name: "SerialTransportTests", dependencies: ["SerialTransport", "LinuxIO", "LockProtocol"], swiftSettings: swift6),
-        .testTarget(name: "LockDaemonTests", dependencies: ["LockDaemon", "LockProtocol", "LinuxIO", "SerialTransport", "LockDiagTestSupport"], swiftSettings: swift6),
+        .testTarget(name: "LockDaemonTests", dependencies: ["LockDaemon", "LockDiagAPI", "LockProtocol", "LockSimulator", "LinuxIO", "SerialTransport", "LockDiagTestSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: swift6),
         .testTarget(name: "LockProtocolTests", dependencies: ["LockProtocol", "LockDiagTestSupport"], swiftSettings: swift6),
         .testTarget(
             name: "LockSimulatorTests",
