@@ -9,7 +9,8 @@ public enum RPCClientError: Error, Sendable, Equatable, CustomStringConvertible 
     case daemonUnreachable(path: String, reason: String)
     /// The server answered with an error.
     case remote(RPCError)
-    /// No reply within the timeout. The connection stays usable; a late reply is discarded.
+    /// No reply within the timeout. The client stays usable: a late reply is discarded (or,
+    /// if the request could not even be written, the next call reconnects).
     case timeout
     /// The server sent something that is not JSON-RPC 2.0 as this client expects it.
     case protocolError(String)
@@ -272,7 +273,12 @@ public final class JSONRPCClient {
             }
             switch errno {
             case EAGAIN:
-                guard try waitFor(Int16(POLLOUT), deadline: deadline) else { throw .timeout }
+                guard try waitFor(Int16(POLLOUT), deadline: deadline) else {
+                    // Part of a line may be out: the next request would be glued to it, so this
+                    // connection is done and the next call makes a new one.
+                    close()
+                    throw .timeout
+                }
             case EPIPE, ECONNRESET:
                 try failAfterPeerClosed()
             default:

@@ -19,8 +19,8 @@ public final class JSONRPCServer: Sendable {
         public var maxRequestBytes: Int = 1 << 20
         /// Connections past this get one -32006 error line and are closed.
         public var maxConnections: Int = 64
-        /// Requests (a batch counts as one) running at once for one connection; past it a
-        /// request is answered -32006 at once.
+        /// Requests (a batch counts as one) running at once for one connection; past it the
+        /// server stops reading that connection until one finishes (nothing is refused).
         public var maxConcurrentRequestsPerConnection: Int = 64
         /// Outbound bytes queued for one client above which notifications are dropped and the
         /// server stops reading that client's requests until it catches up.
@@ -145,6 +145,8 @@ public final class JSONRPCServer: Sendable {
 
     /// Stops gracefully: stops accepting, lets in-flight requests finish (up to the grace
     /// period) and sends their replies, closes every connection, removes the socket file.
+    /// Call it before dropping a started server: it also ends the server's own event loop
+    /// thread. A second call, or one on a server that is stopping, returns at once.
     public func stop() async {
         let running: (any Channel, SocketFile.Identity?)? = state.withLock { state in
             guard case .running(let channel, let identity) = state else {

@@ -2,16 +2,27 @@ import NIOCore
 
 /// One connection's protocol state on its event loop: splits lines, validates requests, starts
 /// a task per request (or batch), and writes each reply as one whole line.
-final class RPCChannelHandler: ChannelInboundHandler {
+///
+/// At `maxConcurrentRequestsPerConnection` requests in flight it stops reading the socket
+/// (it holds back NIO's `read`), and the few lines already read wait in `waiting`; a client that
+/// pipelines thousands of requests is slowed down, never refused.
+final class RPCChannelHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private let core: ServerCore
     private let connection: RPCConnection
+    private let maxInFlight: Int
     private var framer: LineFramer
     private var context: ChannelHandlerContext?
     /// Requests and batches whose handlers have not finished.
     private var inFlight = 0
+    /// Lines read while at the in-flight limit, in arrival order; at most one read's worth,
+    /// since no more is read until they are taken.
+    private var waiting = CircularBuffer<LineFramer.Event>()
+    /// NIO asked to read while we were holding back.
+    private var readHeldBack = false
     /// The client shut down its sending side: close once the replies are out.
     private var inputClosed = false
     /// The server is stopping: read nothing more, close once the replies are out.
@@ -20,6 +31,7 @@ final class RPCChannelHandler: ChannelInboundHandler {
     init(core: ServerCore, connection: RPCConnection) {
         self.core = core
         self.connection = connection
+        self.maxInFlight = core.configuration.maxConcurrentRequestsPerConnection
         self.framer = LineFramer(maxLineBytes: core.configuration.maxRequestBytes)
     }
 
@@ -31,17 +43,27 @@ final class RPCChannelHandler: ChannelInboundHandler {
         self.context = nil
     }
 
+    private var atLimit: Bool { inFlight >= maxInFlight || !waiting.isEmpty }
+
+    func read(context: ChannelHandlerContext) {
+        if atLimit && !draining {
+            readHeldBack = true
+        } else {
+            context.read()
+        }
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !draining else { return }
         let buffer = unwrapInboundIn(data)
         buffer.withUnsafeReadableBytes { bytes in
-            framer.feed(bytes) { event in handle(event) }
+            framer.feed(bytes) { event in accept(event) }
         }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .inputClosed = event as? ChannelEvent {
-            if !draining { framer.finish { event in handle(event) } }
+            if !draining { framer.finish { event in accept(event) } }
             inputClosed = true
             closeIfIdle()
         }
@@ -54,15 +76,36 @@ final class RPCChannelHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
-    /// Called on the loop by `stop()`.
+    /// Called on the loop by `stop()`: lines not yet started are dropped, running ones finish.
     func beginDrain() {
         draining = true
+        waiting.removeAll(keepingCapacity: false)
         closeIfIdle()
     }
 
     private func closeIfIdle() {
-        if (draining || inputClosed) && inFlight == 0 {
+        if (draining || inputClosed) && inFlight == 0 && waiting.isEmpty {
             context?.close(promise: nil)
+        }
+    }
+
+    /// A framed line: handled now, or queued behind earlier ones while at the limit.
+    private func accept(_ event: LineFramer.Event) {
+        if atLimit {
+            waiting.append(event)
+        } else {
+            handle(event)
+        }
+    }
+
+    /// After a request finished: start what waited, then read again if we held back.
+    private func resume() {
+        while inFlight < maxInFlight, let next = waiting.popFirst() {
+            handle(next)
+        }
+        if readHeldBack && !atLimit, let context {
+            readHeldBack = false
+            context.read()
         }
     }
 
@@ -108,15 +151,8 @@ final class RPCChannelHandler: ChannelInboundHandler {
         }
     }
 
-    /// Past the per-connection limit, answers at once instead of queueing work without bound.
-    private func admit(replyingTo id: RPCRequestID?) -> Bool {
-        guard inFlight >= core.configuration.maxConcurrentRequestsPerConnection else { return true }
-        if let id { sendError(.tooManyRequests(limit: core.configuration.maxConcurrentRequestsPerConnection), id: id) }
-        return false
-    }
-
     private func start(_ request: RPCRequest) {
-        guard let context, admit(replyingTo: request.id) else { return }
+        guard let context else { return }
         inFlight += 1
         let core = self.core
         let connection = self.connection
@@ -136,9 +172,8 @@ final class RPCChannelHandler: ChannelInboundHandler {
     }
 
     private func startBatch(_ elements: [Result<RPCRequest, RPCRequest.Invalid>]) {
-        // A batch answers with an array or, if it held only notifications, with nothing (§6);
-        // its error replies for invalid elements can still be queued behind the limit.
-        guard let context, admit(replyingTo: .null) else { return }
+        // A batch answers with an array or, if it held only notifications, with nothing (§6).
+        guard let context else { return }
         inFlight += 1
         let core = self.core
         let connection = self.connection
@@ -178,6 +213,7 @@ final class RPCChannelHandler: ChannelInboundHandler {
     private func finish(reply: [UInt8]?) {
         inFlight -= 1
         if let reply { write(reply) }
+        if !draining { resume() }
         closeIfIdle()
     }
 

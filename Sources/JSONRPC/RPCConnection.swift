@@ -43,7 +43,7 @@ public final class RPCConnection: Sendable, CustomStringConvertible {
     /// Bytes of notifications handed to the channel and not yet written to the socket. Kept
     /// here rather than read from NIO because writes from other threads reach NIO's count only
     /// after they hop to the event loop; this one is exact at the moment of the decision.
-    private let queuedNotificationBytes = Atomic<Int>(0)
+    private let queuedBytes = Atomic<Int>(0)
 
     init(id: UInt64, peer: PeerCredentials?, channel: any Channel, counters: ServerCounters, notificationHighWaterMark: Int) {
         self.id = id
@@ -61,7 +61,7 @@ public final class RPCConnection: Sendable, CustomStringConvertible {
     public var isOpen: Bool { open.withLock { $0 } }
 
     /// Bytes of notifications queued for this client and not yet taken by the kernel.
-    public var queuedNotificationBytesNow: Int { queuedNotificationBytes.load(ordering: .relaxed) }
+    public var queuedNotificationBytes: Int { queuedBytes.load(ordering: .relaxed) }
 
     /// Sends a notification (a request without id) if the client is keeping up; never blocks,
     /// never waits, safe from any thread.
@@ -82,11 +82,11 @@ public final class RPCConnection: Sendable, CustomStringConvertible {
         line.append(0x0A)
         let size = line.count
 
-        let before = queuedNotificationBytes.add(size, ordering: .relaxed).oldValue
+        let before = queuedBytes.add(size, ordering: .relaxed).oldValue
         // One notification bigger than the mark may still go when nothing is queued, or it
         // could never be sent at all.
         guard before == 0 || before + size <= notificationHighWaterMark else {
-            queuedNotificationBytes.subtract(size, ordering: .relaxed)
+            queuedBytes.subtract(size, ordering: .relaxed)
             counters.notificationsDropped.add(1, ordering: .relaxed)
             return false
         }
@@ -96,11 +96,11 @@ public final class RPCConnection: Sendable, CustomStringConvertible {
         let scheduled = onEventLoopIfOpen {
             // Completes when the bytes reached the kernel, or failed because the channel closed.
             channel.writeAndFlush(buffer).whenComplete { _ in
-                self.queuedNotificationBytes.subtract(size, ordering: .relaxed)
+                self.queuedBytes.subtract(size, ordering: .relaxed)
             }
         }
         guard scheduled else {
-            queuedNotificationBytes.subtract(size, ordering: .relaxed)
+            queuedBytes.subtract(size, ordering: .relaxed)
             counters.notificationsDropped.add(1, ordering: .relaxed)
             return false
         }

@@ -151,10 +151,11 @@ extension RPCError {
         )
     }
 
-    /// -32006 for more requests in flight on one connection than the server allows.
+    /// -32006 for a client sending more requests than an API-level rate limit allows (the
+    /// transport itself slows a pipelining client down instead of refusing it).
     public static func tooManyRequests(limit: Int) -> RPCError {
         limitExceeded(
-            "more than \(limit) requests in flight on this connection", limit: limit,
+            "more than \(limit) requests", limit: limit,
             advice: "wait for replies before sending more"
         )
     }

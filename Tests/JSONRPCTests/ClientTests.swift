@@ -171,6 +171,35 @@ import Testing
         }
     }
 
+    @Test func sendTimeoutDropsTheConnectionAndTheNextCallReconnects() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        // A listener that never accepts or reads: connections wait in its backlog and their
+        // bytes fill the kernel buffers.
+        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        defer { close(listener) }
+        #expect(SocketFile.withUnixAddress(directory.socketPath) { bind(listener, $0, $1) } == 0)
+        #expect(listen(listener, 8) == 0)
+        let path = directory.socketPath
+        try await onThread {
+            let client = JSONRPCClient(socketPath: path)
+            let huge: JSONValue = [.string(String(repeating: "h", count: 8 << 20))]
+            #expect(throws: RPCClientError.timeout) { try client.call("echo", params: huge, timeoutSeconds: 0.3) }
+            // Part of a line went out: that connection is finished.
+            #expect(!client.isConnected)
+            // The next call connects again (a second connection waits in the backlog) and,
+            // with nobody answering, times out waiting for its reply instead.
+            #expect(throws: RPCClientError.timeout) { try client.call("echo", params: [1], timeoutSeconds: 0.1) }
+            #expect(client.isConnected)
+        }
+        var accepted = 0
+        while case let fd = accept(listener, nil, nil), fd >= 0 {
+            accepted += 1
+            close(fd)
+        }
+        #expect(accepted == 2)
+    }
+
     @Test func serverStoppingIsConnectionClosed() async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }

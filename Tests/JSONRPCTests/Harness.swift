@@ -70,6 +70,36 @@ final class Gate: Sendable {
     }
 }
 
+/// A counting semaphore: each `take` waits for one `release`.
+final class Tickets: Sendable {
+    private let state = Mutex<(available: Int, waiters: [CheckedContinuation<Void, Never>])>((0, []))
+
+    func take() async {
+        await withCheckedContinuation { continuation in
+            let resumeNow = state.withLock { state in
+                if state.available > 0 {
+                    state.available -= 1
+                    return true
+                }
+                state.waiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    func release(_ count: Int = 1) {
+        let resumed = state.withLock { state in
+            var resumed: [CheckedContinuation<Void, Never>] = []
+            for _ in 0..<count {
+                if state.waiters.isEmpty { state.available += 1 } else { resumed.append(state.waiters.removeFirst()) }
+            }
+            return resumed
+        }
+        for waiter in resumed { waiter.resume() }
+    }
+}
+
 /// What the test handler records, for the tests to wait on.
 final class Probe: Sendable {
     let gate = Gate()
@@ -79,6 +109,9 @@ final class Probe: Sendable {
     let closedConnections = Mutex<[UInt64]>([])
     let notificationsHandled = Atomic<Int>(0)
     let internalErrors = Mutex<[String]>([])
+    let tickets = Tickets()
+    /// For "ticketed": how many started, how many run now, and the most that ever ran at once.
+    let ticketed = Mutex<(started: Int, running: Int, maxRunning: Int)>((0, 0, 0))
 }
 
 /// A failure whose text must never reach a client.
@@ -121,6 +154,16 @@ func makeTestHandler(_ probe: Probe) -> RPCMethodTable {
         probe.slowFinished.add(1, ordering: .relaxed)
         return "done"
     }
+    table.register("ticketed") { _ in
+        probe.ticketed.withLock { state in
+            state.started += 1
+            state.running += 1
+            state.maxRunning = max(state.maxRunning, state.running)
+        }
+        await probe.tickets.take()
+        probe.ticketed.withLock { $0.running -= 1 }
+        return "ticket"
+    }
     table.register("whoami") { call in
         guard let peer = call.connection.peer else { throw RPCError.internalError("no peer credentials") }
         return ["pid": .integer(Int64(peer.pid)), "uid": .integer(Int64(peer.uid)), "gid": .integer(Int64(peer.gid)),
@@ -160,10 +203,12 @@ func withServer(
         try await body(server, probe)
     } catch {
         probe.gate.open()
+        probe.tickets.release(1000)
         await server.stop()
         throw error
     }
     probe.gate.open()
+    probe.tickets.release(1000)
     await server.stop()
 }
 

@@ -285,9 +285,39 @@ import Testing
                 return count
             }
             #expect(received == sent)
-            #expect(await eventually { connection.queuedNotificationBytesNow == 0 })
+            #expect(await eventually { connection.queuedNotificationBytes == 0 })
             #expect(connection.trySendNotification(method: "telemetry", params: ["after": true]))
             #expect(try await onThread { try sleeper.readJSON()["params"] } == ["after": true])
+        }
+    }
+
+    @Test func clientThatDoesNotReadItsRepliesIsThrottledNotDropped() async throws {
+        try await withServer(configure: { $0.outboundHighWaterMarkBytes = 32 * 1024 }) { server, _ in
+            let path = server.socketPath
+            let greedy = try RawSocket(path: path)
+            let connection = try #require(await eventually { !server.connections.isEmpty } ? server.connections.first : nil)
+            // Far more reply bytes than the kernel and the mark hold together.
+            let requests = 3000
+            let line = #"{"jsonrpc":"2.0","method":"echo","params":[""# + String(repeating: "r", count: 1000) + #""],"id":1}"# + "\n"
+            let sender = Task.detached {
+                try await onThread {
+                    for _ in 0..<requests { try greedy.send(line) }
+                }
+            }
+            // Replies pile up unread until NIO holds more than the mark: the server stops
+            // reading this client (and so the sender blocks), rather than buffering without end.
+            #expect(await eventually(upTo: 10) { !connection.channel.isWritable })
+            // Meanwhile other clients are served.
+            let reply = try await onThread { try JSONRPCClient(socketPath: path).call("echo", params: ["other"], timeoutSeconds: 10) }
+            #expect(reply == ["other"])
+            // Once it reads, every request is answered: nothing was dropped.
+            let answered = try await onThread { () -> Int in
+                var count = 0
+                while count < requests, try greedy.readJSON()["result"] != nil { count += 1 }
+                return count
+            }
+            #expect(answered == requests)
+            try await sender.value
         }
     }
 

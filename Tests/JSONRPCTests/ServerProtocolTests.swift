@@ -224,20 +224,30 @@ import Testing
         }
     }
 
-    @Test func tooManyRequestsInFlightIsAnswered() async throws {
+    @Test func requestsPastTheInFlightLimitWaitTheirTurn() async throws {
         try await withServer(configure: { $0.maxConcurrentRequestsPerConnection = 2 }) { server, probe in
             let path = server.socketPath
             try await onThread {
                 let socket = try RawSocket(path: path)
-                try socket.send(#"{"jsonrpc":"2.0","method":"slow","id":1}"# + "\n" + #"{"jsonrpc":"2.0","method":"slow","id":2}"# + "\n")
-                #expect(TestSupport.wait(upTo: 5) { probe.slowStarted.load(ordering: .relaxed) == 2 })
-                let refused = try socket.exchange(#"{"jsonrpc":"2.0","method":"echo","params":[],"id":3}"#)
-                #expect(refused.errorCode == -32006)
-                #expect(refused["id"] == 3)
-                probe.gate.open()
-                let ids = [try socket.readJSON()["id"]?.intValue, try socket.readJSON()["id"]?.intValue].compactMap { $0 }
-                #expect(ids.sorted() == [1, 2])
-                #expect(try socket.exchange(#"{"jsonrpc":"2.0","method":"echo","params":[],"id":4}"#)["id"] == 4)
+                var pipeline = ""
+                for id in 1...5 { pipeline += #"{"jsonrpc":"2.0","method":"ticketed","id":\#(id)}"# + "\n" }
+                pipeline += #"{"jsonrpc":"2.0","method":"echo","params":["last"],"id":6}"# + "\n"
+                try socket.send(pipeline)
+                #expect(TestSupport.wait(upTo: 5) { probe.ticketed.withLock { $0.started } == 2 })
+                // One finishes, the next one starts: the limit holds requests back, it refuses none.
+                probe.tickets.release()
+                #expect(try socket.readJSON()["result"] == "ticket")
+                #expect(TestSupport.wait(upTo: 5) { probe.ticketed.withLock { $0.started } == 3 })
+                probe.tickets.release(4)
+                var ids: [Int] = []
+                for _ in 0..<5 {
+                    let reply = try socket.readJSON()
+                    #expect(reply["error"] == nil)
+                    if let id = reply["id"]?.intValue { ids.append(id) }
+                }
+                #expect(ids.contains(6))
+                #expect(ids.count == 5)
+                #expect(probe.ticketed.withLock { $0.maxRunning } == 2)
             }
         }
     }
