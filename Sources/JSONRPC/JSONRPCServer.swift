@@ -1,0 +1,350 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LinuxIO
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// Serves JSON-RPC 2.0 on a Unix stream socket, one JSON text per line (see docs/json-rpc.md).
+public final class JSONRPCServer: Sendable {
+    /// Where and how the server listens, and its limits.
+    public struct Configuration: Sendable {
+        public var socketPath: String
+        /// Mode of the socket file; 0660 lets the owner and the socket's group connect.
+        public var socketMode: UInt32 = 0o660
+        /// Mode for directories created above the socket (existing ones are not changed).
+        public var directoryMode: UInt32 = 0o750
+        /// Longest request line accepted, in bytes, without its newline.
+        public var maxRequestBytes: Int = 1 << 20
+        /// Connections past this get one -32006 error line and are closed.
+        public var maxConnections: Int = 64
+        /// Requests (a batch counts as one) running at once for one connection; past it the
+        /// server stops reading that connection until one finishes (nothing is refused).
+        public var maxConcurrentRequestsPerConnection: Int = 64
+        /// Outbound bytes queued for one client above which notifications are dropped and the
+        /// server stops reading that client's requests until it catches up.
+        public var outboundHighWaterMarkBytes: Int = 256 * 1024
+        /// How long `stop()` lets in-flight requests finish before closing their connections.
+        public var shutdownGracePeriodSeconds: Double = 5
+
+        public init(socketPath: String) {
+            self.socketPath = socketPath
+        }
+    }
+
+    /// A snapshot of the server's counters.
+    public struct Statistics: Sendable, Equatable {
+        public var connectionsOpen: Int
+        public var connectionsTotal: Int
+        /// Refused at the connection limit.
+        public var connectionsRejected: Int
+        /// Requests and notifications received; each batch element counts.
+        public var requests: Int
+        /// Lines that were not JSON (-32700).
+        public var parseErrors: Int
+        /// Lines longer than `maxRequestBytes`.
+        public var oversizedRequests: Int
+        /// Handler failures that were not RPCError (-32603).
+        public var internalErrors: Int
+        public var notificationsSent: Int
+        /// Notifications refused because the client was not reading or had gone.
+        public var notificationsDropped: Int
+    }
+
+    public let configuration: Configuration
+    private let core: ServerCore
+    private let group: any EventLoopGroup
+    private let ownsGroup: Bool
+    private let state = Mutex(State.idle)
+
+    private enum State {
+        case idle
+        case starting
+        case running(serverChannel: any Channel, identity: SocketFile.Identity?)
+        case stopping
+        case stopped
+    }
+
+    /// - Parameters:
+    ///   - group: the event loops to serve on; by default the server makes its own one-thread
+    ///     group and shuts it down in `stop()`.
+    public init(configuration: Configuration, handler: some JSONRPCHandler, group: (any EventLoopGroup)? = nil) {
+        precondition(configuration.maxRequestBytes > 0 && configuration.maxConnections > 0)
+        precondition(configuration.maxConcurrentRequestsPerConnection > 0 && configuration.outboundHighWaterMarkBytes > 0)
+        self.configuration = configuration
+        self.core = ServerCore(configuration: configuration, handler: handler)
+        if let group {
+            self.group = group
+            self.ownsGroup = false
+        } else {
+            self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            self.ownsGroup = true
+        }
+    }
+
+    /// The path the server listens on.
+    public var socketPath: String { configuration.socketPath }
+
+    public var statistics: Statistics { core.counters.snapshot() }
+
+    /// The connections open now.
+    public var connections: [RPCConnection] { core.liveConnections() }
+
+    /// Creates the socket's directory if needed, replaces a stale socket file, binds, sets the
+    /// socket file's mode and starts accepting.
+    public func start() async throws(JSONRPCServerError) {
+        try state.withLock { (state) throws(JSONRPCServerError) in
+            guard case .idle = state else { throw .alreadyStarted }
+            state = .starting
+        }
+        do {
+            let (channel, identity) = try await bind()
+            state.withLock { $0 = .running(serverChannel: channel, identity: identity) }
+        } catch {
+            state.withLock { $0 = .stopped }
+            if ownsGroup { try? await group.shutdownGracefully() }
+            throw error
+        }
+    }
+
+    private func bind() async throws(JSONRPCServerError) -> (any Channel, SocketFile.Identity?) {
+        let path = configuration.socketPath
+        try SocketFile.checkLength(path)
+        try SocketFile.ensureParentDirectory(of: path, mode: configuration.directoryMode)
+        try SocketFile.clearStale(at: path)
+
+        let core = self.core
+        let waterMark = ChannelOptions.Types.WriteBufferWaterMark(
+            low: configuration.outboundHighWaterMarkBytes / 2, high: configuration.outboundHighWaterMarkBytes)
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 128)
+            // Half-closure lets `printf '…\n' | socat - UNIX-CONNECT:…` get its reply: the
+            // client's end of input is not the end of the conversation.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelOption(.writeBufferWaterMark, value: waterMark)
+            .childChannelInitializer { channel in core.accept(channel) }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.bind(unixDomainSocketPath: path).get()
+        } catch let error as IOError {
+            // A server that started between our probe and our bind.
+            if error.errnoCode == EADDRINUSE { throw .anotherServerIsListening(path: path) }
+            throw .system(SystemError("bind", errno: error.errnoCode, path: path))
+        } catch {
+            throw .bindFailed(path: path, reason: "\(error)")
+        }
+        // bind(2) created the file with the process umask applied; set the mode we were asked for.
+        if chmod(path, mode_t(configuration.socketMode)) != 0 {
+            let failure = SystemError.last("chmod", path: path)
+            try? await channel.close()
+            throw .system(failure)
+        }
+        return (channel, SocketFile.identity(of: path))
+    }
+
+    /// Stops gracefully: stops accepting, lets in-flight requests finish (up to the grace
+    /// period) and sends their replies, closes every connection, removes the socket file.
+    /// Call it before dropping a started server: it also ends the server's own event loop
+    /// thread. A second call, or one on a server that is stopping, returns at once.
+    public func stop() async {
+        let running: (any Channel, SocketFile.Identity?)? = state.withLock { state in
+            guard case .running(let channel, let identity) = state else {
+                if case .idle = state { state = .stopped }
+                return nil
+            }
+            state = .stopping
+            return (channel, identity)
+        }
+        guard let (serverChannel, identity) = running else { return }
+
+        try? await serverChannel.close()
+        let live = core.beginStopping()
+        let closes = live.map { $0.channel.closeFuture }
+        let grace = configuration.shutdownGracePeriodSeconds
+        await withTaskGroup(of: Bool.self) { tasks in
+            tasks.addTask {
+                for close in closes { try? await close.get() }
+                return true
+            }
+            tasks.addTask {
+                try? await Task.sleep(nanoseconds: UInt64(max(0, grace) * 1e9))
+                return false
+            }
+            if await tasks.next() == false {
+                // Grace period over: handlers still running lose their replies.
+                for connection in live { connection.close() }
+            }
+            tasks.cancelAll()
+        }
+        SocketFile.remove(configuration.socketPath, ifStill: identity)
+        if ownsGroup { try? await group.shutdownGracefully() }
+        state.withLock { $0 = .stopped }
+    }
+}
+
+/// Counters shared by the server, its connections and their handlers; relaxed atomics,
+/// because each is an independent tally read only for reporting.
+final class ServerCounters: Sendable {
+    let connectionsOpen = Atomic<Int>(0)
+    let connectionsTotal = Atomic<Int>(0)
+    let connectionsRejected = Atomic<Int>(0)
+    let requests = Atomic<Int>(0)
+    let parseErrors = Atomic<Int>(0)
+    let oversizedRequests = Atomic<Int>(0)
+    let internalErrors = Atomic<Int>(0)
+    let notificationsSent = Atomic<Int>(0)
+    let notificationsDropped = Atomic<Int>(0)
+
+    func snapshot() -> JSONRPCServer.Statistics {
+        JSONRPCServer.Statistics(
+            connectionsOpen: connectionsOpen.load(ordering: .relaxed),
+            connectionsTotal: connectionsTotal.load(ordering: .relaxed),
+            connectionsRejected: connectionsRejected.load(ordering: .relaxed),
+            requests: requests.load(ordering: .relaxed),
+            parseErrors: parseErrors.load(ordering: .relaxed),
+            oversizedRequests: oversizedRequests.load(ordering: .relaxed),
+            internalErrors: internalErrors.load(ordering: .relaxed),
+            notificationsSent: notificationsSent.load(ordering: .relaxed),
+            notificationsDropped: notificationsDropped.load(ordering: .relaxed)
+        )
+    }
+}
+
+/// What every connection of one server shares: configuration, handler, counters and the
+/// registry of live connections that `stop()` drains.
+final class ServerCore: Sendable {
+    let configuration: JSONRPCServer.Configuration
+    let handler: any JSONRPCHandler
+    let counters = ServerCounters()
+    private let nextConnectionID = Atomic<UInt64>(0)
+    private let registry = Mutex(Registry())
+
+    private struct Registry {
+        var connections: [UInt64: Entry] = [:]
+        var stopping = false
+    }
+
+    private struct Entry {
+        var connection: RPCConnection
+        /// Asks the connection's handler, on its loop, to finish in-flight work and close.
+        var drain: @Sendable () -> Void
+    }
+
+    init(configuration: JSONRPCServer.Configuration, handler: some JSONRPCHandler) {
+        self.configuration = configuration
+        self.handler = handler
+    }
+
+    func liveConnections() -> [RPCConnection] {
+        registry.withLock { $0.connections.values.map(\.connection).sorted { $0.id < $1.id } }
+    }
+
+    /// Sets up an accepted channel (runs on its event loop, before it becomes active).
+    func accept(_ channel: any Channel) -> EventLoopFuture<Void> {
+        let open = counters.connectionsOpen.add(1, ordering: .relaxed).newValue
+        let stopping = registry.withLock { $0.stopping }
+        if open > configuration.maxConnections || stopping {
+            counters.connectionsOpen.subtract(1, ordering: .relaxed)
+            counters.connectionsRejected.add(1, ordering: .relaxed)
+            var line: [UInt8] = []
+            let error = stopping ? RPCError.internalError("the server is shutting down; retry once it is back") :
+                RPCError.tooManyConnections(limit: configuration.maxConnections)
+            EnvelopeWriter.writeResponse(id: .null, outcome: .error(error), to: &line)
+            line.append(0x0A)
+            return channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(RejectingHandler(line: line))
+            }
+        }
+        counters.connectionsTotal.add(1, ordering: .relaxed)
+        let counters = self.counters
+        channel.closeFuture.whenComplete { _ in counters.connectionsOpen.subtract(1, ordering: .relaxed) }
+
+        let id = nextConnectionID.add(1, ordering: .relaxed).newValue
+        return peerCredentials(of: channel).flatMapThrowing { peer in
+            let connection = RPCConnection(
+                id: id, peer: peer, channel: channel, counters: self.counters,
+                notificationHighWaterMark: self.configuration.outboundHighWaterMarkBytes)
+            let handler = RPCChannelHandler(core: self, connection: connection)
+            try channel.pipeline.syncOperations.addHandlers([BackPressureHandler(), handler])
+            let bound = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+            let drainNow = self.register(connection, drain: {
+                connection.onEventLoopIfOpen { bound.value.beginDrain() }
+            })
+            if drainNow { handler.beginDrain() }
+            channel.closeFuture.whenComplete { _ in
+                connection.markClosed()
+                self.unregister(connection)
+                self.handler.connectionClosed(connection)
+            }
+        }
+    }
+
+    private func peerCredentials(of channel: any Channel) -> EventLoopFuture<PeerCredentials?> {
+        guard let provider = channel as? any SocketOptionProvider else {
+            return channel.eventLoop.makeSucceededFuture(nil)
+        }
+        let future: EventLoopFuture<KernelUcred> = provider.unsafeGetSocketOption(
+            level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
+        return future.map { Optional(PeerCredentials(pid: $0.pid, uid: $0.uid, gid: $0.gid)) }
+            .recover { _ in nil }
+    }
+
+    /// Adds a connection to the registry; true if the server is already stopping (the caller
+    /// drains it at once: it was accepted just before the listening socket closed).
+    private func register(_ connection: RPCConnection, drain: @escaping @Sendable () -> Void) -> Bool {
+        registry.withLock { registry in
+            registry.connections[connection.id] = Entry(connection: connection, drain: drain)
+            return registry.stopping
+        }
+    }
+
+    private func unregister(_ connection: RPCConnection) {
+        registry.withLock { _ = $0.connections.removeValue(forKey: connection.id) }
+    }
+
+    /// Marks the server stopping, asks every connection to drain, and returns them.
+    func beginStopping() -> [RPCConnection] {
+        let entries = registry.withLock { registry in
+            registry.stopping = true
+            return Array(registry.connections.values)
+        }
+        for entry in entries { entry.drain() }
+        return entries.map(\.connection)
+    }
+
+    /// Runs one request through the handler.
+    func run(_ request: RPCRequest, on connection: RPCConnection) async -> RPCOutcome {
+        let call = RPCCall(method: request.method, params: request.params, id: request.id, connection: connection)
+        do {
+            return .result(try await handler.handle(call))
+        } catch let error as RPCError {
+            return .error(error)
+        } catch {
+            counters.internalErrors.add(1, ordering: .relaxed)
+            handler.internalError(error, in: call)
+            return .error(.internalError())
+        }
+    }
+}
+
+/// Answers a connection past the limit with one error line, then closes it.
+private final class RejectingHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let line: [UInt8]
+
+    init(line: [UInt8]) { self.line = line }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let buffer = context.channel.allocator.buffer(bytes: line)
+        let channel = context.channel
+        // Close only after the line is written; close() would discard a pending write.
+        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Whatever the client sent is not going to be served.
+    }
+}

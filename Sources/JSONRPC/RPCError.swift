@@ -1,0 +1,190 @@
+/// A JSON-RPC 2.0 error object (spec §5.1): what a handler throws and what a client receives.
+///
+/// `message` is written for the person at the terminal: it says what went wrong and what to do.
+/// `data`, when present, carries the same facts for programs (`{"device": "front-door"}`).
+public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var code: Int
+    public var message: String
+    public var data: JSONValue?
+
+    public init(code: Int, message: String, data: JSONValue? = nil) {
+        self.code = code
+        self.message = message
+        self.data = data
+    }
+
+    public var description: String { "\(message) (JSON-RPC error \(code))" }
+
+    /// The error codes. The -32768…-32000 range is reserved by the spec (§5.1); -32099…-32000
+    /// is left to servers, and lockdiag's application errors live there so daemon and CLI agree.
+    public enum Code {
+        // Standard codes, JSON-RPC 2.0 §5.1.
+        public static let parseError = -32700
+        public static let invalidRequest = -32600
+        public static let methodNotFound = -32601
+        public static let invalidParams = -32602
+        public static let internalError = -32603
+
+        // lockdiag's application codes.
+        public static let unknownDevice = -32001
+        public static let deviceOffline = -32002
+        public static let busy = -32003
+        public static let permissionDenied = -32004
+        public static let timeout = -32005
+        public static let limitExceeded = -32006
+
+        /// The range the spec leaves to implementations for server errors.
+        public static let serverErrorRange = -32099 ... -32000
+    }
+}
+
+// MARK: - Standard errors (JSON-RPC 2.0 §5.1)
+
+extension RPCError {
+    /// -32700: the line was not valid JSON (or not UTF-8).
+    public static func parseError(_ detail: String) -> RPCError {
+        RPCError(
+            code: Code.parseError,
+            message: "Parse error: \(detail) — send one complete JSON text per line, UTF-8, ending in a newline"
+        )
+    }
+
+    /// -32600: valid JSON, but not a JSON-RPC 2.0 request.
+    public static func invalidRequest(_ detail: String) -> RPCError {
+        RPCError(
+            code: Code.invalidRequest,
+            message: "Invalid Request: \(detail) — a request is {\"jsonrpc\": \"2.0\", \"method\": \"…\", \"params\": […] or {…}, \"id\": …}"
+        )
+    }
+
+    /// -32601: no such method.
+    public static func methodNotFound(_ method: String) -> RPCError {
+        RPCError(
+            code: Code.methodNotFound,
+            message: "Method not found: '\(method)' — check the spelling; client and daemon may be different versions",
+            data: ["method": .string(method)]
+        )
+    }
+
+    /// -32602: the method exists but its params do not fit.
+    public static func invalidParams(_ detail: String) -> RPCError {
+        RPCError(code: Code.invalidParams, message: "Invalid params: \(detail)")
+    }
+
+    /// -32603: the server failed. The detail should never carry internals (paths, stack, SQL);
+    /// those go to the daemon's log.
+    public static func internalError(_ detail: String = "the server failed while handling the request") -> RPCError {
+        RPCError(code: Code.internalError, message: "Internal error: \(detail) — see the daemon's log (journalctl -u lockdiagd)")
+    }
+}
+
+// MARK: - lockdiag's application errors (-32001…-32006)
+
+extension RPCError {
+    /// -32001: no device by that name or id.
+    public static func unknownDevice(_ device: String) -> RPCError {
+        RPCError(
+            code: Code.unknownDevice,
+            message: "unknown device '\(device)' — `lockdiag list` shows the known ones",
+            data: ["device": .string(device)]
+        )
+    }
+
+    /// -32002: the device is known but not connected now.
+    public static func deviceOffline(_ device: String) -> RPCError {
+        RPCError(
+            code: Code.deviceOffline,
+            message: "device '\(device)' is offline — check its cable or radio link, then `lockdiag status \(device)`",
+            data: ["device": .string(device)]
+        )
+    }
+
+    /// -32003: the device (or the daemon) is doing something that excludes this request.
+    public static func busy(_ device: String, doing activity: String) -> RPCError {
+        RPCError(
+            code: Code.busy,
+            message: "device '\(device)' is busy (\(activity)) — retry when it finishes",
+            data: ["device": .string(device), "activity": .string(activity)]
+        )
+    }
+
+    /// -32004: the caller (by its peer credentials) may not do this.
+    public static func permissionDenied(_ action: String) -> RPCError {
+        RPCError(
+            code: Code.permissionDenied,
+            message: "permission denied: \(action) — run as a member of group lockdiag, or with sudo",
+            data: ["action": .string(action)]
+        )
+    }
+
+    /// -32005: something the request waited on did not answer in time.
+    public static func timeout(_ what: String, seconds: Double) -> RPCError {
+        RPCError(
+            code: Code.timeout,
+            message: "timed out after \(seconds) s waiting for \(what) — check the device with `lockdiag status`, then retry",
+            data: ["seconds": .double(seconds)]
+        )
+    }
+
+    /// -32006: a limit was hit. `detail` names the limit; `advice` says what to do.
+    public static func limitExceeded(_ detail: String, limit: Int, advice: String) -> RPCError {
+        RPCError(
+            code: Code.limitExceeded,
+            message: "limit exceeded: \(detail) — \(advice)",
+            data: ["limit": .integer(Int64(limit))]
+        )
+    }
+
+    /// -32006 for a request line longer than the server accepts.
+    public static func requestTooLarge(limitBytes: Int) -> RPCError {
+        limitExceeded(
+            "request line longer than \(limitBytes) bytes", limit: limitBytes,
+            advice: "send smaller requests (split a large batch)"
+        )
+    }
+
+    /// -32006 for a connection past the server's connection limit.
+    public static func tooManyConnections(limit: Int) -> RPCError {
+        limitExceeded(
+            "the server already has \(limit) clients connected", limit: limit,
+            advice: "close an idle client (a forgotten `lockdiag watch`?) and retry"
+        )
+    }
+
+    /// -32006 for a client sending more requests than an API-level rate limit allows (the
+    /// transport itself slows a pipelining client down instead of refusing it).
+    public static func tooManyRequests(limit: Int) -> RPCError {
+        limitExceeded(
+            "more than \(limit) requests", limit: limit,
+            advice: "wait for replies before sending more"
+        )
+    }
+
+    /// -32006 for a subscription past the subscriber limit.
+    public static func tooManySubscribers(limit: Int) -> RPCError {
+        limitExceeded(
+            "already \(limit) subscribers", limit: limit,
+            advice: "stop another subscriber (`lockdiag watch`) and retry"
+        )
+    }
+}
+
+// MARK: - Wire form
+
+extension RPCError {
+    /// The error object as it goes on the wire: `{"code": …, "message": …, "data": …}`.
+    public var jsonValue: JSONValue {
+        var members: [String: JSONValue] = ["code": .integer(Int64(code)), "message": .string(message)]
+        if let data { members["data"] = data }
+        return .object(members)
+    }
+
+    /// Reads an error object; nil if `value` is not one (§5.1: integer code, string message).
+    public init?(_ value: JSONValue) {
+        guard case .object(let members) = value,
+            case .integer(let code)? = members["code"], let intCode = Int(exactly: code),
+            case .string(let message)? = members["message"]
+        else { return nil }
+        self.init(code: intCode, message: message, data: members["data"])
+    }
+}
