@@ -10,6 +10,8 @@ let package = Package(
     name: "lockdiag",
     platforms: [.macOS(.v15)],
     products: [
+        .executable(name: "lockdiagd", targets: ["lockdiagd"]),
+        .executable(name: "lockdiag", targets: ["lockdiag"]),
         .executable(name: "locksim", targets: ["locksim"]),
         .library(name: "LockProtocol", targets: ["LockProtocol"]),
         .library(name: "LockSimulator", targets: ["LockSimulator"]),
@@ -49,6 +51,8 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: swift6),
 
+        .executableTarget(name: "lockdiagd", dependencies: ["LockDaemon", "LockSimulator", argumentParser, logging], swiftSettings: swift6),
+        .executableTarget(name: "lockdiag", dependencies: ["LockDiagAPI", "JSONRPC", argumentParser], swiftSettings: swift6),
         .executableTarget(name: "locksim", dependencies: ["LockSimulator", argumentParser], swiftSettings: swift6),
 
         .target(name: "LockDiagTestSupport", path: "Tests/LockDiagTestSupport", swiftSettings: swift6),

@@ -32,6 +32,7 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let permissionDenied = -32004
         public static let timeout = -32005
         public static let limitExceeded = -32006
+        public static let deviceRefused = -32007
 
         /// The range the spec leaves to implementations for server errors.
         public static let serverErrorRange = -32099 ... -32000
@@ -124,6 +125,11 @@ extension RPCError {
             message: "timed out after \(seconds) s waiting for \(what) — check the device with `lockdiag status`, then retry",
             data: ["seconds": .double(seconds)]
         )
+    }
+
+    /// -32007: the lock itself refused the request (an LDP/1 NAK) or answered unusably.
+    public static func deviceRefused(_ device: String, reason: String) -> RPCError {
+        RPCError(code: Code.deviceRefused, message: reason, data: ["device": .string(device)])
     }
 
     /// -32006: a limit was hit. `detail` names the limit; `advice` says what to do.

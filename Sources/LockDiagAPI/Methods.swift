@@ -52,3 +52,8 @@ public struct TestsRunParams: Codable, Sendable, Equatable {
         self.test = test
     }
 }
+
+/// The version lockdiagd and lockdiag report.
+public enum LockDiagVersion {
+    public static let current = "0.1.0"
+}

@@ -1,0 +1,127 @@
+import Foundation
+import JSONRPC
+import LinuxIO
+import LockDiagAPI
+import Logging
+
+/// The socket API (docs/socket-api.md): routes each JSON-RPC method to the hub and turns the
+/// hub's errors into the documented error codes.
+public struct APIService: Sendable {
+    public let hub: Hub
+    public let socketPath: String
+    public let version: String
+    let startedAtNanoseconds: UInt64
+    let logger: Logger
+
+    public init(hub: Hub, socketPath: String, version: String, logger: Logger) {
+        self.hub = hub
+        self.socketPath = socketPath
+        self.version = version
+        self.logger = logger
+        startedAtNanoseconds = MonotonicClock.nanoseconds()
+    }
+
+    /// The method table the JSON-RPC server dispatches through.
+    public func methodTable() -> RPCMethodTable {
+        var table = RPCMethodTable()
+        table.register(APIMethod.daemonInfo) { _ in try encode(info()) }
+        table.register(APIMethod.daemonStats) { _ in try encode(stats()) }
+        table.register(APIMethod.devicesList) { _ in try encode(DevicesList(devices: hub.devices())) }
+        table.register(APIMethod.deviceStatus) { call in
+            let index = try resolve(try call.decodeParams(as: DeviceParams.self).device)
+            guard let status = hub.status(of: index) else { throw RPCError.unknownDevice("\(index)") }
+            return try encode(status)
+        }
+        table.register(APIMethod.faultsList) { call in
+            let params = try call.decodeParams(as: FaultsListParams.self)
+            let index = try params.device.map(resolve)
+            return try encode(FaultsList(faults: hub.faults(of: index)))
+        }
+        table.register(APIMethod.faultsClear) { call in
+            let index = try resolve(try call.decodeParams(as: DeviceParams.self).device)
+            audit(call, "faults.clear on \(hub.deviceID(index))")
+            return try encode(try await mapped { () throws(HubError) in try await hub.clearFaults(of: index) })
+        }
+        table.register(APIMethod.testsRun) { call in
+            let params = try call.decodeParams(as: TestsRunParams.self)
+            let index = try resolve(params.device)
+            audit(call, "tests.run \(params.test.rawValue) on \(hub.deviceID(index))")
+            return try encode(try await mapped { () throws(HubError) in try await hub.runTests(params.test, on: index) })
+        }
+        table.register(APIMethod.telemetrySubscribe) { call in
+            let index = try resolve(try call.decodeParams(as: DeviceParams.self).device)
+            hub.subscribe(ConnectionSink(call.connection), to: index)
+            return try encode(Subscription(device: hub.deviceID(index), statusHz: hub.statusNotificationHz))
+        }
+        table.register(APIMethod.telemetryUnsubscribe) { call in
+            let index = try resolve(try call.decodeParams(as: DeviceParams.self).device)
+            let was = hub.unsubscribe(call.connection.id, from: index)
+            return try encode(Unsubscribed(device: hub.deviceID(index), unsubscribed: was))
+        }
+        table.onConnectionClosed { connection in hub.removeSink(connection.id) }
+        table.onInternalError { error, call in
+            logger.error("method \(call.method) from connection \(call.connection.id) failed: \(error)")
+        }
+        return table
+    }
+
+    func info() -> DaemonInfo {
+        let count = hub.deviceCount()
+        let realtime = hub.loop.realtime ?? RealtimeReport()
+        return DaemonInfo(version: version, pid: getpid(), uptimeSeconds: uptime(), devices: count.total, devicesOnline: count.online,
+                          protocols: ["LDP/1"], socket: socketPath, pollHz: hub.loop.configuration.pollHz,
+                          realtime: RealtimeInfo(requested: hub.loop.configuration.realtime != nil, granted: realtime.granted,
+                                                 missing: realtime.missing))
+    }
+
+    func stats() -> DaemonStats {
+        let s = hub.loop.statistics
+        let h = s.lateness
+        return DaemonStats(pollHz: s.pollHz, cycles: s.cycles, overruns: s.overruns,
+                           latenessMicroseconds: LatenessSummary(count: h.count, p50: h.percentile(0.5), p90: h.percentile(0.9),
+                                                                 p99: h.percentile(0.99), p999: h.percentile(0.999),
+                                                                 max: h.maxMicroseconds, mean: (h.meanMicroseconds * 10).rounded() / 10),
+                           ringDropped: s.ringDropped, uptimeSeconds: uptime(), devices: hub.linkStats())
+    }
+
+    private func uptime() -> Double { Double(MonotonicClock.nanoseconds() - startedAtNanoseconds) / 1e9 }
+
+    private func resolve(_ device: String) throws(RPCError) -> Int {
+        do { return try hub.resolve(device) } catch { throw RPCError.unknownDevice(device) }
+    }
+
+    /// Every call that changes a lock is logged with who asked for it.
+    private func audit(_ call: RPCCall, _ action: String) {
+        let peer = call.connection.peer.map { "uid \($0.uid), pid \($0.pid)" } ?? "unknown peer"
+        logger.notice("\(action) requested by \(peer) (connection \(call.connection.id))")
+    }
+
+    private func mapped<T>(_ body: () async throws(HubError) -> T) async throws(RPCError) -> T {
+        do {
+            return try await body()
+        } catch {
+            switch error {
+            case .unknownDevice(let id): throw RPCError.unknownDevice(id)
+            case .offline(let id): throw RPCError.deviceOffline(id)
+            case .busy(let message): throw RPCError(code: RPCError.Code.busy, message: message)
+            case .timeout(let message): throw RPCError(code: RPCError.Code.timeout, message: message)
+            case .refused(let message): throw RPCError(code: RPCError.Code.deviceRefused, message: message)
+            }
+        }
+    }
+}
+
+private func encode(_ value: some Encodable) throws -> JSONValue { try JSONValue(encoding: value) }
+
+/// A socket connection seen as a telemetry subscriber.
+final class ConnectionSink: TelemetrySink {
+    let connection: RPCConnection
+    var sinkID: UInt64 { connection.id }
+
+    init(_ connection: RPCConnection) { self.connection = connection }
+
+    func offer(_ notification: TelemetryNotification) -> Bool {
+        guard let params = try? JSONValue(encoding: notification) else { return false }
+        return connection.trySendNotification(method: APIMethod.telemetryNotification, params: params)
+    }
+}

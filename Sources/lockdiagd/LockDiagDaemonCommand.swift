@@ -1,0 +1,109 @@
+import ArgumentParser
+import LockDaemon
+import LockDiagAPI
+import LockSimulator
+import Logging
+import ServiceLifecycle
+
+@main
+struct LockDiagDaemonCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lockdiagd",
+        abstract: "The lockdiag daemon: polls smart door-lock controllers and diagnoses them.",
+        discussion: """
+        lockdiagd owns the locks' links and the timing. It polls each lock over LDP/1 (see
+        firmware-specs/ldp-v1.md), turns what it sees into faults with advice, and serves it all
+        as JSON-RPC on a Unix socket to `lockdiag`, scripts and bench rigs (docs/socket-api.md).
+
+        Examples:
+          lockdiagd --serial /dev/ttyACM0
+          lockdiagd --simulate healthy,motor-stall,battery-worn --socket /tmp/lockdiag.sock
+          sudo lockdiagd --serial /dev/lockdiag/LX3-000123 --realtime
+
+        Simulated scenarios for --simulate:
+        \(Scenario.allCases.map { "  \($0.rawValue)" }.joined(separator: "\n"))
+
+        SIGTERM or SIGINT stops the daemon gracefully.
+        """)
+
+    @Option(help: ArgumentHelp("Unix socket to serve the API on.", discussion: "Default: \(DefaultPaths.socket) (or $LOCKDIAG_SOCKET)."))
+    var socket: String = DefaultPaths.effectiveSocket
+
+    @Option(name: .customLong("serial"), help: ArgumentHelp("A lock's serial device (repeatable).", valueName: "path"))
+    var serialPaths: [String] = []
+
+    @Option(help: "Baud rate of the serial links (LDP/1 default 115200).")
+    var baud: UInt32 = 115_200
+
+    @Option(help: ArgumentHelp("Embedded simulated locks on ptys, one per scenario (comma list, repeatable).",
+                               valueName: "scenario[,scenario…]"))
+    var simulate: [String] = []
+
+    @Option(help: "Seed of the simulated locks (same seed, same locks).")
+    var simulateSeed: UInt64 = 1
+
+    @Option(help: ArgumentHelp("Mean seconds between simulated uses (actuations, finger touches) of each simulated lock; 0 for none."))
+    var simulateActivity: Double = 3
+
+    @Option(help: "Status polls per second per lock.")
+    var pollHz: Int = 50
+
+    @Flag(help: "Ask for SCHED_FIFO, locked memory and a quiet CPU for the poll loop; the log says what could not be had.")
+    var realtime = false
+
+    @Option(help: ArgumentHelp("Pin the poll loop to this CPU (with --realtime).", valueName: "n"))
+    var cpu: Int32?
+
+    @Option(help: "Failed checks before a pending fault is confirmed.")
+    var confirmAfter = 2
+
+    @Option(help: "Clean checks before a fault is healed.")
+    var healAfter = 3
+
+    @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical."))
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard (1...1000).contains(pollHz) else { throw ValidationError("--poll-hz must be between 1 and 1000") }
+        guard confirmAfter >= 1, healAfter >= 1 else { throw ValidationError("--confirm-after and --heal-after must be at least 1") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
+        guard !serialPaths.isEmpty || !simulate.isEmpty else {
+            throw ValidationError("nothing to diagnose: give --serial PATH for a lock, or --simulate SCENARIO to try it without one")
+        }
+        _ = try scenarios()
+    }
+
+    func scenarios() throws -> [Scenario] {
+        do {
+            return try simulate.flatMap { text throws(SimulatorError) in try Scenario.list(text) }
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        var logger = Logger(label: "lockdiagd")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+
+        var configuration = DaemonConfiguration(socketPath: socket)
+        configuration.serialPaths = serialPaths
+        configuration.baudRate = baud
+        configuration.simulate = try scenarios()
+        configuration.simulateSeed = simulateSeed
+        configuration.simulateActivitySeconds = simulateActivity > 0 ? simulateActivity : nil
+        configuration.loop.pollHz = pollHz
+        if realtime {
+            var request = RealtimeRequest()
+            request.cpu = cpu
+            configuration.loop.realtime = request
+        }
+        configuration.diagnosis.confirmAfter = confirmAfter
+        configuration.diagnosis.healAfter = healAfter
+
+        let daemon = Daemon(configuration: configuration, version: LockDiagVersion.current, logger: logger)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [daemon], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
