@@ -19,6 +19,9 @@ public struct DaemonConfiguration: Sendable {
     public var loop = PollLoopConfiguration()
     public var diagnosis = DiagnosisConfiguration()
     public var socketMode: UInt32 = 0o660
+    /// Bytes of unread notifications a client may have queued before newer ones are dropped
+    /// (and counted in the next one it gets as `lost`).
+    public var subscriberBufferBytes = 256 * 1024
 
     public init(socketPath: String) { self.socketPath = socketPath }
 }
@@ -79,6 +82,7 @@ public final class Daemon: Service {
         let api = APIService(hub: hub, socketPath: c.socketPath, version: version, logger: logger)
         var serverConfiguration = JSONRPCServer.Configuration(socketPath: c.socketPath)
         serverConfiguration.socketMode = c.socketMode
+        serverConfiguration.outboundHighWaterMarkBytes = c.subscriberBufferBytes
         let server = JSONRPCServer(configuration: serverConfiguration, handler: api.methodTable())
         try await server.start()
         logger.notice("lockdiagd \(version) ready: \(devicePaths.count) device(s), \(c.loop.pollHz) Hz, socket \(c.socketPath)")

@@ -60,11 +60,16 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
     @Option(help: "Clean checks before a fault is healed.")
     var healAfter = 3
 
+    @Option(help: ArgumentHelp("Bytes of unread telemetry a client may have queued before newer notifications are dropped (it is told how many).",
+                               valueName: "bytes"))
+    var subscriberBuffer = 256 * 1024
+
     @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical."))
     var logLevel: String = "info"
 
     func validate() throws {
         guard (1...1000).contains(pollHz) else { throw ValidationError("--poll-hz must be between 1 and 1000") }
+        guard subscriberBuffer >= 4096 else { throw ValidationError("--subscriber-buffer must be at least 4096 bytes") }
         guard confirmAfter >= 1, healAfter >= 1 else { throw ValidationError("--confirm-after and --heal-after must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
         guard !serialPaths.isEmpty || !simulate.isEmpty else {
@@ -100,6 +105,7 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
         }
         configuration.diagnosis.confirmAfter = confirmAfter
         configuration.diagnosis.healAfter = healAfter
+        configuration.subscriberBufferBytes = subscriberBuffer
 
         let daemon = Daemon(configuration: configuration, version: LockDiagVersion.current, logger: logger)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(

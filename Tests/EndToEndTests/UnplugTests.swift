@@ -1,0 +1,80 @@
+import Foundation
+import Glibc
+import JSONRPC
+import LockDiagAPI
+import LockDiagTestSupport
+import Testing
+
+/// locksim and lockdiagd as two real processes: the simulator's fault injection pulls the
+/// cable, hangs the lock and plugs it back while the daemon polls.
+@Suite struct UnplugTests {
+    @Test func unplugMidPollMarksOfflineWithALinkFaultAndRecovers() throws {
+        let links = try TemporaryDirectory(prefix: "sim")
+        defer { links.remove() }
+        let sim = try ChildProcess("locksim", ["--pty", "--scenario", "healthy", "--link-dir", links.path, "--activity", "0.5", "--seed", "9"])
+        let path = try #require(sim.readLine(within: 10))
+        #expect(path == links.path + "/lock0")
+        let daemon = try DaemonProcess(["--serial", path])
+        defer { #expect(daemon.stop() == 0) }
+        let client = JSONRPCClient(socketPath: daemon.socketPath)
+        try client.connect()
+        func device() throws -> DeviceSummary { try client.call(APIMethod.devicesList).decode(as: DevicesList.self).devices[0] }
+        func faults() throws -> [Fault] { try client.call(APIMethod.faultsList).decode(as: FaultsList.self).faults }
+
+        #expect(try TestSupport.wait(upTo: 10) { try device().online })
+        let id = try device().id
+        #expect(id == "SIM-0009-000")
+
+        // Pull the cable while the lock is being polled (and possibly actuating).
+        sim.send("unplug 0")
+        #expect(sim.readLine(within: 5)?.hasPrefix("ok") == true)
+        #expect(try TestSupport.wait(upTo: 5) { try !device().online && device().state == "offline" })
+        #expect(try TestSupport.wait(upTo: 5) { try faults().contains { $0.name == "link_lost" && $0.status == .confirmed } })
+        let offline = try client.call(APIMethod.deviceStatus, params: ["device": .string(id)]).decode(as: DeviceStatus.self)
+        #expect(!offline.online)
+        // Asking an offline lock to do something fails cleanly with the documented error.
+        #expect {
+            try client.call(APIMethod.faultsClear, params: ["device": .string(id)])
+        } throws: { error in
+            (error as? RPCClientError) == .remote(RPCError.deviceOffline(id))
+        }
+
+        sim.send("replug 0")
+        #expect(sim.readLine(within: 5)?.hasPrefix("ok") == true)
+        #expect(try TestSupport.wait(upTo: 10) { try device().online })
+        #expect(try TestSupport.wait(upTo: 10) { try faults().contains { $0.name == "link_lost" && $0.status == .healed } })
+        let stats = try client.call(APIMethod.daemonStats).decode(as: DaemonStats.self)
+        #expect(stats.devices[0].reconnects >= 1)
+
+        // A hung lock (link up, no answers) shows as unresponsive with a timeout fault.
+        sim.send("hang 0")
+        #expect(sim.readLine(within: 5)?.hasPrefix("ok") == true)
+        #expect(try TestSupport.wait(upTo: 10) { try device().state == "unresponsive" })
+        #expect(try TestSupport.wait(upTo: 10) { try faults().contains { $0.name == "response_timeout" && $0.status == .confirmed } })
+        sim.send("resume 0")
+        #expect(try TestSupport.wait(upTo: 10) { try device().online })
+
+        sim.signal(SIGTERM)
+        #expect(sim.waitForExit(within: 5))
+        #expect(try TestSupport.wait(upTo: 5) { try !device().online })
+    }
+
+    @Test func sigtermStopsTheDaemonCleanlyAndRemovesItsSocket() throws {
+        let daemon = try DaemonProcess(["--simulate", "healthy"])
+        let socket = daemon.socketPath
+        #expect(FileManager.default.fileExists(atPath: socket))
+        #expect(daemon.stop() == 0)
+        #expect(!FileManager.default.fileExists(atPath: socket))
+    }
+
+    @Test func aMissingSerialDeviceIsListedWithTheReason() throws {
+        let daemon = try DaemonProcess(["--serial", "/dev/ttyLOCKDIAG-missing"])
+        defer { #expect(daemon.stop() == 0) }
+        let client = JSONRPCClient(socketPath: daemon.socketPath)
+        try client.connect()
+        #expect(try TestSupport.wait(upTo: 5) {
+            let d = try client.call(APIMethod.devicesList).decode(as: DevicesList.self).devices[0]
+            return d.state == "offline" && d.problem?.contains("check the cable") == true
+        })
+    }
+}
