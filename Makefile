@@ -35,3 +35,13 @@ catalog:
 # Golden frames from the independent Python reference encoder.
 vectors:
 	python3 firmware-specs/tools/ldp.py vectors > firmware-specs/vectors/frames.json
+
+# Poll-loop benchmark (not a test): lateness p50/p99/max with 1, 16 and 64 simulated locks and
+# heap allocations per steady-state cycle on the loop thread. Release build, the malloc
+# interposer preloaded, cyclictest (rt-tests) run alongside as the machine's own floor.
+# BENCH_ARGS adds options, e.g. BENCH_ARGS="--realtime --runs 5".
+bench: deps
+	@dpkg-query -W -f='$${Status}' rt-tests 2>/dev/null | grep -q "ok installed" || \
+	    { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq rt-tests; }
+	$(SWIFT) build -c release --product lockdiag-bench
+	LD_PRELOAD=$(CURDIR)/.build/release/libMallocInterposerSwift.so .build/release/lockdiag-bench --cyclictest $(BENCH_ARGS)

@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        // Counts heap allocations for the benchmark (LD_PRELOADed by `make bench`).
+        .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.0"),
     ],
     targets: [
         // System libraries, one line of umbrella header each. apt providers named for SwiftPM's hint.
@@ -54,6 +56,11 @@ let package = Package(
         .executableTarget(name: "lockdiagd", dependencies: ["LockDaemon", "LockSimulator", argumentParser, logging], swiftSettings: swift6),
         .executableTarget(name: "lockdiag", dependencies: ["LockDiagAPI", "JSONRPC", argumentParser], swiftSettings: swift6),
         .executableTarget(name: "locksim", dependencies: ["LockSimulator", argumentParser], swiftSettings: swift6),
+        // `make bench`: poll-loop lateness and allocations per cycle (a benchmark, not a test).
+        .executableTarget(name: "lockdiag-bench", dependencies: [
+            "LockDaemon", "LockSimulator", "LinuxIO", "CLockDiagSys", argumentParser, logging,
+            .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+        ], path: "Benchmarks/PollLoopBenchmark", swiftSettings: swift6),
 
         .target(name: "LockDiagTestSupport", path: "Tests/LockDiagTestSupport", swiftSettings: swift6),
         .testTarget(name: "CModulesTests", dependencies: ["CLibUSB", "CBlueZ", "CUdev", "CLockDiagSys"], swiftSettings: swift6),

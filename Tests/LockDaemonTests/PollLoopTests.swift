@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
 import LinuxIO
-import LockDaemon
+@testable import LockDaemon
 import LockDiagTestSupport
 import LockProtocol
 import SerialTransport
@@ -240,6 +240,9 @@ final class RingReader {
         for v in 1...100 { h.record(microseconds: UInt64(v)) }
         h.record(microseconds: 50_000)
         #expect(h.percentile(0.5) == 51)
+        #expect(LatenessHistogram.upperEdge(of: LatenessHistogram.bucket(for: 1234)) == 1239)
+        #expect(LatenessHistogram.upperEdge(of: LatenessHistogram.bucket(for: 999)) == 999)
+        #expect(LatenessHistogram.bucket(for: 5_000_000) == LatenessHistogram.bucketCount - 1)
         #expect(h.percentile(0.99) == 100)
         #expect(h.maxMicroseconds == 50_000)
         #expect(h.percentile(1.0) == 50_000)

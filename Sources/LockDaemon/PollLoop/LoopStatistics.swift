@@ -22,17 +22,18 @@ public struct LinkCounters: Sendable, Equatable {
     public var checkErrors: UInt64 { headerErrors + crcErrors }
 }
 
-/// Wake-up lateness histogram: 1 µs buckets up to 2 ms, then doubling buckets to about 4 s.
+/// Wake-up lateness histogram, log-linear so the resolution is within 1 %: 1 µs buckets below
+/// 1 ms, 10 µs below 10 ms, 100 µs below 100 ms, 1 ms below 1 s, then one overflow bucket.
 /// Fixed storage, so recording never allocates.
 public struct LatenessHistogram: Sendable, Equatable {
-    public static let linearBuckets = 2000
-    public static let logBuckets = 12
+    static let tiers: [(limit: UInt64, step: UInt64)] = [(1_000, 1), (10_000, 10), (100_000, 100), (1_000_000, 1_000)]
+    static let bucketCount = 1_000 + 900 + 900 + 900 + 1
     public private(set) var buckets: [UInt64]
     public private(set) var count: UInt64 = 0
     public private(set) var sumMicroseconds: UInt64 = 0
     public private(set) var maxMicroseconds: UInt64 = 0
 
-    public init() { buckets = [UInt64](repeating: 0, count: Self.linearBuckets + Self.logBuckets) }
+    public init() { buckets = [UInt64](repeating: 0, count: Self.bucketCount) }
 
     public mutating func record(microseconds: UInt64) {
         count &+= 1
@@ -42,20 +43,27 @@ public struct LatenessHistogram: Sendable, Equatable {
     }
 
     static func bucket(for microseconds: UInt64) -> Int {
-        if microseconds < UInt64(linearBuckets) { return Int(microseconds) }
-        var upper = UInt64(linearBuckets) * 2
-        var index = linearBuckets
-        while microseconds >= upper && index < linearBuckets + logBuckets - 1 {
-            upper *= 2
-            index += 1
+        var base = 0
+        var lower: UInt64 = 0
+        for tier in tiers {
+            if microseconds < tier.limit { return base + Int((microseconds - lower) / tier.step) }
+            base += Int((tier.limit - lower) / tier.step)
+            lower = tier.limit
         }
-        return index
+        return bucketCount - 1
     }
 
     /// The upper edge (µs) of a bucket: percentiles are reported conservatively.
     static func upperEdge(of bucket: Int) -> UInt64 {
-        if bucket < linearBuckets { return UInt64(bucket) }
-        return UInt64(linearBuckets) << UInt64(bucket - linearBuckets + 1)
+        var base = 0
+        var lower: UInt64 = 0
+        for tier in tiers {
+            let size = Int((tier.limit - lower) / tier.step)
+            if bucket < base + size { return lower + UInt64(bucket - base) * tier.step + tier.step - 1 }
+            base += size
+            lower = tier.limit
+        }
+        return .max
     }
 
     /// The value below which `fraction` of the samples fall (0 when empty).

@@ -91,6 +91,11 @@ public final class PollLoop: @unchecked Sendable {
         return enqueue(InboxEntry(device: index, action: .attach(LinkHandOff(link))))
     }
 
+    /// Starts the loop's figures (cycles, overruns, lateness) afresh, e.g. after a warm-up.
+    public func resetStatistics() {
+        _ = enqueue(InboxEntry(device: 0, action: .resetStatistics))
+    }
+
     /// Closes a device's link and frees its slot.
     public func detach(slot index: Int) {
         _ = enqueue(InboxEntry(device: index, action: .detach))
@@ -309,6 +314,11 @@ public final class PollLoop: @unchecked Sendable {
                 let slot = DeviceSlot(index: index, link: handOff.link, now: now)
                 slots[index] = slot
                 openLink(slot, now: now)
+            case .resetStatistics:
+                histogram.reset()
+                cycles = 0
+                overruns = 0
+                publishStatistics(force: true, now: now)
             case .detach:
                 if let slot = slots[index] {
                     closeLink(slot, reportDown: true)
@@ -612,6 +622,7 @@ struct InboxEntry: Sendable {
     enum Action: Sendable {
         case attach(LinkHandOff)
         case detach
+        case resetStatistics
         case command(PendingCommand)
     }
 
