@@ -223,11 +223,11 @@ extension Hub {
 
     func failCheck(_ code: UInt16, kind: CheckKind, fromDevice: Bool, at now: Int64, evidence: String, confirmed: Bool = false,
                    occurrences: Int? = nil, actuation: ActuationSummary? = nil, link: LinkHealth? = nil,
-                   device d: inout DeviceState, effects: inout Effects) {
+                   freezeFrame: FreezeFrame? = nil, device d: inout DeviceState, effects: inout Effects) {
         let snapshot = d
         let transition = d.faults.fail(code, kind: kind, fromDevice: fromDevice, at: now, evidence: evidence, confirmed: confirmed,
                                        occurrences: occurrences) {
-            snapshot.freezeFrame(at: now, evidence: evidence, actuation: actuation, link: link)
+            freezeFrame ?? snapshot.freezeFrame(at: now, evidence: evidence, actuation: actuation, link: link)
         }
         if let transition { report(transition, code: code, device: d, effects: &effects) }
     }
@@ -253,9 +253,17 @@ extension Hub {
             present.insert(record.code)
             guard record.status.contains(.testFailed) else { continue }
             let def = FaultCatalog.resolve(record.code)
-            let freeze = "lock's fault memory: \(def.title.lowercased()), \(record.occurrences)× since it was cleared; at the last occurrence \(record.snapshotBatteryMillivolts) mV, \(record.snapshotMotorCurrentMilliamps) mA, bolt \(record.snapshotBolt.name)"
-            failCheck(record.code, kind: .condition, fromDevice: true, at: now, evidence: freeze,
-                      confirmed: record.status.contains(.confirmed), occurrences: Int(record.occurrences), device: &d, effects: &effects)
+            let evidence = "lock's fault memory: \(def.title.lowercased()), \(record.occurrences)× since it was cleared; at the last occurrence \(record.snapshotBatteryMillivolts) mV, \(record.snapshotMotorCurrentMilliamps) mA, bolt \(record.snapshotBolt.name)"
+            // The lock's own freeze frame is the one taken when it happened.
+            var freeze = d.freezeFrame(at: now, evidence: evidence)
+            freeze.batteryMillivolts = Int(record.snapshotBatteryMillivolts)
+            freeze.motorCurrentMilliamps = Int(record.snapshotMotorCurrentMilliamps)
+            freeze.temperatureCelsius = record.snapshotTemperatureDecicelsius == LockStatus.unknownTemperature
+                ? nil : Double(record.snapshotTemperatureDecicelsius) / 10
+            freeze.lock = record.snapshotBolt.name
+            failCheck(record.code, kind: .condition, fromDevice: true, at: now, evidence: evidence,
+                      confirmed: record.status.contains(.confirmed), occurrences: Int(record.occurrences), freezeFrame: freeze,
+                      device: &d, effects: &effects)
         }
         if complete {
             for code in d.deviceFaultCodes.subtracting(present) { passCheck(code, device: &d, effects: &effects) }

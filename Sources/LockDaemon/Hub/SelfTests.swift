@@ -40,17 +40,26 @@ extension Hub {
             discard(resultTicket)
             discard(actuationTicket)
         }
-        let expectedMilliseconds: Int
-        switch await command(.runSelfTest(test), to: index) {
-        case .response(.selfTestAccepted(_, let ms)): expectedMilliseconds = Int(ms)
-        case .nak(.busy): throw .busy("\(id) is busy (an actuation or another test is running) — try again in a few seconds")
-        case .nak(.notAvailable): throw .refused("\(id) has no \(test) self-test")
-        case .nak(.refused): throw .refused("\(id) refused the \(test) self-test now (door open or lockout?) — check the lock and retry")
-        case .nak(let code): throw .refused("\(id) refused the \(test) self-test (\(code.name))")
-        case .timeout: throw .timeout("\(id) did not answer RUN_SELFTEST — check the connection")
-        case .failed: throw .offline(id)
-        case .undecodable(let error): throw .refused("\(id): unusable answer to RUN_SELFTEST: \(error)")
-        case .response: throw .refused("\(id): unexpected answer to RUN_SELFTEST")
+        // A lock in use (someone just turned the key, the auto-lock ran) answers BUSY for a few
+        // seconds; a technician would rather wait that out than retype the command.
+        let busyDeadline = MonotonicClock.nanoseconds() + 8_000_000_000
+        var expectedMilliseconds = 0
+        while expectedMilliseconds == 0 {
+            switch await command(.runSelfTest(test), to: index) {
+            case .response(.selfTestAccepted(_, let ms)): expectedMilliseconds = max(1, Int(ms))
+            case .nak(.busy):
+                guard MonotonicClock.nanoseconds() < busyDeadline else {
+                    throw .busy("\(id) stayed busy for 8 s (an actuation or another test is running) — try again when it is idle")
+                }
+                try? await Task.sleep(nanoseconds: 250_000_000)
+            case .nak(.notAvailable): throw .refused("\(id) has no \(test) self-test")
+            case .nak(.refused): throw .refused("\(id) refused the \(test) self-test now (door open or lockout?) — check the lock and retry")
+            case .nak(let code): throw .refused("\(id) refused the \(test) self-test (\(code.name))")
+            case .timeout: throw .timeout("\(id) did not answer RUN_SELFTEST — check the connection")
+            case .failed: throw .offline(id)
+            case .undecodable(let error): throw .refused("\(id): unusable answer to RUN_SELFTEST: \(error)")
+            case .response: throw .refused("\(id): unexpected answer to RUN_SELFTEST")
+            }
         }
         let deadline = Double(expectedMilliseconds) / 1000 + 10
         guard case .lock(.selfTestResult(let result))? = await resultTicket.wait(timeoutSeconds: deadline).first else {
