@@ -40,13 +40,13 @@ public struct APIService: Sendable {
         table.register(APIMethod.faultsClear) { call in
             let index = try resolve(try call.decodeParams(as: DeviceParams.self).device)
             audit(call, "faults.clear on \(hub.deviceID(index))")
-            return try encode(try await mapped { () throws(HubError) in try await hub.clearFaults(of: index) })
+            return try encode(try await mapped(hub.deviceID(index)) { () throws(HubError) in try await hub.clearFaults(of: index) })
         }
         table.register(APIMethod.testsRun) { call in
             let params = try call.decodeParams(as: TestsRunParams.self)
             let index = try resolve(params.device)
             audit(call, "tests.run \(params.test.rawValue) on \(hub.deviceID(index))")
-            return try encode(try await mapped { () throws(HubError) in try await hub.runTests(params.test, on: index) })
+            return try encode(try await mapped(hub.deviceID(index)) { () throws(HubError) in try await hub.runTests(params.test, on: index) })
         }
         table.register(APIMethod.telemetrySubscribe) { call in
             let index = try resolve(try call.decodeParams(as: DeviceParams.self).device)
@@ -96,16 +96,17 @@ public struct APIService: Sendable {
         logger.notice("\(action) requested by \(peer) (connection \(call.connection.id))")
     }
 
-    private func mapped<T>(_ body: () async throws(HubError) -> T) async throws(RPCError) -> T {
+    private func mapped<T>(_ device: String, _ body: () async throws(HubError) -> T) async throws(RPCError) -> T {
         do {
             return try await body()
         } catch {
+            let data: JSONValue = ["device": .string(device)]
             switch error {
             case .unknownDevice(let id): throw RPCError.unknownDevice(id)
             case .offline(let id): throw RPCError.deviceOffline(id)
-            case .busy(let message): throw RPCError(code: RPCError.Code.busy, message: message)
-            case .timeout(let message): throw RPCError(code: RPCError.Code.timeout, message: message)
-            case .refused(let message): throw RPCError(code: RPCError.Code.deviceRefused, message: message)
+            case .busy(let message): throw RPCError(code: RPCError.Code.busy, message: message, data: data)
+            case .timeout(let message): throw RPCError(code: RPCError.Code.timeout, message: message, data: data)
+            case .refused(let message): throw RPCError.deviceRefused(device, reason: message)
             }
         }
     }
