@@ -24,6 +24,11 @@ build: deps
 test: deps
 	$(SWIFT) test
 
+# lockdiagd with simulated healthy and faulty locks, diagnosed by the CLI, then stopped.
+demo: deps
+	$(SWIFT) build
+	sh scripts/demo.sh
+
 clean:
 	rm -rf .build
 
