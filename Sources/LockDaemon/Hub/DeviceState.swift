@@ -163,9 +163,10 @@ struct DeviceState: Sendable {
     }
 
     func linkStats() -> LinkStats {
-        LinkStats(device: id, requests: counters.requests, frames: counters.frames, bytesIn: counters.bytesIn, bytesOut: counters.bytesOut,
-                  crcErrors: counters.crcErrors, headerErrors: counters.headerErrors, noiseBytes: counters.noiseBytes,
-                  truncated: counters.truncated, oversized: counters.oversized, unsupportedVersion: counters.unsupportedVersion,
+        let d = counters.decoder
+        return LinkStats(device: id, requests: counters.requests, frames: d.frames, bytesIn: counters.bytesIn, bytesOut: counters.bytesOut,
+                  crcErrors: d.crcErrors, headerErrors: d.headerErrors, noiseBytes: d.noiseBytes,
+                  truncated: d.truncated, oversized: d.oversized, unsupportedVersion: d.unsupportedVersion,
                   timeouts: counters.timeouts, naks: counters.naks, unexpected: counters.unexpected, decodeErrors: decodeErrors,
                   reconnects: counters.reconnects)
     }

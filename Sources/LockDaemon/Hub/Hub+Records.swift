@@ -327,7 +327,7 @@ extension Hub {
     private func checkLink(monotonic: UInt64, at now: Int64, device d: inout DeviceState, effects: inout Effects) {
         guard let latest = d.window.last, let oldest = d.window.first, latest.atNanoseconds > oldest.atNanoseconds else { return }
         let a = oldest.counters, b = latest.counters
-        let frames = b.frames &- a.frames
+        let frames = b.decoder.frames &- a.decoder.frames
         let errors = b.checkErrors &- a.checkErrors
         let timeouts = b.timeouts &- a.timeouts
         let requests = b.requests &- a.requests

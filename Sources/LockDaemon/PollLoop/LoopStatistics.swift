@@ -1,14 +1,11 @@
+import LockProtocol
+
 /// Per-link counters kept by the poll loop; plain integers copied into ring records.
 public struct LinkCounters: Sendable, Equatable {
+    /// The link's frame decoder: frames, noise and rejected candidates by reason.
+    public var decoder = DecoderCounters()
     public var bytesIn: UInt64 = 0
     public var bytesOut: UInt64 = 0
-    public var frames: UInt64 = 0
-    public var noiseBytes: UInt64 = 0
-    public var headerErrors: UInt64 = 0
-    public var crcErrors: UInt64 = 0
-    public var oversized: UInt64 = 0
-    public var unsupportedVersion: UInt64 = 0
-    public var truncated: UInt64 = 0
     public var requests: UInt64 = 0
     public var timeouts: UInt64 = 0
     public var naks: UInt64 = 0
@@ -19,7 +16,7 @@ public struct LinkCounters: Sendable, Equatable {
     public init() {}
 
     /// Frames rejected for a bad check value (CRC-8 header or CRC-16 body).
-    public var checkErrors: UInt64 { headerErrors + crcErrors }
+    public var checkErrors: UInt64 { decoder.headerErrors + decoder.crcErrors }
 }
 
 /// Wake-up lateness histogram, log-linear so the resolution is within 1 %: 1 µs buckets below

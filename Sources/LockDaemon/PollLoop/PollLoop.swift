@@ -326,13 +326,7 @@ public final class PollLoop: @unchecked Sendable {
                 }
             case .command(let command):
                 guard index >= 0, index < slots.count, let slot = slots[index], slot.online, slot.commands.push(command) else {
-                    var header = RecordHeader()
-                    header.kind = .commandFailed
-                    header.device = UInt16(truncatingIfNeeded: index)
-                    header.type = command.type
-                    header.token = command.token
-                    header.timestampNanoseconds = now
-                    publish(header, payload: UnsafeRawBufferPointer(start: nil, count: 0))
+                    publish(RecordHeader(.commandFailed, device: index, at: now, type: command.type, token: command.token))
                     continue
                 }
                 if !slot.inFlight {
@@ -356,12 +350,8 @@ public final class PollLoop: @unchecked Sendable {
             // Reported once per outage, not on every retry.
             if !slot.reportedOpenFailure {
                 slot.reportedOpenFailure = true
-                var header = RecordHeader()
-                header.kind = .openFailed
-                header.device = UInt16(slot.index)
-                header.timestampNanoseconds = now
                 let reason = Array(String(describing: error).utf8.prefix(RecordRing.slotPayload))
-                reason.withUnsafeBytes { publish(header, payload: $0) }
+                reason.withUnsafeBytes { publish(RecordHeader(.openFailed, device: slot.index, at: now), payload: $0) }
             }
             return
         }
@@ -376,11 +366,7 @@ public final class PollLoop: @unchecked Sendable {
         slot.decoder.reset()
         slot.nextFaultPoll = now
         slot.nextFingerprintPoll = now
-        var header = RecordHeader()
-        header.kind = .linkUp
-        header.device = UInt16(slot.index)
-        header.timestampNanoseconds = now
-        publish(header, payload: UnsafeRawBufferPointer(start: nil, count: 0))
+        publish(RecordHeader(.linkUp, device: slot.index, at: now))
         sendNext(slot, now: now)
         flush(slot)
     }
@@ -391,7 +377,7 @@ public final class PollLoop: @unchecked Sendable {
         let wasOnline = slot.online
         slot.online = false
         slot.decoder.finish { _ in }
-        syncDecoderCounters(slot)
+        slot.counters.decoder = slot.decoder.counters
         let now = MonotonicClock.nanoseconds()
         // Commands in flight or queued cannot be answered any more.
         if slot.inFlight && slot.inFlightToken != 0 { failCommand(slot, token: slot.inFlightToken, type: slot.inFlightType, now: now) }
@@ -399,23 +385,13 @@ public final class PollLoop: @unchecked Sendable {
         while let command = slot.commands.pop() { failCommand(slot, token: command.token, type: command.type, now: now) }
         slot.nextReconnect = now &+ configuration.reconnectIntervalNanoseconds
         if reportDown && wasOnline {
-            var header = RecordHeader()
-            header.kind = .linkDown
-            header.device = UInt16(slot.index)
-            header.timestampNanoseconds = now
-            publish(header, payload: UnsafeRawBufferPointer(start: nil, count: 0))
+            publish(RecordHeader(.linkDown, device: slot.index, at: now))
             publishCounters(slot, now: now)
         }
     }
 
     private func failCommand(_ slot: DeviceSlot, token: UInt32, type: UInt8, now: UInt64) {
-        var header = RecordHeader()
-        header.kind = .commandFailed
-        header.device = UInt16(slot.index)
-        header.type = type
-        header.token = token
-        header.timestampNanoseconds = now
-        publish(header, payload: UnsafeRawBufferPointer(start: nil, count: 0))
+        publish(RecordHeader(.commandFailed, device: slot.index, at: now, type: type, token: token))
     }
 
     // MARK: Requests
@@ -473,20 +449,15 @@ public final class PollLoop: @unchecked Sendable {
         guard slot.inFlight, now >= slot.inFlightDeadline else { return }
         slot.inFlight = false
         slot.counters.timeouts &+= 1
-        var header = RecordHeader()
-        header.kind = .timeout
-        header.device = UInt16(slot.index)
-        header.type = slot.inFlightType
+        var header = RecordHeader(.timeout, device: slot.index, at: now, type: slot.inFlightType, token: slot.inFlightToken)
         header.seq = slot.inFlightSeq
-        header.token = slot.inFlightToken
-        header.timestampNanoseconds = now
         // LDP/1 §4.2: a host may retry once. Commands are retried; polls simply come round again.
         if slot.inFlightToken != 0 && !slot.inFlightRetried {
             transmit(slot, token: slot.inFlightToken, type: slot.inFlightType, payload: slot.inFlightPayload,
                      length: slot.inFlightLength, now: now, retried: true)
             header.token = 0
         }
-        publish(header, payload: UnsafeRawBufferPointer(start: nil, count: 0))
+        publish(header)
     }
 
     private func flush(_ slot: DeviceSlot) {
@@ -541,13 +512,9 @@ public final class PollLoop: @unchecked Sendable {
 
     private func received(_ frame: FrameView, on slot: DeviceSlot, now: UInt64) {
         let h = frame.header
-        var header = RecordHeader()
-        header.kind = .frame
-        header.device = UInt16(slot.index)
+        var header = RecordHeader(.frame, device: slot.index, at: now, type: h.type)
         header.frameKind = h.kind
-        header.type = h.type
         header.seq = h.seq
-        header.timestampNanoseconds = now
         switch h.kind {
         case .response, .nak:
             guard slot.inFlight, h.seq == slot.inFlightSeq, h.type == slot.inFlightType else {
@@ -576,27 +543,12 @@ public final class PollLoop: @unchecked Sendable {
         }
     }
 
-    private func syncDecoderCounters(_ slot: DeviceSlot) {
-        let d = slot.decoder.counters
-        slot.counters.frames = d.frames
-        slot.counters.noiseBytes = d.noiseBytes
-        slot.counters.headerErrors = d.headerErrors
-        slot.counters.crcErrors = d.crcErrors
-        slot.counters.oversized = d.oversized
-        slot.counters.unsupportedVersion = d.unsupportedVersion
-        slot.counters.truncated = d.truncated
-    }
-
     private func publishCounters(_ slot: DeviceSlot, now: UInt64) {
-        syncDecoderCounters(slot)
-        var header = RecordHeader()
-        header.kind = .counters
-        header.device = UInt16(slot.index)
-        header.timestampNanoseconds = now
-        withUnsafeBytes(of: &slot.counters) { publish(header, payload: $0) }
+        slot.counters.decoder = slot.decoder.counters
+        withUnsafeBytes(of: &slot.counters) { publish(RecordHeader(.counters, device: slot.index, at: now), payload: $0) }
     }
 
-    private func publish(_ header: RecordHeader, payload: UnsafeRawBufferPointer) {
+    private func publish(_ header: RecordHeader, payload: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) {
         ring.push(header, payload: payload)
         pushedThisWake = true
     }

@@ -33,6 +33,14 @@ public struct RecordHeader: Sendable {
     public var length: UInt16 = 0
 
     public init() {}
+
+    init(_ kind: RecordKind, device: Int, at now: UInt64, type: UInt8 = 0, token: UInt32 = 0) {
+        self.kind = kind
+        self.device = UInt16(truncatingIfNeeded: device)
+        self.timestampNanoseconds = now
+        self.type = type
+        self.token = token
+    }
 }
 
 /// Single-producer, single-consumer ring of fixed-size records, allocated once: the poll loop
