@@ -1,4 +1,5 @@
 import ArgumentParser
+import LinuxIO
 import LockDaemon
 import LockDiagAPI
 import LockSimulator
@@ -51,7 +52,7 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
     @Flag(help: "Ask for SCHED_FIFO, locked memory and a quiet CPU for the poll loop; the log says what could not be had.")
     var realtime = false
 
-    @Option(help: ArgumentHelp("Pin the poll loop to this CPU (with --realtime).", valueName: "n"))
+    @Option(help: ArgumentHelp("Pin the poll loop to this CPU (with --realtime; default: the last CPU).", valueName: "n"))
     var cpu: Int32?
 
     @Option(help: "Failed checks before a pending fault is confirmed.")
@@ -100,7 +101,8 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
         configuration.loop.pollHz = pollHz
         if realtime {
             var request = RealtimeRequest()
-            request.cpu = cpu
+            // The last CPU: the first usually takes most interrupts and housekeeping.
+            request.cpu = cpu ?? Int32(max(0, Realtime.onlineCPUs - 1))
             configuration.loop.realtime = request
         }
         configuration.diagnosis.confirmAfter = confirmAfter
