@@ -78,3 +78,23 @@ import Testing
         })
     }
 }
+
+@Suite struct RealtimeTests {
+    /// Unprivileged, --realtime cannot have SCHED_FIFO or the PM QoS request; the daemon must
+    /// still run and say exactly what it lacks and how to get it.
+    @Test(.enabled(if: getuid() == 0, "needs root, to start the daemon as another user"))
+    func realtimeSaysWhatItCouldNotGet() throws {
+        let daemon = try DaemonProcess(["--simulate", "healthy", "--realtime"],
+                                       launcher: ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        defer { #expect(daemon.stop() == 0) }
+        let log = daemon.child.allErrors
+        #expect(log.contains("could not get SCHED_FIFO 80"))
+        #expect(log.contains("CAP_SYS_NICE"))
+        let client = JSONRPCClient(socketPath: daemon.socketPath)
+        try client.connect()
+        let info = try client.call(APIMethod.daemonInfo).decode(as: DaemonInfo.self)
+        #expect(info.realtime.requested)
+        #expect(info.realtime.missing.contains { $0.hasPrefix("SCHED_FIFO") })
+        #expect(info.realtime.granted.contains("timer slack 1 ns"))
+    }
+}

@@ -36,9 +36,16 @@ public final class ChildProcess: @unchecked Sendable {
         return path
     }
 
-    public init(_ product: String, _ arguments: [String], environment: [String: String] = [:]) throws {
-        process.executableURL = URL(fileURLWithPath: try Self.product(product))
-        process.arguments = arguments
+    /// `launcher` runs before the product, e.g. `["/usr/bin/setpriv", "--reuid=65534", …, "--"]`.
+    public init(_ product: String, _ arguments: [String], environment: [String: String] = [:], launcher: [String] = []) throws {
+        let path = try Self.product(product)
+        if let first = launcher.first {
+            process.executableURL = URL(fileURLWithPath: first)
+            process.arguments = Array(launcher.dropFirst()) + [path] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: path)
+            process.arguments = arguments
+        }
         process.standardInput = stdin
         process.standardOutput = stdout
         process.standardError = stderr
@@ -184,9 +191,11 @@ public final class DaemonProcess {
 
     /// Starts `lockdiagd` with `arguments` plus `--socket` and waits until it is ready (its log
     /// says so and the socket accepts connections).
-    public init(_ arguments: [String], readyWithin seconds: Double = 30) throws {
+    public init(_ arguments: [String], launcher: [String] = [], readyWithin seconds: Double = 30) throws {
         directory = try TemporaryDirectory()
-        child = try ChildProcess("lockdiagd", arguments + ["--socket", directory.path + "/lockdiag.sock"])
+        // The daemon may run as another user (launcher): let it create its socket here.
+        chmod(directory.path, 0o777)
+        child = try ChildProcess("lockdiagd", arguments + ["--socket", directory.path + "/lockdiag.sock"], launcher: launcher)
         guard child.waitForErrorLine(containing: "ready:", within: seconds) != nil, Self.accepts(socketPath) else {
             child.signal(SIGKILL)
             directory.remove()
