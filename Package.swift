@@ -54,7 +54,7 @@ let package = Package(
         ], swiftSettings: swift6),
 
         .executableTarget(name: "lockdiagd", dependencies: ["LockDaemon", "LockSimulator", argumentParser, logging], swiftSettings: swift6),
-        .executableTarget(name: "lockdiag", dependencies: ["LockDiagAPI", "JSONRPC", argumentParser], swiftSettings: swift6),
+        .executableTarget(name: "lockdiag", dependencies: ["LockDiagAPI", "LockDiagCLI", "JSONRPC", argumentParser], swiftSettings: swift6),
         .executableTarget(name: "locksim", dependencies: ["LockSimulator", argumentParser], swiftSettings: swift6),
 
         .target(name: "LockDiagTestSupport", path: "Tests/LockDiagTestSupport", swiftSettings: swift6),
