@@ -48,13 +48,15 @@ let package = Package(
         ], swiftSettings: swift6),
         // The socket API's request and result types, shared by the daemon and its clients.
         .target(name: "LockDiagAPI", swiftSettings: swift6),
+        // The CLI's views: pure functions from API types to text (tables, units, sparklines), unit-tested.
+        .target(name: "LockDiagCLI", dependencies: ["LockDiagAPI"], swiftSettings: swift6),
         .target(name: "LockDaemon", dependencies: [
             "LockProtocol", "LinuxIO", "SerialTransport", "LockDiagAPI", "LockSimulator", "JSONRPC", "CLockDiagSys", logging,
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: swift6),
 
         .executableTarget(name: "lockdiagd", dependencies: ["LockDaemon", "LockSimulator", "LinuxIO", argumentParser, logging], swiftSettings: swift6),
-        .executableTarget(name: "lockdiag", dependencies: ["LockDiagAPI", "JSONRPC", argumentParser], swiftSettings: swift6),
+        .executableTarget(name: "lockdiag", dependencies: ["LockDiagAPI", "LockDiagCLI", "JSONRPC", argumentParser], swiftSettings: swift6),
         .executableTarget(name: "locksim", dependencies: ["LockSimulator", argumentParser], swiftSettings: swift6),
         // `make bench`: poll-loop lateness and allocations per cycle (a benchmark, not a test).
         .executableTarget(name: "lockdiag-bench", dependencies: [
@@ -71,6 +73,8 @@ let package = Package(
                     swiftSettings: swift6),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "LockDiagTestSupport"], swiftSettings: swift6),
         // Real processes (lockdiagd, lockdiag, locksim) over real ptys and sockets.
+        // The lockdiag CLI: its views as units, and the real binary against a real lockdiagd.
+        .testTarget(name: "CLITests", dependencies: ["LockDiagCLI", "LockDiagAPI", "JSONRPC", "LockDiagTestSupport"], swiftSettings: swift6),
         .testTarget(name: "EndToEndTests", dependencies: ["JSONRPC", "LockDiagAPI", "LockDiagTestSupport"], swiftSettings: swift6),
         .testTarget(name: "LockDaemonTests", dependencies: [
             "LockDaemon", "LockDiagAPI", "LockProtocol", "LockSimulator", "LinuxIO", "SerialTransport", "LockDiagTestSupport", logging,

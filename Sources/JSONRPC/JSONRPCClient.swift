@@ -56,10 +56,19 @@ public struct RPCBatchEntry: Sendable, Equatable {
     }
 }
 
+/// What `JSONRPCClient.poll` hands back.
+public enum RPCClientEvent: Sendable, Equatable {
+    /// A server notification (absent params come back as `.null`).
+    case notification(method: String, params: JSONValue)
+    /// The reply to a request made with `JSONRPCClient.send`.
+    case reply(id: RPCRequestID, result: Result<JSONValue, RPCError>)
+}
+
 /// A blocking JSON-RPC 2.0 client over a Unix stream socket, for the CLI, scripts and bench
 /// rigs. Plain POSIX sockets and poll(2), no event loop. One thread at a time: it is not
 /// Sendable. Notifications that arrive while a call waits for its reply are queued for
-/// `nextNotification`, never lost.
+/// `nextNotification` (or `poll`), never lost. `send` + `poll` let a caller wait for a long
+/// request's reply and the notifications in between together, to show progress.
 public final class JSONRPCClient {
     public let socketPath: String
     /// A reply line longer than this is a protocol error rather than unbounded memory.
@@ -77,6 +86,10 @@ public final class JSONRPCClient {
     private var queuedNotifications: [(method: String, params: JSONValue)] = []
     private var queuedNotificationsStart = 0
     private var nextID: Int64 = 1
+    /// Ids of requests written by `send` whose replies `poll` has not handed out yet.
+    private var awaitedIDs: Set<RPCRequestID> = []
+    /// Replies to those requests that arrived while something else was reading.
+    private var queuedReplies: [(id: RPCRequestID, outcome: RPCOutcome)] = []
 
     public init(socketPath: String) {
         self.socketPath = socketPath
@@ -126,11 +139,13 @@ public final class JSONRPCClient {
         }
     }
 
-    /// Closes the connection; the next call reconnects. Queued notifications are kept.
+    /// Closes the connection; the next call reconnects. Queued notifications and replies are
+    /// kept; replies to requests still outstanding on this connection will never come.
     public func close() {
         if fd >= 0 { FileIO.close(fd) }
         fd = -1
         resetInbox()
+        awaitedIDs.removeAll()
     }
 
     private func resetInbox() {
@@ -161,8 +176,65 @@ public final class JSONRPCClient {
                 // The server could not read our request (parse error, too large, refused).
                 throw .remote(error)
             case .response, .batch, .notification:
+                keepIfAwaited(message)
                 continue  // notifications were queued by receive; other replies are stale
             }
+        }
+    }
+
+    // MARK: Requests without waiting
+
+    /// Writes a request and returns at once with its id, without waiting for the reply: for a
+    /// long call (a self-test) during which the caller shows progress. Collect the reply with
+    /// `poll`; it is kept even if a `call` or `nextNotification` reads it first. The caller
+    /// keeps its own deadline: a reply that never comes just never shows up in `poll`.
+    public func send(_ method: String, params: JSONValue? = nil, timeoutSeconds: Double = 30) throws(RPCClientError) -> RPCRequestID {
+        let deadline = Self.deadline(after: timeoutSeconds)
+        try connect()
+        let id = RPCRequestID.number(nextID)
+        nextID += 1
+        var line: [UInt8] = []
+        EnvelopeWriter.writeRequest(method: method, params: params, id: id, to: &line)
+        try send(line, deadline: deadline)
+        awaitedIDs.insert(id)
+        return id
+    }
+
+    /// The next thing from the server: a queued notification or reply at once, else waits up
+    /// to `timeoutSeconds` for either; nil on timeout. Replies are only those to requests made
+    /// with `send` (a JSON-RPC error reply comes back as `.reply(id, .failure)`); notifications
+    /// come in the order they arrived, before a reply that arrived after them.
+    public func poll(timeoutSeconds: Double) throws(RPCClientError) -> RPCClientEvent? {
+        if let event = popQueuedEvent() { return event }
+        let deadline = Self.deadline(after: timeoutSeconds)
+        try connect()
+        while true {
+            guard let message = try receive(deadline: deadline) else { return nil }
+            if case .response(.null, .error(let error)) = message, !awaitedIDs.isEmpty {
+                // The server could not read a request of ours; which one it cannot say.
+                throw .remote(error)
+            }
+            keepIfAwaited(message)
+            if let event = popQueuedEvent() { return event }
+        }
+    }
+
+    /// Queues a reply to a request made with `send`; other replies are stale and dropped.
+    private func keepIfAwaited(_ message: IncomingMessage) {
+        if case .response(let id, let outcome) = message, awaitedIDs.remove(id) != nil {
+            queuedReplies.append((id, outcome))
+        }
+    }
+
+    private func popQueuedEvent() -> RPCClientEvent? {
+        if let notification = popNotification() {
+            return .notification(method: notification.method, params: notification.params)
+        }
+        guard !queuedReplies.isEmpty else { return nil }
+        let reply = queuedReplies.removeFirst()
+        switch reply.outcome {
+        case .result(let value): return .reply(id: reply.id, result: .success(value))
+        case .error(let error): return .reply(id: reply.id, result: .failure(error))
         }
     }
 
@@ -216,6 +288,7 @@ public final class JSONRPCClient {
             case .response(.null, .error(let error)):
                 throw .remote(error)
             case .response, .notification:
+                keepIfAwaited(message)
                 continue
             }
         }
@@ -228,7 +301,8 @@ public final class JSONRPCClient {
         let deadline = Self.deadline(after: timeoutSeconds)
         try connect()
         while true {
-            guard try receive(deadline: deadline) != nil else { return nil }
+            guard let message = try receive(deadline: deadline) else { return nil }
+            keepIfAwaited(message)
             if let queued = popNotification() { return queued }
         }
     }
@@ -304,7 +378,7 @@ public final class JSONRPCClient {
     private func waitFor(_ events: Int16, deadline: UInt64) throws(RPCClientError) -> Bool {
         while true {
             var descriptor = pollfd(fd: fd, events: events, revents: 0)
-            let ready = poll(&descriptor, 1, Self.pollTimeout(until: deadline))
+            let ready = Glibc.poll(&descriptor, 1, Self.pollTimeout(until: deadline))
             if ready > 0 { return true }
             if ready == 0 { return false }
             if errno == EINTR { continue }
