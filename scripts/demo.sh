@@ -22,7 +22,9 @@ stop() {
 trap stop EXIT
 trap 'exit 130' INT TERM
 
-lockdiag() { "$BIN/lockdiag" --socket "$SOCKET" "$@"; }
+# Both programs read the socket path from LOCKDIAG_SOCKET.
+export LOCKDIAG_SOCKET="$SOCKET"
+lockdiag() { "$BIN/lockdiag" "$@"; }
 
 # Wait for the daemon, then for every faulty lock's first confirmed fault (deadline 45 s: the
 # simulated locks are used every ~1.5 s, and a fault confirms on its second failed check).

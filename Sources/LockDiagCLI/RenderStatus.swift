@@ -4,7 +4,7 @@ import LockDiagAPI
 public enum StatusRenderer {
     static let labelWidth = 16
 
-    /// "SIM-0001-000 · LX-300 rev SIM · firmware 2.4.1 · serial /dev/ttyACM0 · online".
+    /// "SIM-0001-000 · LX-300 rev SIM · firmware 2.4.1 · via serial /dev/ttyACM0 · online".
     public static func identity(_ status: DeviceStatus, summary: DeviceSummary?, style: Style) -> String {
         var parts = [style.bold(status.device)]
         if let summary {
@@ -12,7 +12,7 @@ public enum StatusRenderer {
             if let revision = summary.hardwareRevision { model += " rev \(revision)" }
             parts.append(model)
             if let firmware = summary.firmware { parts.append("firmware \(firmware)") }
-            parts.append("\(summary.transport) \(summary.path)")
+            parts.append("via \(summary.transport) \(summary.path)")
             parts.append(style.apply(DevicesRenderer.stateTint(summary.state), summary.state))
         } else {
             parts.append(status.online ? style.green("online") : style.red("offline"))

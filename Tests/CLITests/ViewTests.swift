@@ -167,7 +167,7 @@ enum Sample {
     @Test func statusHasUnitsOnEveryReading() {
         let text = StatusRenderer.render(Sample.status(), summary: Sample.device(id: "front-door"), faults: [], style: .plain)
         let lines = text.split(separator: "\n").map(String.init)
-        #expect(lines[0] == "front-door · LX-300 rev B · firmware 2.4.1 · serial /dev/ttyACM0 · online")
+        #expect(lines[0] == "front-door · LX-300 rev B · firmware 2.4.1 · via serial /dev/ttyACM0 · online")
         #expect(lines.contains("  battery         5.91 V (81 %)"))
         #expect(lines.contains("  motor           idle, 0 mA"))
         #expect(lines.contains("  temperature     21.5 °C"))
