@@ -4,10 +4,10 @@ struct BatteryPack {
     /// A typical AA alkaline rating at moderate drain (~2500 mAh); the cells are in series, so
     /// the pack has the capacity of one cell.
     static let capacityCoulombs = 2.5 * 3600.0
-    /// Four fresh alkaline cells in series at roughly 0.08 Ω each under a DC pulse, plus a few
-    /// tens of milliohms of spring contacts: what a host measuring (rest − loaded) / current on a
-    /// good pack should find.
-    static let healthyInternalOhms = 0.35
+    /// Four fresh alkaline cells in series at about 0.21 Ω each — the total effective resistance
+    /// Energizer's technical bulletin "Battery Internal Resistance" (2005) works out in its
+    /// dual-pulse example — what a host measuring (rest − loaded) / current on a good pack finds.
+    static let healthyInternalOhms = 0.85
     /// Controller sleep current between events; a lock sized for a year on AAs must sleep below
     /// ~100 µA (2500 mAh / 8760 h ≈ 285 µA average budget, most of it for the motor and radio).
     static let quiescentAmps = 80e-6

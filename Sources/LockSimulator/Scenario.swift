@@ -24,7 +24,7 @@ public enum Scenario: String, Sendable, CaseIterable, CustomStringConvertible {
         case .motorOpen: "the motor circuit is broken: energised, it draws no current (open_circuit)"
         case .clutchSlip: "the motor spins at no-load current (~90 mA) but the bolt never moves: timeout after 3 s"
         case .batteryLow: "battery at ~12 % state of charge: BATTERY_LOW in fault memory, slower actuations"
-        case .batteryWorn: "battery at ~70 % but 1.5 Ω internal resistance: fine at rest, deep sag under load; the lock does not flag it"
+        case .batteryWorn: "battery at ~70 % but 2 Ω internal resistance: fine at rest, deep sag under load; the lock does not flag it"
         case .fingerprintDead: "the fingerprint sensor does not answer (link down): FINGERPRINT_NOT_RESPONDING"
         case .fingerprintDegraded: "the fingerprint sensor works but every image has quality 20–35 (dirty or worn sensor)"
         case .noisyLine: "device→host bytes corrupted: ~1 byte in 300 flipped plus short garbage bursts"
@@ -56,7 +56,7 @@ public enum Scenario: String, Sendable, CaseIterable, CustomStringConvertible {
     }
 
     /// Battery internal resistance (cells plus contacts) the scenario sets.
-    var batteryInternalOhms: Double { self == .batteryWorn ? 1.5 : BatteryPack.healthyInternalOhms }
+    var batteryInternalOhms: Double { self == .batteryWorn ? 2.0 : BatteryPack.healthyInternalOhms }
 
     /// Whether switching to or from this scenario replaces the battery.
     var isBatteryScenario: Bool { self == .batteryLow || self == .batteryWorn }

@@ -22,9 +22,9 @@ enum BatterySelfTest {
     /// the measured sag predicts the sag during an actuation, without moving the bolt.
     static let resistorOhms = 10.0
     static let durationNanoseconds: UInt64 = 500_000_000
-    /// Twice a fresh pack's resistance: beyond it the stall current needed to detect the end
-    /// stop is no longer guaranteed at low charge.
-    static let maxInternalMilliohms = 800
+    /// About 1.4× a fresh pack's resistance (0.3 Ω per cell): beyond it the stall current needed
+    /// to detect the end stop is no longer guaranteed at low charge. lockdiagd uses the same limit.
+    static let maxInternalMilliohms = 1200
     /// Below this under load the motor driver loses torque (the catalog's LOW_MOTOR_VOLTAGE).
     static let minLoadedMillivolts = 4600
 }

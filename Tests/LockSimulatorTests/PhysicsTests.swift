@@ -109,7 +109,7 @@ import Testing
         #expect(host.raisedFaults.last?.code == FaultCode.actuationTimeout)
     }
 
-    @Test(arguments: [(Scenario.healthy, 0.35), (.batteryWorn, 1.5)])
+    @Test(arguments: [(Scenario.healthy, 0.85), (.batteryWorn, 2.0)])
     func theSagUnderLoadRevealsTheInternalResistance(scenario: Scenario, ohms: Double) throws {
         let host = LockHarness(scenario)
         let finished = try #require(host.actuate(.unlock))

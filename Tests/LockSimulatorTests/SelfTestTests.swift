@@ -23,7 +23,7 @@ import Testing
         #expect(Int32(loadedStatus.batteryMillivolts) < rest)
         // ~6.1 V across 10 Ω plus the pack.
         #expect((540...640).contains(current))
-        #expect(abs(Double(milliohms) - 350) < 0.3 * 350)
+        #expect(abs(Double(milliohms) - 850) < 0.3 * 850)
         #expect(result.value(.faultCode) == nil)
     }
 
@@ -34,7 +34,7 @@ import Testing
         let result = try #require(host.selfTestResults.first)
         #expect(result.verdict == .fail)
         let milliohms = try #require(result.value(.internalResistanceMohm))
-        #expect(abs(Double(milliohms) - 1500) < 0.3 * 1500)
+        #expect(abs(Double(milliohms) - 2000) < 0.3 * 2000)
     }
 
     @Test func motorSelfTestRunsAFullCycleAndReturnsTheBolt() throws {
