@@ -13,12 +13,14 @@ public enum APIMethod {
     public static let testsRun = "tests.run"
     public static let telemetrySubscribe = "telemetry.subscribe"
     public static let telemetryUnsubscribe = "telemetry.unsubscribe"
+    /// Moves the bolt (needs `confirm: true`): see `ActuateParams`.
+    public static let deviceActuate = "device.actuate"
 
     /// Notification sent to telemetry subscribers.
     public static let telemetryNotification = "telemetry"
 
     public static let all = [daemonInfo, daemonStats, devicesList, deviceStatus, faultsList, faultsClear, testsRun,
-                             telemetrySubscribe, telemetryUnsubscribe]
+                             telemetrySubscribe, telemetryUnsubscribe, deviceActuate]
 }
 
 /// `{device}`: the parameter of every per-device method.

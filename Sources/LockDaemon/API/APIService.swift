@@ -48,6 +48,18 @@ public struct APIService: Sendable {
             audit(call, "tests.run \(params.test.rawValue) on \(hub.deviceID(index))")
             return try encode(try await mapped(hub.deviceID(index)) { () throws(HubError) in try await hub.runTests(params.test, on: index) })
         }
+        // Moves the bolt: the one method that needs `confirm: true` (and, with roles, a technician).
+        table.register(APIMethod.deviceActuate) { call in
+            let params = try call.decodeParams(as: ActuateParams.self)
+            guard params.confirm == true else {
+                throw RPCError(code: RPCError.Code.invalidParams,
+                               message: "Invalid params: field 'confirm' must be true — device.actuate moves the bolt; make sure nothing is in its way",
+                               data: ["field": "confirm"])
+            }
+            let index = try resolve(params.device)
+            audit(call, "device.actuate \(params.direction.rawValue) on \(hub.deviceID(index))")
+            return try encode(try await mapped(hub.deviceID(index)) { () throws(HubError) in try await hub.actuate(params.direction, on: index) })
+        }
         table.register(APIMethod.telemetrySubscribe) { call in
             let index = try resolve(try call.decodeParams(as: DeviceParams.self).device)
             hub.subscribe(ConnectionSink(call.connection), to: index)
