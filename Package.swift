@@ -53,6 +53,8 @@ let package = Package(
         .target(name: "LockDaemon", dependencies: [
             "LockProtocol", "LinuxIO", "SerialTransport", "LockDiagAPI", "LockSimulator", "JSONRPC", "CLockDiagSys", logging,
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            // `lockdiagd --metrics`: the Prometheus endpoint's HTTP/1.
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ], swiftSettings: swift6),
 
         .executableTarget(name: "lockdiagd", dependencies: ["LockDaemon", "LockSimulator", "LinuxIO", argumentParser, logging], swiftSettings: swift6),

@@ -22,6 +22,8 @@ public struct DaemonConfiguration: Sendable {
     /// Bytes of unread notifications a client may have queued before newer ones are dropped
     /// (and counted in the next one it gets as `lost`).
     public var subscriberBufferBytes = 256 * 1024
+    /// `--metrics`: serve Prometheus metrics over HTTP here; nil for none.
+    public var metrics: MetricsAddress?
 
     public init(socketPath: String) { self.socketPath = socketPath }
 }
@@ -85,11 +87,48 @@ public final class Daemon: Service {
         serverConfiguration.outboundHighWaterMarkBytes = c.subscriberBufferBytes
         let server = JSONRPCServer(configuration: serverConfiguration, handler: api.methodTable())
         try await server.start()
+        let metrics = try await startMetrics(hub: hub)
+        defer { if let metrics { Task { await metrics.stop() } } }
         logger.notice("lockdiagd \(version) ready: \(devicePaths.count) device(s), \(c.loop.pollHz) Hz, socket \(c.socketPath)")
 
         // Runs until SIGTERM/SIGINT (the ServiceGroup's graceful shutdown) or cancellation.
         try? await gracefulShutdown()
         logger.notice("shutting down")
         await server.stop()
+    }
+}
+
+extension Daemon {
+    /// Starts `--metrics`, if asked for; a scrape renders from the hub's state at that moment.
+    func startMetrics(hub: Hub) async throws -> MetricsServer? {
+        guard let address = configuration.metrics else { return nil }
+        let version = self.version
+        let started = MonotonicClock.nanoseconds()
+        let server: MetricsServer
+        do {
+            server = try await MetricsServer(address: address) {
+                MetricsExposition.render(MetricsSnapshot(version: version, uptimeSeconds: Double(MonotonicClock.nanoseconds() - started) / 1e9,
+                                                         devices: hub.metricsDevices(), loop: hub.loop.statistics))
+            }
+        } catch {
+            throw DaemonError.metricsUnavailable(address: address.description, reason: "\(error)")
+        }
+        logger.notice("metrics: http://\(server.boundAddress)/metrics")
+        if !address.isLoopback {
+            logger.warning("metrics are served on \(address), reachable from other machines: firewall the port or use 127.0.0.1")
+        }
+        return server
+    }
+}
+
+/// Why the daemon could not start a part of itself.
+public enum DaemonError: Error, CustomStringConvertible {
+    case metricsUnavailable(address: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .metricsUnavailable(let address, let reason):
+            "cannot serve metrics on \(address): \(reason) — pick another port with --metrics HOST:PORT, or stop what uses it"
+        }
     }
 }

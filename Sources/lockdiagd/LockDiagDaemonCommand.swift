@@ -20,6 +20,7 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
           lockdiagd --serial /dev/ttyACM0
           lockdiagd --simulate healthy,motor-stall,battery-worn --socket /tmp/lockdiag.sock
           sudo lockdiagd --serial /dev/lockdiag/LX3-000123 --realtime
+          lockdiagd --serial /dev/ttyACM0 --metrics 127.0.0.1:9464   # Prometheus scrapes /metrics
 
         Simulated scenarios for --simulate:
         \(Scenario.allCases.map { "  \($0.rawValue)" }.joined(separator: "\n"))
@@ -65,6 +66,10 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
                                valueName: "bytes"))
     var subscriberBuffer = 256 * 1024
 
+    @Option(help: ArgumentHelp("Serve Prometheus metrics at http://ADDRESS/metrics: HOST:PORT, [::1]:PORT, or a port (loopback). Off by default.",
+                               valueName: "address"))
+    var metrics: String?
+
     @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical."))
     var logLevel: String = "info"
 
@@ -77,6 +82,9 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
             throw ValidationError("nothing to diagnose: give --serial PATH for a lock, or --simulate SCENARIO to try it without one")
         }
         _ = try scenarios()
+        if let metrics {
+            do { _ = try MetricsAddress(parsing: metrics) } catch { throw ValidationError("--metrics: \(error)") }
+        }
     }
 
     func scenarios() throws -> [Scenario] {
@@ -108,6 +116,7 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
         configuration.diagnosis.confirmAfter = confirmAfter
         configuration.diagnosis.healAfter = healAfter
         configuration.subscriberBufferBytes = subscriberBuffer
+        configuration.metrics = try metrics.map { text in try MetricsAddress(parsing: text) }
 
         let daemon = Daemon(configuration: configuration, version: LockDiagVersion.current, logger: logger)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(

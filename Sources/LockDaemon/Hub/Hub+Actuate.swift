@@ -54,7 +54,10 @@ extension Hub {
         if let result = summary.result, result != ActuationResult.reached.name {
             findings.append("the lock reports \(result.replacingOccurrences(of: "_", with: " ")) (bolt did not reach its end position)")
         }
-        if summary.analysis != TraceAnalysis.Verdict.normal.rawValue {
+        // The verdicts the diagnosis raises faults for; `no_end_stop` alone is not one (a bolt
+        // already at its end runs the motor only briefly, LDP/1 §6.8).
+        let faulty: [TraceAnalysis.Verdict] = [.stall, .openCircuit, .clutchSlip, .overcurrent]
+        if faulty.map(\.rawValue).contains(summary.analysis) {
             findings.append("trace shows \(summary.analysis.replacingOccurrences(of: "_", with: " "))")
         }
         return ActuateResult(device: deviceID(index), direction: direction, actuation: summary, trace: trace,

@@ -1,0 +1,75 @@
+import LinuxIO
+import LockDiagAPI
+import LockProtocol
+
+/// What a Prometheus scrape shows, copied out of the hub in one short hold of its state lock
+/// (the poll loop is never asked: its figures come from what it already published).
+public struct MetricsSnapshot: Sendable {
+    /// One lock as the metrics show it.
+    public struct Device: Sendable {
+        public var id: String
+        public var transport: String
+        public var model: String?
+        public var firmware: String?
+        public var online: Bool
+        public var batteryMillivolts: Int?
+        public var batteryPercent: Int?
+        public var lifetimeActuations: UInt32?
+        public var lastActuation: ActuationSummary?
+        public var faults: [(code: String, name: String, status: FaultStatus)]
+        public var link: LinkStats
+
+        public init(id: String, transport: String, model: String? = nil, firmware: String? = nil, online: Bool,
+                    batteryMillivolts: Int? = nil, batteryPercent: Int? = nil, lifetimeActuations: UInt32? = nil,
+                    lastActuation: ActuationSummary? = nil, faults: [(code: String, name: String, status: FaultStatus)] = [],
+                    link: LinkStats) {
+            self.id = id
+            self.transport = transport
+            self.model = model
+            self.firmware = firmware
+            self.online = online
+            self.batteryMillivolts = batteryMillivolts
+            self.batteryPercent = batteryPercent
+            self.lifetimeActuations = lifetimeActuations
+            self.lastActuation = lastActuation
+            self.faults = faults
+            self.link = link
+        }
+    }
+
+    public var version: String
+    public var uptimeSeconds: Double
+    public var devices: [Device]
+    public var loop: LoopStatistics
+
+    public init(version: String, uptimeSeconds: Double, devices: [Device], loop: LoopStatistics) {
+        self.version = version
+        self.uptimeSeconds = uptimeSeconds
+        self.devices = devices
+        self.loop = loop
+    }
+}
+
+extension Hub {
+    /// The scrape's view of every device, taken under one hold of the state lock.
+    public func metricsDevices() -> [MetricsSnapshot.Device] {
+        let now = MonotonicClock.nanoseconds()
+        let silence = silenceNanoseconds
+        return state.withLock { s in
+            s.devices.compactMap { $0 }.map { d in
+                let status = d.status
+                return MetricsSnapshot.Device(
+                    id: d.id, transport: d.transport, model: d.identity?.model, firmware: d.identity?.firmwareVersion,
+                    online: d.isOnline(now: now, silenceNanoseconds: silence),
+                    batteryMillivolts: status.map { Int($0.batteryMillivolts) },
+                    batteryPercent: status.flatMap { $0.batteryPercent == LockStatus.unknownPercent ? nil : Int($0.batteryPercent) },
+                    lifetimeActuations: status?.actuations, lastActuation: d.lastActuation,
+                    faults: d.faults.ordered.map { entry in
+                        let fault = d.apiFault(entry)
+                        return (fault.code, fault.name, fault.status)
+                    },
+                    link: d.linkStats())
+            }
+        }
+    }
+}
