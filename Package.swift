@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        // Bench test plans (docs/bench.md) are YAML.
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         // Counts heap allocations for the benchmark (LD_PRELOADed by `make bench`).
         .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.0"),
     ],
@@ -50,6 +52,10 @@ let package = Package(
         .target(name: "LockDiagAPI", swiftSettings: swift6),
         // The CLI's views: pure functions from API types to text (tables, units, sparklines), unit-tested.
         .target(name: "LockDiagCLI", dependencies: ["LockDiagAPI"], swiftSettings: swift6),
+        // Bench test plans: the YAML model, parser and validator, limits, and the result writers
+        // (JUnit XML, CSV, summary, progress lines) of `lockdiag bench run`.
+        .target(name: "BenchKit", dependencies: ["LockDiagAPI", "LockDiagCLI", .product(name: "Yams", package: "Yams")],
+                swiftSettings: swift6),
         .target(name: "LockDaemon", dependencies: [
             "LockProtocol", "LinuxIO", "SerialTransport", "LockDiagAPI", "LockSimulator", "JSONRPC", "CLockDiagSys", logging,
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -58,7 +64,7 @@ let package = Package(
         ], swiftSettings: swift6),
 
         .executableTarget(name: "lockdiagd", dependencies: ["LockDaemon", "LockSimulator", "LinuxIO", argumentParser, logging], swiftSettings: swift6),
-        .executableTarget(name: "lockdiag", dependencies: ["LockDiagAPI", "LockDiagCLI", "JSONRPC", argumentParser], swiftSettings: swift6),
+        .executableTarget(name: "lockdiag", dependencies: ["LockDiagAPI", "LockDiagCLI", "JSONRPC", "BenchKit", argumentParser], swiftSettings: swift6),
         .executableTarget(name: "locksim", dependencies: ["LockSimulator", argumentParser], swiftSettings: swift6),
         // `make bench`: poll-loop lateness and allocations per cycle (a benchmark, not a test).
         .executableTarget(name: "lockdiag-bench", dependencies: [
@@ -81,5 +87,7 @@ let package = Package(
         .testTarget(name: "LockDaemonTests", dependencies: [
             "LockDaemon", "LockDiagAPI", "LockProtocol", "LockSimulator", "LinuxIO", "SerialTransport", "LockDiagTestSupport", logging,
         ], swiftSettings: swift6),
+        // Bench plans, limits and result writers; the JUnit XML is checked with xmllint against a schema.
+        .testTarget(name: "BenchKitTests", dependencies: ["BenchKit", "LockDiagAPI", "LockDiagTestSupport"], swiftSettings: swift6),
     ]
 )

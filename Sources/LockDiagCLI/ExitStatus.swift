@@ -18,6 +18,8 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     case deviceProblem = 4
     /// sysexits.h EX_USAGE, which swift-argument-parser already uses for parse errors.
     case usage = 64
+    /// `bench run` stopped by Ctrl-C (128 + SIGINT, as a shell reports it); results are partial.
+    case interrupted = 130
 
     /// 2 when any of `faults` is confirmed, else 0. Pending and healed faults are shown but do
     /// not fail a script: pending ones are not certain yet, healed ones are gone.
@@ -39,6 +41,7 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
               or the self-test failed or was aborted
           3   lockdiagd is unreachable (the message says how to start it)
           4   device problem: unknown device, offline, busy, timed out, or refused
-          64  usage error (bad arguments)
+          64  usage error (bad arguments, or an invalid bench plan)
+          130 bench run stopped by Ctrl-C (partial results were written)
         """
 }

@@ -9,7 +9,8 @@ import LockDiagCLI
 //   2  confirmed fault(s) in what was shown (list, status, faults), or the self-test failed or was aborted
 //   3  lockdiagd is unreachable (stderr says how to start it)
 //   4  device problem: unknown device, offline, busy, timed out, or refused
-//   64 usage error (swift-argument-parser's default)
+//   64 usage error (swift-argument-parser's default), or an invalid bench plan
+//   130 `bench run` stopped by Ctrl-C (partial results written)
 // Human output goes to stdout; errors and progress go to stderr.
 
 /// The lockdiag command line: a technician's and a test rig's view of lockdiagd.
@@ -29,7 +30,7 @@ struct LockDiag: ParsableCommand {
             \(ExitStatus.helpText)
             """,
         version: LockDiagVersion.current,
-        subcommands: [List.self, Status.self, Faults.self, Clear.self, Watch.self, SelfTest.self, Info.self]
+        subcommands: [List.self, Status.self, Faults.self, Clear.self, Watch.self, SelfTest.self, Info.self, Bench.self]
     )
 }
 

@@ -1,0 +1,247 @@
+import BenchKit
+import Foundation
+import JSONRPC
+import LockDiagAPI
+import LockDiagCLI
+import Synchronization
+
+/// Runs a plan: finds the locks, runs one worker thread per lock (each with its own connection
+/// to lockdiagd, at most `parallel` at once), shows progress, admits late locks, and on a stop
+/// signal lets running actuations finish before it hands back the partial report.
+final class BenchRunner: Sendable {
+    let plan: Plan
+    let socket: String
+    let parallel: Int?
+    /// Set on Ctrl-C/SIGTERM: workers start nothing new.
+    let stopping = Atomic<Bool>(false)
+    let shared = Mutex(Shared())
+    let live: Bool
+
+    /// How long a stopped run waits for running actuations and self-tests to come back.
+    static let stopGraceSeconds = 40.0
+    static let callTimeoutSeconds = 15.0
+    static let testTimeoutSeconds = 60.0
+
+    struct Shared: Sendable {
+        var workers: [String: WorkerState] = [:]  // by device path
+        var order: [String] = []
+        var slotsInUse = 0
+    }
+
+    struct WorkerState: Sendable {
+        var result: LockResult
+        var progress: LockProgress
+        var done = false
+        var started = false
+        /// The step running now and what it has gathered so far, for a report cut short.
+        var current: StepResult?
+    }
+
+    init(plan: Plan, socket: String, parallel: Int?) {
+        self.plan = plan
+        self.socket = socket
+        self.parallel = parallel
+        live = Terminal.stdoutIsTerminal
+    }
+
+    var stopRequested: Bool { stopping.load(ordering: .relaxed) }
+
+    // MARK: The run
+
+    func run() throws(CLIError) -> BenchReport {
+        let startedWall = Date()
+        let started = monotonicSeconds()
+        let client = JSONRPCClient(socketPath: socket)
+        do throws(RPCClientError) { try client.connect() } catch { throw CLIError(error) }
+        var devices = try listDevices(client)
+
+        let attachWindow: Double
+        if case .waitForAttach(let timeout)? = plan.steps.first?.action { attachWindow = timeout } else { attachWindow = 0 }
+        let limit = parallel ?? plan.parallel ?? 256
+        if plan.steps.contains(where: \.movesBolt) {
+            Output.err("lockdiag: this plan moves the bolt of every lock it runs on — keep hands and doors clear; Ctrl-C stops safely")
+        }
+        var initial = devices.filter(plan.selection.matches)
+        if initial.isEmpty && attachWindow == 0 && !plan.selection.joinLate {
+            let known = devices.map { "\($0.id) (\($0.model ?? "not identified"))" }.joined(separator: ", ")
+            throw CLIError(status: .deviceProblem,
+                           message: "no lock matches the plan's 'locks' (\(describeSelection())); lockdiagd knows: \(known.isEmpty ? "none" : known)")
+        }
+        initial.sort { $0.id < $1.id }
+        for device in initial { admit(device, late: false) }
+        if !live { Output.out("bench: '\(plan.name)' on \(initial.count) lock\(initial.count == 1 ? "" : "s"), \(plan.steps.count) steps") }
+
+        let screen = live ? LiveBlock() : nil
+        var lastList = monotonicSeconds()
+        var stopAt: Double?
+        var lastDraw = 0.0
+        while true {
+            let now = monotonicSeconds()
+            if StopSignals.received && stopAt == nil {
+                stopAt = now
+                stopping.store(true, ordering: .relaxed)
+                let message = "stopping: no new actuation or self-test; waiting for the running ones to finish (up to \(Int(Self.stopGraceSeconds)) s)…"
+                if let screen { screen.draw(progressLines(), log: [message]) } else { Output.err("lockdiag: " + message) }
+            }
+            // Locks that appear: in the attach window they are part of the run; later, only if the plan says so.
+            if stopAt == nil, now - lastList >= 0.5 {
+                lastList = now
+                if let fresh = try? listDevices(client) {
+                    devices = fresh
+                    let inWindow = now - started < attachWindow
+                    for device in devices where device.online && plan.selection.matches(device) && !isKnown(device) {
+                        if inWindow || plan.selection.joinLate { admit(device, late: !inWindow) }
+                    }
+                }
+            }
+            startQueued(limit: limit)
+            let allDone = shared.withLock { s in s.workers.values.allSatisfy(\.done) }
+            if let screen, now - lastDraw >= 0.1 {
+                screen.draw(progressLines(), log: [])
+                lastDraw = now
+            }
+            // In the attach window the run waits for the locks it expects (or, expecting no
+            // number, for a first lock) even when every worker is done.
+            let waitingForLocks = now - started < attachWindow
+                && (plan.selection.expect.map { attachedCount() < $0 } ?? hasNothing())
+            if allDone && (stopAt != nil || !waitingForLocks) { break }
+            if let stopAt, now - stopAt > Self.stopGraceSeconds || BenchSignals.count > 1 { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        if let screen {
+            screen.draw(progressLines(), log: [])
+            screen.finish()
+        }
+        var locks = shared.withLock { s in s.order.map { path in finalResult(s.workers[path]!) } }
+        if let expected = plan.selection.expect, locks.count < expected {
+            locks.append(missingLocks(expected - locks.count, attachWindow: attachWindow, startedAt: startedWall))
+        }
+        return BenchReport(plan: plan.name, hostname: ProcessInfo.processInfo.hostName, startedAt: isoTime(startedWall),
+                           durationSeconds: monotonicSeconds() - started, locks: locks, interrupted: stopAt != nil)
+    }
+
+    private func describeSelection() -> String {
+        var parts: [String] = []
+        if !plan.selection.models.isEmpty { parts.append("model " + plan.selection.models.joined(separator: "/")) }
+        if !plan.selection.ids.isEmpty { parts.append("ids " + plan.selection.ids.joined(separator: ", ")) }
+        return parts.isEmpty ? "all" : parts.joined(separator: "; ")
+    }
+
+    /// With join_late and no lock yet, the run waits for the first (until Ctrl-C).
+    private func hasNothing() -> Bool { shared.withLock { $0.workers.isEmpty } }
+
+    private func attachedCount() -> Int { shared.withLock { s in s.workers.values.filter { $0.result.model != nil }.count } }
+
+    /// A testsuite for the locks the plan expected that never came.
+    private func missingLocks(_ count: Int, attachWindow: Double, startedAt: Date) -> LockResult {
+        let reason = "\(count) of the \(plan.selection.expect ?? count) expected lock\(count == 1 ? "" : "s") did not attach within \(Format.seconds(attachWindow)) — check their cables, power and lockdiagd's --serial list"
+        let step = StepResult(index: 1, kind: "wait_for_attach", title: "wait for attach (≤ \(Format.seconds(attachWindow)))", verdict: .fail,
+                              failures: [reason], durationSeconds: attachWindow)
+        return LockResult(id: "missing-locks", startedAt: isoTime(startedAt), durationSeconds: attachWindow, steps: [step])
+    }
+
+    private func listDevices(_ client: JSONRPCClient) throws(CLIError) -> [DeviceSummary] {
+        let raw: JSONValue
+        do throws(RPCClientError) { raw = try client.call(APIMethod.devicesList, timeoutSeconds: Self.callTimeoutSeconds) } catch {
+            throw CLIError(error)
+        }
+        return try Session.decode(raw, as: DevicesList.self, method: APIMethod.devicesList).devices
+    }
+
+    private func isKnown(_ device: DeviceSummary) -> Bool { shared.withLock { $0.workers[device.path] != nil } }
+
+    private func admit(_ device: DeviceSummary, late: Bool) {
+        let result = LockResult(id: device.id, path: device.path, model: device.model, hardwareRevision: device.hardwareRevision,
+                                firmware: device.firmware, serial: device.serial, joinedLate: late, startedAt: isoTime(Date()))
+        var progress = LockProgress(lock: device.id, stepCount: plan.steps.count)
+        progress.stepTitle = "queued"
+        shared.withLock { s in
+            guard s.workers[device.path] == nil else { return }
+            s.workers[device.path] = WorkerState(result: result, progress: progress)
+            s.order.append(device.path)
+        }
+        if late { note(device.id, "appeared during the run and joins it") }
+    }
+
+    private func startQueued(limit: Int) {
+        let toStart: [String] = shared.withLock { s in
+            var paths: [String] = []
+            for path in s.order where s.slotsInUse < limit && !s.workers[path]!.started {
+                s.workers[path]!.started = true
+                s.slotsInUse += 1
+                paths.append(path)
+            }
+            return paths
+        }
+        for path in toStart {
+            let thread = Thread { [self] in
+                let worker = BenchWorker(runner: self, path: path)
+                worker.run()
+                shared.withLock { s in
+                    s.workers[path]!.done = true
+                    s.slotsInUse -= 1
+                }
+            }
+            thread.name = "bench-\(path)"
+            thread.start()
+        }
+    }
+
+    private func progressLines() -> [String] {
+        let style = Terminal.style(json: false)
+        let rows = shared.withLock { s in s.order.map { s.workers[$0]!.progress } }
+        let width = rows.map { VisibleText.width($0.lock) }.max() ?? 0
+        let columns = Terminal.columns() - 1
+        return rows.map { VisibleText.truncate($0.line(idWidth: width, style: style), to: columns) }
+    }
+
+    /// A worker's result as it stands; a step still running at the end of the grace period
+    /// becomes an error, and the steps after it are skipped.
+    func finalResult(_ state: WorkerState) -> LockResult {
+        var result = state.result
+        guard !state.done else { return result }
+        let plannedCount = state.progress.stepCount
+        if var current = state.current {
+            current.verdict = .error
+            current.reason = "\(BenchReport.interruptedPrefix) while this step ran; its result did not come back within \(Int(Self.stopGraceSeconds)) s"
+            result.steps.append(current)
+        }
+        return result.withRemainingSkipped(plannedCount: plannedCount, reason: "\(BenchReport.interruptedPrefix) (Ctrl-C) before this step ran",
+                                           plan: plan)
+    }
+
+    // MARK: Reporting from workers
+
+    func note(_ lock: String, _ text: String) {
+        guard !live else { return }
+        Output.out("\(clockTime()) \(lock): \(text)")
+    }
+
+    func update(_ path: String, _ body: (inout WorkerState) -> Void) { shared.withLock { s in body(&s.workers[path]!) } }
+}
+
+extension LockResult {
+    /// The steps not yet in `steps` appended as skipped.
+    func withRemainingSkipped(plannedCount: Int, reason: String, plan: Plan? = nil) -> LockResult {
+        var copy = self
+        while copy.steps.count < plannedCount {
+            let index = copy.steps.count + 1
+            let step = plan?.steps[index - 1]
+            copy.steps.append(StepResult(index: index, kind: step?.kind ?? "step", title: step?.title ?? "step \(index)", verdict: .skipped,
+                                         reason: reason))
+        }
+        return copy
+    }
+}
+
+func isoTime(_ date: Date) -> String {
+    let f = ISO8601DateFormatter()
+    f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return f.string(from: date)
+}
+
+func clockTime() -> String {
+    let f = DateFormatter()
+    f.dateFormat = "HH:mm:ss"
+    return f.string(from: Date())
+}

@@ -1,0 +1,293 @@
+import BenchKit
+import Foundation
+import JSONRPC
+import LockDiagAPI
+import LockDiagCLI
+
+/// Why a step could not go on.
+struct StepAbort: Error {
+    var reason: String
+    /// The lock (or lockdiagd) is gone: the remaining steps cannot run either.
+    var gone = false
+}
+
+/// Runs the plan's steps on one lock, on a thread of its own with its own connection. The
+/// device is addressed by its path, which stays the same when its id changes from the path to
+/// its serial number as it identifies itself.
+final class BenchWorker {
+    let runner: BenchRunner
+    let path: String
+    let plan: Plan
+    let client: JSONRPCClient
+    var id: String
+    var result: LockResult
+    /// Set once the lock (or the daemon) has gone: the reason every later step carries.
+    var gone: String?
+    var failed = false
+
+    init(runner: BenchRunner, path: String) {
+        self.runner = runner
+        self.path = path
+        plan = runner.plan
+        client = JSONRPCClient(socketPath: runner.socket)
+        result = runner.shared.withLock { $0.workers[path]!.result }
+        id = result.id
+    }
+
+    func run() {
+        let started = monotonicSeconds()
+        result.startedAt = isoTime(Date())
+        publish()
+        for (offset, step) in plan.steps.enumerated() {
+            let index = offset + 1
+            var outcome = StepResult(index: index, kind: step.kind, title: step.title)
+            if runner.stopRequested {
+                break
+            } else if let gone {
+                outcome.verdict = .error
+                outcome.reason = "not run: \(gone)"
+            } else if failed && plan.stopOnFailure {
+                outcome.verdict = .skipped
+                outcome.reason = "not run: an earlier step failed (stop_on_failure)"
+            } else {
+                runner.update(path) { w in
+                    w.progress.stepIndex = index
+                    w.progress.stepTitle = step.title
+                    w.progress.cycle = nil
+                    w.current = outcome
+                }
+                runner.note(id, "step \(index)/\(plan.steps.count) \(step.title)")
+                let t0 = monotonicSeconds()
+                do {
+                    try execute(step, into: &outcome)
+                    outcome.verdict = outcome.failures.isEmpty ? .pass : .fail
+                } catch {
+                    outcome.verdict = outcome.failures.isEmpty || error.reason.hasPrefix(BenchReport.interruptedPrefix) ? .error : .fail
+                    if outcome.verdict == .fail { outcome.failures.append(error.reason) } else { outcome.reason = error.reason }
+                    if error.gone { gone = error.reason }
+                }
+                outcome.durationSeconds = monotonicSeconds() - t0
+                let line: String = switch outcome.verdict {
+                case .pass: "step \(index) PASS (\(Format.seconds((outcome.durationSeconds * 10).rounded() / 10)))"
+                case .fail: "step \(index) FAIL: " + outcome.failures.joined(separator: "; ")
+                case .error: "step \(index) ERROR: \(outcome.reason ?? "")"
+                case .skipped: "step \(index) skipped"
+                }
+                runner.note(id, line)
+            }
+            if outcome.verdict == .fail || outcome.verdict == .error { failed = true }
+            result.steps.append(outcome)
+            result.durationSeconds = monotonicSeconds() - started
+            let snapshot = result
+            runner.update(path) { w in
+                w.result = snapshot
+                w.current = nil
+                if outcome.verdict == .fail || outcome.verdict == .error {
+                    w.progress.failedSteps += 1
+                    if w.progress.firstFailure == nil { w.progress.firstFailure = "step \(index) \(step.kind): \(outcome.headline)" }
+                }
+            }
+        }
+        if result.steps.count < plan.steps.count {
+            result = result.withRemainingSkipped(plannedCount: plan.steps.count, reason: "\(BenchReport.interruptedPrefix) (Ctrl-C) before this step ran",
+                                                 plan: plan)
+        }
+        result.durationSeconds = monotonicSeconds() - started
+        let final = result
+        runner.update(path) { w in
+            w.result = final
+            w.progress.finished = final.verdict
+        }
+        runner.note(id, "\(final.verdict.rawValue.uppercased())" + (final.firstProblem.map { " — step \($0.index) \($0.title): \($0.headline)" } ?? ""))
+    }
+
+    private func publish() {
+        let snapshot = result
+        let id = self.id
+        runner.update(path) { w in
+            w.result = snapshot
+            w.progress.lock = id
+        }
+    }
+
+    // MARK: Steps
+
+    private func execute(_ step: Step, into out: inout StepResult) throws(StepAbort) {
+        switch step.action {
+        case .waitForAttach(let timeout):
+            let deadline = monotonicSeconds() + timeout
+            var last: DeviceSummary?
+            while true {
+                last = try device()
+                if let d = last, d.online, d.model != nil {
+                    adopt(d)
+                    out.log.append("attached: \(d.id) on \(d.path), \(d.model ?? "") firmware \(d.firmware ?? "?")")
+                    return
+                }
+                guard monotonicSeconds() < deadline else { break }
+                try pause(0.2, step: "waiting for the lock to attach")
+            }
+            let state = last.map { "\($0.state)\($0.problem.map { ": \($0)" } ?? "")" } ?? "unknown to lockdiagd"
+            out.failures.append("the lock did not attach within \(Format.seconds(timeout)) (it is \(state)) — check its cable and power")
+        case .identify:
+            let d = try requireOnline(try device())
+            guard let model = d.model else {
+                out.failures.append("the lock has not identified itself (no IDENTIFY answer) — is it an LDP/1 lock?")
+                return
+            }
+            adopt(d)
+            out.log.append("model \(model), hardware \(d.hardwareRevision ?? "?"), firmware \(d.firmware ?? "?"), serial \(d.serial ?? "?"), "
+                           + "capabilities \(d.capabilities.joined(separator: ","))")
+        case .requireFirmware(let minimum):
+            let d = try requireOnline(try device())
+            adopt(d)
+            out.failures += Evaluate.firmware(d.firmware, minimum: minimum)
+            out.log.append("firmware \(d.firmware ?? "unknown"), required ≥ \(minimum)")
+        case .selfTest(let kinds):
+            for kind in kinds {
+                try checkStop("before the \(kind.rawValue) self-test")
+                let run: TestRun = try callRetryingBusy(APIMethod.testsRun, TestsRunParams(device: path, test: kind),
+                                                        timeout: BenchRunner.testTimeoutSeconds)
+                let outcome = Evaluate.selfTests(run, limits: step.limits, origin: origin(out, context: kind.rawValue))
+                merge(outcome, into: &out)
+                out.log.append("\(kind.rawValue) self-test: \(run.verdict.rawValue) in \(run.durationMilliseconds) ms")
+            }
+        case .actuate(let cycles, let pauseSeconds):
+            let status: DeviceStatus = try call(APIMethod.deviceStatus, DeviceParams(device: path))
+            // A cycle goes there and back, so the bolt ends where it started.
+            let order: [ActuationDirection] = status.lock == "locked" ? [.unlock, .lock] : [.lock, .unlock]
+            runner.update(path) { $0.progress.cycle = (0, cycles) }
+            for cycle in 1...cycles {
+                for (n, direction) in order.enumerated() {
+                    try checkStop("after \(cycle - 1) of \(cycles) cycles")
+                    let moved: ActuateResult = try callRetryingBusy(APIMethod.deviceActuate, ActuateParams(device: path, direction: direction),
+                                                                    timeout: BenchRunner.callTimeoutSeconds + 15)
+                    var o = origin(out, context: direction.rawValue)
+                    o.cycle = cycle
+                    merge(Evaluate.actuation(moved.actuation, trace: moved.trace, findings: moved.findings, limits: step.limits, origin: o), into: &out)
+                    if let result = moved.actuation.result, result != "reached" {
+                        // Do not keep driving a motor into a jam or a broken clutch.
+                        out.log.append("cycles stopped at cycle \(cycle): the bolt did not reach its end position (\(result))")
+                        return
+                    }
+                    if !(cycle == cycles && n == order.count - 1) { try pause(pauseSeconds, step: "after \(cycle) of \(cycles) cycles") }
+                }
+                runner.update(path) { $0.progress.cycle = (cycle, cycles) }
+                out.log.append("cycle \(cycle)/\(cycles) done")
+            }
+        case .soak(let seconds):
+            let before = Set(try faults().filter { $0.status == .confirmed }.map(\.code))
+            let end = monotonicSeconds() + seconds
+            let interval = max(1, seconds / 300)
+            while monotonicSeconds() < end {
+                let status: DeviceStatus = try call(APIMethod.deviceStatus, DeviceParams(device: path))
+                guard status.online else { throw goneError() }
+                out.measurements.append(BenchMeasurement(lock: id, step: out.index, stepKind: out.kind, name: "battery_mv",
+                                                         value: status.battery.voltageMillivolts, unit: "mV", at: isoTime(Date())))
+                try pause(min(interval, max(0, end - monotonicSeconds())), step: "soaking")
+            }
+            let new = try faults().filter { $0.status == .confirmed && !before.contains($0.code) }
+            out.failures += Evaluate.confirmedFaults(new, ignore: [])
+            out.log.append("soaked \(Format.seconds(seconds)); \(new.count) new confirmed fault(s)")
+        case .noConfirmedFaults(let ignore):
+            let list = try faults()
+            out.failures += Evaluate.confirmedFaults(list, ignore: ignore)
+            out.log.append("\(list.count) fault(s) listed, \(list.filter { $0.status == .confirmed }.count) confirmed")
+        }
+    }
+
+    private func merge(_ outcome: Evaluate.Outcome, into out: inout StepResult) {
+        out.measurements += outcome.measurements
+        out.failures += outcome.failures
+        out.traces += outcome.traces
+        let snapshot = out
+        runner.update(path) { $0.current = snapshot }
+    }
+
+    private func origin(_ out: StepResult, context: String?) -> Evaluate.Origin {
+        Evaluate.Origin(lock: id, step: out.index, stepKind: out.kind, context: context, at: isoTime(Date()))
+    }
+
+    /// Takes the lock's identity (and its id, now its serial) from the daemon's list.
+    private func adopt(_ d: DeviceSummary) {
+        id = d.id
+        result.id = d.id
+        result.model = d.model
+        result.hardwareRevision = d.hardwareRevision
+        result.firmware = d.firmware
+        result.serial = d.serial
+        publish()
+    }
+
+    // MARK: Calls
+
+    private func device() throws(StepAbort) -> DeviceSummary? {
+        let list: DevicesList = try call(APIMethod.devicesList, Optional<DeviceParams>.none)
+        return list.devices.first { $0.path == path }
+    }
+
+    private func requireOnline(_ d: DeviceSummary?) throws(StepAbort) -> DeviceSummary {
+        guard let d, d.online else { throw goneError() }
+        return d
+    }
+
+    private func faults() throws(StepAbort) -> [Fault] {
+        let list: FaultsList = try call(APIMethod.faultsList, FaultsListParams(device: path))
+        return list.faults
+    }
+
+    private func goneError() -> StepAbort {
+        StepAbort(reason: "\(id) went offline at \(clockTime()) — check its cable and power; the other locks carry on", gone: true)
+    }
+
+    private func call<T: Decodable>(_ method: String, _ params: (some Encodable)?, timeout: Double = BenchRunner.callTimeoutSeconds)
+        throws(StepAbort) -> T {
+        let encoded: JSONValue?
+        do { encoded = try params.map { try JSONValue(encoding: $0) } } catch { throw StepAbort(reason: "cannot encode \(method): \(error)") }
+        let raw: JSONValue
+        do throws(RPCClientError) {
+            raw = try client.call(method, params: encoded, timeoutSeconds: timeout)
+        } catch {
+            switch error {
+            case .remote(let remote) where remote.code == RPCError.Code.deviceOffline || remote.code == RPCError.Code.unknownDevice:
+                throw goneError()
+            case .remote(let remote):
+                throw StepAbort(reason: remote.message)
+            case .daemonUnreachable, .connectionClosed:
+                throw StepAbort(reason: "lockdiagd went away: \(error.description)", gone: true)
+            case .timeout:
+                throw StepAbort(reason: "no reply from lockdiagd to \(method) within \(Int(timeout)) s")
+            case .protocolError:
+                throw StepAbort(reason: error.description)
+            }
+        }
+        do { return try raw.decode(as: T.self) } catch {
+            throw StepAbort(reason: "unexpected result from lockdiagd for \(method): \(error) — are lockdiag and lockdiagd the same version?")
+        }
+    }
+
+    /// A lock in use answers BUSY for about a second; wait up to 10 s before giving up.
+    private func callRetryingBusy<T: Decodable>(_ method: String, _ params: some Encodable, timeout: Double) throws(StepAbort) -> T {
+        let deadline = monotonicSeconds() + 10
+        while true {
+            do {
+                return try call(method, params, timeout: timeout)
+            } catch where error.reason.contains("busy") && !error.gone && monotonicSeconds() < deadline {
+                try pause(0.3, step: "waiting for the busy lock")
+            }
+        }
+    }
+
+    /// Sleeps in short slices so a stop is seen within 50 ms.
+    private func pause(_ seconds: Double, step: String) throws(StepAbort) {
+        let until = monotonicSeconds() + seconds
+        while monotonicSeconds() < until {
+            try checkStop(step)
+            Thread.sleep(forTimeInterval: min(0.05, max(0, until - monotonicSeconds())))
+        }
+    }
+
+    private func checkStop(_ context: String) throws(StepAbort) {
+        if runner.stopRequested { throw StepAbort(reason: "\(BenchReport.interruptedPrefix) (Ctrl-C) \(context)") }
+    }
+}
