@@ -2,7 +2,9 @@
 # Both install what a fresh Debian 12 machine with Swift lacks (apt, as root or via sudo).
 
 SWIFT       ?= swift
-APT_PACKAGES = pkg-config libusb-1.0-0-dev libbluetooth-dev libudev-dev
+# libxml2-utils (xmllint) validates bench JUnit XML against its schema; python3-prometheus-client
+# parses the metrics endpoint's output; both only in tests.
+APT_PACKAGES = pkg-config libusb-1.0-0-dev libbluetooth-dev libudev-dev libxml2-utils python3-prometheus-client
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps build test demo bench catalog vectors clean

@@ -67,7 +67,7 @@ public enum CSVWriter {
         return out
     }
 
-    static func field(_ value: String) -> String {
+    public static func field(_ value: String) -> String {
         // Scalars, not Characters: "\r\n" is one Character equal to neither "\r" nor "\n".
         guard value.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
         return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""

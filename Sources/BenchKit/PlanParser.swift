@@ -72,8 +72,21 @@ public enum PlanParser {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
             return PlanIssue(line: mark.line, column: mark.column, message: "not valid YAML: \(problem)")
         case .duplicatedKeysInMapping(let duplicates, let context):
-            return PlanIssue(line: context.mark.line, column: context.mark.column,
-                             message: "key \(duplicates.map { "'\($0)'" }.joined(separator: ", ")) given twice in the same mapping")
+            // Yams marks the first occurrence; the mistake is usually the later one.
+            let first = context.mark
+            var line = first.line
+            if let key = duplicates.first {
+                let lines = context.text.split(separator: "\n", omittingEmptySubsequences: false)
+                let indent = String(repeating: " ", count: max(0, first.column - 1))
+                for (i, text) in lines.enumerated() where i + 1 > first.line {
+                    if text.hasPrefix(indent + key), text.dropFirst(indent.count + key.count).trimmingCharacters(in: .whitespaces).hasPrefix(":") {
+                        line = i + 1
+                        break
+                    }
+                }
+            }
+            return PlanIssue(line: line, column: first.column,
+                             message: "key \(duplicates.map { "'\($0)'" }.joined(separator: ", ")) given twice in the same mapping (first at line \(first.line))")
         default:
             return PlanIssue(line: nil, message: "not valid YAML: \(error)")
         }
@@ -124,7 +137,7 @@ struct Reader {
         }
         for (i, step) in steps.enumerated() where i > 0 {
             if case .waitForAttach = step.action {
-                fail(nil, "'wait_for_attach' (line \(step.line)) must be the first step")
+                issues.append(PlanIssue(line: step.line, message: "'wait_for_attach' must be the first step: it waits for the locks before anything else"))
             }
         }
         return Plan(name: name, selection: selection, limits: limits, steps: steps, stopOnFailure: stopOnFailure, parallel: parallel)
@@ -391,6 +404,7 @@ struct Reader {
 
     /// ` (did you mean 'cycles'?)` when a known word is one or two edits away.
     func suggestion(_ word: String, _ known: [String]) -> String {
+        if word.count >= 4, let longer = known.first(where: { $0.hasPrefix(word) || word.hasPrefix($0) }) { return " (did you mean '\(longer)'?)" }
         let best = known.map { ($0, editDistance(word, $0)) }.min { $0.1 < $1.1 }
         guard let best, best.1 <= 2, best.1 < word.count else { return "" }
         return " (did you mean '\(best.0)'?)"

@@ -174,6 +174,7 @@ final class BenchWorker {
                 }
                 runner.update(path) { $0.progress.cycle = (cycle, cycles) }
                 out.log.append("cycle \(cycle)/\(cycles) done")
+                runner.note(id, "cycle \(cycle)/\(cycles) " + (out.failures.isEmpty ? "ok" : "FAIL so far: \(out.failures[0])"))
             }
         case .soak(let seconds):
             let before = Set(try faults().filter { $0.status == .confirmed }.map(\.code))
