@@ -4,41 +4,6 @@ import LockDiagAPI
 import LockDiagTestSupport
 import Testing
 
-/// Runs a program with stdin, returning its status, stdout and stderr.
-func runTool(_ path: String, _ arguments: [String], input: String = "") throws -> (status: Int32, out: String, err: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    process.standardError = stderr
-    try process.run()
-    stdin.fileHandleForWriting.write(Data(input.utf8))
-    try stdin.fileHandleForWriting.close()
-    let out = stdout.fileHandleForReading.readDataToEndOfFile()
-    let err = stderr.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
-}
-
-/// Validates JUnit XML against Tests/Schemas/junit-10.xsd with xmllint (Debian libxml2-utils).
-func validateJUnit(_ xml: String) throws -> (valid: Bool, message: String) {
-    let schema = TestSupport.repositoryRoot.appendingPathComponent("Tests/Schemas/junit-10.xsd").path
-    let r = try runTool("/usr/bin/xmllint", ["--noout", "--schema", schema, "-"], input: xml)
-    return (r.status == 0, r.err)
-}
-
-/// Parses CSV with Python's csv module (a real RFC 4180 reader) and returns the rows as JSON.
-func parseCSV(_ text: String) throws -> [[String]] {
-    let script = "import csv, io, json, sys; print(json.dumps(list(csv.reader(io.StringIO(sys.stdin.read(), newline='')))))"
-    let r = try runTool("/usr/bin/python3", ["-c", script], input: text)
-    guard r.status == 0 else { throw CSVParseFailed(message: r.err) }
-    return try JSONDecoder().decode([[String]].self, from: Data(r.out.utf8))
-}
-
-struct CSVParseFailed: Error { var message: String }
-
 /// A report with every kind of step outcome and hostile text in ids and messages.
 func sampleReport() -> BenchReport {
     let limits = Limits([.motorPeakCurrent: Limit(max: 1800), .actuationTime: Limit(min: 300, max: 1500)])
