@@ -153,7 +153,13 @@ final class BenchWorker {
                 out.log.append("\(kind.rawValue) self-test: \(run.verdict.rawValue) in \(run.durationMilliseconds) ms")
             }
         case .actuate(let cycles, let pauseSeconds):
-            let status: DeviceStatus = try call(APIMethod.deviceStatus, DeviceParams(device: path))
+            var status: DeviceStatus = try call(APIMethod.deviceStatus, DeviceParams(device: path))
+            // Just after attaching the bolt position may not be read yet; give it a moment.
+            let known = monotonicSeconds() + 2
+            while status.lock == "unknown" && monotonicSeconds() < known {
+                try pause(0.1, step: "before the first move")
+                status = try call(APIMethod.deviceStatus, DeviceParams(device: path))
+            }
             // A cycle goes there and back, so the bolt ends where it started.
             let order: [ActuationDirection] = status.lock == "locked" ? [.unlock, .lock] : [.lock, .unlock]
             runner.update(path) { $0.progress.cycle = (0, cycles) }

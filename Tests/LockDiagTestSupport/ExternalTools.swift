@@ -17,6 +17,7 @@ public func runTool(_ path: String, _ arguments: [String], input: String = "") t
     // Each pipe drained on its own thread, so neither a long input nor a chatty tool can fill
     // a pipe buffer and block the other side.
     let group = DispatchGroup()
+    // nonisolated(unsafe): each is written by one reader thread and read only after group.wait().
     nonisolated(unsafe) var out = Data(), err = Data()
     DispatchQueue.global().async(group: group) { out = stdout.fileHandleForReading.readDataToEndOfFile() }
     DispatchQueue.global().async(group: group) { err = stderr.fileHandleForReading.readDataToEndOfFile() }
@@ -79,5 +80,6 @@ public struct MetricSample: Decodable, Sendable {
 
 public struct MetricsParseFailed: Error, CustomStringConvertible {
     public var message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }
