@@ -42,8 +42,9 @@ import Testing
         let planPath = dir.path + "/plan.yaml"
         try Self.plan.write(toFile: planPath, atomically: true, encoding: .utf8)
 
+        // Ten at a time: the other ten wait for a slot.
         let run = try ChildProcess.run("lockdiag", ["bench", "run", planPath, "--junit", dir.path + "/out.xml", "--csv", dir.path + "/csv",
-                                                    "--socket", daemon.socketPath], timeoutSeconds: 180)
+                                                    "--parallel", "10", "--socket", daemon.socketPath], timeoutSeconds: 180)
         #expect(run.status == 2, "stderr: \(run.stderr)\nstdout: \(run.stdout)")
 
         // Each lock's verdict, by its scenario (serials are SIM-0001-<index>).
@@ -221,5 +222,27 @@ import Testing
         // A host actuation started after the stop would show up in the lock's status within a poll.
         #expect(!(try TestSupport.wait(upTo: 1.5) { try states().map(\.actuations) != counts }))
         #expect(try states().map { $0.lastActuation?.actuation } == lastActuations)
+    }
+
+    @Test func locksThePlanExpectsButNeverCameFailTheRun() throws {
+        let daemon = try DaemonProcess(["--simulate", "healthy", "--simulate-activity", "0", "--serial", "/dev/ttyLOCKDIAG-absent"])
+        defer { #expect(daemon.stop() == 0) }
+        let dir = try TemporaryDirectory(prefix: "bench")
+        defer { dir.remove() }
+        let planPath = dir.path + "/plan.yaml"
+        try """
+            locks: {expect: 2}
+            steps:
+              - wait_for_attach: 1s
+              - identify
+            """.write(toFile: planPath, atomically: true, encoding: .utf8)
+        let run = try ChildProcess.run("lockdiag", ["bench", "run", planPath, "--csv", dir.path, "--socket", daemon.socketPath])
+        #expect(run.status == 2, "\(run.stdout)\(run.stderr)")
+        let summary = try parseCSV(try String(contentsOfFile: dir.path + "/summary.csv", encoding: .utf8))
+        let rows = Dictionary(uniqueKeysWithValues: summary.dropFirst().map { ($0[0], $0) })
+        #expect(rows["SIM-0001-000"]?[4] == "pass", "\(summary)")
+        // The absent port is a lock of the run (selection all) that never attached.
+        let absent = try #require(rows["/dev/ttyLOCKDIAG-absent"], "\(summary)")
+        #expect(absent[4] == "fail" && absent[12].contains("did not attach within 1 s"), "\(absent)")
     }
 }

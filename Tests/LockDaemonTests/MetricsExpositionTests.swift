@@ -50,4 +50,15 @@ import Testing
         #expect(buckets.first { $0["le"] == "0.001" }?["__value__"] == "4.0")
         #expect(buckets.first { $0["le"] == "+Inf" }?["__value__"] == "6.0")
     }
+
+    @Test func metricsAddressesDefaultToLoopback() throws {
+        #expect(try MetricsAddress(parsing: "9464") == MetricsAddress(host: "127.0.0.1", port: 9464))
+        #expect(try MetricsAddress(parsing: ":9100") == MetricsAddress(host: "127.0.0.1", port: 9100))
+        #expect(try MetricsAddress(parsing: "[::1]:9464") == MetricsAddress(host: "::1", port: 9464))
+        #expect(try MetricsAddress(parsing: "0.0.0.0:9464").isLoopback == false)
+        #expect(try MetricsAddress(parsing: "localhost:9464").isLoopback)
+        for bad in ["", "host:", "host:http", "::1:9464", "[::1]9464", "1.2.3.4:70000"] {
+            #expect(throws: MetricsAddressError.self) { try MetricsAddress(parsing: bad) }
+        }
+    }
 }
