@@ -86,15 +86,16 @@ public final class Daemon: Service {
         serverConfiguration.socketMode = c.socketMode
         serverConfiguration.outboundHighWaterMarkBytes = c.subscriberBufferBytes
         let server = JSONRPCServer(configuration: serverConfiguration, handler: api.methodTable())
-        try await server.start()
+        // Metrics first: a port already taken stops the daemon before it serves anything.
         let metrics = try await startMetrics(hub: hub)
-        defer { if let metrics { Task { await metrics.stop() } } }
+        try await server.start()
         logger.notice("lockdiagd \(version) ready: \(devicePaths.count) device(s), \(c.loop.pollHz) Hz, socket \(c.socketPath)")
 
         // Runs until SIGTERM/SIGINT (the ServiceGroup's graceful shutdown) or cancellation.
         try? await gracefulShutdown()
         logger.notice("shutting down")
         await server.stop()
+        await metrics?.stop()
     }
 }
 
