@@ -188,7 +188,7 @@ final class BenchWorker {
             let interval = max(1, seconds / 300)
             while monotonicSeconds() < end {
                 let status: DeviceStatus = try call(APIMethod.deviceStatus, DeviceParams(device: path))
-                guard status.online else { throw goneError() }
+                if !status.online { _ = try requireOnline(try device()) }
                 out.measurements.append(BenchMeasurement(lock: id, step: out.index, stepKind: out.kind, name: "battery_mv",
                                                          value: status.battery.voltageMillivolts, unit: "mV", at: isoTime(Date())))
                 try pause(min(interval, max(0, end - monotonicSeconds())), step: "soaking")
@@ -233,9 +233,20 @@ final class BenchWorker {
         return list.devices.first { $0.path == path }
     }
 
-    private func requireOnline(_ d: DeviceSummary?) throws(StepAbort) -> DeviceSummary {
-        guard let d, d.online else { throw goneError() }
-        return d
+    /// A lock whose link went down is gone at once; one that is only slow to answer (shown
+    /// `unresponsive` after 2 s of silence, e.g. on a loaded machine) gets a few seconds more.
+    static let unresponsiveGraceSeconds = 5.0
+
+    private func requireOnline(_ first: DeviceSummary?) throws(StepAbort) -> DeviceSummary {
+        var d = first
+        let until = monotonicSeconds() + Self.unresponsiveGraceSeconds
+        while true {
+            guard let current = d else { throw goneError() }
+            if current.online { return current }
+            if current.state == "offline" || monotonicSeconds() >= until { throw goneError() }
+            try pause(0.2, step: "waiting for the lock to answer again")
+            d = try device()
+        }
     }
 
     private func faults() throws(StepAbort) -> [Fault] {
@@ -273,7 +284,8 @@ final class BenchWorker {
         }
     }
 
-    /// A lock in use answers BUSY for about a second; wait up to 10 s before giving up.
+    /// A lock in use answers BUSY for about a second; wait up to 10 s before giving up. One
+    /// the daemon calls offline is given the grace of `requireOnline` unless its link is down.
     private func callRetryingBusy<T: Decodable>(_ method: String, _ params: some Encodable, timeout: Double) throws(StepAbort) -> T {
         let deadline = monotonicSeconds() + 10
         while true {
@@ -281,6 +293,8 @@ final class BenchWorker {
                 return try call(method, params, timeout: timeout)
             } catch where error.reason.contains("busy") && !error.gone && monotonicSeconds() < deadline {
                 try pause(0.3, step: "waiting for the busy lock")
+            } catch where error.gone && error.reason.hasPrefix("\(id) went offline") && monotonicSeconds() < deadline {
+                _ = try requireOnline(try device())
             }
         }
     }

@@ -61,13 +61,18 @@ import Testing
             let expected = scenario == "healthy" ? "pass" : "fail"
             #expect(verdicts[id] == expected, "\(id) (\(scenario)): \(verdicts[id] ?? "missing") — \(problems[id] ?? "")")
         }
-        // Why the faulty ones failed: the step and the reason that fits their fault.
-        #expect(problems["SIM-0001-012"]?.contains("actuate") == true)           // motor-stall: the bolt jams
-        #expect(problems["SIM-0001-016"]?.contains("internal resistance") == true)  // battery-worn: over the limit
-        #expect(problems["SIM-0001-018"]?.contains("fingerprint image quality") == true)
-
         // The JUnit XML: valid against the schema, a suite per lock, a case per step.
         let xml = try String(contentsOfFile: dir.path + "/out.xml", encoding: .utf8)
+        // Why the faulty ones failed: a failure in their suite that fits their fault.
+        func suite(_ id: String) -> String {
+            guard let start = xml.range(of: "<testsuite name=\"\(id)\"") else { return "" }
+            let rest = xml[start.lowerBound...]
+            return String(rest[..<(rest.range(of: "</testsuite>")?.upperBound ?? rest.endIndex)])
+        }
+        for (id, evidence) in [("SIM-0001-012", "stalled"), ("SIM-0001-013", "open circuit"), ("SIM-0001-014", "timeout"),
+                               ("SIM-0001-016", "battery internal resistance"), ("SIM-0001-018", "fingerprint image quality")] {
+            #expect(suite(id).contains("<failure message=") && suite(id).contains(evidence), "\(id): \(problems[id] ?? "")\n\(suite(id))")
+        }
         let validation = try validateJUnit(xml)
         #expect(validation.valid, "\(validation.message)")
         #expect(xml.components(separatedBy: "<testsuite ").count - 1 == 20)
@@ -85,7 +90,7 @@ import Testing
 
         // The summary table, and plain progress lines (stdout is not a terminal here).
         #expect(run.stdout.contains("rack of 20: 12 passed, 8 failed (20 locks"))
-        #expect(run.stdout.contains("SIM-0001-013: step 5 FAIL"))
+        #expect(run.stdout.contains("SIM-0001-013: step 5 FAIL"), "\(run.stdout)")
     }
 
     @Test func anInvalidPlanIsRefusedBeforeAnyMotorMoves() throws {
