@@ -28,6 +28,8 @@ import Testing
             scrape = try scrapeMetrics(url)
             return scrape.samples.filter { $0.name == "lockdiag_motor_last_peak_current_amperes" }.count == 3
                 && scrape.samples.contains { $0.name == "lockdiag_faults" && $0.labels["name"] == "motor_stall" && $0.labels["status"] == "confirmed" && $0.value == 1 }
+                // Link counters arrive from the poll loop once a second.
+                && scrape.samples.contains { $0.name == "lockdiag_link_frames_total" && $0.labels["device"] == "SIM-0001-000" && $0.value > 0 }
         }, "\(scrape.raw)")
         func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
             scrape.samples.first { sample in sample.name == name && labels.allSatisfy { key, v in sample.labels[key] == v } }?.value
