@@ -29,9 +29,7 @@ import Testing
           - require_firmware: 2.4.0
           - self_test: [battery, fingerprint]
           - actuate: {cycles: 1, pause: 100ms}
-          # The 20 simulators share this machine's two cores with the tests running alongside; an
-          # answer they send late is the test rig's doing, not the lock's.
-          - no_confirmed_faults: {ignore: [response_timeout]}
+          - no_confirmed_faults
         """
 
     @Test func aPlanOnTwentyLocksGivesEachItsVerdict() throws {

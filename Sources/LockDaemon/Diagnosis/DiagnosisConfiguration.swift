@@ -36,8 +36,11 @@ public struct DiagnosisConfiguration: Sendable, Equatable {
     /// Frames failing their check value, as a share of all frames, above which the link is bad.
     public var checkErrorRatio = 0.02
     public var checkErrorMinimum: UInt64 = 3
-    /// Timeouts within the window above which the lock is not answering reliably.
+    /// Timeouts within the window, and their share of the requests, above which the lock is not
+    /// answering reliably. The share keeps a few late answers on a loaded host (a busy laptop,
+    /// a rack of 64 locks on two cores) from reading as a lock fault.
     public var timeoutMinimum: UInt64 = 3
+    public var timeoutRatio = 0.05
     public var linkWindowSeconds = 5
     /// A lock that has not answered for this long is shown unresponsive.
     public var silenceSeconds = 2.0

@@ -344,7 +344,7 @@ extension Hub {
             }
         }
         if requests > 0 {
-            if timeouts >= diagnosis.timeoutMinimum {
+            if timeouts >= diagnosis.timeoutMinimum && Double(timeouts) > Double(requests) * diagnosis.timeoutRatio {
                 failCheck(FaultCode.responseTimeout, kind: .condition, fromDevice: false, at: now,
                           evidence: "\(timeouts) of \(requests) requests unanswered in \(seconds) s", link: health, device: &d, effects: &effects)
             } else {
