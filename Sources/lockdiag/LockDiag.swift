@@ -29,7 +29,8 @@ struct LockDiag: ParsableCommand {
             \(ExitStatus.helpText)
             """,
         version: LockDiagVersion.current,
-        subcommands: [List.self, Status.self, Faults.self, Clear.self, Watch.self, SelfTest.self, Info.self]
+        subcommands: [List.self, Status.self, Faults.self, Clear.self, Watch.self, SelfTest.self, Info.self,
+                      Report.self, Verify.self, Key.self]
     )
 }
 
