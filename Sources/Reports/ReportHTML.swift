@@ -71,6 +71,13 @@ public enum ReportHTML {
         return out
     }
 
+    /// `2026-11-28 09:00:01 UTC` from an API timestamp, for people.
+    static func when(_ iso: String) -> String {
+        let chars = Array(iso)
+        guard chars.count >= 19, chars[10] == "T" else { return escape(iso) }
+        return "<span class=\"when\">" + String(chars[0..<10]) + " " + String(chars[11..<19]) + " UTC</span>"
+    }
+
     static func deviceLine(_ d: ReportDevice) -> String {
         var parts = [d.model ?? "unknown model"]
         if let serial = d.serial { parts.append("serial \(serial)") }
@@ -99,7 +106,7 @@ public enum ReportHTML {
             for f in r.activeFaults {
                 html += "<tr class=\"\(f.status.rawValue)\"><td><span class=\"badge \(f.status.rawValue)\">\(f.status.rawValue)</span></td>"
                     + "<td><code>\(escape(f.code))</code></td><td>\(escape(f.title))</td><td>\(escape(f.severity))</td><td>\(f.count)</td>"
-                    + "<td>\(escape(f.firstSeen))</td><td>\(escape(f.lastSeen))</td></tr>\n"
+                    + "<td>\(when(f.firstSeen))</td><td>\(when(f.lastSeen))</td></tr>\n"
                 let evidence = f.freezeFrame?.evidence
                 html += "<tr class=\"detail\"><td></td><td colspan=\"6\">"
                 html += "<p>\(escape(f.meaning))</p>"
@@ -160,13 +167,13 @@ public enum ReportHTML {
         for a in r.actuations {
             let s = a.summary
             guard let rest = s.batteryRestMillivolts, let loaded = s.batteryLoadedMillivolts else { continue }
-            rows.append("<tr><td>actuation \(s.actuation)</td><td>\(escape(s.at))</td><td>\(rest)</td><td>\(loaded)</td><td>\(rest - loaded)</td>"
+            rows.append("<tr><td>actuation \(s.actuation)</td><td>\(when(s.at))</td><td>\(rest)</td><td>\(loaded)</td><td>\(rest - loaded)</td>"
                         + "<td>\(s.runningCurrentMilliamps)</td><td>\(s.internalResistanceMilliohms.map(String.init) ?? "–")</td></tr>")
         }
         for t in r.selfTests where t.test == .battery {
             let m = t.result.measurements
             guard let rest = m.batteryRestMillivolts, let loaded = m.batteryLoadedMillivolts else { continue }
-            rows.append("<tr><td>battery self-test</td><td>\(escape(t.startedAt))</td><td>\(rest)</td><td>\(loaded)</td><td>\(rest - loaded)</td>"
+            rows.append("<tr><td>battery self-test</td><td>\(when(t.startedAt))</td><td>\(rest)</td><td>\(loaded)</td><td>\(rest - loaded)</td>"
                         + "<td>\(m.loadCurrentMilliamps.map(String.init) ?? "–")</td><td>\(m.internalResistanceMilliohms.map(String.init) ?? "–")</td></tr>")
         }
         if rows.isEmpty && withSamples.isEmpty {
@@ -193,7 +200,7 @@ public enum ReportHTML {
         let titles = Dictionary(events.map { ($0.code, $0.title) }, uniquingKeysWith: { a, _ in a })
         let left = 230.0, right = 20.0, rowHeight = 26.0, top = 30.0
         let width = 760.0, plotWidth = width - left - right
-        let height = top + Double(codes.count) * rowHeight + 40
+        let height = top + Double(codes.count) * rowHeight + 48
         func px(_ ms: Int64) -> Double { left + Double(ms - start) / span * plotWidth }
         func n(_ v: Double) -> String { String(format: "%.1f", v) }
         func color(_ status: FaultStatus?) -> String {
@@ -206,7 +213,7 @@ public enum ReportHTML {
         }
         var svg = "<svg class=\"chart fault-timeline\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"\(Int(width))\" height=\"\(Int(height))\" role=\"img\" aria-label=\"Fault timeline\">"
             + "<title>Fault timeline</title>\n"
-        svg += "<text x=\"\(n(left))\" y=\"18\" class=\"charttitle\">Status of each fault over time (\(escape(APITime.format(milliseconds: start))) to \(escape(APITime.format(milliseconds: end))))</text>\n"
+        svg += "<text x=\"\(n(left))\" y=\"18\" class=\"charttitle\">Status of each fault over time</text>\n"
         for (row, code) in codes.enumerated() {
             let y = top + Double(row) * rowHeight + rowHeight / 2
             svg += "<text x=\"\(n(left - 8))\" y=\"\(n(y + 4))\" text-anchor=\"end\" class=\"tick\">\(escape(code)) \(escape(String((titles[code] ?? "").prefix(28))))</text>"
@@ -226,17 +233,23 @@ public enum ReportHTML {
         }
         let axisY = top + Double(codes.count) * rowHeight + 8
         svg += "<line x1=\"\(n(left))\" x2=\"\(n(left + plotWidth))\" y1=\"\(n(axisY))\" y2=\"\(n(axisY))\" stroke=\"#888\"/>"
-        for i in 0...4 {
-            let t = start + Int64(Double(end - start) * Double(i) / 4)
-            let label = APITime.format(milliseconds: t).replacingOccurrences(of: "T", with: " ").prefix(19)
-            svg += "<text x=\"\(n(px(t)))\" y=\"\(n(axisY + 16))\" text-anchor=\"\(i == 0 ? "start" : i == 4 ? "end" : "middle")\" class=\"tick\">\(escape(String(label)))</text>"
+        // Dates only when the span crosses days; three labels fit any span without overlapping.
+        let sameDay = APITime.format(milliseconds: start).prefix(10) == APITime.format(milliseconds: end).prefix(10)
+        for i in 0...2 {
+            let t = start + Int64(Double(end - start) * Double(i) / 2)
+            let full = APITime.format(milliseconds: t).replacingOccurrences(of: "T", with: " ")
+            let label = sameDay ? String(full.dropFirst(11).prefix(8)) : String(full.prefix(16))
+            svg += "<text x=\"\(n(px(t)))\" y=\"\(n(axisY + 16))\" text-anchor=\"\(i == 0 ? "start" : i == 2 ? "end" : "middle")\" class=\"tick\">\(escape(label)) UTC</text>"
+        }
+        if sameDay {
+            svg += "<text x=\"\(n(left))\" y=\"\(n(axisY + 30))\" class=\"tick\">\(escape(String(APITime.format(milliseconds: start).prefix(10))))</text>"
         }
         svg += "\n</svg>"
         html += "<figure>\(svg)<figcaption>Amber: pending (seen once) · red: confirmed · green: healed · ✕: cleared by a technician. "
             + "Times in UTC.</figcaption></figure>\n"
         html += "<details><summary>All \(events.count) events\(r.faultHistoryTruncated ? " (older ones left out)" : "")</summary><table><thead><tr><th>When</th><th>Code</th><th>Event</th><th>Status after</th><th>Evidence</th></tr></thead><tbody>\n"
         for e in events {
-            html += "<tr><td>\(escape(e.at))</td><td><code>\(escape(e.code))</code> \(escape(e.title))</td><td>\(e.event.rawValue)\(e.clearedBy.map { " by \(escape($0))" } ?? "")</td>"
+            html += "<tr><td>\(when(e.at))</td><td><code>\(escape(e.code))</code> \(escape(e.title))</td><td>\(e.event.rawValue)\(e.clearedBy.map { " by \(escape($0))" } ?? "")</td>"
                 + "<td>\(e.status?.rawValue ?? "–")</td><td>\(escape(e.evidence))</td></tr>\n"
         }
         return html + "</tbody></table></details></section>\n"
@@ -260,7 +273,7 @@ public enum ReportHTML {
             if let v = m.loadCurrentMilliamps { values.append("load \(v) mA") }
             if let v = m.internalResistanceMilliohms { values.append("internal resistance \(v) mΩ") }
             if let v = m.imageQuality { values.append("image quality \(v)") }
-            html += "<tr><td>\(t.test.rawValue)</td><td>\(escape(t.startedAt))</td><td><span class=\"badge \(t.result.verdict.rawValue)\">\(t.result.verdict.rawValue)</span></td>"
+            html += "<tr><td>\(t.test.rawValue)</td><td>\(when(t.startedAt))</td><td><span class=\"badge \(t.result.verdict.rawValue)\">\(t.result.verdict.rawValue)</span></td>"
                 + "<td>\(escape(values.joined(separator: ", ")))</td><td>\(escape(t.result.findings.joined(separator: "; ")))</td></tr>\n"
         }
         return html + "</tbody></table></section>\n"
@@ -287,7 +300,7 @@ public enum ReportHTML {
         if !d.firmwareHistory.isEmpty {
             html += "<h3>Firmware seen</h3><table><thead><tr><th>Version</th><th>First seen</th><th>Last seen</th></tr></thead><tbody>\n"
             for f in d.firmwareHistory {
-                html += "<tr><td>\(escape(f.version))</td><td>\(escape(f.firstSeen))</td><td>\(escape(f.lastSeen))</td></tr>\n"
+                html += "<tr><td>\(escape(f.version))</td><td>\(when(f.firstSeen))</td><td>\(when(f.lastSeen))</td></tr>\n"
             }
             html += "</tbody></table>\n"
         }
@@ -299,8 +312,9 @@ public enum ReportHTML {
         html += "<p>Signed by the diagnostic station <strong>\(escape(signed.report.station.host))</strong> with its Ed25519 key "
             + "<code>\(escape(signed.signature.keyFingerprint))</code> when the report was made. Changing anything in it breaks the signature.</p>\n"
         if let verification {
-            html += "<p class=\"\(verification.valid ? "valid" : "invalid")\">Checked when this page was written: "
-                + "\(verification.valid ? "valid" : "INVALID") — \(escape(verification.reason)).</p>\n"
+            html += verification.valid
+                ? "<p class=\"valid\">Signature checked when this page was written: valid, the content is as signed.</p>\n"
+                : "<p class=\"invalid\">Signature checked when this page was written: INVALID — \(escape(verification.reason)).</p>\n"
         }
         html += "<p>To check it yourself: <code>lockdiag verify THIS-FILE --key \(escape(signed.signature.publicKey))</code> "
             + "(no daemon needed; the key must be the station's, which <code>lockdiag key</code> shows on the station).</p>\n"
@@ -326,7 +340,7 @@ public enum ReportHTML {
         svg text{font-family:system-ui,sans-serif}.tick{font-size:11px;fill:#59636e}.axis{font-size:12px;fill:#1f2328}
         .charttitle{font-size:13px;font-weight:600;fill:#1f2328}.reflabel{font-size:11px}.legend{font-size:11px;fill:#1f2328}
         .valid{color:#1a7f37;font-weight:600}.invalid{color:#c62828;font-weight:700}code{font-size:13px;word-break:break-all}
-        table.kv th{width:220px}
+        table.kv th{width:220px}.when{white-space:nowrap}
         @media print{body{margin:0}section{break-inside:avoid}}
         """
 }

@@ -48,7 +48,10 @@ struct SVGChart {
     }
 
     func render() -> String {
-        let left = 64.0, right = 16.0, top = 28.0, bottom = 44.0
+        // With several series the legend goes under the axis, one row of up to three entries per 16 px.
+        let legendRows = series.count > 1 ? (series.count + 2) / 3 : 0
+        let height = self.height + Double(legendRows) * 16
+        let left = 64.0, right = 16.0, top = 28.0, bottom = 44.0 + Double(legendRows) * 16
         let plotWidth = width - left - right, plotHeight = height - top - bottom
         let xs = series.flatMap { $0.points.map(\.x) } + markers.map(\.x)
         let ys = series.flatMap { $0.points.map(\.y) } + references.map(\.y) + yInclude
@@ -87,7 +90,7 @@ struct SVGChart {
             svg += "<text x=\"\(n(px(x)))\" y=\"\(n(top + plotHeight + 16))\" text-anchor=\"middle\" class=\"tick\">\(Self.format(x))</text>\n"
             x += xStep
         }
-        svg += "<text x=\"\(n(left + plotWidth / 2))\" y=\"\(n(height - 8))\" text-anchor=\"middle\" class=\"axis\">\(ReportHTML.escape(xLabel))</text>\n"
+        svg += "<text x=\"\(n(left + plotWidth / 2))\" y=\"\(n(top + plotHeight + 34))\" text-anchor=\"middle\" class=\"axis\">\(ReportHTML.escape(xLabel))</text>\n"
         svg += "<text x=\"14\" y=\"\(n(top + plotHeight / 2))\" text-anchor=\"middle\" class=\"axis\" transform=\"rotate(-90 14 \(n(top + plotHeight / 2)))\">\(ReportHTML.escape(yLabel))</text>\n"
         svg += "<text x=\"\(n(left))\" y=\"18\" class=\"charttitle\">\(ReportHTML.escape(title))</text>\n"
         for reference in references {
@@ -103,9 +106,10 @@ struct SVGChart {
             svg += "<polyline class=\"series\" data-series=\"\(ReportHTML.escape(s.label))\" fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"1.6\""
                 + (s.dashed ? " stroke-dasharray=\"4 3\"" : "") + " points=\"\(points)\"/>\n"
             if series.count > 1 {
-                let ly = top + 14 + Double(i) * 14
-                svg += "<line x1=\"\(n(left + 8))\" x2=\"\(n(left + 26))\" y1=\"\(n(ly - 4))\" y2=\"\(n(ly - 4))\" stroke=\"\(s.color)\" stroke-width=\"2\"/>"
-                svg += "<text x=\"\(n(left + 30))\" y=\"\(n(ly))\" class=\"legend\">\(ReportHTML.escape(s.label))</text>\n"
+                let lx = left + Double(i % 3) * (plotWidth / 3)
+                let ly = top + plotHeight + 54 + Double(i / 3) * 16
+                svg += "<line x1=\"\(n(lx))\" x2=\"\(n(lx + 18))\" y1=\"\(n(ly - 4))\" y2=\"\(n(ly - 4))\" stroke=\"\(s.color)\" stroke-width=\"2\"/>"
+                svg += "<text x=\"\(n(lx + 22))\" y=\"\(n(ly))\" class=\"legend\">\(ReportHTML.escape(s.label))</text>\n"
             }
         }
         svg += "</svg>"
