@@ -15,7 +15,33 @@ extension JSONRPCClient {
 
 /// lockdiagd with a simulated motor-stall lock: history, report, HTML, CLI, all real.
 @Suite(.serialized) struct DaemonHistoryTests {
-    @Test func aMotorStallLockGetsAHistoryAndASignedReportWithItsRealTracePlotted() throws {
+    @Test func aMotorStallLockGetsAHistoryAndASignedReportWithItsRealTracePlotted() async throws {
+        try await offPool { try Self.motorStallReport() }
+    }
+
+    @Test func lockdiagdRefusesADatabaseOrKeyItCannotTrustAndSaysWhatToDo() async throws {
+        try await offPool {
+            let dir = try TemporaryDirectory(prefix: "bad")
+            defer { dir.remove() }
+            let notes = dir.path + "/notes.sqlite"
+            _ = FileManager.default.createFile(atPath: notes, contents: Data("not a database\n".utf8))
+            let refused = try ChildProcess.run("lockdiagd", ["--simulate", "healthy", "--socket", dir.path + "/s.sock", "--db", notes],
+                                               timeoutSeconds: 20)
+            #expect(refused.status != 0)
+            #expect(refused.stderr.contains("is not a lockdiag history database"), "\(refused.stderr)")
+            #expect(refused.stderr.contains("--db PATH"))
+
+            let key = dir.path + "/open.key"
+            _ = try StationKey.create(path: key)
+            chmod(key, 0o644)
+            let exposed = try ChildProcess.run("lockdiagd", ["--simulate", "healthy", "--socket", dir.path + "/s.sock",
+                                                             "--db", dir.path + "/h.sqlite", "--key", key], timeoutSeconds: 20)
+            #expect(exposed.status != 0)
+            #expect(exposed.stderr.contains("chmod 600"), "\(exposed.stderr)")
+        }
+    }
+
+    static func motorStallReport() throws {
         let daemon = try DaemonProcess(["--simulate", "motor-stall", "--simulate-activity", "0"])
         defer { #expect(daemon.stop() == 0) }
         let client = JSONRPCClient(socketPath: daemon.socketPath)
@@ -131,7 +157,11 @@ struct Sighting: Hashable, CustomStringConvertible {
     static let arguments = ["--simulate", "motor-stall,noisy-line,flaky,battery-worn,clutch-slip,fingerprint-degraded",
                             "--simulate-activity", "0.25", "--confirm-after", "1", "--heal-after", "1", "--poll-hz", "100"]
 
-    @Test func everyFaultAClientSawSurvivesSIGKILL() throws {
+    @Test func everyFaultAClientSawSurvivesSIGKILL() async throws {
+        try await offPool { try Self.crashes() }
+    }
+
+    static func crashes() throws {
         let environment = ProcessInfo.processInfo.environment
         let cycles = environment["LOCKDIAG_CRASH_CYCLES"].flatMap(Int.init) ?? 4
         var random = SeededGenerator(seed: environment["LOCKDIAG_CRASH_SEED"].flatMap(UInt64.init) ?? 0x10C4_D1A6)
