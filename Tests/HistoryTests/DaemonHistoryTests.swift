@@ -73,8 +73,16 @@ extension JSONRPCClient {
             try client.decodedCall(APIMethod.faultsHistory, FaultsHistoryParams(device: device, since: "last tuesday"), as: FaultHistory.self)
         }
 
-        // The report, through the CLI: JSON and HTML, both verifying with the station's key.
+        // The same history through the CLI, with an age for --since.
         let env = [DefaultPaths.socketEnvironmentVariable: daemon.socketPath]
+        let shown = try ChildProcess.run("lockdiag", ["faults", "--history", device, "--since", "1h"], environment: env)
+        #expect(shown.status == 0, "\(shown.stderr)")
+        #expect(shown.stdout.contains("0x0101") && shown.stdout.contains("cleared") && shown.stdout.contains("by uid \(getuid())"))
+        let badSince = try ChildProcess.run("lockdiag", ["faults", "--history", device, "--since", "soon"], environment: env)
+        #expect(badSince.status == 64)
+        #expect(badSince.stderr.contains("7d"))
+
+        // The report, through the CLI: JSON and HTML, both verifying with the station's key.
         let json = daemon.directory.path + "/report.json", html = daemon.directory.path + "/report.html"
         let made = try ChildProcess.run("lockdiag", ["report", device, "-o", json, "--html", html], environment: env)
         #expect(made.status == 0 || made.status == 2, "\(made.stderr)")
