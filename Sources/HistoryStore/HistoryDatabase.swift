@@ -153,12 +153,19 @@ public final class HistoryDatabase: Sendable {
 
     // MARK: Writing
 
-    /// Writes `records` in one transaction: all or none.
-    public func write(_ records: [HistoryRecord]) throws(HistoryError) {
+    /// Writes `records` in one transaction: all or none. `durable`: synced to disk before it
+    /// returns (`synchronous=FULL`); otherwise (`NORMAL`) it survives a crash of the process but
+    /// may be lost in a power cut, until the next durable write or checkpoint syncs the WAL.
+    public func write(_ records: [HistoryRecord], durable: Bool = true) throws(HistoryError) {
         guard !records.isEmpty else { return }
         do {
-            try pool.write { db in
-                for record in records { try Self.insert(record, into: db) }
+            try pool.writeWithoutTransaction { db in
+                // Not allowed inside a transaction; the connection is the pool's only writer.
+                try db.execute(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+                try db.inTransaction(.immediate) {
+                    for record in records { try Self.insert(record, into: db) }
+                    return .commit
+                }
             }
         } catch {
             throw .writeFailed(Self.reason(error))

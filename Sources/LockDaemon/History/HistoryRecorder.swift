@@ -8,12 +8,14 @@ import Synchronization
 /// The daemon's writer of the history database.
 ///
 /// Two paths, one file:
-/// - `commit(_:)` writes fault events (and whatever telemetry is queued) in one transaction and
-///   returns once it is on disk. The hub calls it inside the critical section that changed the
+/// - `commit(_:)` writes fault events in one transaction and returns once it is on disk
+///   (`synchronous=FULL`); it does not wait for queued telemetry, which would make it longer. The hub calls it inside the critical section that changed the
 ///   faults, so no reader of the hub state and no subscriber can see a fault status whose event
 ///   is not committed (docs/reports.md#durability).
 /// - `enqueue(_:)` queues telemetry (status samples, actuations); a thread of its own flushes the
-///   queue every 2 s and prunes the log by the retention policy every 10 minutes.
+///   queue every 2 s (`synchronous=NORMAL`: safe from a crash of the daemon; a power cut may lose
+///   the last seconds, until the next fault event syncs the log) and prunes it by the retention
+///   policy every 10 minutes.
 ///
 /// Never called from the poll-loop thread. A failed write (full disk, I/O error) is counted,
 /// logged with advice, and its records are kept in memory and retried with the next write.
@@ -88,8 +90,7 @@ public final class HistoryRecorder: Sendable {
         if pending > 4096 { wake.signal() }
     }
 
-    /// Writes `records`, with everything queued before them, in one synced transaction; returns
-    /// whether it is on disk.
+    /// Writes `records` in one synced transaction; returns whether it is on disk.
     @discardableResult
     public func commit(_ records: [HistoryRecord]) -> Bool {
         write(records, durable: true)
@@ -101,15 +102,15 @@ public final class HistoryRecorder: Sendable {
 
     private func write(_ records: [HistoryRecord], durable: Bool) -> Bool {
         writer.withLock { w in
-            let queued = queue.withLock { q in
+            let queued: [HistoryRecord] = durable ? [] : queue.withLock { q in
                 defer { q.removeAll(keepingCapacity: true) }
                 return q
             }
-            let batch = w.retry + queued + records
+            let batch: [HistoryRecord] = w.retry + queued + records
             guard !batch.isEmpty else { return true }
             let started = MonotonicClock.nanoseconds()
             do {
-                try database.write(batch)
+                try database.write(batch, durable: durable || batch.contains(where: \.isFaultEvent))
             } catch {
                 w.writeErrors += 1
                 let message = "\(error)"
