@@ -42,8 +42,10 @@ extension JSONRPCClient {
     }
 
     static func motorStallReport() throws {
-        let daemon = try DaemonProcess(["--simulate", "motor-stall", "--simulate-activity", "0"])
-        defer { #expect(daemon.stop() == 0) }
+        let directory = try TemporaryDirectory(prefix: "rep")
+        defer { directory.remove() }
+        let daemon = try DaemonProcess(["--simulate", "motor-stall", "--simulate-activity", "0"], directory: directory)
+        defer { daemon.stop() }
         let client = JSONRPCClient(socketPath: daemon.socketPath)
         let device = try #require(try client.decodedCall(APIMethod.devicesList, [String: String](), as: DevicesList.self).devices.first).id
         #expect(try TestSupport.wait(upTo: 10) { !(try client.decodedCall(APIMethod.devicesList, [String: String](), as: DevicesList.self).devices.first?.model ?? "").isEmpty })
@@ -128,11 +130,32 @@ extension JSONRPCClient {
         #expect(tampered.status == 2)
         #expect(tampered.stdout.hasPrefix("INVALID"))
 
-        // History survives a restart on the same database.
         let info = try client.decodedCall(APIMethod.stationInfo, [String: String](), as: StationInfo.self)
         #expect(info.history.faultEvents >= history.events.count)
         #expect(info.history.writeErrors == 0)
         #expect(info.key.publicKey == publicKey)
+        #expect(info.key.path == directory.path + "/station.key")
+        #expect(throws: RPCClientError.remote(RPCError.unknownDevice("LX3-NOBODY"))) {
+            try client.decodedCall(APIMethod.faultsHistory, FaultsHistoryParams(device: "LX3-NOBODY"), as: FaultHistory.self)
+        }
+        client.close()
+
+        // The history outlives the lock: restarted on the same database with another lock
+        // attached, the first one's history, and a report on it, still come from the database,
+        // signed by the same station key.
+        #expect(daemon.stop() == 0)
+        let second = try DaemonProcess(["--simulate", "healthy", "--simulate-seed", "2", "--simulate-activity", "0"], directory: directory)
+        defer { #expect(second.stop() == 0) }
+        let again = JSONRPCClient(socketPath: second.socketPath)
+        #expect(try again.decodedCall(APIMethod.devicesList, [String: String](), as: DevicesList.self).devices.allSatisfy { $0.id != device })
+        let kept = try again.decodedCall(APIMethod.faultsHistory, FaultsHistoryParams(device: device), as: FaultHistory.self)
+        #expect(kept.events == history.events)
+        let offline = try again.decodedCall(APIMethod.reportCreate, DeviceParams(device: device), as: SignedReport.self)
+        #expect(offline.report.device.state == "not connected")
+        #expect(offline.report.device.model == "LX-300")
+        #expect(offline.report.status == nil)
+        #expect(offline.signature.publicKey == publicKey)
+        #expect(ReportVerifier.verify(fileBytes: try ReportSigner.fileBytes(offline), trusted: .key(PublicKeyText(base64: publicKey)!)).valid)
     }
 }
 
