@@ -18,7 +18,7 @@ public enum APIMethod {
     public static let telemetryNotification = "telemetry"
 
     public static let all = [daemonInfo, daemonStats, devicesList, deviceStatus, faultsList, faultsClear, testsRun,
-                             telemetrySubscribe, telemetryUnsubscribe]
+                             telemetrySubscribe, telemetryUnsubscribe, faultsHistory, reportCreate, stationInfo]
 }
 
 /// `{device}`: the parameter of every per-device method.
