@@ -47,8 +47,15 @@ extension JSONRPCClient {
         let daemon = try DaemonProcess(["--simulate", "motor-stall", "--simulate-activity", "0"], directory: directory)
         defer { daemon.stop() }
         let client = JSONRPCClient(socketPath: daemon.socketPath)
-        let device = try #require(try client.decodedCall(APIMethod.devicesList, [String: String](), as: DevicesList.self).devices.first).id
-        #expect(try TestSupport.wait(upTo: 10) { !(try client.decodedCall(APIMethod.devicesList, [String: String](), as: DevicesList.self).devices.first?.model ?? "").isEmpty })
+        // The id is the serial number once the lock has answered IDENTIFY (its path before).
+        var device = ""
+        #expect(try TestSupport.wait(upTo: 10) {
+            guard let lock = try client.decodedCall(APIMethod.devicesList, [String: String](), as: DevicesList.self).devices.first,
+                  lock.model != nil else { return false }
+            device = lock.id
+            return true
+        })
+        try #require(!device.isEmpty)
 
         let run = try client.decodedCall(APIMethod.testsRun, TestsRunParams(device: device, test: .all), as: TestRun.self, timeout: 60)
         let motor = try #require(run.results.first { $0.test == .motor })
