@@ -3,11 +3,11 @@
 
 SWIFT       ?= swift
 # libxml2-utils (xmllint) validates bench JUnit XML against its schema; python3-prometheus-client
-# parses the metrics endpoint's output; both only in tests.
-APT_PACKAGES = pkg-config libusb-1.0-0-dev libbluetooth-dev libudev-dev libxml2-utils python3-prometheus-client
+# parses the metrics endpoint's output (both only in tests); libsqlite3-dev backs the history store.
+APT_PACKAGES = pkg-config libusb-1.0-0-dev libbluetooth-dev libudev-dev libsqlite3-dev libxml2-utils python3-prometheus-client
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build test demo bench catalog vectors clean
+.PHONY: deps build test demo bench catalog vectors clean report-check crash-soak
 
 # Install only what is missing, so a machine that has everything never touches apt.
 deps:
@@ -52,3 +52,17 @@ bench: deps
 	    { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq rt-tests; }
 	$(SWIFT) build -c release --product lockdiag-bench
 	LD_PRELOAD=$(CURDIR)/.build/release/libMallocInterposerSwift.so .build/release/lockdiag-bench --cyclictest $(BENCH_ARGS)
+
+# A signed report of a simulated motor-stall lock rendered by headless Chromium (Debian's
+# chromium, installed here when missing), checked for its plots, with a screenshot to look at.
+# Not in `make test`: Chromium is a large install. REPORT_CHECK_OUT=DIR keeps the files there.
+report-check: deps
+	@dpkg-query -W -f='$${Status}' chromium 2>/dev/null | grep -q "ok installed" || \
+	    { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
+	$(SWIFT) build
+	sh scripts/report-check.sh
+
+# The crash test with many more SIGKILLs than `make test` runs (CRASH_CYCLES, CRASH_SEED).
+CRASH_CYCLES ?= 60
+crash-soak: deps
+	LOCKDIAG_CRASH_CYCLES=$(CRASH_CYCLES) $(if $(CRASH_SEED),LOCKDIAG_CRASH_SEED=$(CRASH_SEED)) $(SWIFT) test --filter CrashDurabilityTests

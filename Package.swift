@@ -27,6 +27,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         // Counts heap allocations for the benchmark (LD_PRELOADed by `make bench`).
         .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.0"),
+        // The history store (SQLite, WAL, migrations) and the station's Ed25519 report signatures.
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // System libraries, one line of umbrella header each. apt providers named for SwiftPM's hint.
@@ -56,15 +59,21 @@ let package = Package(
         // (JUnit XML, CSV, summary, progress lines) of `lockdiag bench run`.
         .target(name: "BenchKit", dependencies: ["LockDiagAPI", "LockDiagCLI", .product(name: "Yams", package: "Yams")],
                 swiftSettings: swift6),
+        // The history store: devices, fault events, self-test runs and a bounded telemetry log in SQLite.
+        .target(name: "HistoryStore", dependencies: ["LockDiagAPI", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: swift6),
+        // Signed diagnostic reports: canonical JSON, Ed25519 signing and verification, the HTML page. Pure, so the
+        // CLI verifies without a daemon.
+        .target(name: "Reports", dependencies: ["LockDiagAPI", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swift6),
         .target(name: "LockDaemon", dependencies: [
             "LockProtocol", "LinuxIO", "SerialTransport", "LockDiagAPI", "LockSimulator", "JSONRPC", "CLockDiagSys", logging,
+            "HistoryStore", "Reports",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             // `lockdiagd --metrics`: the Prometheus endpoint's HTTP/1.
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], swiftSettings: swift6),
 
         .executableTarget(name: "lockdiagd", dependencies: ["LockDaemon", "LockSimulator", "LinuxIO", argumentParser, logging], swiftSettings: swift6),
-        .executableTarget(name: "lockdiag", dependencies: ["LockDiagAPI", "LockDiagCLI", "JSONRPC", "BenchKit", argumentParser], swiftSettings: swift6),
+        .executableTarget(name: "lockdiag", dependencies: ["LockDiagAPI", "LockDiagCLI", "JSONRPC", "BenchKit", "Reports", argumentParser], swiftSettings: swift6),
         .executableTarget(name: "locksim", dependencies: ["LockSimulator", argumentParser], swiftSettings: swift6),
         // `make bench`: poll-loop lateness and allocations per cycle (a benchmark, not a test).
         .executableTarget(name: "lockdiag-bench", dependencies: [
@@ -84,6 +93,10 @@ let package = Package(
         // The lockdiag CLI: its views as units, and the real binary against a real lockdiagd.
         .testTarget(name: "CLITests", dependencies: ["LockDiagCLI", "LockDiagAPI", "JSONRPC", "LockDiagTestSupport"], swiftSettings: swift6),
         .testTarget(name: "EndToEndTests", dependencies: ["JSONRPC", "LockDiagAPI", "LockDiagTestSupport"], swiftSettings: swift6),
+        // The history store, signed reports (canonical JSON, sign/verify/tamper, HTML) and the crash test with a real lockdiagd.
+        .testTarget(name: "HistoryTests", dependencies: [
+            "HistoryStore", "Reports", "LockDiagAPI", "LockDiagCLI", "JSONRPC", "LockDiagTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+        ], swiftSettings: swift6),
         .testTarget(name: "LockDaemonTests", dependencies: [
             "LockDaemon", "LockDiagAPI", "LockProtocol", "LockSimulator", "LinuxIO", "SerialTransport", "LockDiagTestSupport", logging,
         ], swiftSettings: swift6),

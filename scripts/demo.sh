@@ -11,7 +11,7 @@ SCENARIOS="healthy,motor-stall,clutch-slip,battery-worn,fingerprint-degraded,noi
 HEALTHY=SIM-0001-000
 FAULTY="SIM-0001-001 SIM-0001-002 SIM-0001-003 SIM-0001-004 SIM-0001-005"
 
-"$BIN/lockdiagd" --socket "$SOCKET" --simulate "$SCENARIOS" --simulate-seed 1 --simulate-activity 1.5 \
+"$BIN/lockdiagd" --socket "$SOCKET" --db "$DIR/history.sqlite" --simulate "$SCENARIOS" --simulate-seed 1 --simulate-activity 1.5 \
     2>"$DIR/lockdiagd.log" &
 DAEMON=$!
 stop() {

@@ -1,9 +1,12 @@
 import Foundation
+import HistoryStore
 import JSONRPC
 import LinuxIO
 import LockProtocol
+import LockDiagAPI
 import LockSimulator
 import Logging
+import Reports
 import ServiceLifecycle
 
 /// Everything `lockdiagd` is told on its command line.
@@ -24,6 +27,10 @@ public struct DaemonConfiguration: Sendable {
     public var subscriberBufferBytes = 256 * 1024
     /// `--metrics`: serve Prometheus metrics over HTTP here; nil for none.
     public var metrics: MetricsAddress?
+    /// The history database (`--db`); nil: no history and no reports.
+    public var historyPath: String?
+    /// The station's signing key (`--key`); default `station.key` next to the database.
+    public var keyPath: String?
 
     public init(socketPath: String) { self.socketPath = socketPath }
 }
@@ -64,8 +71,13 @@ public final class Daemon: Service {
             }
         }
 
+        // History and key first: a database the daemon cannot use stops it before any lock is touched.
+        let station = try c.historyPath.map { path in try Station.open(database: path, key: c.keyPath, version: version, logger: logger) }
+        station?.history.start()
+        defer { station?.history.stop() }
+
         let loop = try PollLoop(configuration: c.loop)
-        let hub = Hub(loop: loop, diagnosis: c.diagnosis, logger: logger)
+        let hub = Hub(loop: loop, diagnosis: c.diagnosis, logger: logger, history: station?.history)
         for path in devicePaths {
             guard hub.addSerialDevice(path: path, baudRate: c.baudRate) != nil else {
                 logger.error("no free device slot for \(path) (at most \(c.loop.maxDevices) devices)")
@@ -81,7 +93,8 @@ public final class Daemon: Service {
         hub.start()
         defer { hub.stop() }
 
-        let api = APIService(hub: hub, socketPath: c.socketPath, version: version, logger: logger)
+        var api = APIService(hub: hub, socketPath: c.socketPath, version: version, logger: logger)
+        api.station = station
         var serverConfiguration = JSONRPCServer.Configuration(socketPath: c.socketPath)
         serverConfiguration.socketMode = c.socketMode
         serverConfiguration.outboundHighWaterMarkBytes = c.subscriberBufferBytes

@@ -20,7 +20,7 @@ public enum APIMethod {
     public static let telemetryNotification = "telemetry"
 
     public static let all = [daemonInfo, daemonStats, devicesList, deviceStatus, faultsList, faultsClear, testsRun,
-                             telemetrySubscribe, telemetryUnsubscribe, deviceActuate]
+                             telemetrySubscribe, telemetryUnsubscribe, deviceActuate, faultsHistory, reportCreate, stationInfo]
 }
 
 /// `{device}`: the parameter of every per-device method.

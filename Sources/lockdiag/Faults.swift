@@ -6,14 +6,27 @@ extension LockDiag {
     struct Faults: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show faults with their evidence and what to do (`→` lines), confirmed first.",
-            discussion: "Exits 2 when a fault shown is confirmed. --json prints the faults.list result.")
+            discussion: """
+                Exits 2 when a fault shown is confirmed. --json prints the faults.list result.
+                --history DEVICE shows the device's fault history from lockdiagd's database instead (every raised, \
+                confirmed, healed and cleared event, and who cleared it); it outlives `lockdiag clear`, exits 0, and \
+                --json prints the faults.history result.
+                """)
 
         @OptionGroup var options: Options
 
         @Argument(help: "Only this device's faults (an id from `lockdiag list`); every device's when left out.")
         var device: String?
 
+        @Flag(name: .long, help: "Show the device's fault history (raised, confirmed, healed, cleared) instead of its active faults.")
+        var history = false
+
+        @Option(name: .long, help: ArgumentHelp("With --history: only events since then (2026-11-28, 2026-11-28T09:00:00Z, or 7d, 12h, 30m ago).",
+                                                valueName: "time"))
+        var since: String?
+
         func run() throws {
+            if history { return try runHistory() }
             try perform { () throws(CLIError) in
                 let session = try Session(options)
                 let faults = try session.call(APIMethod.faultsList, params: FaultsListParams(device: device), as: FaultsList.self)

@@ -30,7 +30,8 @@ struct LockDiag: ParsableCommand {
             \(ExitStatus.helpText)
             """,
         version: LockDiagVersion.current,
-        subcommands: [List.self, Status.self, Faults.self, Clear.self, Watch.self, SelfTest.self, Info.self, Bench.self]
+        subcommands: [List.self, Status.self, Faults.self, Clear.self, Watch.self, SelfTest.self, Info.self, Bench.self,
+                      Report.self, Verify.self, Key.self]
     )
 }
 

@@ -73,6 +73,15 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical."))
     var logLevel: String = "info"
 
+    @Option(help: ArgumentHelp("The history database (SQLite, WAL): devices, fault events, self-tests, telemetry.",
+                               discussion: "Default: \(DefaultPaths.historyDatabase) (/var/lib/lockdiag as root, $XDG_STATE_HOME/lockdiag otherwise).",
+                               valueName: "path"))
+    var db: String = DefaultPaths.historyDatabase
+
+    @Option(help: ArgumentHelp("The station's Ed25519 key that signs reports; created (mode 0600) on first start.",
+                               discussion: "Default: station.key in the folder of --db.", valueName: "path"))
+    var key: String?
+
     func validate() throws {
         guard (1...1000).contains(pollHz) else { throw ValidationError("--poll-hz must be between 1 and 1000") }
         guard subscriberBuffer >= 4096 else { throw ValidationError("--subscriber-buffer must be at least 4096 bytes") }
@@ -117,6 +126,8 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
         configuration.diagnosis.healAfter = healAfter
         configuration.subscriberBufferBytes = subscriberBuffer
         configuration.metrics = try metrics.map { text in try MetricsAddress(parsing: text) }
+        configuration.historyPath = db
+        configuration.keyPath = key
 
         let daemon = Daemon(configuration: configuration, version: LockDiagVersion.current, logger: logger)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(

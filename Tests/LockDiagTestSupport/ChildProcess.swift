@@ -189,29 +189,40 @@ public final class DaemonProcess {
     public let directory: TemporaryDirectory
     public var socketPath: String { directory.path + "/lockdiag.sock" }
 
-    /// Starts `lockdiagd` with `arguments` plus `--socket` and waits until it is ready (its log
-    /// says so and the socket accepts connections).
-    public init(_ arguments: [String], launcher: [String] = [], readyWithin seconds: Double = 30) throws {
-        directory = try TemporaryDirectory()
+    /// The history database the daemon was given (`--db`, in `directory` unless the arguments name one).
+    public var databasePath: String { directory.path + "/history.sqlite" }
+    /// Whether `stop` leaves `directory` (and its database) in place, for a restart on the same state.
+    private let keepsDirectory: Bool
+
+    /// Starts `lockdiagd` with `arguments` plus `--socket` (and `--db` in its directory) and waits
+    /// until it is ready (its log says so and the socket accepts connections). Given a
+    /// `directory`, it starts there and leaves it when stopped, so a second daemon can restart on
+    /// the same history.
+    public init(_ arguments: [String], launcher: [String] = [], readyWithin seconds: Double = 30,
+                directory existing: TemporaryDirectory? = nil) throws {
+        directory = try existing ?? TemporaryDirectory()
+        keepsDirectory = existing != nil
         // The daemon may run as another user (launcher): let it create its socket here.
         chmod(directory.path, 0o777)
-        child = try ChildProcess("lockdiagd", arguments + ["--socket", directory.path + "/lockdiag.sock"], launcher: launcher)
+        let database = arguments.contains("--db") ? [] : ["--db", directory.path + "/history.sqlite"]
+        child = try ChildProcess("lockdiagd", arguments + database + ["--socket", directory.path + "/lockdiag.sock"], launcher: launcher)
         guard child.waitForErrorLine(containing: "ready:", within: seconds) != nil, Self.accepts(socketPath) else {
             child.signal(SIGKILL)
-            directory.remove()
-            throw NotReady(seconds: seconds)
+            if existing == nil { directory.remove() }
+            throw NotReady(seconds: seconds, log: child.allErrors)
         }
     }
 
     public struct NotReady: Error, CustomStringConvertible {
         let seconds: Double
-        public var description: String { "lockdiagd was not ready within \(seconds) s" }
+        var log = ""
+        public var description: String { "lockdiagd was not ready within \(seconds) s" + (log.isEmpty ? "" : "; its log:\n\(log)") }
     }
 
     /// SIGTERM, then waits for a clean exit; returns the exit status (nil if it did not exit).
     @discardableResult
     public func stop(within seconds: Double = 15) -> Int32? {
-        defer { directory.remove() }
+        defer { if !keepsDirectory { directory.remove() } }
         guard child.process.isRunning else { return child.process.terminationStatus }
         child.signal(SIGTERM)
         guard child.waitForExit(within: seconds) else {

@@ -12,6 +12,8 @@ public struct APIService: Sendable {
     public let version: String
     let startedAtNanoseconds: UInt64
     let logger: Logger
+    /// The station's key and history (Station.swift): faults.history, report.create, station.info.
+    public var station: Station?
 
     public init(hub: Hub, socketPath: String, version: String, logger: Logger) {
         self.hub = hub
@@ -40,13 +42,13 @@ public struct APIService: Sendable {
         table.register(APIMethod.faultsClear) { call in
             let index = try resolve(try call.decodeParams(as: DeviceParams.self).device)
             audit(call, "faults.clear on \(hub.deviceID(index))")
-            return try encode(try await mapped(hub.deviceID(index)) { () throws(HubError) in try await hub.clearFaults(of: index) })
+            return try encode(try await mapped(hub.deviceID(index)) { () throws(HubError) in try await hub.clearFaults(of: index, by: requester(of: call)) })
         }
         table.register(APIMethod.testsRun) { call in
             let params = try call.decodeParams(as: TestsRunParams.self)
             let index = try resolve(params.device)
             audit(call, "tests.run \(params.test.rawValue) on \(hub.deviceID(index))")
-            return try encode(try await mapped(hub.deviceID(index)) { () throws(HubError) in try await hub.runTests(params.test, on: index) })
+            return try encode(try await mapped(hub.deviceID(index)) { () throws(HubError) in try await hub.runTests(params.test, on: index, by: requester(of: call)) })
         }
         // Moves the bolt: the one method that needs `confirm: true` (and, with roles, a technician).
         table.register(APIMethod.deviceActuate) { call in
@@ -70,6 +72,7 @@ public struct APIService: Sendable {
             let was = hub.unsubscribe(call.connection.id, from: index)
             return try encode(Unsubscribed(device: hub.deviceID(index), unsubscribed: was))
         }
+        station?.register(into: &table, hub: hub, logger: logger)
         table.onConnectionClosed { connection in hub.removeSink(connection.id) }
         table.onInternalError { error, call in
             logger.error("method \(call.method) from connection \(call.connection.id) failed: \(error)")

@@ -40,7 +40,7 @@ public struct DiagnosisConfiguration: Sendable, Equatable {
     /// answering reliably. The share keeps a few late answers on a loaded host (a busy laptop,
     /// a rack of 64 locks on two cores) from reading as a lock fault.
     public var timeoutMinimum: UInt64 = 3
-    public var timeoutRatio = 0.05
+    public var timeoutRatio = 0.10
     public var linkWindowSeconds = 5
     /// A lock that has not answered for this long is shown unresponsive.
     public var silenceSeconds = 2.0

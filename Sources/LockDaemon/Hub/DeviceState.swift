@@ -85,6 +85,9 @@ struct DeviceState: Sendable {
     /// This lock's usual time from energising to the end stop, per direction (ms).
     var usualTravelMilliseconds: [Direction: Int] = [:]
     var lastStatusNotification: UInt64 = 0
+    /// The telemetry log's sampling (Hub+History.swift): when the last status went in, and whether the motor ran then.
+    var historySampleAtMilliseconds: Int64 = 0
+    var historyMotorWasRunning = false
 
     init(index: Int, transport: String, path: String, diagnosis: DiagnosisConfiguration) {
         self.index = index

@@ -31,6 +31,7 @@ extension Hub {
             d.assembly = assembly
             conclude(at: now, device: &d, state: &s, effects: &effects)
             s.devices[index] = d
+            commitHistory(&effects)
         }
         performAfterFetch(effects)
     }
@@ -69,6 +70,7 @@ extension Hub {
                 d.assembly = nil
             }
             s.devices[index] = d
+            commitHistory(&effects)
         }
         performAfterFetch(effects)
     }
@@ -79,8 +81,9 @@ extension Hub {
         for (device, notification) in effects.notifications { deliver(notification, device: device) }
     }
 
-    /// Clears the lock's fault memory and the daemon's faults for it (a technician action).
-    public func clearFaults(of index: Int) async throws(HubError) -> FaultsCleared {
+    /// Clears the lock's fault memory and the daemon's faults for it (a technician action);
+    /// `requester` (who asked) goes into the history's `cleared` events.
+    public func clearFaults(of index: Int, by requester: String? = nil) async throws(HubError) -> FaultsCleared {
         let id = deviceID(index)
         guard isOnline(index) else { throw .offline(id) }
         var onDevice = 0
@@ -92,11 +95,15 @@ extension Hub {
         case .undecodable(let error): throw .refused("\(id): unusable answer to CLEAR_FAULTS: \(error)")
         case .response: throw .refused("\(id): unexpected answer to CLEAR_FAULTS")
         }
+        let now = clock.wallMilliseconds(monotonic: MonotonicClock.nanoseconds())
         let cleared = state.withLock { s -> Int in
             guard var d = s.devices[index] else { return 0 }
+            var effects = Effects()
+            effects.history = clearedEvents(device: d, by: requester, at: now)
             let n = d.faults.clear()
             d.deviceFaultCodes.removeAll()
             s.devices[index] = d
+            commitHistory(&effects)
             return n
         }
         logger.notice("\(id): \(cleared) fault(s) cleared, \(onDevice) record(s) removed from the lock's memory")

@@ -1,3 +1,4 @@
+import HistoryStore
 import LinuxIO
 import LockDiagAPI
 import LockProtocol
@@ -91,10 +92,12 @@ extension Hub {
             if firstTime {
                 effects.log.append("\(d.id): \(identity.model) rev \(identity.hardwareRevision), firmware \(identity.firmwareVersion) on \(d.path)")
             }
+            effects.history.append(deviceSighting(identity, device: d, at: now))
             if identity.capabilities.contains(.motorTrace) { effects.fetchLatestTrace.append(d.index) }
         case .status(let status):
             d.status = status
             d.statusAtMilliseconds = now
+            sampleStatus(status, at: now, device: &d, effects: &effects)
             let monotonic = MonotonicClock.nanoseconds()
             if monotonic &- d.lastStatusNotification >= 1_000_000_000 / UInt64(statusNotificationHz),
                s.subscriptions[d.index]?.isEmpty == false {
@@ -213,6 +216,7 @@ extension Hub {
                 passCheck(FaultCode.batteryWorn, device: &d, effects: &effects)
             }
         }
+        effects.telemetry.append(.actuation(device: d.id, summary: summary, trace: trace, atMilliseconds: assembly.startedAtMilliseconds))
         if s.subscriptions[d.index]?.isEmpty == false {
             effects.notifications.append((d.index, TelemetryNotification(device: d.id, lost: 0, actuation: summary)))
         }
@@ -240,6 +244,7 @@ extension Hub {
         guard let entry = d.faults.entry(code) else { return }
         let def = FaultCatalog.resolve(code)
         effects.log.append("\(d.id): fault \(def.codeText) \(def.name) \(transition.rawValue) — \(entry.evidence)")
+        effects.history.append(faultEvent(transition, entry: entry, device: d))
         effects.notifications.append((d.index, TelemetryNotification(device: d.id, lost: 0, fault: d.apiFault(entry))))
     }
 

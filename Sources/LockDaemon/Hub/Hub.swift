@@ -1,4 +1,5 @@
 import Foundation
+import HistoryStore
 import LinuxIO
 import LockDiagAPI
 import LockProtocol
@@ -33,6 +34,8 @@ public final class Hub: Sendable {
     public let diagnosis: DiagnosisConfiguration
     /// Status notifications per second per subscription, at most.
     public let statusNotificationHz: Int
+    /// Where fault events, self-tests and telemetry are recorded; nil: nowhere (unit tests, benchmark).
+    public let history: HistoryRecorder?
     let clock = ClockBridge()
     let logger: Logger
     let state: Mutex<HubState>
@@ -44,8 +47,9 @@ public final class Hub: Sendable {
     var silenceNanoseconds: UInt64 { UInt64(diagnosis.silenceSeconds * 1e9) }
 
     public init(loop: PollLoop, diagnosis: DiagnosisConfiguration = DiagnosisConfiguration(), statusNotificationHz: Int = 10,
-                logger: Logger = Logger(label: "lockdiag.hub")) {
+                logger: Logger = Logger(label: "lockdiag.hub"), history: HistoryRecorder? = nil) {
         self.loop = loop
+        self.history = history
         self.diagnosis = diagnosis
         self.statusNotificationHz = max(1, statusNotificationHz)
         self.logger = logger
@@ -209,6 +213,7 @@ public final class Hub: Sendable {
                             handle(header, payload: UnsafeRawBufferPointer(rebasing: raw[0..<Int(header.length)]), state: &s, effects: &effects)
                             batch += 1
                         }
+                        commitHistory(&effects)
                         return batch == 256
                     }
                     if !more { break }
@@ -217,7 +222,10 @@ public final class Hub: Sendable {
             let now = MonotonicClock.nanoseconds()
             if now >= nextPeriodic {
                 nextPeriodic = now + 1_000_000_000
-                state.withLock { periodicChecks(now: now, state: &$0, effects: &effects) }
+                state.withLock {
+                    periodicChecks(now: now, state: &$0, effects: &effects)
+                    commitHistory(&effects)
+                }
             }
             perform(effects)
         }
@@ -274,4 +282,8 @@ struct Effects {
     var fetchLatestTrace: [Int] = []
     var fetchMissing: [(Int, UInt16)] = []
     var log: [String] = []
+    /// Fault events and device sightings: committed before the state lock is released (Hub+History.swift).
+    var history: [HistoryRecord] = []
+    /// Status samples and actuations: queued for the history's next flush.
+    var telemetry: [HistoryRecord] = []
 }

@@ -1,3 +1,4 @@
+import HistoryStore
 import LinuxIO
 import LockDiagAPI
 import LockProtocol
@@ -6,7 +7,8 @@ extension Hub {
     /// Runs self-tests on a lock (`tests.run`): asks the lock to run each, waits for its result,
     /// and adds the daemon's own reading of the traces and measurements. Moving the motor is
     /// the caller's decision (the socket layer checks who may).
-    public func runTests(_ kind: TestKind, on index: Int) async throws(HubError) -> TestRun {
+    /// The run is committed to the history (with `requester`, who asked) before it is returned.
+    public func runTests(_ kind: TestKind, on index: Int, by requester: String? = nil) async throws(HubError) -> TestRun {
         let startedAt = clock.wallMilliseconds(monotonic: MonotonicClock.nanoseconds())
         let id = deviceID(index)
         guard isOnline(index) else { throw .offline(id) }
@@ -22,8 +24,10 @@ extension Hub {
         }
         let verdict: Verdict = results.allSatisfy { $0.verdict == .pass } ? .pass : results.contains { $0.verdict == .fail } ? .fail : .aborted
         let ended = clock.wallMilliseconds(monotonic: MonotonicClock.nanoseconds())
-        return TestRun(device: id, test: kind, verdict: verdict, results: results,
-                       startedAt: Timestamp.iso8601(milliseconds: startedAt), durationMilliseconds: Int(ended - startedAt))
+        let run = TestRun(device: id, test: kind, verdict: verdict, results: results,
+                          startedAt: Timestamp.iso8601(milliseconds: startedAt), durationMilliseconds: Int(ended - startedAt))
+        history?.commit([.testRun(run, startedAtMilliseconds: startedAt, requestedBy: requester)])
+        return run
     }
 
     private func runSelfTest(_ test: SelfTestKind, on index: Int, id: String) async throws(HubError) -> TestResult {
@@ -137,6 +141,7 @@ extension Hub {
                     passCheck(FaultCode.batteryWorn, device: &d, effects: &effects)
                 }
                 s.devices[index] = d
+                commitHistory(&effects)
             }
             for line in effects.log { logger.info("\(line)") }
             if let r = resistance, r > diagnosis.wornResistanceMilliohms {

@@ -1,0 +1,97 @@
+import LockDiagAPI
+
+/// One thing to remember, as the daemon hands it to the store. A batch of them is written in one
+/// transaction.
+public enum HistoryRecord: Sendable, Equatable {
+    /// A device answered IDENTIFY.
+    case device(DeviceSighting)
+    /// A fault changed status or was cleared; `atMilliseconds` is `event.at` as a number, for queries.
+    case fault(FaultEvent, atMilliseconds: Int64)
+    /// A finished `tests.run`, with its traces and measurements.
+    case testRun(TestRun, startedAtMilliseconds: Int64, requestedBy: String?)
+    /// An actuation the daemon analysed, with its motor-current trace (telemetry log).
+    case actuation(device: String, summary: ActuationSummary, trace: MotorTrace?, atMilliseconds: Int64)
+    /// A status reading (telemetry log).
+    case status(StatusSample)
+
+    /// Fault events and clears must be durable before anyone hears of them; the rest may wait
+    /// for the next flush.
+    public var isFaultEvent: Bool {
+        if case .fault = self { return true }
+        return false
+    }
+}
+
+/// What a device said about itself on IDENTIFY.
+public struct DeviceSighting: Sendable, Equatable {
+    public var id: String
+    public var serial: String?
+    public var model: String?
+    public var hardwareRevision: String?
+    public var firmware: String?
+    public var transport: String?
+    public var path: String?
+    public var atMilliseconds: Int64
+
+    public init(id: String, serial: String?, model: String?, hardwareRevision: String?, firmware: String?, transport: String?,
+                path: String?, atMilliseconds: Int64) {
+        self.id = id
+        self.serial = serial
+        self.model = model
+        self.hardwareRevision = hardwareRevision
+        self.firmware = firmware
+        self.transport = transport
+        self.path = path
+        self.atMilliseconds = atMilliseconds
+    }
+}
+
+/// One status reading in the telemetry log.
+public struct StatusSample: Sendable, Equatable, Codable {
+    public var device: String
+    public var atMilliseconds: Int64
+    public var batteryMillivolts: Int
+    public var batteryPercent: Int?
+    /// `idle`, `locking`, `unlocking`, `braking`, `disabled`.
+    public var motorState: String
+    public var motorCurrentMilliamps: Int
+    public var bolt: String
+    public var temperatureCelsius: Double?
+
+    public init(device: String, atMilliseconds: Int64, batteryMillivolts: Int, batteryPercent: Int?, motorState: String,
+                motorCurrentMilliamps: Int, bolt: String, temperatureCelsius: Double?) {
+        self.device = device
+        self.atMilliseconds = atMilliseconds
+        self.batteryMillivolts = batteryMillivolts
+        self.batteryPercent = batteryPercent
+        self.motorState = motorState
+        self.motorCurrentMilliamps = motorCurrentMilliamps
+        self.bolt = bolt
+        self.temperatureCelsius = temperatureCelsius
+    }
+}
+
+/// An actuation read back from the telemetry log.
+public struct StoredActuation: Sendable, Equatable {
+    public var device: String
+    public var atMilliseconds: Int64
+    public var summary: ActuationSummary
+    public var trace: MotorTrace?
+}
+
+/// How long the telemetry log keeps what it holds. Devices, fault events and self-test runs are
+/// evidence and are never pruned; status samples and actuations are pruned by age and by count.
+public struct RetentionPolicy: Sendable, Equatable {
+    public var statusSampleMaxAgeDays = 30
+    public var statusSamplesPerDevice = 50_000
+    public var actuationMaxAgeDays = 90
+    public var actuationsPerDevice = 500
+
+    public init() {}
+
+    public var description: String {
+        "status samples: \(statusSampleMaxAgeDays) days and at most \(statusSamplesPerDevice) per device; "
+            + "actuations with their traces: \(actuationMaxAgeDays) days and at most \(actuationsPerDevice) per device; "
+            + "devices, fault events and self-test runs: kept"
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import HistoryStore
+import JSONRPC
+import LinuxIO
+import LockDiagAPI
+import Logging
+import Reports
+
+/// The diagnostic station: its signing key, its host name and its history. Serves
+/// `faults.history`, `report.create` and `station.info` (docs/socket-api.md).
+public struct Station: Sendable {
+    public let key: StationKey
+    public let host: String
+    public let history: HistoryRecorder
+    public let version: String
+
+    public init(key: StationKey, host: String = Station.hostName(), history: HistoryRecorder, version: String) {
+        self.key = key
+        self.host = host
+        self.history = history
+        self.version = version
+    }
+
+    public static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "unknown-host" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Registers the station's methods.
+    func register(into table: inout RPCMethodTable, hub: Hub, logger: Logger) {
+        table.register(APIMethod.faultsHistory) { call in
+            let params = try call.decodeParams(as: FaultsHistoryParams.self)
+            return try JSONValue(encoding: try faultHistory(params, hub: hub))
+        }
+        table.register(APIMethod.reportCreate) { call in
+            let params = try call.decodeParams(as: DeviceParams.self)
+            let signed = try makeReport(params.device, hub: hub)
+            logger.notice("report \(signed.report.reportID) on \(signed.report.device.id) signed for \(requester(of: call))")
+            return try JSONValue(encoding: signed)
+        }
+        table.register(APIMethod.stationInfo) { _ in
+            try JSONValue(encoding: StationInfo(
+                host: host,
+                key: StationKeyInfo(algorithm: ReportSigner.algorithm, publicKey: key.publicKey.base64,
+                                    fingerprint: key.publicKey.fingerprint, path: key.path),
+                history: history.info()))
+        }
+    }
+
+    /// A device's id: the live one if it is attached, else the name itself if the history knows
+    /// it (a lock that was unplugged still has its history).
+    func historyID(_ name: String, hub: Hub) throws(RPCError) -> (id: String, index: Int?) {
+        if let index = try? hub.resolve(name) { return (hub.deviceID(index), index) }
+        let known = (try? history.database.deviceRecord(name)) != nil
+            || ((try? history.database.faultEvents(device: name, limit: 1).events.isEmpty) == false)
+        guard known else { throw RPCError.unknownDevice(name) }
+        return (name, nil)
+    }
+
+    func faultHistory(_ params: FaultsHistoryParams, hub: Hub) throws(RPCError) -> FaultHistory {
+        var since: Int64?
+        if let text = params.since {
+            guard let ms = APITime.parse(text) else {
+                throw RPCError.invalidParams("since: '\(text)' is not a time — give ISO 8601 UTC, e.g. 2026-11-28T09:00:00Z or 2026-11-28")
+            }
+            since = ms
+        }
+        let limit = params.limit ?? 10_000
+        guard (1...10_000).contains(limit) else { throw RPCError.invalidParams("limit: give 1 to 10000 (events, newest kept)") }
+        let (id, _) = try historyID(params.device, hub: hub)
+        do {
+            let (events, truncated) = try history.database.faultEvents(device: id, sinceMilliseconds: since, limit: limit)
+            return FaultHistory(device: id, since: params.since, record: try history.database.deviceRecord(id), events: events,
+                                truncated: truncated)
+        } catch {
+            throw RPCError.internalError("\(error)")
+        }
+    }
+
+    /// Builds and signs a report on a device from the live state and the history.
+    func makeReport(_ name: String, hub: Hub) throws(RPCError) -> SignedReport {
+        let (id, index) = try historyID(name, hub: hub)
+        // The latest actuation may still sit in the telemetry queue.
+        history.flush()
+        let db = history.database
+        do {
+            let record = try db.deviceRecord(id)
+            let summary = index.flatMap { i in hub.devices().first { $0.id == hub.deviceID(i) } }
+            let status = index.flatMap(hub.status(of:))
+            let faults = index.map { hub.faults(of: $0) } ?? []
+            let (events, truncated) = try db.faultEvents(device: id, limit: 1000)
+            var selfTests: [ReportSelfTest] = []
+            for run in try db.testRuns(device: id, limit: 20) {
+                for result in run.results where !selfTests.contains(where: { $0.test == result.test }) {
+                    selfTests.append(ReportSelfTest(test: result.test, startedAt: run.startedAt, result: result))
+                }
+            }
+            var actuations: [ReportActuation] = []
+            for stored in try db.actuations(device: id, limit: 6).reversed() {
+                let start = stored.atMilliseconds
+                let samples = try db.statusSamples(device: id, fromMilliseconds: start - 200,
+                                                   toMilliseconds: start + Int64(stored.summary.durationMilliseconds) + 300)
+                actuations.append(ReportActuation(summary: stored.summary, trace: stored.trace, battery: samples.map {
+                    BatteryPoint(offsetMilliseconds: Int($0.atMilliseconds - start), batteryMillivolts: $0.batteryMillivolts,
+                                 motorCurrentMilliamps: $0.motorCurrentMilliamps)
+                }))
+            }
+            let c = hub.diagnosis
+            let device = ReportDevice(
+                id: id, serial: summary?.serial ?? record?.serial, model: summary?.model ?? record?.model,
+                hardwareRevision: summary?.hardwareRevision ?? record?.hardwareRevision,
+                firmware: summary?.firmware ?? record?.firmware.last?.version, transport: summary?.transport ?? record?.transport ?? "unknown",
+                path: summary?.path ?? record?.path ?? "unknown", state: summary?.state ?? "not connected", firstSeen: record?.firstSeen,
+                firmwareHistory: record?.firmware ?? [])
+            let report = DiagnosticReport(
+                reportID: UUID().uuidString.lowercased(), createdAt: APITime.format(milliseconds: WallClock.milliseconds()),
+                station: ReportStation(host: host, software: "lockdiagd \(version)", keyFingerprint: key.publicKey.fingerprint),
+                device: device, verdict: ReportVerdict.judge(faults: faults, selfTests: selfTests), status: status,
+                activeFaults: faults, faultHistory: events, faultHistoryTruncated: truncated, selfTests: selfTests,
+                actuations: actuations,
+                thresholds: ReportThresholds(stallCurrentMilliamps: c.stallCurrentMilliamps, stallToRunningRatio: c.stallToRunningRatio,
+                                             overcurrentMilliamps: c.overcurrentMilliamps, openCircuitMaxMilliamps: c.openCircuitMaxMilliamps,
+                                             wornResistanceMilliohms: c.wornResistanceMilliohms, batteryLowPercent: c.batteryLowPercent,
+                                             batteryCriticalPercent: c.batteryCriticalPercent))
+            return try ReportSigner.sign(report, with: key)
+        } catch let error as RPCError {
+            throw error
+        } catch {
+            throw RPCError.internalError("could not build the report: \(error)")
+        }
+    }
+}
+
+/// Who sent a call, as the history records it: `uid 1000, pid 4242`.
+func requester(of call: RPCCall) -> String {
+    call.connection.peer.map { "uid \($0.uid), pid \($0.pid)" } ?? "unknown peer"
+}
+
+extension Station {
+    /// Opens the history database and the station key (creating either on first start) and says
+    /// so in the log.
+    public static func open(database path: String, key keyPath: String?, version: String, logger: Logger) throws -> Station {
+        let database = try HistoryDatabase(path: path)
+        let keyFile = keyPath ?? DefaultPaths.stationKey(nextTo: path)
+        let (key, created) = try StationKey.loadOrCreate(path: keyFile)
+        if created {
+            logger.notice("created the station key \(keyFile) (Ed25519, mode 0600), fingerprint \(key.publicKey.fingerprint)")
+        }
+        let recorder = HistoryRecorder(database: database, logger: logger)
+        logger.info("history \(path) (schema \((try? database.schemaVersion()) ?? "?")); station key \(key.publicKey.fingerprint)")
+        return Station(key: key, history: recorder, version: version)
+    }
+}

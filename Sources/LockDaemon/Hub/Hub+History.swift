@@ -1,0 +1,88 @@
+import HistoryStore
+import LinuxIO
+import LockDiagAPI
+import LockProtocol
+
+// What the hub records in the history, and when.
+//
+// Durability order (docs/reports.md#durability): a fault transition changes the device state
+// inside a critical section of the hub's state lock and appends its event to `Effects.history`;
+// `commitHistory` runs at the end of that same critical section and returns only when the
+// transaction is synced. Every reader of fault status — `faults.list`, `report.create`, the
+// telemetry notifications that `perform` delivers after the lock is released — therefore sees a
+// transition only after its event is on disk. The cost is that the lock is held for one fsync
+// when (and only when) a fault changes; the poll loop never takes this lock.
+
+extension Hub {
+    /// Commits the section's fault events (with the telemetry queued so far) and queues its
+    /// telemetry. Call with the state lock held, at the end of every critical section that may
+    /// change a fault.
+    func commitHistory(_ effects: inout Effects) {
+        guard let history else {
+            effects.history.removeAll()
+            effects.telemetry.removeAll()
+            return
+        }
+        if !effects.telemetry.isEmpty {
+            history.enqueue(effects.telemetry)
+            effects.telemetry.removeAll()
+        }
+        if !effects.history.isEmpty {
+            history.commit(effects.history)
+            effects.history.removeAll()
+        }
+    }
+
+    /// The event of a fault transition, as `faults.list` shows the fault right after it.
+    func faultEvent(_ transition: FaultTransition, entry: FaultTable.Entry, device d: DeviceState) -> HistoryRecord {
+        let at: Int64 = transition == .healed ? clock.wallMilliseconds(monotonic: MonotonicClock.nanoseconds()) : entry.lastSeenMilliseconds
+        let kind: FaultEventKind = switch transition {
+        case .raised: .raised
+        case .reoccurred: .reoccurred
+        case .confirmed: .confirmed
+        case .healed: .healed
+        }
+        let f = d.apiFault(entry)
+        return .fault(FaultEvent(device: f.device, code: f.code, name: f.name, title: f.title, severity: f.severity, event: kind,
+                                 status: f.status, at: APITime.format(milliseconds: at), count: f.count, firstSeen: f.firstSeen,
+                                 source: f.source, evidence: entry.evidence, freezeFrame: f.freezeFrame, advice: f.advice),
+                      atMilliseconds: at)
+    }
+
+    /// The `cleared` events of every fault a technician cleared.
+    func clearedEvents(device d: DeviceState, by requester: String?, at now: Int64) -> [HistoryRecord] {
+        d.faults.ordered.map { entry in
+            let f = d.apiFault(entry)
+            return .fault(FaultEvent(device: f.device, code: f.code, name: f.name, title: f.title, severity: f.severity, event: .cleared,
+                                     status: nil, at: APITime.format(milliseconds: now), count: f.count, firstSeen: f.firstSeen,
+                                     source: f.source, evidence: "cleared while \(f.status.rawValue); last evidence: \(entry.evidence)",
+                                     freezeFrame: f.freezeFrame, advice: f.advice, clearedBy: requester ?? "unknown"),
+                          atMilliseconds: now)
+        }
+    }
+
+    func deviceSighting(_ identity: Identity, device d: DeviceState, at now: Int64) -> HistoryRecord {
+        .device(DeviceSighting(id: d.id, serial: identity.serial.isEmpty ? nil : identity.serial, model: identity.model,
+                               hardwareRevision: identity.hardwareRevision, firmware: identity.firmwareVersion,
+                               transport: d.transport, path: d.path, atMilliseconds: now))
+    }
+
+    /// Status samples for the telemetry log: every reading while the motor runs (and the first
+    /// one after, the recovery), one a minute at rest.
+    func sampleStatus(_ status: LockStatus, at now: Int64, device d: inout DeviceState, effects: inout Effects) {
+        guard history != nil else { return }
+        let running = status.motor == .lockingDrive || status.motor == .unlockingDrive || status.motor == .braking
+        guard running || d.historyMotorWasRunning || now - d.historySampleAtMilliseconds >= Self.restSampleIntervalMilliseconds else {
+            return
+        }
+        d.historyMotorWasRunning = running
+        d.historySampleAtMilliseconds = now
+        effects.telemetry.append(.status(StatusSample(
+            device: d.id, atMilliseconds: now, batteryMillivolts: Int(status.batteryMillivolts),
+            batteryPercent: status.batteryPercent == LockStatus.unknownPercent ? nil : Int(status.batteryPercent),
+            motorState: status.motor.name, motorCurrentMilliamps: Int(status.motorCurrentMilliamps), bolt: status.bolt.name,
+            temperatureCelsius: DeviceState.celsius(status))))
+    }
+
+    static let restSampleIntervalMilliseconds: Int64 = 60_000
+}

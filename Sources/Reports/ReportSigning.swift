@@ -1,0 +1,111 @@
+import Crypto
+import Foundation
+
+/// Signs reports with the station key and verifies report files, with no daemon involved.
+public enum ReportSigner {
+    public static let algorithm = "Ed25519"
+    public static let canonicalization = "JCS (RFC 8785)"
+
+    /// Signs `report`: Ed25519 over the canonical JSON bytes of the report object.
+    public static func sign(_ report: DiagnosticReport, with key: StationKey) throws -> SignedReport {
+        let message = try CanonicalJSON.bytes(of: report)
+        let signature = try key.sign(message)
+        let publicKey = key.publicKey
+        return SignedReport(report: report, signature: ReportSignature(
+            algorithm: algorithm, canonicalization: canonicalization, publicKey: publicKey.base64,
+            keyFingerprint: publicKey.fingerprint, value: Data(signature).base64EncodedString()))
+    }
+
+    /// The report file's bytes: the whole signed report in canonical form, one line, so every
+    /// byte of it is covered by the signature or by the checks of the signature block.
+    public static func fileBytes(_ signed: SignedReport) throws -> [UInt8] {
+        try CanonicalJSON.bytes(of: signed) + [0x0A]
+    }
+}
+
+/// The outcome of checking a report file.
+public struct Verification: Sendable, Equatable {
+    public var valid: Bool
+    /// Why it is invalid, or what "valid" covers.
+    public var reason: String
+    /// The signing key's fingerprint, when the signature block could be read.
+    public var fingerprint: String?
+    /// Whether the signing key is the one given with `--key` (nil: none was given).
+    public var trusted: Bool?
+    /// The report, when it could be decoded.
+    public var report: DiagnosticReport?
+
+    static func invalid(_ reason: String, fingerprint: String? = nil) -> Verification {
+        Verification(valid: false, reason: reason, fingerprint: fingerprint, trusted: nil, report: nil)
+    }
+}
+
+/// Checks report files: the `.json` that `lockdiag report -o` writes, or the `.html` page, which
+/// carries the same signed JSON in a `<script type="application/json">` element.
+public enum ReportVerifier {
+    /// Verifies the bytes of a report file. `trusted` is the station key the report must be signed
+    /// with; without it only the report's integrity against its own key is checked.
+    public static func verify(fileBytes bytes: [UInt8], trusted: TrustedKey? = nil) -> Verification {
+        var json = bytes
+        if let embedded = ReportHTML.embeddedJSON(in: bytes) { json = embedded }
+        let node: JSONNode
+        do { node = try JSONNode.parse(json) } catch {
+            return .invalid("the file is not a report: \(error)")
+        }
+        guard case .object(let top) = node else { return .invalid("the file is not a report: the top level is not an object") }
+        let extra = Set(top.keys).subtracting(["report", "signature"])
+        guard extra.isEmpty else { return .invalid("unsigned members next to the report: \(extra.sorted().joined(separator: ", "))") }
+        guard let reportNode = top["report"], case .object = reportNode else { return .invalid("no \"report\" object") }
+        guard let sig = top["signature"], case .object(let sigMembers) = sig else { return .invalid("no \"signature\" object: the report is not signed") }
+        let known: Set<String> = ["algorithm", "canonicalization", "public_key", "key_fingerprint", "value"]
+        let unknown = Set(sigMembers.keys).subtracting(known)
+        guard unknown.isEmpty else { return .invalid("unknown members in the signature block: \(unknown.sorted().joined(separator: ", "))") }
+        guard sig["algorithm"]?.stringValue == ReportSigner.algorithm else {
+            return .invalid("signature algorithm \(sig["algorithm"]?.stringValue ?? "missing"), expected \(ReportSigner.algorithm)")
+        }
+        guard sig["canonicalization"]?.stringValue == ReportSigner.canonicalization else {
+            return .invalid("canonicalization \(sig["canonicalization"]?.stringValue ?? "missing"), expected \(ReportSigner.canonicalization)")
+        }
+        // Base64 must be the one spelling of its bytes: padding bits that decoders ignore would
+        // otherwise let a changed byte pass.
+        guard let keyText = sig["public_key"]?.stringValue, let publicKey = PublicKeyText(base64: keyText), publicKey.base64 == keyText,
+              let curveKey = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey.raw) else {
+            return .invalid("the signature block's public_key is not a 32-byte Ed25519 key in base64")
+        }
+        let fingerprint = publicKey.fingerprint
+        guard sig["key_fingerprint"]?.stringValue == fingerprint else {
+            return .invalid("key_fingerprint does not match public_key (\(fingerprint))", fingerprint: fingerprint)
+        }
+        guard let valueText = sig["value"]?.stringValue, let signature = Data(base64Encoded: valueText), signature.count == 64,
+              signature.base64EncodedString() == valueText else {
+            return .invalid("the signature value is not 64 bytes in base64", fingerprint: fingerprint)
+        }
+        guard reportNode["format"]?.stringValue == DiagnosticReport.formatName else {
+            return .invalid("report format \(reportNode["format"]?.stringValue ?? "missing"), expected \(DiagnosticReport.formatName)",
+                            fingerprint: fingerprint)
+        }
+        guard reportNode["station"]?["key_fingerprint"]?.stringValue == fingerprint else {
+            return .invalid("the report names another station key than the one that signed it", fingerprint: fingerprint)
+        }
+        let message = CanonicalJSON.bytes(reportNode)
+        guard curveKey.isValidSignature(signature, for: message) else {
+            return .invalid("the signature does not match the content: the report was changed after it was signed, or signed by another key",
+                            fingerprint: fingerprint)
+        }
+        let report = try? JSONDecoder().decode(DiagnosticReport.self, from: Data(message))
+        guard let trusted else {
+            return Verification(valid: true, reason: "signature valid for the report's own key \(fingerprint); pass --key to check that it is your station's key",
+                                fingerprint: fingerprint, trusted: nil, report: report)
+        }
+        let matches: Bool = switch trusted {
+        case .key(let key): key.raw == publicKey.raw
+        case .fingerprint(let f): f == fingerprint
+        }
+        guard matches else {
+            return Verification(valid: false, reason: "signed by \(fingerprint), not by the given key \(trusted.fingerprint)",
+                                fingerprint: fingerprint, trusted: false, report: report)
+        }
+        return Verification(valid: true, reason: "signature valid, made with the given station key \(fingerprint)",
+                            fingerprint: fingerprint, trusted: true, report: report)
+    }
+}

@@ -1,0 +1,177 @@
+import Crypto
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why the station key could not be used, with what to do.
+public enum StationKeyError: Error, Sendable, CustomStringConvertible, Equatable {
+    case unreadable(path: String, reason: String)
+    case notAKey(path: String)
+    case tooOpen(path: String, mode: String)
+    case cannotCreate(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let path, let reason): "cannot read the station key \(path): \(reason) — check its owner and permissions"
+        case .notAKey(let path):
+            "\(path) is not a lockdiag station key (expected a 'private: BASE64' line) — move it aside and restart lockdiagd to make a new key"
+        case .tooOpen(let path, let mode):
+            "the station key \(path) is readable by others (mode \(mode)) — run `chmod 600 \(path)`; anyone who read it can sign reports as this station"
+        case .cannotCreate(let path, let reason): "cannot create the station key \(path): \(reason) — check the folder's permissions or give --key PATH"
+        }
+    }
+}
+
+/// The diagnostic station's Ed25519 signing key (RFC 8032), kept in a 0600 text file:
+///
+///     # lockdiag station key (Ed25519) …
+///     private: <base64 of the 32-byte seed>
+///     public: <base64 of the 32-byte public key>
+public struct StationKey: Sendable {
+    /// The 32-byte seed; kept as bytes because swift-crypto's key type is not Sendable.
+    private let seed: [UInt8]
+    public let path: String
+    public let publicKey: PublicKeyText
+
+    init(privateKey: Curve25519.Signing.PrivateKey, path: String) {
+        seed = [UInt8](privateKey.rawRepresentation)
+        publicKey = PublicKeyText(raw: [UInt8](privateKey.publicKey.rawRepresentation))
+        self.path = path
+    }
+
+    /// Loads the key at `path`, or creates one there (mode 0600) if there is none.
+    public static func loadOrCreate(path: String) throws(StationKeyError) -> (key: StationKey, created: Bool) {
+        if FileManager.default.fileExists(atPath: path) { return (try load(path: path), false) }
+        return (try create(path: path), true)
+    }
+
+    public static func load(path: String) throws(StationKeyError) -> StationKey {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        if info.st_mode & 0o077 != 0 { throw .tooOpen(path: path, mode: String(info.st_mode & 0o777, radix: 8)) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        guard let seed = field("private", in: String(decoding: data, as: UTF8.self)).flatMap({ Data(base64Encoded: $0) }), seed.count == 32,
+              let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: seed) else { throw .notAKey(path: path) }
+        return StationKey(privateKey: key, path: path)
+    }
+
+    /// Makes a new key and writes it with O_EXCL and mode 0600, synced, so a crash leaves either
+    /// no key or a whole one.
+    public static func create(path: String) throws(StationKeyError) -> StationKey {
+        let key = Curve25519.Signing.PrivateKey()
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o750])
+            } catch {
+                throw .cannotCreate(path: path, reason: "\(error)")
+            }
+        }
+        let publicText = PublicKeyText(raw: [UInt8](key.publicKey.rawRepresentation))
+        let text = """
+            # lockdiag station key (Ed25519, RFC 8032). It signs this station's diagnostic reports: keep it private.
+            # Fingerprint \(publicText.fingerprint); `lockdiag verify --key` takes the public line's value.
+            private: \(key.rawRepresentation.base64EncodedString())
+            public: \(publicText.base64)
+
+            """
+        let temporary = path + ".new-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .cannotCreate(path: path, reason: String(cString: strerror(errno))) }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard written == bytes.count, synced else {
+            unlink(temporary)
+            throw .cannotCreate(path: path, reason: "short write or fsync failed")
+        }
+        // link(2) fails if someone else made the key meanwhile: theirs wins, ours is dropped.
+        if link(temporary, path) != 0 {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            if errno == EEXIST { return try load(path: path) }
+            throw .cannotCreate(path: path, reason: reason)
+        }
+        unlink(temporary)
+        let dirfd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dirfd >= 0 {
+            fsync(dirfd)
+            close(dirfd)
+        }
+        return StationKey(privateKey: key, path: path)
+    }
+
+    /// The Ed25519 signature of `message`.
+    public func sign(_ message: [UInt8]) throws -> [UInt8] {
+        [UInt8](try Curve25519.Signing.PrivateKey(rawRepresentation: seed).signature(for: message))
+    }
+
+    static func field(_ name: String, in text: String) -> String? {
+        for line in text.split(whereSeparator: \.isNewline) {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.hasPrefix(name + ":") {
+                return trimmed.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces)
+            }
+        }
+        return nil
+    }
+}
+
+/// An Ed25519 public key as reports and `lockdiag verify --key` write it.
+public struct PublicKeyText: Sendable, Equatable {
+    public let raw: [UInt8]
+
+    public init(raw: [UInt8]) { self.raw = raw }
+
+    /// From base64 of the 32 key bytes; nil for anything else.
+    public init?(base64: String) {
+        guard let data = Data(base64Encoded: base64.trimmingCharacters(in: .whitespacesAndNewlines)), data.count == 32 else { return nil }
+        raw = [UInt8](data)
+    }
+
+    public var base64: String { Data(raw).base64EncodedString() }
+
+    /// `SHA256:` plus the unpadded base64 of SHA-256 over the 32 key bytes.
+    public var fingerprint: String { Self.fingerprint(of: raw) }
+
+    public static func fingerprint(of raw: [UInt8]) -> String {
+        let digest = Data(SHA256.hash(data: raw)).base64EncodedString()
+        return "SHA256:" + digest.replacingOccurrences(of: "=", with: "")
+    }
+}
+
+/// What `lockdiag verify --key` was given: a public key (base64), a fingerprint (`SHA256:…`), or
+/// a file holding either (a station key file's `public:` line counts).
+public enum TrustedKey: Sendable, Equatable {
+    case key(PublicKeyText)
+    case fingerprint(String)
+
+    /// Reads `text` as a key, a fingerprint or a file path; nil if it is none of them.
+    public static func parse(_ text: String) -> TrustedKey? {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.hasPrefix("SHA256:") && trimmed.count > 7 { return .fingerprint(trimmed) }
+        if let key = PublicKeyText(base64: trimmed) { return .key(key) }
+        guard let data = FileManager.default.contents(atPath: trimmed) else { return nil }
+        let content = String(decoding: data, as: UTF8.self)
+        if let line = StationKey.field("public", in: content), let key = PublicKeyText(base64: line) { return .key(key) }
+        for line in content.split(whereSeparator: \.isNewline) {
+            let value = line.trimmingCharacters(in: .whitespaces)
+            if value.hasPrefix("#") || value.isEmpty || value.hasPrefix("private:") { continue }
+            if value.hasPrefix("SHA256:") { return .fingerprint(value) }
+            if let key = PublicKeyText(base64: value) { return .key(key) }
+        }
+        return nil
+    }
+
+    public var fingerprint: String {
+        switch self {
+        case .key(let key): key.fingerprint
+        case .fingerprint(let f): f
+        }
+    }
+}

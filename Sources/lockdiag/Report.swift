@@ -1,0 +1,215 @@
+import ArgumentParser
+import Foundation
+import JSONRPC
+import LockDiagAPI
+import LockDiagCLI
+import Reports
+
+extension LockDiag {
+    struct Report: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a signed diagnostic report on a lock: JSON (-o) and/or a self-contained HTML page (--html).",
+            discussion: """
+                lockdiagd builds the report from the lock's readings, its active faults, its fault history and the latest \
+                self-tests with their motor-current traces and battery measurements, and signs it with the station's \
+                Ed25519 key. This command checks the signature, then writes the files. The JSON file is the signed report \
+                in canonical form (docs/reports.md); the HTML page carries the same signed JSON, plots of the motor current \
+                per actuation (stall threshold drawn in), the battery voltage under load and the fault timeline, and \
+                fetches nothing. Anyone can check either file with `lockdiag verify FILE --key PUBLIC-KEY` (no daemon).
+
+                Run `lockdiag test DEVICE all` first so the report carries fresh measurements.
+                Exits 2 when the report shows a confirmed fault. --json prints the signed report on stdout.
+                """)
+
+        @OptionGroup var options: Options
+
+        @Argument(help: "The device id from `lockdiag list` (or one the history knows).")
+        var device: String
+
+        @Option(name: .shortAndLong, help: ArgumentHelp("Write the signed report (JSON) here; - for stdout.", valueName: "path"))
+        var output: String?
+
+        @Option(name: .long, help: ArgumentHelp("Write the report as a self-contained HTML page here.", valueName: "path"))
+        var html: String?
+
+        func validate() throws {
+            if output == nil && html == nil && !options.json {
+                throw ValidationError("say where the report goes: -o report.json and/or --html report.html (or --json for stdout)")
+            }
+        }
+
+        func run() throws {
+            try perform { () throws(CLIError) in try make() }
+        }
+
+        func make() throws(CLIError) -> ExitStatus {
+                let session = try Session(options)
+                let reply = try session.call(APIMethod.reportCreate, params: DeviceParams(device: device), as: SignedReport.self,
+                                             timeout: max(options.callTimeout, 30))
+                let bytes: [UInt8]
+                do {
+                    bytes = CanonicalJSON.bytes(try JSONNode.parse(reply.raw.jsonText)) + [0x0A]
+                } catch {
+                    throw CLIError(status: .failure, message: "lockdiagd sent a report that is not JSON: \(error)")
+                }
+                // Check before writing: a report that does not verify here will not verify anywhere.
+                let verification = ReportVerifier.verify(fileBytes: bytes)
+                guard verification.valid else {
+                    throw CLIError(status: .failure, message: "lockdiagd's report does not verify (\(verification.reason)) — nothing written")
+                }
+                if options.json { Output.out(String(decoding: bytes.dropLast(), as: UTF8.self)) }
+                if let output {
+                    if output == "-" {
+                        Output.out(String(decoding: bytes.dropLast(), as: UTF8.self))
+                    } else {
+                        try writeFile(output, bytes)
+                    }
+                }
+                if let html {
+                    let page: String
+                    do { page = try ReportHTML.render(reply.value, verification: verification) } catch {
+                        throw CLIError(status: .failure, message: "cannot render the HTML report: \(error)")
+                    }
+                    try writeFile(html, Array(page.utf8))
+                }
+                let r = reply.value.report
+                var written: [String] = []
+                if let output, output != "-" { written.append(output) }
+                if let html { written.append(html) }
+                if !written.isEmpty {
+                    // Progress on stderr when stdout carries the report.
+                    let toStderr = output == "-" || options.json
+                    let text = "report \(r.reportID) on \(r.device.id): \(r.verdict.result) — \(r.verdict.summary)\n"
+                        + "signed by \(r.station.host), key \(reply.value.signature.keyFingerprint); written to \(written.joined(separator: " and "))"
+                    if toStderr { Output.err(text) } else { Output.out(text) }
+                }
+                return ExitStatus.forFaults(r.activeFaults)
+        }
+
+        /// Writes through a temporary file and a rename, so a reader never sees half a report.
+        func writeFile(_ path: String, _ bytes: [UInt8]) throws(CLIError) {
+            let temporary = path + ".tmp-\(getpid())"
+            guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes), attributes: [.posixPermissions: 0o644]) else {
+                throw CLIError(status: .failure, message: "cannot write \(path): \(String(cString: strerror(errno))) — check the folder exists and is writable")
+            }
+            guard rename(temporary, path) == 0 else {
+                let reason = String(cString: strerror(errno))
+                unlink(temporary)
+                throw CLIError(status: .failure, message: "cannot write \(path): \(reason)")
+            }
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check a report's signature (report.json or report.html); needs no daemon.",
+            discussion: """
+                Says valid or INVALID and why. Changing any byte of the signed content makes a report invalid. Without \
+                --key, the signature is checked against the key the report names, which proves it was not changed since \
+                it was signed, but not by whom: give --key (the station's public key from `lockdiag key`, its SHA256: \
+                fingerprint, or a file holding either) to check it comes from your station.
+                Exit status: 0 valid, 2 invalid, 1 the file cannot be read or --key is not a key.
+                """)
+
+        @Argument(help: ArgumentHelp("The report file (JSON from `lockdiag report -o`, or the HTML page).", valueName: "file"))
+        var file: String
+
+        @Option(name: .long, help: ArgumentHelp("The station's public key (base64), its SHA256: fingerprint, or a file with either.",
+                                                valueName: "pub"))
+        var key: String?
+
+        @Flag(name: .long, help: "Print the outcome as JSON.")
+        var json = false
+
+        func run() throws {
+            try perform { () throws(CLIError) in
+                guard let data = FileManager.default.contents(atPath: file) else {
+                    throw CLIError(status: .failure, message: "cannot read \(file): \(String(cString: strerror(errno)))")
+                }
+                var trusted: TrustedKey?
+                if let key {
+                    guard let parsed = TrustedKey.parse(key) else {
+                        throw CLIError(status: .failure, message: "--key '\(key)' is not a public key: give the base64 key or SHA256: fingerprint that `lockdiag key` shows, or a file holding one")
+                    }
+                    trusted = parsed
+                }
+                let v = ReportVerifier.verify(fileBytes: [UInt8](data), trusted: trusted)
+                if json {
+                    var object: [String: JSONValue] = ["valid": .bool(v.valid), "reason": .string(v.reason)]
+                    if let f = v.fingerprint { object["key_fingerprint"] = .string(f) }
+                    if let t = v.trusted { object["trusted"] = .bool(t) }
+                    if let r = v.report {
+                        object["report_id"] = .string(r.reportID)
+                        object["device"] = .string(r.device.id)
+                        object["created_at"] = .string(r.createdAt)
+                    }
+                    printJSON(.object(object))
+                } else {
+                    let r = v.report
+                    Output.out(VerificationRenderer.render(valid: v.valid, reason: v.reason, fingerprint: v.fingerprint, reportID: r?.reportID,
+                                                           device: r?.device.id, createdAt: r?.createdAt, host: r?.station.host,
+                                                           verdict: r.map { "\($0.verdict.result) — \($0.verdict.summary)" },
+                                                           style: Terminal.style(json: false)))
+                }
+                return v.valid ? .ok : .faultsPresent
+            }
+        }
+    }
+
+    struct Key: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the station's report-signing key: its fingerprint and public key.",
+            discussion: """
+                Asks lockdiagd (station.info), which created the key on its first start: \(DefaultPaths.stationKey(nextTo: DefaultPaths.historyDatabase)) \
+                by default (mode 0600; `lockdiagd --key` to change). --file reads a key file instead, without the daemon. \
+                --public prints only the public key, to hand to whoever checks reports: `lockdiag key --public > station.pub`, \
+                then `lockdiag verify report.json --key station.pub`.
+                """)
+
+        @OptionGroup var options: Options
+
+        @Option(name: .long, help: ArgumentHelp("Read this key file instead of asking lockdiagd.", valueName: "path"))
+        var file: String?
+
+        @Flag(name: .long, help: "Print only the base64 public key.")
+        var `public` = false
+
+        func run() throws {
+            try perform { () throws(CLIError) in
+                if let file {
+                    guard let trusted = TrustedKey.parse(file), case .key(let key) = trusted else {
+                        throw CLIError(status: .failure, message: "\(file) holds no public key (expected a station key file with a 'public:' line)")
+                    }
+                    if `public` {
+                        Output.out(key.base64)
+                    } else if options.json {
+                        printJSON(.object(["algorithm": .string(ReportSigner.algorithm), "public_key": .string(key.base64),
+                                           "fingerprint": .string(key.fingerprint), "path": .string(file)]))
+                    } else {
+                        Output.out("\(key.fingerprint) (Ed25519)\npublic key: \(key.base64)\nfile: \(file)")
+                    }
+                    return .ok
+                }
+                let session = try Session(options)
+                let info = try session.call(APIMethod.stationInfo, as: StationInfo.self)
+                let k = info.value.key
+                if `public` {
+                    Output.out(k.publicKey)
+                } else if options.json {
+                    printJSON(info.raw)
+                } else {
+                    let h = info.value.history
+                    Output.out("""
+                        \(k.fingerprint) (\(k.algorithm)) — station \(info.value.host)
+                        public key: \(k.publicKey)
+                        key file:   \(k.path) (mode 0600, read by lockdiagd only)
+                        history:    \(h.path), \(Units.count(h.faultEvents, "fault event")), \(Units.count(h.testRuns, "self-test run")), \
+                        \(Units.count(h.devices, "device"))\(h.writeErrors > 0 ? ", \(h.writeErrors) write error(s): \(h.lastError ?? "")" : "")
+                        Check a report with: lockdiag verify report.json --key \(k.publicKey)
+                        """)
+                }
+                return .ok
+            }
+        }
+    }
+}
