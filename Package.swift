@@ -38,6 +38,10 @@ let package = Package(
         // Typed wrappers over the Linux calls the transports, the simulator and the poll loop share.
         .target(name: "LinuxIO", dependencies: ["CLockDiagSys"], swiftSettings: swift6),
         .target(name: "SerialTransport", dependencies: ["LockProtocol", "LinuxIO"], swiftSettings: swift6),
+        // Vendor-bulk USB locks over libusb (firmware-specs/usb.md), with its own event thread.
+        .target(name: "USBTransport", dependencies: ["LockProtocol", "LinuxIO", "CLibUSB", "CLockDiagSys"], swiftSettings: swift6),
+        // udev enumeration and hotplug monitoring of locks, with stable identities.
+        .target(name: "DeviceDiscovery", dependencies: ["CUdev", "LinuxIO"], swiftSettings: swift6),
         // An emulated lock controller (physical model, scenarios, fault injection) and its pty server.
         .target(name: "LockSimulator", dependencies: ["LockProtocol", "LinuxIO"], swiftSettings: swift6),
         // JSON-RPC 2.0 over a Unix stream socket, one JSON text per line: the API's transport.
@@ -53,6 +57,7 @@ let package = Package(
         .target(name: "LockDaemon", dependencies: [
             "LockProtocol", "LinuxIO", "SerialTransport", "LockDiagAPI", "LockSimulator", "JSONRPC", "CLockDiagSys", logging,
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            "USBTransport", "DeviceDiscovery",
         ], swiftSettings: swift6),
 
         .executableTarget(name: "lockdiagd", dependencies: ["LockDaemon", "LockSimulator", "LinuxIO", argumentParser, logging], swiftSettings: swift6),
@@ -76,6 +81,11 @@ let package = Package(
         // The lockdiag CLI: its views as units, and the real binary against a real lockdiagd.
         .testTarget(name: "CLITests", dependencies: ["LockDiagCLI", "LockDiagAPI", "JSONRPC", "LockDiagTestSupport"], swiftSettings: swift6),
         .testTarget(name: "EndToEndTests", dependencies: ["JSONRPC", "LockDiagAPI", "LockDiagTestSupport"], swiftSettings: swift6),
+        .testTarget(name: "USBTransportTests", dependencies: ["USBTransport", "LockDiagTestSupport"], swiftSettings: swift6),
+        .testTarget(name: "DeviceDiscoveryTests", dependencies: ["DeviceDiscovery", "LockDiagTestSupport"], swiftSettings: swift6),
+        // Test-only: an umockdev testbed driven over stdin (hotplug uevents, tty nodes in front of
+        // simulator ptys); loads libumockdev at run time so building never needs it.
+        .executableTarget(name: "lockdiag-usb-testbed", path: "TestTools/USBTestbed"),
         .testTarget(name: "LockDaemonTests", dependencies: [
             "LockDaemon", "LockDiagAPI", "LockProtocol", "LockSimulator", "LinuxIO", "SerialTransport", "LockDiagTestSupport", logging,
         ], swiftSettings: swift6),
