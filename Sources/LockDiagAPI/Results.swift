@@ -171,16 +171,19 @@ public struct DeviceSummary: Codable, Sendable, Equatable {
     /// Why the device is not online, when known.
     public var problem: String?
     public var lastSeen: String?
+    /// For a lock on USB (vendor-bulk or a USB serial port): where it is plugged in and its ids.
+    public var usb: USBDeviceInfo?
 
     enum CodingKeys: String, CodingKey {
-        case id, transport, path, model, firmware, serial, capabilities, online, state, problem
+        case id, transport, path, model, firmware, serial, capabilities, online, state, problem, usb
         case wireProtocol = "protocol"
         case hardwareRevision = "hardware_revision"
         case lastSeen = "last_seen"
     }
 
     public init(id: String, transport: String, path: String, wireProtocol: String, model: String?, hardwareRevision: String?,
-                firmware: String?, serial: String?, capabilities: [String], online: Bool, state: String, problem: String?, lastSeen: String?) {
+                firmware: String?, serial: String?, capabilities: [String], online: Bool, state: String, problem: String?, lastSeen: String?,
+                usb: USBDeviceInfo? = nil) {
         self.id = id
         self.transport = transport
         self.path = path
@@ -194,6 +197,7 @@ public struct DeviceSummary: Codable, Sendable, Equatable {
         self.state = state
         self.problem = problem
         self.lastSeen = lastSeen
+        self.usb = usb
     }
 }
 
