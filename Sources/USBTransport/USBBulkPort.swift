@@ -105,6 +105,9 @@ public final class USBBulkPort {
         return .bytes(n)
     }
 
+    /// Why the link died, once `read` or `write` said so (for logs and the device's problem).
+    public var failureReason: String? { channel?.failureError?.on(path).description }
+
     /// Asks the event thread to cancel what is in flight and release the device (idempotent).
     public func close() {
         guard isOpen, let channel else { return }

@@ -80,6 +80,19 @@ public enum USBTransferStatus: UInt32, Sendable, CaseIterable, CustomStringConve
         }
     }
 
+    /// What it means for the link.
+    public var advice: String {
+        switch self {
+        case .completed: "completed"
+        case .error: "transfer error (a bad cable or electrical noise?) — lockdiag retries"
+        case .timedOut: "the lock did not complete the transfer in time"
+        case .cancelled: "cancelled"
+        case .stall: "the endpoint stalled — lockdiag clears the halt and retries"
+        case .noDevice: "the lock was unplugged or reset — plug it back in; it keeps its id"
+        case .overflow: "the lock sent more than was asked for (firmware bug?) — the data was discarded"
+        }
+    }
+
     public var description: String { name }
 }
 
@@ -117,7 +130,7 @@ public enum USBError: Error, Sendable, Equatable, CustomStringConvertible {
         case .noBulkInterface(let device):
             "USB \(device) has no vendor-specific (class 0xFF) interface with bulk IN and OUT endpoints — not an LDP/1 lock controller (see firmware-specs/usb.md)"
         case .transfer(let status, let endpoint, let device):
-            "USB \(device): transfer on endpoint 0x\(String(endpoint, radix: 16, uppercase: false)) ended \(status.name)"
+            "USB \(device): \(status.name) on endpoint 0x\(String(endpoint, radix: 16, uppercase: false)) — \(status.advice)"
         case .stillClosing(let device):
             "USB \(device): the previous connection is still closing — lockdiag retries"
         case .unavailable(let code):

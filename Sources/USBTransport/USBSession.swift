@@ -29,6 +29,8 @@ final class USBChannel: @unchecked Sendable {
     let doorbell: EventDoorbell
     /// 0, or the reason the link is dead: a `LibUSBCode` (negative) or 1000 + a transfer status.
     let failure = Atomic<Int32>(0)
+    /// The endpoint whose transfer failed (with a transfer status), else 0.
+    let failureEndpoint = Atomic<UInt8>(0)
     let counters = USBLinkCounters()
 
     init(txCapacity: Int, rxCapacity: Int) throws(SystemError) {
@@ -42,16 +44,26 @@ final class USBChannel: @unchecked Sendable {
         doorbell.close()
     }
 
-    func fail(_ code: Int32) {
-        _ = failure.compareExchange(expected: 0, desired: code, ordering: .acquiringAndReleasing)
+    func fail(_ code: LibUSBCode) {
+        _ = failure.compareExchange(expected: 0, desired: code.rawValue, ordering: .acquiringAndReleasing)
         doorbell.ring()
     }
 
+    func fail(_ status: USBTransferStatus, endpoint: UInt8) {
+        if failure.compareExchange(expected: 0, desired: 1000 + Int32(status.rawValue), ordering: .acquiringAndReleasing).exchanged {
+            failureEndpoint.store(endpoint, ordering: .releasing)
+        }
+        doorbell.ring()
+    }
+
+    /// What killed the link (the device name filled in by the caller), nil while it lives.
     var failureError: USBError? {
         let code = failure.load(ordering: .acquiring)
         if code == 0 { return nil }
-        if code >= 1000 { return .transfer(USBTransferStatus(rawValue: UInt32(code - 1000)) ?? .error, endpoint: 0, device: "") }
-        return .call("transfer", LibUSBCode(returned: code), device: "")
+        if code >= 1000 {
+            return .transfer(USBTransferStatus(rawValue: UInt32(code - 1000)) ?? .error, endpoint: failureEndpoint.load(ordering: .acquiring), device: "")
+        }
+        return .call("libusb_submit_transfer", LibUSBCode(returned: code), device: "")
     }
 }
 
@@ -146,7 +158,7 @@ final class USBSession: @unchecked Sendable {
             do {
                 try LibUSB.clearHalt(handle, endpoint: endpoint, port: port)
             } catch {
-                if case .call(_, let code, _) = error { channel.fail(code.rawValue) } else { channel.fail(LibUSBCode.other.rawValue) }
+                if case .call(_, let code, _) = error { channel.fail(code) } else { channel.fail(LibUSBCode.other) }
                 return .alive
             }
             // The request in that exchange is lost; the poll loop's response deadline counts
@@ -199,7 +211,7 @@ final class USBSession: @unchecked Sendable {
     }
 
     private func failSubmit(_ error: USBError) {
-        if case .call(_, let code, _) = error { channel.fail(code.rawValue) } else { channel.fail(LibUSBCode.other.rawValue) }
+        if case .call(_, let code, _) = error { channel.fail(code) } else { channel.fail(LibUSBCode.other) }
     }
 
     private func endExchange() {
@@ -218,7 +230,7 @@ final class USBSession: @unchecked Sendable {
                 USBLinkCounters.bump(channel.counters.outTimeoutsValue)
                 endExchange()
             case .stall: haltedEndpoint = interface.outEndpoint
-            case .noDevice: channel.fail(1000 + Int32(status.rawValue))
+            case .noDevice: channel.fail(status, endpoint: interface.outEndpoint)
             case .cancelled: endExchange()
             case .error, .overflow:
                 USBLinkCounters.bump(channel.counters.transferErrorsValue)
@@ -243,7 +255,7 @@ final class USBSession: @unchecked Sendable {
             USBLinkCounters.bump(channel.counters.inTimeoutsValue)
             endExchange()
         case .stall: haltedEndpoint = interface.inEndpoint
-        case .noDevice: channel.fail(1000 + Int32(status.rawValue))
+        case .noDevice: channel.fail(status, endpoint: interface.inEndpoint)
         case .cancelled: endExchange()
         case .error, .overflow:
             USBLinkCounters.bump(channel.counters.transferErrorsValue)
