@@ -60,7 +60,8 @@ let package = Package(
             "USBTransport", "DeviceDiscovery",
         ], swiftSettings: swift6),
 
-        .executableTarget(name: "lockdiagd", dependencies: ["LockDaemon", "LockSimulator", "LinuxIO", argumentParser, logging], swiftSettings: swift6),
+        .executableTarget(name: "lockdiagd", dependencies: ["LockDaemon", "LockSimulator", "LinuxIO", argumentParser, logging,
+                                                         "DeviceDiscovery", "USBTransport"], swiftSettings: swift6),
         .executableTarget(name: "lockdiag", dependencies: ["LockDiagAPI", "LockDiagCLI", "JSONRPC", argumentParser], swiftSettings: swift6),
         .executableTarget(name: "locksim", dependencies: ["LockSimulator", argumentParser], swiftSettings: swift6),
         // `make bench`: poll-loop lateness and allocations per cycle (a benchmark, not a test).

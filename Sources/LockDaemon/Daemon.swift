@@ -22,6 +22,8 @@ public struct DaemonConfiguration: Sendable {
     /// Bytes of unread notifications a client may have queued before newer ones are dropped
     /// (and counted in the next one it gets as `lost`).
     public var subscriberBufferBytes = 256 * 1024
+    /// USB locks (`--usb`, `--usb-serial`), discovery (`--no-discovery`) and unplug retention.
+    public var hotplug = HotplugConfiguration(baudRate: LDP.defaultBaudRate)
 
     public init(socketPath: String) { self.socketPath = socketPath }
 }
@@ -70,6 +72,12 @@ public final class Daemon: Service {
                 continue
             }
         }
+        var hotplugConfiguration = c.hotplug
+        hotplugConfiguration.baudRate = c.baudRate
+        let hotplug = Hotplug(hub: hub, configuration: hotplugConfiguration, logger: logger)
+        hotplug.start()
+        // Declared before the loop's: runs after loop.stop() has closed the USB links.
+        defer { hotplug.stop() }
         try loop.start()
         defer { loop.stop() }
         if let report = loop.realtime {
@@ -85,7 +93,7 @@ public final class Daemon: Service {
         serverConfiguration.outboundHighWaterMarkBytes = c.subscriberBufferBytes
         let server = JSONRPCServer(configuration: serverConfiguration, handler: api.methodTable())
         try await server.start()
-        logger.notice("lockdiagd \(version) ready: \(devicePaths.count) device(s), \(c.loop.pollHz) Hz, socket \(c.socketPath)")
+        logger.notice("lockdiagd \(version) ready: \(hub.deviceCount().total) device(s), \(c.loop.pollHz) Hz, socket \(c.socketPath)")
 
         // Runs until SIGTERM/SIGINT (the ServiceGroup's graceful shutdown) or cancellation.
         try? await gracefulShutdown()

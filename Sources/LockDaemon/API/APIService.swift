@@ -58,6 +58,12 @@ public struct APIService: Sendable {
             let was = hub.unsubscribe(call.connection.id, from: index)
             return try encode(Unsubscribed(device: hub.deviceID(index), unsubscribed: was))
         }
+        table.register(APIMethod.devicesSubscribe) { call in
+            try encode(DevicesSubscription(subscribed: true, devices: hub.watchDevices(DeviceChangeConnectionSink(call.connection))))
+        }
+        table.register(APIMethod.devicesUnsubscribe) { call in
+            try encode(DevicesUnsubscribed(unsubscribed: hub.unwatchDevices(call.connection.id)))
+        }
         table.onConnectionClosed { connection in hub.removeSink(connection.id) }
         table.onInternalError { error, call in
             logger.error("method \(call.method) from connection \(call.connection.id) failed: \(error)")
@@ -124,5 +130,18 @@ final class ConnectionSink: TelemetrySink {
     func offer(_ notification: TelemetryNotification) -> Bool {
         guard let params = try? JSONValue(encoding: notification) else { return false }
         return connection.trySendNotification(method: APIMethod.telemetryNotification, params: params)
+    }
+}
+
+/// A socket connection seen as a `devices.changed` subscriber.
+final class DeviceChangeConnectionSink: DeviceChangeSink {
+    let connection: RPCConnection
+    var sinkID: UInt64 { connection.id }
+
+    init(_ connection: RPCConnection) { self.connection = connection }
+
+    func offer(_ change: DeviceChange) -> Bool {
+        guard let params = try? JSONValue(encoding: change) else { return false }
+        return connection.trySendNotification(method: APIMethod.devicesChangedNotification, params: params)
     }
 }

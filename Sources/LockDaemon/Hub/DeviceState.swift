@@ -60,7 +60,8 @@ struct CounterSample: Sendable {
 struct DeviceState: Sendable {
     let index: Int
     let transport: String
-    let path: String
+    /// Where it is; a discovered lock replugged elsewhere gets its new path.
+    var path: String
     var id: String
     var identity: Identity?
     var linkUp = false
@@ -85,6 +86,18 @@ struct DeviceState: Sendable {
     /// This lock's usual time from energising to the end stop, per direction (ms).
     var usualTravelMilliseconds: [Direction: Int] = [:]
     var lastStatusNotification: UInt64 = 0
+    /// Discovery's stable key (USB serial number, else port path) for a lock it manages; a
+    /// configured one that discovery also sees gets it too. Nil otherwise.
+    var discoveryKey: String?
+    /// Whether discovery attached it (and detaches it when unplugged, and may forget it).
+    var discovered = false
+    /// Its USB identity, when it is on USB and udev told us.
+    var usb: USBDeviceInfo?
+    /// When udev reported it unplugged (monotonic ns); nil while plugged in.
+    var unpluggedAtNanoseconds: UInt64?
+    /// The link of a udev-watched lock went down since the last periodic check (which decides,
+    /// knowing whether udev reported an unplug meanwhile, whether that was a lost link).
+    var linkDropPending = false
 
     init(index: Int, transport: String, path: String, diagnosis: DiagnosisConfiguration) {
         self.index = index
@@ -95,11 +108,12 @@ struct DeviceState: Sendable {
     }
 
     func isOnline(now: UInt64, silenceNanoseconds: UInt64) -> Bool {
-        linkUp && lastFrameNanoseconds > 0 && now &- lastFrameNanoseconds < silenceNanoseconds
+        unpluggedAtNanoseconds == nil && linkUp && lastFrameNanoseconds > 0 && now &- lastFrameNanoseconds < silenceNanoseconds
     }
 
     func state(now: UInt64, silenceNanoseconds: UInt64) -> String {
-        if !linkUp { return everUp ? "offline" : (problem == nil ? "connecting" : "offline") }
+        // Unplugged is offline at once, even before its link has been closed.
+        if !linkUp || unpluggedAtNanoseconds != nil { return everUp ? "offline" : (problem == nil ? "connecting" : "offline") }
         if lastFrameNanoseconds == 0 { return "connecting" }
         return now &- lastFrameNanoseconds < silenceNanoseconds ? "online" : "unresponsive"
     }
@@ -111,9 +125,9 @@ struct DeviceState: Sendable {
                       hardwareRevision: identity?.hardwareRevision, firmware: identity?.firmwareVersion, serial: identity?.serial,
                       capabilities: identity?.capabilities.names ?? [], online: isOnline(now: now, silenceNanoseconds: silenceNanoseconds),
                       state: state(now: now, silenceNanoseconds: silenceNanoseconds),
-                      problem: linkUp && lastFrameNanoseconds > 0 && now &- lastFrameNanoseconds >= silenceNanoseconds
+                      problem: unpluggedAtNanoseconds == nil && linkUp && lastFrameNanoseconds > 0 && now &- lastFrameNanoseconds >= silenceNanoseconds
                         ? "the lock stopped answering (asleep, hung or a bad cable)" : problem,
-                      lastSeen: lastFrameMilliseconds.map(Timestamp.iso8601))
+                      lastSeen: lastFrameMilliseconds.map(Timestamp.iso8601), usb: usb)
     }
 
     func apiStatus(now: UInt64, silenceNanoseconds: UInt64) -> DeviceStatus {
