@@ -2,7 +2,9 @@
 # Both install what a fresh Debian 12 machine with Swift lacks (apt, as root or via sudo).
 
 SWIFT       ?= swift
-APT_PACKAGES = pkg-config libusb-1.0-0-dev libbluetooth-dev libudev-dev
+# umockdev, libumockdev-dev and udev (udevadm) are for the USB and udev tests (fake devices, the
+# real rules engine); nothing else needs them.
+APT_PACKAGES = pkg-config libusb-1.0-0-dev libbluetooth-dev libudev-dev umockdev libumockdev-dev udev
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps build test demo bench catalog vectors clean
