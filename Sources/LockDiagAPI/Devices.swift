@@ -75,3 +75,36 @@ public struct DevicesUnsubscribed: Codable, Sendable, Equatable {
 
     public init(unsubscribed: Bool) { self.unsubscribed = unsubscribed }
 }
+
+/// `daemon.stats` `devices[].usb`: what a vendor-bulk USB link counted (firmware-specs/usb.md §2.3).
+public struct USBLinkStats: Codable, Sendable, Equatable {
+    /// Exchanges started: one OUT transfer per request.
+    public var exchanges: UInt64
+    /// Endpoint halts (STALL) seen and cleared.
+    public var stalls: UInt64
+    /// Transfers that failed otherwise (a bad cable, an overflow).
+    public var transferErrors: UInt64
+    /// Answers the lock did not end within the IN timeout.
+    public var inTimeouts: UInt64
+    /// Requests the lock did not accept within the OUT timeout.
+    public var outTimeouts: UInt64
+    /// Received bytes dropped because the poll loop had not read the previous ones.
+    public var droppedBytes: UInt64
+
+    enum CodingKeys: String, CodingKey {
+        case exchanges, stalls
+        case transferErrors = "transfer_errors"
+        case inTimeouts = "in_timeouts"
+        case outTimeouts = "out_timeouts"
+        case droppedBytes = "dropped_bytes"
+    }
+
+    public init(exchanges: UInt64, stalls: UInt64, transferErrors: UInt64, inTimeouts: UInt64, outTimeouts: UInt64, droppedBytes: UInt64) {
+        self.exchanges = exchanges
+        self.stalls = stalls
+        self.transferErrors = transferErrors
+        self.inTimeouts = inTimeouts
+        self.outTimeouts = outTimeouts
+        self.droppedBytes = droppedBytes
+    }
+}

@@ -116,9 +116,11 @@ public struct LinkStats: Codable, Sendable, Equatable {
     /// Frames whose CRC passed but whose payload was not a valid message.
     public var decodeErrors: UInt64
     public var reconnects: UInt64
+    /// The vendor-bulk USB link's own figures, for a USB lock.
+    public var usb: USBLinkStats?
 
     enum CodingKeys: String, CodingKey {
-        case device, requests, frames, truncated, oversized, timeouts, naks, unexpected, reconnects
+        case device, requests, frames, truncated, oversized, timeouts, naks, unexpected, reconnects, usb
         case bytesIn = "bytes_in"
         case bytesOut = "bytes_out"
         case crcErrors = "crc_errors"
@@ -130,7 +132,8 @@ public struct LinkStats: Codable, Sendable, Equatable {
 
     public init(device: String, requests: UInt64 = 0, frames: UInt64 = 0, bytesIn: UInt64 = 0, bytesOut: UInt64 = 0, crcErrors: UInt64 = 0,
                 headerErrors: UInt64 = 0, noiseBytes: UInt64 = 0, truncated: UInt64 = 0, oversized: UInt64 = 0, unsupportedVersion: UInt64 = 0,
-                timeouts: UInt64 = 0, naks: UInt64 = 0, unexpected: UInt64 = 0, decodeErrors: UInt64 = 0, reconnects: UInt64 = 0) {
+                timeouts: UInt64 = 0, naks: UInt64 = 0, unexpected: UInt64 = 0, decodeErrors: UInt64 = 0, reconnects: UInt64 = 0,
+                usb: USBLinkStats? = nil) {
         self.device = device
         self.requests = requests
         self.frames = frames
@@ -147,6 +150,7 @@ public struct LinkStats: Codable, Sendable, Equatable {
         self.unexpected = unexpected
         self.decodeErrors = decodeErrors
         self.reconnects = reconnects
+        self.usb = usb
     }
 }
 

@@ -26,8 +26,8 @@ public final class USBBulkPort {
     public private(set) var path: String
     private var channel: USBChannel?
     private var isOpen = false
-    /// Figures of the current (or last) connection; a new object per `open`.
-    public private(set) var counters = USBLinkCounters()
+    /// Figures of this link, over all its connections.
+    public let counters = USBLinkCounters()
 
     public init(address: USBAddress, context: USBContext, timeouts: USBTimeouts = USBTimeouts()) {
         self.address = address
@@ -59,7 +59,7 @@ public final class USBBulkPort {
         }
         let channel: USBChannel
         do throws(SystemError) {
-            channel = try USBChannel(txCapacity: Self.outTransferBytes, rxCapacity: 4 * Self.inTransferBytes)
+            channel = try USBChannel(txCapacity: Self.outTransferBytes, rxCapacity: 4 * Self.inTransferBytes, counters: counters)
         } catch {
             LibUSB.release(handle, interface: interface.number, reattach: reattach)
             LibUSB.close(handle)
@@ -68,7 +68,6 @@ public final class USBBulkPort {
         let session = USBSession(channel: channel, port: port, handle: handle, interface: interface, reattachKernelDriver: reattach,
                                  inTransferBytes: Self.inTransferBytes, timeouts: timeouts)
         self.channel = channel
-        counters = channel.counters
         isOpen = true
         context.adopt(session)
     }

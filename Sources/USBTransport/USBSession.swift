@@ -31,9 +31,10 @@ final class USBChannel: @unchecked Sendable {
     let failure = Atomic<Int32>(0)
     /// The endpoint whose transfer failed (with a transfer status), else 0.
     let failureEndpoint = Atomic<UInt8>(0)
-    let counters = USBLinkCounters()
+    let counters: USBLinkCounters
 
-    init(txCapacity: Int, rxCapacity: Int) throws(SystemError) {
+    init(txCapacity: Int, rxCapacity: Int, counters: USBLinkCounters) throws(SystemError) {
+        self.counters = counters
         doorbell = try EventDoorbell()
         txBuffer = .allocate(byteCount: txCapacity, alignment: 16)
         rx = ByteRing(capacity: rxCapacity)

@@ -70,6 +70,30 @@ import Testing
         #expect(try client.call(APIMethod.daemonInfo).decode(as: DaemonInfo.self).devices == 1)
     }
 
+    /// A halted (stalled) IN endpoint costs one exchange: the halt is cleared and counted, the
+    /// lost answer counts as a timeout, and the next poll gets through.
+    @Test func aStalledEndpointIsClearedCountedAndTheNextExchangeWorks() throws {
+        let scratch = try TemporaryDirectory(prefix: "usbstall")
+        defer { scratch.remove() }
+        let bulk = try Recording.prepare("lock-bulk.umockdev", in: scratch)
+        let daemon = try DaemonProcess([], launcher: ["/usr/bin/umockdev-run", "--device", bulk, "--ioctl",
+                                                      "/dev/bus/usb/001/007=" + Recording.path("lock-bulk-stall.ioctl"), "--"])
+        defer { #expect(Recording.stopUnderUmockdevRun(daemon) == 0) }
+        let client = JSONRPCClient(socketPath: daemon.socketPath)
+        try client.connect()
+        func status() throws -> DeviceStatus {
+            try client.call(APIMethod.deviceStatus, params: ["device": "LX3-000123"]).decode(as: DeviceStatus.self)
+        }
+        #expect(try TestSupport.wait(upTo: 10) { try status().battery.voltageMillivolts == 5980 })
+        let s = try status()
+        #expect(s.lock == "unlocked" && s.door == "open" && s.battery.percent == 74 && s.actuations == 2070)
+        // Counters are published once a second.
+        #expect(try TestSupport.wait(upTo: 5) {
+            let link = try client.call(APIMethod.daemonStats).decode(as: DaemonStats.self).devices.first { $0.device == "LX3-000123" }
+            return (link?.usb?.stalls ?? 0) >= 1 && (link?.timeouts ?? 0) >= 1 && (link?.usb?.exchanges ?? 0) >= 3
+        })
+    }
+
     /// Plug a bulk lock in while the daemon runs, pull it, plug it back: attach, detach and
     /// reattach under the same id, each announced as devices.changed.
     @Test func hotplugAttachesDetachesAndReattachesUnderTheSameID() throws {

@@ -74,7 +74,7 @@ extension Hub {
             return free
         }
         guard let slot else { return nil }
-        if let context { loop.attach(USBBulkPort(address: address, context: context, timeouts: timeouts), slot: slot) }
+        if let context { attachUSB(USBBulkPort(address: address, context: context, timeouts: timeouts), slot: slot) }
         return slot
     }
 
@@ -164,8 +164,8 @@ extension Hub {
             case .usb:
                 // By port: discovery sees a replug elsewhere and attaches the lock there.
                 if let usb = links.usb {
-                    loop.attach(USBBulkPort(address: USBAddress.parsePort(device.port) ?? .serial(key), context: usb,
-                                            timeouts: links.usbTimeouts), slot: slot)
+                    attachUSB(USBBulkPort(address: USBAddress.parsePort(device.port) ?? .serial(key), context: usb,
+                                          timeouts: links.usbTimeouts), slot: slot)
                 }
             case .serial:
                 loop.attach(SerialPort(path: device.path, baudRate: links.baudRate), slot: slot)
@@ -214,6 +214,13 @@ extension Hub {
             logger.notice("\(device.id): forgotten after \(Int(seconds)) s unplugged")
             announce(.forgotten, device)
         }
+    }
+
+    /// Hands a USB link to the poll loop, keeping its counters for `daemon.stats`.
+    private func attachUSB(_ port: sending USBBulkPort, slot: Int) {
+        let counters = port.counters
+        state.withLock { $0.devices[slot]?.usbCounters = counters }
+        loop.attach(port, slot: slot)
     }
 
     /// Whether a device named on the command line is the one discovery found.

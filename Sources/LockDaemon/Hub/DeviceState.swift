@@ -1,5 +1,6 @@
 import LockDiagAPI
 import LockProtocol
+import USBTransport
 
 /// A trace being put together from TRACE_CHUNK events and READ_MOTOR_TRACE answers.
 struct TraceAssembly: Sendable {
@@ -98,6 +99,8 @@ struct DeviceState: Sendable {
     /// The link of a udev-watched lock went down since the last periodic check (which decides,
     /// knowing whether udev reported an unplug meanwhile, whether that was a lost link).
     var linkDropPending = false
+    /// The vendor-bulk link's own counters (atomics the link updates), for a USB lock.
+    var usbCounters: USBLinkCounters?
 
     init(index: Int, transport: String, path: String, diagnosis: DiagnosisConfiguration) {
         self.index = index
@@ -182,6 +185,8 @@ struct DeviceState: Sendable {
                   crcErrors: d.crcErrors, headerErrors: d.headerErrors, noiseBytes: d.noiseBytes,
                   truncated: d.truncated, oversized: d.oversized, unsupportedVersion: d.unsupportedVersion,
                   timeouts: counters.timeouts, naks: counters.naks, unexpected: counters.unexpected, decodeErrors: decodeErrors,
-                  reconnects: counters.reconnects)
+                  reconnects: counters.reconnects,
+                  usb: usbCounters.map { USBLinkStats(exchanges: $0.exchanges, stalls: $0.stalls, transferErrors: $0.transferErrors,
+                                                      inTimeouts: $0.inTimeouts, outTimeouts: $0.outTimeouts, droppedBytes: $0.droppedBytes) })
     }
 }

@@ -26,7 +26,7 @@ extension Hub {
             guard d.unpluggedAtNanoseconds == nil else { break }
             d.problem = payload.isEmpty ? "link lost: the device went away (unplugged, reset or hung up)"
                 : "link lost: " + String(decoding: payload, as: UTF8.self)
-            effects.log.append("\(d.id): \(d.problem!) on \(d.path); reconnecting")
+            effects.log.append(payload.isEmpty ? "\(d.id): link lost on \(d.path); reconnecting" : "\(d.id): \(d.problem!); reconnecting")
             // For a lock udev watches, the once-a-second check raises link_lost unless udev
             // says it was unplugged meanwhile (the link fails a few ms before the uevent).
             if d.discoveryKey != nil {
