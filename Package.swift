@@ -89,6 +89,7 @@ let package = Package(
         .executableTarget(name: "lockdiag-usb-testbed", path: "TestTools/USBTestbed"),
         .testTarget(name: "LockDaemonTests", dependencies: [
             "LockDaemon", "LockDiagAPI", "LockProtocol", "LockSimulator", "LinuxIO", "SerialTransport", "LockDiagTestSupport", logging,
+            "DeviceDiscovery",
         ], swiftSettings: swift6),
     ]
 )
