@@ -2,7 +2,7 @@ import LockDiagAPI
 
 /// The `list` view.
 public enum DevicesRenderer {
-    public static let header = ["DEVICE", "STATE", "TRANSPORT", "PATH", "MODEL", "FIRMWARE", "FAULTS"]
+    public static let header = ["DEVICE", "STATE", "TRANSPORT", "PATH", "SERIAL", "MODEL", "FIRMWARE", "FAULTS"]
 
     static func stateTint(_ state: String) -> Style.Tint? {
         switch state {
@@ -24,7 +24,8 @@ public enum DevicesRenderer {
             let counts = FaultCounts(faults.filter { $0.device == device.id })
             rows.append([
                 Cell(device.id, tint: .bold), Cell(device.state, tint: stateTint(device.state)), Cell(device.transport),
-                Cell(device.path), Cell(device.model ?? "-"), Cell(device.firmware ?? "-"), Cell(counts.text, tint: counts.tint),
+                Cell(device.path), Cell(serial(of: device)), Cell(device.model ?? "-"), Cell(device.firmware ?? "-"),
+                Cell(counts.text, tint: counts.tint),
             ])
             if device.state != "online" {
                 problems[rows.count - 1] = device.problem ?? "no answer from the lock (no reason known yet)"
@@ -40,6 +41,10 @@ public enum DevicesRenderer {
         lines.append(summary(devices, faults: faults, style: style))
         return lines.joined(separator: "\n")
     }
+
+    /// The lock's serial number: from IDENTIFY, else (before it answered, or while unplugged
+    /// since start) its USB serial number.
+    static func serial(of device: DeviceSummary) -> String { device.serial ?? device.usb?.serial ?? "-" }
 
     /// "3 devices, 2 online · faults: 2 confirmed, 1 pending — `lockdiag faults` says what to do".
     static func summary(_ devices: [DeviceSummary], faults: [Fault], style: Style) -> String {
