@@ -31,6 +31,8 @@ final class USBChannel: @unchecked Sendable {
     let failure = Atomic<Int32>(0)
     /// The endpoint whose transfer failed (with a transfer status), else 0.
     let failureEndpoint = Atomic<UInt8>(0)
+    /// Whether a failing libusb code came from clearing a halt rather than submitting.
+    let failureInClearHalt = Atomic<Bool>(false)
     let counters: USBLinkCounters
 
     init(txCapacity: Int, rxCapacity: Int, counters: USBLinkCounters) throws(SystemError) {
@@ -45,8 +47,10 @@ final class USBChannel: @unchecked Sendable {
         doorbell.close()
     }
 
-    func fail(_ code: LibUSBCode) {
-        _ = failure.compareExchange(expected: 0, desired: code.rawValue, ordering: .acquiringAndReleasing)
+    func fail(_ code: LibUSBCode, clearingHalt: Bool = false) {
+        if failure.compareExchange(expected: 0, desired: code.rawValue, ordering: .acquiringAndReleasing).exchanged {
+            failureInClearHalt.store(clearingHalt, ordering: .releasing)
+        }
         doorbell.ring()
     }
 
@@ -64,7 +68,8 @@ final class USBChannel: @unchecked Sendable {
         if code >= 1000 {
             return .transfer(USBTransferStatus(rawValue: UInt32(code - 1000)) ?? .error, endpoint: failureEndpoint.load(ordering: .acquiring), device: "")
         }
-        return .call("libusb_submit_transfer", LibUSBCode(returned: code), device: "")
+        let call = failureInClearHalt.load(ordering: .acquiring) ? "libusb_clear_halt" : "libusb_submit_transfer"
+        return .call(call, LibUSBCode(returned: code), device: "")
     }
 }
 
@@ -159,7 +164,7 @@ final class USBSession: @unchecked Sendable {
             do {
                 try LibUSB.clearHalt(handle, endpoint: endpoint, port: port)
             } catch {
-                if case .call(_, let code, _) = error { channel.fail(code) } else { channel.fail(LibUSBCode.other) }
+                if case .call(_, let code, _) = error { channel.fail(code, clearingHalt: true) } else { channel.fail(LibUSBCode.other, clearingHalt: true) }
                 return .alive
             }
             // The request in that exchange is lost; the poll loop's response deadline counts
