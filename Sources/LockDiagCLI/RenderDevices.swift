@@ -42,6 +42,20 @@ public enum DevicesRenderer {
         return lines.joined(separator: "\n")
     }
 
+    /// One line of `lockdiag list --follow`: `12:03:04  + LX3-000123 plugged in (usb 1-3)`.
+    public static func changeLine(_ change: DeviceChange, time: String, style: Style) -> String {
+        let device = change.device
+        let place = "\(device.transport) \(device.path)"
+        var line = "\(time)  "
+        switch change.change {
+        case .added: line += style.green("+ \(device.id)") + " plugged in (\(place))"
+        case .removed: line += style.red("- \(device.id)") + " unplugged (\(place)); still listed, offline"
+        case .forgotten: line += style.apply(.yellow, "x \(device.id)") + " forgotten (unplugged too long)"
+        }
+        if change.lost > 0 { line += "  [\(Units.count(change.lost, "earlier change")) missed: run `lockdiag list`]" }
+        return line
+    }
+
     /// The lock's serial number: from IDENTIFY, else (before it answered, or while unplugged
     /// since start) its USB serial number.
     static func serial(of device: DeviceSummary) -> String { device.serial ?? device.usb?.serial ?? "-" }

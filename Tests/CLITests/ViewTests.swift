@@ -178,6 +178,17 @@ enum Sample {
         #expect(lines[2] == "  problem: unplugged from USB port 1-3 — plug it back in: it keeps its id and its faults")
     }
 
+    @Test func followPrintsOneLinePerChange() {
+        let usb = DeviceSummary(id: "LX3-000123", transport: "usb", path: "1-3", wireProtocol: "LDP/1", model: nil, hardwareRevision: nil,
+                                firmware: nil, serial: nil, capabilities: [], online: false, state: "connecting", problem: nil, lastSeen: nil)
+        #expect(DevicesRenderer.changeLine(DeviceChange(change: .added, device: usb), time: "14:03:07", style: .plain)
+                == "14:03:07  + LX3-000123 plugged in (usb 1-3)")
+        #expect(DevicesRenderer.changeLine(DeviceChange(change: .removed, device: usb), time: "14:03:09", style: .plain)
+                == "14:03:09  - LX3-000123 unplugged (usb 1-3); still listed, offline")
+        #expect(DevicesRenderer.changeLine(DeviceChange(change: .forgotten, device: usb, lost: 2), time: "14:13:09", style: .plain)
+                == "14:13:09  x LX3-000123 forgotten (unplugged too long)  [2 earlier changes missed: run `lockdiag list`]")
+    }
+
     @Test func statusHasUnitsOnEveryReading() {
         let text = StatusRenderer.render(Sample.status(), summary: Sample.device(id: "front-door"), faults: [], style: .plain)
         let lines = text.split(separator: "\n").map(String.init)

@@ -107,6 +107,10 @@ import Testing
         try client.connect()
         let subscribed = try client.call(APIMethod.devicesSubscribe).decode(as: DevicesSubscription.self)
         #expect(subscribed.subscribed && subscribed.devices.isEmpty)
+        // A technician's view of the same: the CLI following the list.
+        let follow = try ChildProcess("lockdiag", ["list", "--follow", "--socket", daemon.socketPath])
+        defer { follow.signal(SIGKILL) }
+        #expect(follow.readLine(within: 10)?.hasPrefix("No locks known to lockdiagd.") == true)
 
         // The URB script first: the add uevent goes out with the device, and the daemon opens it at once.
         try bed.command("ioctl /dev/bus/usb/001/007 " + Recording.path("lock-bulk.ioctl"))
@@ -119,6 +123,7 @@ import Testing
         #expect(try TestSupport.wait(upTo: 10) {
             try client.call(APIMethod.devicesList).decode(as: DevicesList.self).devices.first?.model == "LX-300"
         })
+        #expect(follow.readLine(within: 10)?.hasSuffix("+ LX3-000123 plugged in (usb 1-3)") == true)
 
         try bed.command("uevent \(Self.bulkSyspath) remove")
         try bed.command("remove \(Self.bulkSyspath)")
@@ -128,6 +133,9 @@ import Testing
         #expect(removed.device.problem?.contains("unplugged from USB port 1-3") == true)
         let listed = try client.call(APIMethod.devicesList).decode(as: DevicesList.self).devices
         #expect(listed.count == 1 && listed[0].state == "offline" && listed[0].model == "LX-300")
+        #expect(follow.readLine(within: 10)?.hasSuffix("- LX3-000123 unplugged (usb 1-3); still listed, offline") == true)
+        follow.signal(SIGINT)
+        #expect(follow.waitForExit(within: 5) && follow.process.terminationStatus == 0)
 
         // Plugged back in (into the same port, so the kernel gives it a new address): same id.
         let replug = try Recording.prepare("lock-bulk.umockdev", in: scratch, as: "replug.umockdev") {
