@@ -7,7 +7,7 @@ SWIFT       ?= swift
 APT_PACKAGES = pkg-config libusb-1.0-0-dev libbluetooth-dev libudev-dev umockdev libumockdev-dev udev
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build test demo bench catalog vectors clean
+.PHONY: deps build test demo bench bench-usb catalog vectors clean
 
 # Install only what is missing, so a machine that has everything never touches apt.
 deps:
@@ -52,3 +52,15 @@ bench: deps
 	    { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq rt-tests; }
 	$(SWIFT) build -c release --product lockdiag-bench
 	LD_PRELOAD=$(CURDIR)/.build/release/libMallocInterposerSwift.so .build/release/lockdiag-bench --cyclictest $(BENCH_ARGS)
+
+# Poll-loop allocations with a vendor-bulk USB lock attached (a benchmark, not a test): the
+# lock of Tests/Recordings/lock-bulk.umockdev, faked by umockdev, answering a generated URB
+# script; the malloc interposer preloaded into lockdiag-usb-bench.
+bench-usb: deps
+	$(SWIFT) build -c release --product lockdiag-usb-bench
+	@mkdir -p .build/bench-usb
+	grep -v '^#' Tests/Recordings/lock-bulk.umockdev > .build/bench-usb/lock.umockdev
+	python3 scripts/gen-usb-bench-ioctl.py 3000 > .build/bench-usb/lock.ioctl
+	umockdev-run --device .build/bench-usb/lock.umockdev --ioctl /dev/bus/usb/001/007=.build/bench-usb/lock.ioctl -- \
+	    env LD_PRELOAD=libumockdev-preload.so.0:$(CURDIR)/.build/release/libMallocInterposerSwift.so \
+	    .build/release/lockdiag-usb-bench $(BENCH_ARGS)

@@ -69,6 +69,11 @@ let package = Package(
             "LockDaemon", "LockSimulator", "LinuxIO", "CLockDiagSys", argumentParser, logging,
             .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
         ], path: "Benchmarks/PollLoopBenchmark", swiftSettings: swift6),
+        // `make bench-usb`: poll-loop allocations with a vendor-bulk USB lock (faked by umockdev).
+        .executableTarget(name: "lockdiag-usb-bench", dependencies: [
+            "LockDaemon", "USBTransport", "LinuxIO", "CLockDiagSys", argumentParser, logging,
+            .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+        ], path: "Benchmarks/USBLinkBenchmark", swiftSettings: swift6),
 
         .target(name: "LockDiagTestSupport", path: "Tests/LockDiagTestSupport", swiftSettings: swift6),
         .testTarget(name: "CModulesTests", dependencies: ["CLibUSB", "CBlueZ", "CUdev", "CLockDiagSys"], swiftSettings: swift6),
