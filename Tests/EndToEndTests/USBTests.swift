@@ -27,6 +27,27 @@ import Testing
                 == ["SIM-0007-000", "serial", "/dev/ttyACM0", "1-4", "1209:0002"])
     }
 
+    /// A service cable is seen but never polled unless it is named by its serial number.
+    @Test func aServiceCableIsNotPolledUntilNamed() throws {
+        let scratch = try TemporaryDirectory(prefix: "usbcable")
+        defer { scratch.remove() }
+        let cable = try Recording.prepare("cable-cp210x.umockdev", in: scratch)
+        let seen = try Recording.runUnderUmockdev(["--device", cable], product: "lockdiagd", ["--scan"])
+        let line = try #require(seen.first { $0.contains("10c4:ea60") }, "\(seen)")
+        #expect(line.hasPrefix("- ") && line.contains("/dev/ttyUSB0") && line.contains("not polled; to use it: --usb-serial 0001"))
+        let named = try Recording.runUnderUmockdev(["--device", cable], product: "lockdiagd", ["--scan", "--usb-serial", "0001"])
+        #expect(named.contains { $0.hasPrefix("0001 ") && $0.contains("service cable named by --usb-serial") }, "\(named)")
+
+        // The daemon itself: not listed unless named.
+        for (arguments, expected) in [([String](), [String]()), (["--usb-serial", "0001"], ["0001"])] {
+            let daemon = try DaemonProcess(arguments, launcher: ["/usr/bin/umockdev-run", "--device", cable, "--"])
+            let client = JSONRPCClient(socketPath: daemon.socketPath)
+            try client.connect()
+            #expect(try client.call(APIMethod.devicesList).decode(as: DevicesList.self).devices.map(\.id) == expected)
+            #expect(Recording.stopUnderUmockdevRun(daemon) == 0)
+        }
+    }
+
     /// IDENTIFY and READ_STATUS through the real libusb transport, replayed from lock-bulk.ioctl;
     /// then the lock vanishes mid-transfer (NO_DEVICE) and the daemon carries on.
     @Test func identifyAndStatusOverBulkThenAnUnplugMidTransferTakesItOffline() throws {
