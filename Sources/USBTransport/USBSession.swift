@@ -122,6 +122,7 @@ final class USBSession: @unchecked Sendable {
     private var inPending = false
     private var haltedEndpoint: UInt8?
     private var tearingDown = false
+    private var abandoned = false
 
     var transfersInFlight: Int { (outPending ? 1 : 0) + (inPending ? 1 : 0) }
 
@@ -139,6 +140,8 @@ final class USBSession: @unchecked Sendable {
     }
 
     deinit {
+        // An abandoned session's transfers may still be known to libusb: leaked, not freed.
+        guard !abandoned else { return }
         LibUSB.freeTransfer(outTransfer)
         LibUSB.freeTransfer(inTransfer)
         inBuffer.deallocate()
@@ -182,6 +185,7 @@ final class USBSession: @unchecked Sendable {
     /// Gives up on a session whose cancellations never completed (shutdown only): the handle
     /// is closed, the transfers are leaked rather than freed while libusb may still use them.
     func abandon() {
+        abandoned = true
         LibUSB.close(handle)
         channel.closed.store(true, ordering: .releasing)
     }
