@@ -91,6 +91,35 @@ import Testing
         #expect(try client.call(APIMethod.daemonInfo).decode(as: DaemonInfo.self).devices == 1)
     }
 
+    /// Fixed wiring without discovery: `--usb` by port path and by serial number open the same
+    /// lock through libusb (the serial number read from sysfs, not asked of the device).
+    @Test func aBulkLockNamedByPortOrSerialIsOpenedWithoutDiscovery() throws {
+        let scratch = try TemporaryDirectory(prefix: "usbnamed")
+        defer { scratch.remove() }
+        let bulk = try Recording.prepare("lock-bulk.umockdev", in: scratch)
+        for address in ["1-3", "LX3-000123"] {
+            let daemon = try DaemonProcess(["--no-discovery", "--usb", address],
+                                           launcher: ["/usr/bin/umockdev-run", "--device", bulk, "--ioctl",
+                                                      "/dev/bus/usb/001/007=" + Recording.path("lock-bulk.ioctl"), "--"])
+            let client = JSONRPCClient(socketPath: daemon.socketPath)
+            try client.connect()
+            #expect(try TestSupport.wait(upTo: 10) {
+                let devices = try client.call(APIMethod.devicesList).decode(as: DevicesList.self).devices
+                return devices.count == 1 && devices[0].id == "LX3-000123" && devices[0].model == "LX-300" && devices[0].transport == "usb"
+            }, "--usb \(address)")
+            #expect(Recording.stopUnderUmockdevRun(daemon) == 0)
+        }
+        // Nothing at that port: listed with what to do, and polled again when it appears.
+        let daemon = try DaemonProcess(["--no-discovery", "--usb", "2-7"], launcher: ["/usr/bin/umockdev-run", "--device", bulk, "--"])
+        let client = JSONRPCClient(socketPath: daemon.socketPath)
+        try client.connect()
+        #expect(try TestSupport.wait(upTo: 10) {
+            try client.call(APIMethod.devicesList).decode(as: DevicesList.self).devices.first?.problem?
+                .contains("no USB device at port 2-7 — is the lock plugged in?") == true
+        })
+        #expect(Recording.stopUnderUmockdevRun(daemon) == 0)
+    }
+
     /// A halted (stalled) IN endpoint costs one exchange: the halt is cleared and counted, the
     /// lost answer counts as a timeout, and the next poll gets through.
     @Test func aStalledEndpointIsClearedCountedAndTheNextExchangeWorks() throws {
