@@ -66,7 +66,7 @@ import Testing
         let listed = try #require(rig.device("SIM-0003-000"))
         #expect(listed.transport == "serial" && listed.usb?.port == "1-4" && listed.usb?.plugged == true)
         #expect(rig.changes.kinds == [.added])
-        #expect(try TestSupport.wait(upTo: 10) { rig.device("SIM-0003-000")?.online == true })
+        #expect(TestSupport.wait(upTo: 10) { rig.device("SIM-0003-000")?.online == true })
         // Seen again (enumeration and monitor both reporting it): nothing changes.
         #expect(rig.hub.deviceAppeared(rig.tty(0), links: rig.links) == nil)
         #expect(rig.hub.devices().count == 1 && rig.changes.kinds == [.added])
@@ -77,7 +77,7 @@ import Testing
         let rig = try Rig()
         defer { rig.stop() }
         let slot = try #require(rig.hub.deviceAppeared(rig.tty(0), links: rig.links))
-        #expect(try TestSupport.wait(upTo: 10) { rig.device("SIM-0003-000")?.online == true })
+        #expect(TestSupport.wait(upTo: 10) { rig.device("SIM-0003-000")?.online == true })
         let before = rig.hub.faults(of: slot)
 
         rig.hub.deviceDisappeared(rig.tty(0))
@@ -88,7 +88,7 @@ import Testing
         // No link_lost for an unplug udev reported: let the hub's once-a-second check run
         // (75 poll-loop ticks at 50 Hz is 1.5 s by the loop's own clock) and look.
         let start = rig.loop.statistics.cycles
-        #expect(try TestSupport.wait(upTo: 5) { rig.loop.statistics.cycles > start + 75 })
+        #expect(TestSupport.wait(upTo: 5) { rig.loop.statistics.cycles > start + 75 })
         #expect(!rig.hub.faults(of: slot).contains { $0.name == "link_lost" })
         #expect(rig.device("SIM-0003-000")?.problem?.hasPrefix("unplugged") == true)
 
@@ -97,7 +97,7 @@ import Testing
         #expect(back == slot)
         #expect(rig.changes.kinds == [.added, .removed, .added])
         #expect(rig.device("SIM-0003-000")?.usb?.port == "1-2")
-        #expect(try TestSupport.wait(upTo: 10) { rig.device("SIM-0003-000")?.online == true })
+        #expect(TestSupport.wait(upTo: 10) { rig.device("SIM-0003-000")?.online == true })
         #expect(rig.hub.faults(of: slot).count >= before.count)
         #expect(rig.hub.devices().count == 1)
     }
@@ -124,7 +124,7 @@ import Testing
         // Listed under its port path (the lock may already have answered by the time we look).
         #expect(rig.changes.seen.withLock { $0.first?.device.id } == "1-4")
         // Once it answers IDENTIFY, its LDP/1 serial becomes its id; it is still matched by port.
-        #expect(try TestSupport.wait(upTo: 10) { rig.hub.devices().first?.id == "SIM-0003-000" })
+        #expect(TestSupport.wait(upTo: 10) { rig.hub.devices().first?.id == "SIM-0003-000" })
         rig.hub.deviceDisappeared(rig.tty(0, serial: nil, port: "1-4"))
         #expect(rig.hub.devices().first?.state == "offline")
         // Plugged into another port it is another lock (nothing says otherwise).
@@ -144,7 +144,7 @@ import Testing
         #expect(rig.hub.devices()[0].usb?.plugged == false && rig.changes.kinds == [.removed])
         _ = rig.hub.deviceAppeared(rig.tty(0), links: rig.links)
         #expect(rig.changes.kinds == [.removed, .added])
-        #expect(try TestSupport.wait(upTo: 10) { rig.hub.devices()[0].online })
+        #expect(TestSupport.wait(upTo: 10) { rig.hub.devices()[0].online })
         _ = configured
     }
 
