@@ -3,11 +3,14 @@
 
 SWIFT       ?= swift
 # libxml2-utils (xmllint) validates bench JUnit XML against its schema; python3-prometheus-client
-# parses the metrics endpoint's output (both only in tests); libsqlite3-dev backs the history store.
-APT_PACKAGES = pkg-config libusb-1.0-0-dev libbluetooth-dev libudev-dev libsqlite3-dev libxml2-utils python3-prometheus-client
+# parses the metrics endpoint's output (both only in tests); libsqlite3-dev backs the history store;
+# umockdev, libumockdev-dev and udev (udevadm) are for the USB and udev tests (fake devices, the
+# real rules engine).
+APT_PACKAGES = pkg-config libusb-1.0-0-dev libbluetooth-dev libudev-dev libsqlite3-dev libxml2-utils python3-prometheus-client \
+               umockdev libumockdev-dev udev
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build test demo bench catalog vectors clean report-check crash-soak
+.PHONY: deps build test demo bench bench-usb catalog vectors clean report-check crash-soak
 
 # Install only what is missing, so a machine that has everything never touches apt.
 deps:
@@ -66,3 +69,15 @@ report-check: deps
 CRASH_CYCLES ?= 60
 crash-soak: deps
 	LOCKDIAG_CRASH_CYCLES=$(CRASH_CYCLES) $(if $(CRASH_SEED),LOCKDIAG_CRASH_SEED=$(CRASH_SEED)) $(SWIFT) test --filter CrashDurabilityTests
+
+# Poll-loop allocations with a vendor-bulk USB lock attached (a benchmark, not a test): the
+# lock of Tests/Recordings/lock-bulk.umockdev, faked by umockdev, answering a generated URB
+# script; the malloc interposer preloaded into lockdiag-usb-bench.
+bench-usb: deps
+	$(SWIFT) build -c release --product lockdiag-usb-bench
+	@mkdir -p .build/bench-usb
+	grep -v '^#' Tests/Recordings/lock-bulk.umockdev > .build/bench-usb/lock.umockdev
+	python3 scripts/gen-usb-bench-ioctl.py 3000 > .build/bench-usb/lock.ioctl
+	umockdev-run --device .build/bench-usb/lock.umockdev --ioctl /dev/bus/usb/001/007=.build/bench-usb/lock.ioctl -- \
+	    env LD_PRELOAD=libumockdev-preload.so.0:$(CURDIR)/.build/release/libMallocInterposerSwift.so \
+	    .build/release/lockdiag-usb-bench $(BENCH_ARGS)

@@ -43,6 +43,10 @@ let package = Package(
         // Typed wrappers over the Linux calls the transports, the simulator and the poll loop share.
         .target(name: "LinuxIO", dependencies: ["CLockDiagSys"], swiftSettings: swift6),
         .target(name: "SerialTransport", dependencies: ["LockProtocol", "LinuxIO"], swiftSettings: swift6),
+        // Vendor-bulk USB locks over libusb (firmware-specs/usb.md), with its own event thread.
+        .target(name: "USBTransport", dependencies: ["LockProtocol", "LinuxIO", "CLibUSB", "CLockDiagSys"], swiftSettings: swift6),
+        // udev enumeration and hotplug monitoring of locks, with stable identities.
+        .target(name: "DeviceDiscovery", dependencies: ["CUdev", "LinuxIO"], swiftSettings: swift6),
         // An emulated lock controller (physical model, scenarios, fault injection) and its pty server.
         .target(name: "LockSimulator", dependencies: ["LockProtocol", "LinuxIO"], swiftSettings: swift6),
         // JSON-RPC 2.0 over a Unix stream socket, one JSON text per line: the API's transport.
@@ -70,9 +74,11 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             // `lockdiagd --metrics`: the Prometheus endpoint's HTTP/1.
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            "USBTransport", "DeviceDiscovery",
         ], swiftSettings: swift6),
 
-        .executableTarget(name: "lockdiagd", dependencies: ["LockDaemon", "LockSimulator", "LinuxIO", argumentParser, logging], swiftSettings: swift6),
+        .executableTarget(name: "lockdiagd", dependencies: ["LockDaemon", "LockSimulator", "LinuxIO", argumentParser, logging,
+                                                         "DeviceDiscovery", "USBTransport"], swiftSettings: swift6),
         .executableTarget(name: "lockdiag", dependencies: ["LockDiagAPI", "LockDiagCLI", "JSONRPC", "BenchKit", "Reports", argumentParser], swiftSettings: swift6),
         .executableTarget(name: "locksim", dependencies: ["LockSimulator", argumentParser], swiftSettings: swift6),
         // `make bench`: poll-loop lateness and allocations per cycle (a benchmark, not a test).
@@ -80,6 +86,11 @@ let package = Package(
             "LockDaemon", "LockSimulator", "LinuxIO", "CLockDiagSys", argumentParser, logging,
             .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
         ], path: "Benchmarks/PollLoopBenchmark", swiftSettings: swift6),
+        // `make bench-usb`: poll-loop allocations with a vendor-bulk USB lock (faked by umockdev).
+        .executableTarget(name: "lockdiag-usb-bench", dependencies: [
+            "LockDaemon", "USBTransport", "LinuxIO", "CLockDiagSys", argumentParser, logging,
+            .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+        ], path: "Benchmarks/USBLinkBenchmark", swiftSettings: swift6),
 
         .target(name: "LockDiagTestSupport", path: "Tests/LockDiagTestSupport", swiftSettings: swift6),
         .testTarget(name: "CModulesTests", dependencies: ["CLibUSB", "CBlueZ", "CUdev", "CLockDiagSys"], swiftSettings: swift6),
@@ -97,8 +108,14 @@ let package = Package(
         .testTarget(name: "HistoryTests", dependencies: [
             "HistoryStore", "Reports", "LockDiagAPI", "LockDiagCLI", "JSONRPC", "LockDiagTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
         ], swiftSettings: swift6),
+        .testTarget(name: "USBTransportTests", dependencies: ["USBTransport", "LockDiagTestSupport"], swiftSettings: swift6),
+        .testTarget(name: "DeviceDiscoveryTests", dependencies: ["DeviceDiscovery", "LockDiagTestSupport"], swiftSettings: swift6),
+        // Test-only: an umockdev testbed driven over stdin (hotplug uevents, tty nodes in front of
+        // simulator ptys); loads libumockdev at run time so building never needs it.
+        .executableTarget(name: "lockdiag-usb-testbed", path: "TestTools/USBTestbed"),
         .testTarget(name: "LockDaemonTests", dependencies: [
             "LockDaemon", "LockDiagAPI", "LockProtocol", "LockSimulator", "LinuxIO", "SerialTransport", "LockDiagTestSupport", logging,
+            "DeviceDiscovery",
         ], swiftSettings: swift6),
         // Bench plans, limits and result writers; the JUnit XML is checked with xmllint against a schema.
         .testTarget(name: "BenchKitTests", dependencies: ["BenchKit", "LockDiagAPI", "LockDiagTestSupport"], swiftSettings: swift6),

@@ -31,6 +31,8 @@ public struct DaemonConfiguration: Sendable {
     public var historyPath: String?
     /// The station's signing key (`--key`); default `station.key` next to the database.
     public var keyPath: String?
+    /// USB locks (`--usb`, `--usb-serial`), discovery (`--no-discovery`) and unplug retention.
+    public var hotplug = HotplugConfiguration(baudRate: LDP.defaultBaudRate)
 
     public init(socketPath: String) { self.socketPath = socketPath }
 }
@@ -84,6 +86,12 @@ public final class Daemon: Service {
                 continue
             }
         }
+        var hotplugConfiguration = c.hotplug
+        hotplugConfiguration.baudRate = c.baudRate
+        let hotplug = Hotplug(hub: hub, configuration: hotplugConfiguration, logger: logger)
+        hotplug.start()
+        // Declared before the loop's: runs after loop.stop() has closed the USB links.
+        defer { hotplug.stop() }
         try loop.start()
         defer { loop.stop() }
         if let report = loop.realtime {
@@ -102,7 +110,7 @@ public final class Daemon: Service {
         // Metrics first: a port already taken stops the daemon before it serves anything.
         let metrics = try await startMetrics(hub: hub)
         try await server.start()
-        logger.notice("lockdiagd \(version) ready: \(devicePaths.count) device(s), \(c.loop.pollHz) Hz, socket \(c.socketPath)")
+        logger.notice("lockdiagd \(version) ready: \(hub.deviceCount().total) device(s), \(c.loop.pollHz) Hz, socket \(c.socketPath)")
 
         // Runs until SIGTERM/SIGINT (the ServiceGroup's graceful shutdown) or cancellation.
         try? await gracefulShutdown()

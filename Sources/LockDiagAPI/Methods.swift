@@ -19,8 +19,14 @@ public enum APIMethod {
     /// Notification sent to telemetry subscribers.
     public static let telemetryNotification = "telemetry"
 
+    public static let devicesSubscribe = "devices.subscribe"
+    public static let devicesUnsubscribe = "devices.unsubscribe"
+    /// Notification sent to `devices.subscribe` subscribers when a device is added, unplugged or forgotten.
+    public static let devicesChangedNotification = "devices.changed"
+
     public static let all = [daemonInfo, daemonStats, devicesList, deviceStatus, faultsList, faultsClear, testsRun,
-                             telemetrySubscribe, telemetryUnsubscribe, deviceActuate, faultsHistory, reportCreate, stationInfo]
+                             telemetrySubscribe, telemetryUnsubscribe, deviceActuate, faultsHistory, reportCreate, stationInfo,
+                             devicesSubscribe, devicesUnsubscribe]
 }
 
 /// `{device}`: the parameter of every per-device method.

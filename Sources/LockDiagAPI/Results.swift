@@ -116,9 +116,11 @@ public struct LinkStats: Codable, Sendable, Equatable {
     /// Frames whose CRC passed but whose payload was not a valid message.
     public var decodeErrors: UInt64
     public var reconnects: UInt64
+    /// The vendor-bulk USB link's own figures, for a USB lock.
+    public var usb: USBLinkStats?
 
     enum CodingKeys: String, CodingKey {
-        case device, requests, frames, truncated, oversized, timeouts, naks, unexpected, reconnects
+        case device, requests, frames, truncated, oversized, timeouts, naks, unexpected, reconnects, usb
         case bytesIn = "bytes_in"
         case bytesOut = "bytes_out"
         case crcErrors = "crc_errors"
@@ -130,7 +132,8 @@ public struct LinkStats: Codable, Sendable, Equatable {
 
     public init(device: String, requests: UInt64 = 0, frames: UInt64 = 0, bytesIn: UInt64 = 0, bytesOut: UInt64 = 0, crcErrors: UInt64 = 0,
                 headerErrors: UInt64 = 0, noiseBytes: UInt64 = 0, truncated: UInt64 = 0, oversized: UInt64 = 0, unsupportedVersion: UInt64 = 0,
-                timeouts: UInt64 = 0, naks: UInt64 = 0, unexpected: UInt64 = 0, decodeErrors: UInt64 = 0, reconnects: UInt64 = 0) {
+                timeouts: UInt64 = 0, naks: UInt64 = 0, unexpected: UInt64 = 0, decodeErrors: UInt64 = 0, reconnects: UInt64 = 0,
+                usb: USBLinkStats? = nil) {
         self.device = device
         self.requests = requests
         self.frames = frames
@@ -147,6 +150,7 @@ public struct LinkStats: Codable, Sendable, Equatable {
         self.unexpected = unexpected
         self.decodeErrors = decodeErrors
         self.reconnects = reconnects
+        self.usb = usb
     }
 }
 
@@ -171,16 +175,19 @@ public struct DeviceSummary: Codable, Sendable, Equatable {
     /// Why the device is not online, when known.
     public var problem: String?
     public var lastSeen: String?
+    /// For a lock on USB (vendor-bulk or a USB serial port): where it is plugged in and its ids.
+    public var usb: USBDeviceInfo?
 
     enum CodingKeys: String, CodingKey {
-        case id, transport, path, model, firmware, serial, capabilities, online, state, problem
+        case id, transport, path, model, firmware, serial, capabilities, online, state, problem, usb
         case wireProtocol = "protocol"
         case hardwareRevision = "hardware_revision"
         case lastSeen = "last_seen"
     }
 
     public init(id: String, transport: String, path: String, wireProtocol: String, model: String?, hardwareRevision: String?,
-                firmware: String?, serial: String?, capabilities: [String], online: Bool, state: String, problem: String?, lastSeen: String?) {
+                firmware: String?, serial: String?, capabilities: [String], online: Bool, state: String, problem: String?, lastSeen: String?,
+                usb: USBDeviceInfo? = nil) {
         self.id = id
         self.transport = transport
         self.path = path
@@ -194,6 +201,7 @@ public struct DeviceSummary: Codable, Sendable, Equatable {
         self.state = state
         self.problem = problem
         self.lastSeen = lastSeen
+        self.usb = usb
     }
 }
 

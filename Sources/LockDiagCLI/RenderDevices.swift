@@ -2,7 +2,7 @@ import LockDiagAPI
 
 /// The `list` view.
 public enum DevicesRenderer {
-    public static let header = ["DEVICE", "STATE", "TRANSPORT", "PATH", "MODEL", "FIRMWARE", "FAULTS"]
+    public static let header = ["DEVICE", "STATE", "TRANSPORT", "PATH", "SERIAL", "MODEL", "FIRMWARE", "FAULTS"]
 
     static func stateTint(_ state: String) -> Style.Tint? {
         switch state {
@@ -24,7 +24,8 @@ public enum DevicesRenderer {
             let counts = FaultCounts(faults.filter { $0.device == device.id })
             rows.append([
                 Cell(device.id, tint: .bold), Cell(device.state, tint: stateTint(device.state)), Cell(device.transport),
-                Cell(device.path), Cell(device.model ?? "-"), Cell(device.firmware ?? "-"), Cell(counts.text, tint: counts.tint),
+                Cell(device.path), Cell(serial(of: device)), Cell(device.model ?? "-"), Cell(device.firmware ?? "-"),
+                Cell(counts.text, tint: counts.tint),
             ])
             if device.state != "online" {
                 problems[rows.count - 1] = device.problem ?? "no answer from the lock (no reason known yet)"
@@ -40,6 +41,24 @@ public enum DevicesRenderer {
         lines.append(summary(devices, faults: faults, style: style))
         return lines.joined(separator: "\n")
     }
+
+    /// One line of `lockdiag list --follow`: `12:03:04  + LX3-000123 plugged in (usb 1-3)`.
+    public static func changeLine(_ change: DeviceChange, time: String, style: Style) -> String {
+        let device = change.device
+        let place = "\(device.transport) \(device.path)"
+        var line = "\(time)  "
+        switch change.change {
+        case .added: line += style.green("+ \(device.id)") + " plugged in (\(place))"
+        case .removed: line += style.red("- \(device.id)") + " unplugged (\(place)); still listed, offline"
+        case .forgotten: line += style.apply(.yellow, "x \(device.id)") + " forgotten (unplugged too long)"
+        }
+        if change.lost > 0 { line += "  [\(Units.count(change.lost, "earlier change")) missed: run `lockdiag list`]" }
+        return line
+    }
+
+    /// The lock's serial number: from IDENTIFY, else (before it answered, or while unplugged
+    /// since start) its USB serial number.
+    static func serial(of device: DeviceSummary) -> String { device.serial ?? device.usb?.serial ?? "-" }
 
     /// "3 devices, 2 online · faults: 2 confirmed, 1 pending — `lockdiag faults` says what to do".
     static func summary(_ devices: [DeviceSummary], faults: [Fault], style: Style) -> String {

@@ -49,6 +49,15 @@ enum Terminal {
     static let clearLine = "\r\u{1B}[K"
     /// Moves the cursor up `n` lines to column 1 and erases from there to the end of the screen.
     static func eraseUp(_ n: Int) -> String { n > 0 ? "\r\u{1B}[\(n)A\u{1B}[J" : "\r\u{1B}[J" }
+
+    /// The local time of day, `14:03:07`, for lines that report events as they happen.
+    static func localTime() -> String {
+        var now = time(nil)
+        var parts = tm()
+        localtime_r(&now, &parts)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
+    }
 }
 
 /// The signal that asked us to stop (SIGINT, SIGTERM), 0 until one came. Written by the handler,

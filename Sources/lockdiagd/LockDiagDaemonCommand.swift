@@ -5,6 +5,7 @@ import LockDiagAPI
 import LockSimulator
 import Logging
 import ServiceLifecycle
+import USBTransport
 
 @main
 struct LockDiagDaemonCommand: AsyncParsableCommand {
@@ -16,11 +17,24 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
         firmware-specs/ldp-v1.md), turns what it sees into faults with advice, and serves it all
         as JSON-RPC on a Unix socket to `lockdiag`, scripts and bench rigs (docs/socket-api.md).
 
+        Locks plugged in over USB are found by themselves (udev discovery, on by default): the
+        vendor-bulk variant (USB 1209:0001) and the CDC-ACM variant (1209:0002, a /dev/ttyACM*
+        port), and any device udev/70-lockdiag.rules or a local rule tags LOCKDIAG_TRANSPORT.
+        They appear in `lockdiag list` as they are plugged in; an unplugged lock stays listed as
+        offline under the same id until it is plugged back in or --forget-unplugged passes.
+        USB-UART service cables (CH340, CP210x, FTDI, PL2303) are never probed by default:
+        name one with --serial PATH or --usb-serial SERIAL. `lockdiagd --scan` shows what is
+        connected. See firmware-specs/usb.md and udev/README.md.
+
         Examples:
-          lockdiagd --serial /dev/ttyACM0
+          lockdiagd                                    # every lock plugged in, now or later
+          lockdiagd --serial /dev/ttyACM0 --no-discovery
+          lockdiagd --usb 1-1.4 --usb LX3-000123       # bulk locks by port path and by serial number
+          lockdiagd --usb-serial A10K3Z9Q              # a service cable, by its USB serial number
           lockdiagd --simulate healthy,motor-stall,battery-worn --socket /tmp/lockdiag.sock
           sudo lockdiagd --serial /dev/lockdiag/LX3-000123 --realtime
           lockdiagd --serial /dev/ttyACM0 --metrics 127.0.0.1:9464   # Prometheus scrapes /metrics
+          lockdiagd --scan
 
         Simulated scenarios for --simulate:
         \(Scenario.allCases.map { "  \($0.rawValue)" }.joined(separator: "\n"))
@@ -36,6 +50,25 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
 
     @Option(help: "Baud rate of the serial links (LDP/1 default 115200).")
     var baud: UInt32 = 115_200
+
+    @Option(name: .customLong("usb"), help: ArgumentHelp(
+        "A vendor-bulk USB lock by port path (1-1.4) or USB serial number (repeatable); polled even with --no-discovery.",
+        valueName: "port|serial"))
+    var usbAddresses: [String] = []
+
+    @Option(name: .customLong("usb-serial"), help: ArgumentHelp(
+        "Use the USB-serial adapter (service cable) with this USB serial number as a lock when discovery finds it (repeatable).",
+        valueName: "serial"))
+    var usbSerials: [String] = []
+
+    @Flag(name: .customLong("no-discovery"), help: "Do not look for locks with udev; poll only --serial, --usb and --simulate locks.")
+    var noDiscovery = false
+
+    @Option(help: ArgumentHelp("Seconds an unplugged lock stays listed (offline, same id) before it is forgotten.", valueName: "seconds"))
+    var forgetUnplugged: Double = 600
+
+    @Flag(help: "Print the USB locks and service cables connected now, with whether lockdiagd may open them, and exit.")
+    var scan = false
 
     @Option(help: ArgumentHelp("Embedded simulated locks on ptys, one per scenario (comma list, repeatable).",
                                valueName: "scenario[,scenario…]"))
@@ -87,8 +120,9 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
         guard subscriberBuffer >= 4096 else { throw ValidationError("--subscriber-buffer must be at least 4096 bytes") }
         guard confirmAfter >= 1, healAfter >= 1 else { throw ValidationError("--confirm-after and --heal-after must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
-        guard !serialPaths.isEmpty || !simulate.isEmpty else {
-            throw ValidationError("nothing to diagnose: give --serial PATH for a lock, or --simulate SCENARIO to try it without one")
+        guard forgetUnplugged >= 0, forgetUnplugged.isFinite else { throw ValidationError("--forget-unplugged takes 0 or more seconds") }
+        guard !noDiscovery || !serialPaths.isEmpty || !usbAddresses.isEmpty || !simulate.isEmpty || scan else {
+            throw ValidationError("nothing to diagnose: with --no-discovery give --serial PATH or --usb PORT|SERIAL for a lock, or --simulate SCENARIO to try it without one")
         }
         _ = try scenarios()
         if let metrics {
@@ -105,6 +139,7 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if scan { throw ExitCode(Scan.run(adapterSerials: usbSerials)) }
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         var logger = Logger(label: "lockdiagd")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
@@ -128,6 +163,10 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
         configuration.metrics = try metrics.map { text in try MetricsAddress(parsing: text) }
         configuration.historyPath = db
         configuration.keyPath = key
+        configuration.hotplug.usbAddresses = usbAddresses.map(USBAddress.init)
+        configuration.hotplug.adapterSerials = usbSerials
+        configuration.hotplug.discovery = !noDiscovery
+        configuration.hotplug.forgetUnpluggedSeconds = forgetUnplugged
 
         let daemon = Daemon(configuration: configuration, version: LockDiagVersion.current, logger: logger)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(

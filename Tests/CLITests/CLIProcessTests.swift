@@ -70,7 +70,7 @@ import Testing
         try rig.waitForConfirmed("motor", on: rig.stalled)
         let list = try rig.lockdiag(["list"])
         #expect(list.status == 2, "stderr: \(list.stderr)")
-        for header in ["DEVICE", "STATE", "TRANSPORT", "PATH", "MODEL", "FIRMWARE", "FAULTS"] { #expect(list.stdout.contains(header)) }
+        for header in ["DEVICE", "STATE", "TRANSPORT", "PATH", "SERIAL", "MODEL", "FIRMWARE", "FAULTS"] { #expect(list.stdout.contains(header)) }
         let lines = list.stdout.split(separator: "\n")
         for id in [rig.healthy, rig.stalled, rig.worn] {
             #expect(lines.contains { $0.hasPrefix(id) }, "\(id) missing from:\n\(list.stdout)")

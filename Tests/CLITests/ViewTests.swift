@@ -156,12 +156,37 @@ enum Sample {
         let devices = [Sample.device(id: "front-door"), Sample.device(id: "back-door", state: "offline", problem: "cable unplugged")]
         let faults = [Sample.fault(), Sample.fault(status: .pending, evidence: nil)]
         let lines = DevicesRenderer.render(devices, faults: faults, style: .plain).split(separator: "\n", omittingEmptySubsequences: false)
-        #expect(lines[0] == "DEVICE      STATE    TRANSPORT  PATH          MODEL   FIRMWARE  FAULTS")
-        #expect(lines[1] == "front-door  online   serial     /dev/ttyACM0  LX-300  2.4.1     1 confirmed, 1 pending")
-        #expect(lines[2] == "back-door   offline  serial     /dev/ttyACM0  LX-300  2.4.1     none")
+        #expect(lines[0] == "DEVICE      STATE    TRANSPORT  PATH          SERIAL      MODEL   FIRMWARE  FAULTS")
+        #expect(lines[1] == "front-door  online   serial     /dev/ttyACM0  front-door  LX-300  2.4.1     1 confirmed, 1 pending")
+        #expect(lines[2] == "back-door   offline  serial     /dev/ttyACM0  back-door   LX-300  2.4.1     none")
         #expect(lines[3] == "  problem: cable unplugged")
         #expect(lines.last == "2 devices, 1 online · faults: 1 confirmed, 1 pending — `lockdiag faults` says what to do")
         #expect(DevicesRenderer.render([], faults: [], style: .plain).hasPrefix("No locks known to lockdiagd."))
+    }
+
+    @Test func listShowsAUSBLockWithItsTransportPortAndSerial() {
+        let usb = USBDeviceInfo(port: "1-3", vendorID: "1209", productID: "0001", serial: "LX3-000123", manufacturer: nil, product: nil,
+                                plugged: false)
+        // Unplugged since the daemon started: not identified yet, known by its USB serial number.
+        let unplugged = DeviceSummary(id: "LX3-000123", transport: "usb", path: "1-3", wireProtocol: "LDP/1", model: nil, hardwareRevision: nil,
+                                      firmware: nil, serial: nil, capabilities: [], online: false, state: "offline",
+                                      problem: "unplugged from USB port 1-3 — plug it back in: it keeps its id and its faults",
+                                      lastSeen: nil, usb: usb)
+        let lines = DevicesRenderer.render([unplugged], faults: [], style: .plain).split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines[0] == "DEVICE      STATE    TRANSPORT  PATH  SERIAL      MODEL  FIRMWARE  FAULTS")
+        #expect(lines[1] == "LX3-000123  offline  usb        1-3   LX3-000123  -      -         none")
+        #expect(lines[2] == "  problem: unplugged from USB port 1-3 — plug it back in: it keeps its id and its faults")
+    }
+
+    @Test func followPrintsOneLinePerChange() {
+        let usb = DeviceSummary(id: "LX3-000123", transport: "usb", path: "1-3", wireProtocol: "LDP/1", model: nil, hardwareRevision: nil,
+                                firmware: nil, serial: nil, capabilities: [], online: false, state: "connecting", problem: nil, lastSeen: nil)
+        #expect(DevicesRenderer.changeLine(DeviceChange(change: .added, device: usb), time: "14:03:07", style: .plain)
+                == "14:03:07  + LX3-000123 plugged in (usb 1-3)")
+        #expect(DevicesRenderer.changeLine(DeviceChange(change: .removed, device: usb), time: "14:03:09", style: .plain)
+                == "14:03:09  - LX3-000123 unplugged (usb 1-3); still listed, offline")
+        #expect(DevicesRenderer.changeLine(DeviceChange(change: .forgotten, device: usb, lost: 2), time: "14:13:09", style: .plain)
+                == "14:13:09  x LX3-000123 forgotten (unplugged too long)  [2 earlier changes missed: run `lockdiag list`]")
     }
 
     @Test func statusHasUnitsOnEveryReading() {

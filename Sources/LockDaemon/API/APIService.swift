@@ -73,6 +73,12 @@ public struct APIService: Sendable {
             return try encode(Unsubscribed(device: hub.deviceID(index), unsubscribed: was))
         }
         station?.register(into: &table, hub: hub, logger: logger)
+        table.register(APIMethod.devicesSubscribe) { call in
+            try encode(DevicesSubscription(subscribed: true, devices: hub.watchDevices(DeviceChangeConnectionSink(call.connection))))
+        }
+        table.register(APIMethod.devicesUnsubscribe) { call in
+            try encode(DevicesUnsubscribed(unsubscribed: hub.unwatchDevices(call.connection.id)))
+        }
         table.onConnectionClosed { connection in hub.removeSink(connection.id) }
         table.onInternalError { error, call in
             logger.error("method \(call.method) from connection \(call.connection.id) failed: \(error)")
@@ -139,5 +145,18 @@ final class ConnectionSink: TelemetrySink {
     func offer(_ notification: TelemetryNotification) -> Bool {
         guard let params = try? JSONValue(encoding: notification) else { return false }
         return connection.trySendNotification(method: APIMethod.telemetryNotification, params: params)
+    }
+}
+
+/// A socket connection seen as a `devices.changed` subscriber.
+final class DeviceChangeConnectionSink: DeviceChangeSink {
+    let connection: RPCConnection
+    var sinkID: UInt64 { connection.id }
+
+    init(_ connection: RPCConnection) { self.connection = connection }
+
+    func offer(_ change: DeviceChange) -> Bool {
+        guard let params = try? JSONValue(encoding: change) else { return false }
+        return connection.trySendNotification(method: APIMethod.devicesChangedNotification, params: params)
     }
 }

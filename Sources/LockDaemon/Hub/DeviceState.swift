@@ -1,5 +1,6 @@
 import LockDiagAPI
 import LockProtocol
+import USBTransport
 
 /// A trace being put together from TRACE_CHUNK events and READ_MOTOR_TRACE answers.
 struct TraceAssembly: Sendable {
@@ -60,7 +61,8 @@ struct CounterSample: Sendable {
 struct DeviceState: Sendable {
     let index: Int
     let transport: String
-    let path: String
+    /// Where it is; a discovered lock replugged elsewhere gets its new path.
+    var path: String
     var id: String
     var identity: Identity?
     var linkUp = false
@@ -88,6 +90,20 @@ struct DeviceState: Sendable {
     /// The telemetry log's sampling (Hub+History.swift): when the last status went in, and whether the motor ran then.
     var historySampleAtMilliseconds: Int64 = 0
     var historyMotorWasRunning = false
+    /// Discovery's stable key (USB serial number, else port path) for a lock it manages; a
+    /// configured one that discovery also sees gets it too. Nil otherwise.
+    var discoveryKey: String?
+    /// Whether discovery attached it (and detaches it when unplugged, and may forget it).
+    var discovered = false
+    /// Its USB identity, when it is on USB and udev told us.
+    var usb: USBDeviceInfo?
+    /// When udev reported it unplugged (monotonic ns); nil while plugged in.
+    var unpluggedAtNanoseconds: UInt64?
+    /// The link of a udev-watched lock went down since the last periodic check (which decides,
+    /// knowing whether udev reported an unplug meanwhile, whether that was a lost link).
+    var linkDropPending = false
+    /// The vendor-bulk link's own counters (atomics the link updates), for a USB lock.
+    var usbCounters: USBLinkCounters?
 
     init(index: Int, transport: String, path: String, diagnosis: DiagnosisConfiguration) {
         self.index = index
@@ -98,11 +114,12 @@ struct DeviceState: Sendable {
     }
 
     func isOnline(now: UInt64, silenceNanoseconds: UInt64) -> Bool {
-        linkUp && lastFrameNanoseconds > 0 && now &- lastFrameNanoseconds < silenceNanoseconds
+        unpluggedAtNanoseconds == nil && linkUp && lastFrameNanoseconds > 0 && now &- lastFrameNanoseconds < silenceNanoseconds
     }
 
     func state(now: UInt64, silenceNanoseconds: UInt64) -> String {
-        if !linkUp { return everUp ? "offline" : (problem == nil ? "connecting" : "offline") }
+        // Unplugged is offline at once, even before its link has been closed.
+        if !linkUp || unpluggedAtNanoseconds != nil { return everUp ? "offline" : (problem == nil ? "connecting" : "offline") }
         if lastFrameNanoseconds == 0 { return "connecting" }
         return now &- lastFrameNanoseconds < silenceNanoseconds ? "online" : "unresponsive"
     }
@@ -114,9 +131,9 @@ struct DeviceState: Sendable {
                       hardwareRevision: identity?.hardwareRevision, firmware: identity?.firmwareVersion, serial: identity?.serial,
                       capabilities: identity?.capabilities.names ?? [], online: isOnline(now: now, silenceNanoseconds: silenceNanoseconds),
                       state: state(now: now, silenceNanoseconds: silenceNanoseconds),
-                      problem: linkUp && lastFrameNanoseconds > 0 && now &- lastFrameNanoseconds >= silenceNanoseconds
+                      problem: unpluggedAtNanoseconds == nil && linkUp && lastFrameNanoseconds > 0 && now &- lastFrameNanoseconds >= silenceNanoseconds
                         ? "the lock stopped answering (asleep, hung or a bad cable)" : problem,
-                      lastSeen: lastFrameMilliseconds.map(Timestamp.iso8601))
+                      lastSeen: lastFrameMilliseconds.map(Timestamp.iso8601), usb: usb)
     }
 
     func apiStatus(now: UInt64, silenceNanoseconds: UInt64) -> DeviceStatus {
@@ -171,6 +188,8 @@ struct DeviceState: Sendable {
                   crcErrors: d.crcErrors, headerErrors: d.headerErrors, noiseBytes: d.noiseBytes,
                   truncated: d.truncated, oversized: d.oversized, unsupportedVersion: d.unsupportedVersion,
                   timeouts: counters.timeouts, naks: counters.naks, unexpected: counters.unexpected, decodeErrors: decodeErrors,
-                  reconnects: counters.reconnects)
+                  reconnects: counters.reconnects,
+                  usb: usbCounters.map { USBLinkStats(exchanges: $0.exchanges, stalls: $0.stalls, transferErrors: $0.transferErrors,
+                                                      inTimeouts: $0.inTimeouts, outTimeouts: $0.outTimeouts, droppedBytes: $0.droppedBytes) })
     }
 }

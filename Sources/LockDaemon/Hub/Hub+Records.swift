@@ -22,12 +22,23 @@ extension Hub {
             effects.log.append("\(d.id): link up on \(d.path)")
         case .linkDown:
             d.linkUp = false
-            d.problem = "link lost: the device went away (unplugged, reset or hung up)"
             d.assembly = nil
-            effects.log.append("\(d.id): link lost on \(d.path); reconnecting")
-            failCheck(FaultCode.linkLost, kind: .condition, fromDevice: false, at: now,
-                      evidence: "\(d.path) hung up (EIO/POLLHUP) while polled", device: &d, effects: &effects)
+            // A lock udev reported unplugged keeps saying so; its link closing is expected.
+            guard d.unpluggedAtNanoseconds == nil else { break }
+            d.problem = payload.isEmpty ? "link lost: the device went away (unplugged, reset or hung up)"
+                : "link lost: " + String(decoding: payload, as: UTF8.self)
+            effects.log.append(payload.isEmpty ? "\(d.id): link lost on \(d.path); reconnecting" : "\(d.id): \(d.problem!); reconnecting")
+            // For a lock udev watches, the once-a-second check raises link_lost unless udev
+            // says it was unplugged meanwhile (the link fails a few ms before the uevent).
+            if d.discoveryKey != nil {
+                d.linkDropPending = true
+            } else {
+                failCheck(FaultCode.linkLost, kind: .condition, fromDevice: false, at: now,
+                          evidence: "\(d.path) hung up (\(d.transport == "usb" ? "LIBUSB_ERROR_NO_DEVICE" : "EIO/POLLHUP")) while polled",
+                          device: &d, effects: &effects)
+            }
         case .openFailed:
+            guard d.unpluggedAtNanoseconds == nil else { break }
             d.problem = String(decoding: payload, as: UTF8.self)
             effects.log.append("\(d.id): \(d.problem!)")
         case .timeout:
@@ -304,7 +315,13 @@ extension Hub {
             guard var d = s.devices[index] else { continue }
             defer { s.devices[index] = d }
             if d.everUp {
-                if d.linkUp { passCheck(FaultCode.linkLost, device: &d, effects: &effects) } else {
+                let dropped = d.linkDropPending
+                d.linkDropPending = false
+                if d.unpluggedAtNanoseconds == nil && dropped && d.linkUp {
+                    // Down and up again between two checks: still a lost link.
+                    failCheck(FaultCode.linkLost, kind: .condition, fromDevice: false, at: now,
+                              evidence: "\(d.path) dropped its link and came back", device: &d, effects: &effects)
+                } else if d.linkUp { passCheck(FaultCode.linkLost, device: &d, effects: &effects) } else if d.unpluggedAtNanoseconds == nil {
                     failCheck(FaultCode.linkLost, kind: .condition, fromDevice: false, at: now,
                               evidence: "\(d.path) is gone", device: &d, effects: &effects)
                 }

@@ -43,6 +43,8 @@ public final class Hub: Sendable {
     private let tickets = Mutex<[ObjectIdentifier: EventTicket]>([:])
     private let running = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
+    /// `devices.subscribe` subscribers and how many changes each has missed (Hub+Devices.swift).
+    let deviceWatchers = Mutex<[UInt64: DeviceWatcher]>([:])
 
     var silenceNanoseconds: UInt64 { UInt64(diagnosis.silenceSeconds * 1e9) }
 
@@ -141,6 +143,7 @@ public final class Hub: Sendable {
         state.withLock { s in
             for key in s.subscriptions.keys { s.subscriptions[key]?.removeAll { $0.sink.sinkID == sinkID } }
         }
+        unwatchDevices(sinkID)
     }
 
     // MARK: Commands and events

@@ -15,6 +15,13 @@ public protocol DeviceLink: AnyObject {
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> IOResult
     func write(_ bytes: UnsafeRawBufferPointer) throws -> IOResult
     func close()
+    /// Why the link went down, when the transport knows more than "closed" (read only after
+    /// `read` or `write` reported it; may allocate).
+    var failureReason: String? { get }
+}
+
+extension DeviceLink {
+    public var failureReason: String? { nil }
 }
 
 extension SerialPort: DeviceLink {

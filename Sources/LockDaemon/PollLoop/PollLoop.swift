@@ -385,7 +385,14 @@ public final class PollLoop: @unchecked Sendable {
         while let command = slot.commands.pop() { failCommand(slot, token: command.token, type: command.type, now: now) }
         slot.nextReconnect = now &+ configuration.reconnectIntervalNanoseconds
         if reportDown && wasOnline {
-            publish(RecordHeader(.linkDown, device: slot.index, at: now))
+            // Only on the way down, never per cycle: the reason may be formatted here.
+            if let reason = slot.link.failureReason {
+                Array(reason.utf8.prefix(RecordRing.slotPayload)).withUnsafeBytes {
+                    publish(RecordHeader(.linkDown, device: slot.index, at: now), payload: $0)
+                }
+            } else {
+                publish(RecordHeader(.linkDown, device: slot.index, at: now))
+            }
             publishCounters(slot, now: now)
         }
     }

@@ -7,7 +7,8 @@ public enum RecordKind: UInt8, Sendable {
     case frame = 1
     /// The device's link opened.
     case linkUp = 2
-    /// The device's link went away (unplug, hang-up, I/O error).
+    /// The device's link went away (unplug, hang-up, I/O error); the payload is the
+    /// transport's reason, UTF-8, when it gave one.
     case linkDown = 3
     /// A request got no answer by its deadline (after the retry commands get).
     case timeout = 4

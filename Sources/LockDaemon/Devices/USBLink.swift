@@ -1,0 +1,5 @@
+import USBTransport
+
+extension USBBulkPort: DeviceLink {
+    public var transport: String { "usb" }
+}

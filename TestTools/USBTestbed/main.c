@@ -1,0 +1,136 @@
+// lockdiag-usb-testbed: an umockdev testbed (fake sysfs, /dev nodes, udev database, uevents,
+// usbdevfs ioctl replay) driven by one command per line on stdin, for the USB and hotplug
+// end-to-end tests. The tests run lockdiagd against it with
+//   env UMOCKDEV_DIR=<dir> LD_PRELOAD=libumockdev-preload.so.0 lockdiagd …
+// so the real libudev and libusb code paths run against the devices described here.
+//
+// libumockdev is loaded at run time (dlopen) so that building lockdiag never needs it; the
+// tests need the Debian packages `umockdev` and `libumockdev-dev` (`make deps` installs them).
+//
+// Commands (each answered with one line, "ok …" or "error …"):
+//   add FILE               add the devices an umockdev description (.umockdev) describes; lines
+//                          starting with '#' are comments (umockdev itself has none). umockdev
+//                          sends an "add" uevent for each device.
+//   ioctl DEVNODE FILE     replay usbdevfs ioctls for DEVNODE from an .ioctl script
+//   uevent SYSPATH ACTION  send a uevent ("add", "remove", "change") for a device
+//   remove SYSPATH         remove a device (and its children) from sysfs and /dev; no uevent
+//   link DEVNODE TARGET    make the /dev node a symlink to TARGET (e.g. a simulator's pty)
+//   quit                   remove the testbed and exit (end of input does the same)
+// On start it prints "dir PATH": the testbed root, the UMOCKDEV_DIR for the program under test.
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct { unsigned int domain; int code; char *message; } GErrorView;
+typedef void Testbed;
+
+static Testbed *(*testbed_new)(void);
+static const char *(*testbed_root)(Testbed *);
+static int (*add_from_string)(Testbed *, const char *, GErrorView **);
+static int (*load_ioctl)(Testbed *, const char *, const char *, GErrorView **);
+static void (*send_uevent)(Testbed *, const char *, const char *);
+static void (*remove_device)(Testbed *, const char *);
+static void (*object_unref)(void *);
+
+static void *need(void *library, const char *name) {
+    void *symbol = dlsym(library, name);
+    if (!symbol) {
+        fprintf(stderr, "lockdiag-usb-testbed: %s missing from libumockdev: %s\n", name, dlerror());
+        exit(2);
+    }
+    return symbol;
+}
+
+static void answer(int ok, const char *detail) {
+    printf("%s%s%s\n", ok ? "ok" : "error", detail && *detail ? " " : "", detail ? detail : "");
+    fflush(stdout);
+}
+
+// umockdev descriptions have no comment syntax; ours carry comments saying how they were made.
+static char *read_without_comments(const char *path) {
+    FILE *file = fopen(path, "r");
+    if (!file) return NULL;
+    size_t capacity = 4096, length = 0;
+    char *text = malloc(capacity);
+    char line[8192];
+    while (fgets(line, sizeof line, file)) {
+        if (line[0] == '#') continue;
+        size_t n = strlen(line);
+        if (length + n + 1 > capacity) {
+            capacity = (length + n + 1) * 2;
+            text = realloc(text, capacity);
+        }
+        memcpy(text + length, line, n);
+        length += n;
+    }
+    text[length] = 0;
+    fclose(file);
+    return text;
+}
+
+int main(void) {
+    void *library = dlopen("libumockdev.so.0", RTLD_NOW | RTLD_GLOBAL);
+    if (!library) {
+        fprintf(stderr, "lockdiag-usb-testbed: cannot load libumockdev.so.0 (%s) — install the Debian packages "
+                        "umockdev and libumockdev-dev (`make deps`)\n", dlerror());
+        return 2;
+    }
+    testbed_new = need(library, "umockdev_testbed_new");
+    testbed_root = need(library, "umockdev_testbed_get_root_dir");
+    add_from_string = need(library, "umockdev_testbed_add_from_string");
+    load_ioctl = need(library, "umockdev_testbed_load_ioctl");
+    send_uevent = need(library, "umockdev_testbed_uevent");
+    remove_device = need(library, "umockdev_testbed_remove_device");
+    object_unref = need(RTLD_DEFAULT, "g_object_unref");
+
+    Testbed *testbed = testbed_new();
+    const char *root = testbed_root(testbed);
+    printf("dir %s\n", root);
+    fflush(stdout);
+
+    char line[4096];
+    while (fgets(line, sizeof line, stdin)) {
+        line[strcspn(line, "\n")] = 0;
+        char *argument = strchr(line, ' ');
+        if (argument) *argument++ = 0;
+        GErrorView *error = NULL;
+        if (strcmp(line, "quit") == 0) {
+            break;
+        } else if (strcmp(line, "add") == 0 && argument) {
+            char *text = read_without_comments(argument);
+            if (!text) { answer(0, strerror(errno)); continue; }
+            int ok = add_from_string(testbed, text, &error);
+            free(text);
+            answer(ok, error ? error->message : NULL);
+        } else if (strcmp(line, "ioctl") == 0 && argument && strchr(argument, ' ')) {
+            char *file = strchr(argument, ' ');
+            *file++ = 0;
+            int ok = load_ioctl(testbed, argument, file, &error);
+            answer(ok, error ? error->message : NULL);
+        } else if (strcmp(line, "uevent") == 0 && argument && strchr(argument, ' ')) {
+            char *action = strchr(argument, ' ');
+            *action++ = 0;
+            send_uevent(testbed, argument, action);
+            answer(1, NULL);
+        } else if (strcmp(line, "remove") == 0 && argument) {
+            remove_device(testbed, argument);
+            answer(1, NULL);
+        } else if (strcmp(line, "link") == 0 && argument && strchr(argument, ' ')) {
+            char *target = strchr(argument, ' ');
+            *target++ = 0;
+            char node[4096];
+            snprintf(node, sizeof node, "%s%s", root, argument);
+            unlink(node);
+            if (symlink(target, node) != 0) { answer(0, strerror(errno)); continue; }
+            answer(1, NULL);
+        } else {
+            answer(0, "unknown command (add FILE | ioctl DEVNODE FILE | uevent SYSPATH ACTION | remove SYSPATH | link DEVNODE TARGET | quit)");
+        }
+    }
+    // Removes the testbed directory.
+    object_unref(testbed);
+    return 0;
+}
