@@ -133,7 +133,7 @@ struct DeviceState: Sendable {
                       state: state(now: now, silenceNanoseconds: silenceNanoseconds),
                       problem: unpluggedAtNanoseconds == nil && linkUp && lastFrameNanoseconds > 0 && now &- lastFrameNanoseconds >= silenceNanoseconds
                         ? "the lock stopped answering (asleep, hung or a bad cable)" : problem,
-                      lastSeen: lastFrameMilliseconds.map(Timestamp.iso8601), usb: usb)
+                      lastSeen: lastFrameMilliseconds.map { APITime.format(milliseconds: $0) }, usb: usb)
     }
 
     func apiStatus(now: UInt64, silenceNanoseconds: UInt64) -> DeviceStatus {
@@ -154,7 +154,7 @@ struct DeviceState: Sendable {
             fingerprint: fp, temperatureCelsius: s.flatMap(Self.celsius),
             calibrated: s?.flags.contains(.calibrated) ?? false, tamperActive: s?.flags.contains(.tamperActive) ?? false,
             activeFaults: Int(s?.activeFaults ?? 0), actuations: s?.actuations ?? 0, uptimeSeconds: s?.uptimeSeconds ?? 0,
-            lastActuation: lastActuation, updatedAt: statusAtMilliseconds.map(Timestamp.iso8601))
+            lastActuation: lastActuation, updatedAt: statusAtMilliseconds.map { APITime.format(milliseconds: $0) })
     }
 
     static func celsius(_ status: LockStatus) -> Double? {
@@ -165,14 +165,14 @@ struct DeviceState: Sendable {
         let def = FaultCatalog.resolve(entry.code)
         return Fault(device: id, code: def.codeText, name: def.name, title: def.title, category: def.category.rawValue,
                      severity: def.severity.rawValue, status: entry.status, source: entry.source, count: entry.count,
-                     firstSeen: Timestamp.iso8601(milliseconds: entry.firstSeenMilliseconds),
-                     lastSeen: Timestamp.iso8601(milliseconds: entry.lastSeenMilliseconds), freezeFrame: entry.freezeFrame,
+                     firstSeen: APITime.format(milliseconds: entry.firstSeenMilliseconds),
+                     lastSeen: APITime.format(milliseconds: entry.lastSeenMilliseconds), freezeFrame: entry.freezeFrame,
                      meaning: def.meaning, advice: def.action)
     }
 
     /// The snapshot stored with a fault when it is confirmed.
     func freezeFrame(at milliseconds: Int64, evidence: String, actuation: ActuationSummary? = nil, link: LinkHealth? = nil) -> FreezeFrame {
-        FreezeFrame(capturedAt: Timestamp.iso8601(milliseconds: milliseconds), evidence: evidence,
+        FreezeFrame(capturedAt: APITime.format(milliseconds: milliseconds), evidence: evidence,
                     batteryMillivolts: status.map { Int($0.batteryMillivolts) },
                     batteryPercent: status.flatMap { $0.batteryPercent == LockStatus.unknownPercent ? nil : Int($0.batteryPercent) },
                     lock: status?.bolt.name, door: status?.door.name, motorState: status?.motor.name,

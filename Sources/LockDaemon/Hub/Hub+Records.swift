@@ -193,7 +193,7 @@ extension Hub {
             runningCurrentMilliamps: analysis.runningMilliamps, batteryRestMillivolts: finished.map { Int($0.batteryRestMillivolts) },
             batteryLoadedMillivolts: finished.map { Int($0.batteryLoadedMillivolts) }, internalResistanceMilliohms: resistance,
             endStopAtMilliseconds: analysis.endStopAtMilliseconds, analysis: analysis.verdict.rawValue, samples: samples.count,
-            sampleRateHz: assembly.sampleRateHz, at: Timestamp.iso8601(milliseconds: assembly.startedAtMilliseconds))
+            sampleRateHz: assembly.sampleRateHz, at: APITime.format(milliseconds: assembly.startedAtMilliseconds))
         let trace = MotorTrace(actuation: Int(assembly.actuation), sampleRateHz: assembly.sampleRateHz, samplesMilliamps: samples.map(Int.init))
         d.lastActuation = summary
         d.lastTrace = trace

@@ -25,7 +25,7 @@ extension Hub {
         let verdict: Verdict = results.allSatisfy { $0.verdict == .pass } ? .pass : results.contains { $0.verdict == .fail } ? .fail : .aborted
         let ended = clock.wallMilliseconds(monotonic: MonotonicClock.nanoseconds())
         let run = TestRun(device: id, test: kind, verdict: verdict, results: results,
-                          startedAt: Timestamp.iso8601(milliseconds: startedAt), durationMilliseconds: Int(ended - startedAt))
+                          startedAt: APITime.format(milliseconds: startedAt), durationMilliseconds: Int(ended - startedAt))
         history?.commit([.testRun(run, startedAtMilliseconds: startedAt, requestedBy: requester)])
         return run
     }
