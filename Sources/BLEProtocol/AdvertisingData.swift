@@ -57,12 +57,20 @@ public struct ADFlags: OptionSet, Hashable, Sendable {
 public struct ADServiceData: Hashable, Sendable {
     public var uuid: BluetoothUUID
     public var data: [UInt8]
+    public init(uuid: BluetoothUUID, data: [UInt8]) {
+        self.uuid = uuid
+        self.data = data
+    }
 }
 
 /// Manufacturer Specific Data: a company identifier (Assigned Numbers §7) and its data.
 public struct ADManufacturerData: Hashable, Sendable {
     public var companyID: UInt16
     public var data: [UInt8]
+    public init(companyID: UInt16, data: [UInt8]) {
+        self.companyID = companyID
+        self.data = data
+    }
 }
 
 /// Decoded advertising (or scan response) data.

@@ -65,6 +65,12 @@ public final class BLELinkStatus: Sendable {
         return s
     }
 
+    /// An attempt is under way (connecting, setting up, or set up and about to be taken).
+    public var isAttempting: Bool {
+        let phase = state.withLock { $0.phase }
+        return phase == .connecting || phase == .discovering || phase == .ready
+    }
+
     /// Why the lock is not online, in words, while it is not; nil when connected.
     public func problem(now: UInt64 = MonotonicClock.nanoseconds()) -> String? {
         let s = state.withLock { $0 }

@@ -68,6 +68,12 @@ public struct ATTNotification: Hashable, Sendable {
     public var value: [UInt8]
     /// An indication (already confirmed by the client).
     public var indicated: Bool
+
+    public init(handle: UInt16, value: [UInt8], indicated: Bool) {
+        self.handle = handle
+        self.value = value
+        self.indicated = indicated
+    }
 }
 
 /// A GATT client (Core Specification v5.3, Vol 3, Part G, §4) over an `ATTBearer`: one

@@ -1,3 +1,4 @@
+import BLETransport
 import Foundation
 import HistoryStore
 import JSONRPC
@@ -31,6 +32,9 @@ public struct DaemonConfiguration: Sendable {
     public var historyPath: String?
     /// The station's signing key (`--key`); default `station.key` next to the database.
     public var keyPath: String?
+    /// BLE locks (`--ble ADDRESS`, `--ble-att-socket PATH`) and how their links behave.
+    public var bleDevices: [BLEEndpoint] = []
+    public var bleOptions = BLEOptions()
 
     public init(socketPath: String) { self.socketPath = socketPath }
 }
@@ -84,6 +88,12 @@ public final class Daemon: Service {
                 continue
             }
         }
+        for endpoint in c.bleDevices {
+            guard try hub.addBLEDevice(endpoint, options: c.bleOptions) != nil else {
+                logger.error("no free device slot for \(endpoint) (at most \(c.loop.maxDevices) devices)")
+                continue
+            }
+        }
         try loop.start()
         defer { loop.stop() }
         if let report = loop.realtime {
@@ -102,7 +112,7 @@ public final class Daemon: Service {
         // Metrics first: a port already taken stops the daemon before it serves anything.
         let metrics = try await startMetrics(hub: hub)
         try await server.start()
-        logger.notice("lockdiagd \(version) ready: \(devicePaths.count) device(s), \(c.loop.pollHz) Hz, socket \(c.socketPath)")
+        logger.notice("lockdiagd \(version) ready: \(devicePaths.count + c.bleDevices.count) device(s), \(c.loop.pollHz) Hz, socket \(c.socketPath)")
 
         // Runs until SIGTERM/SIGINT (the ServiceGroup's graceful shutdown) or cancellation.
         try? await gracefulShutdown()

@@ -171,16 +171,23 @@ public struct DeviceSummary: Codable, Sendable, Equatable {
     /// Why the device is not online, when known.
     public var problem: String?
     public var lastSeen: String?
+    /// The maker, from a BLE lock's Device Information Service.
+    public var manufacturer: String?
+    /// A BLE lock's connection: MTU, services, attempts.
+    public var ble: BLELinkInfo?
 
     enum CodingKeys: String, CodingKey {
-        case id, transport, path, model, firmware, serial, capabilities, online, state, problem
+        case id, transport, path, model, firmware, serial, capabilities, online, state, problem, manufacturer, ble
         case wireProtocol = "protocol"
         case hardwareRevision = "hardware_revision"
         case lastSeen = "last_seen"
     }
 
     public init(id: String, transport: String, path: String, wireProtocol: String, model: String?, hardwareRevision: String?,
-                firmware: String?, serial: String?, capabilities: [String], online: Bool, state: String, problem: String?, lastSeen: String?) {
+                firmware: String?, serial: String?, capabilities: [String], online: Bool, state: String, problem: String?, lastSeen: String?,
+                manufacturer: String? = nil, ble: BLELinkInfo? = nil) {
+        self.manufacturer = manufacturer
+        self.ble = ble
         self.id = id
         self.transport = transport
         self.path = path

@@ -26,7 +26,8 @@ extension Hub {
             d.assembly = nil
             effects.log.append("\(d.id): link lost on \(d.path); reconnecting")
             failCheck(FaultCode.linkLost, kind: .condition, fromDevice: false, at: now,
-                      evidence: "\(d.path) hung up (EIO/POLLHUP) while polled", device: &d, effects: &effects)
+                      evidence: d.transport == "ble" ? "the Bluetooth LE connection to \(d.path) dropped while polled"
+                        : "\(d.path) hung up (EIO/POLLHUP) while polled", device: &d, effects: &effects)
         case .openFailed:
             d.problem = String(decoding: payload, as: UTF8.self)
             effects.log.append("\(d.id): \(d.problem!)")
@@ -314,7 +315,8 @@ extension Hub {
             if let status = d.status, let at = d.statusAtMilliseconds, now - at < 3000, status.motor == .idle,
                status.batteryPercent != LockStatus.unknownPercent {
                 let percent = Int(status.batteryPercent)
-                let evidence = "battery at \(percent) % (\(status.batteryMillivolts) mV at rest)"
+                // 0 mV: a lock that reports only a percentage (the BLE Battery Service).
+                let evidence = "battery at \(percent) %" + (status.batteryMillivolts > 0 ? " (\(status.batteryMillivolts) mV at rest)" : "")
                 if percent < diagnosis.batteryCriticalPercent {
                     failCheck(FaultCode.batteryCritical, kind: .condition, fromDevice: false, at: now, evidence: evidence, device: &d, effects: &effects)
                 } else {

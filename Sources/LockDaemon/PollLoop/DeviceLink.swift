@@ -15,6 +15,13 @@ public protocol DeviceLink: AnyObject {
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> IOResult
     func write(_ bytes: UnsafeRawBufferPointer) throws -> IOResult
     func close()
+    /// LDP/1's response deadline on this link, when the link's latency needs more than the
+    /// loop's (Bluetooth LE); nil: the loop's own.
+    var responseTimeoutNanoseconds: UInt64? { get }
+}
+
+extension DeviceLink {
+    public var responseTimeoutNanoseconds: UInt64? { nil }
 }
 
 extension SerialPort: DeviceLink {
