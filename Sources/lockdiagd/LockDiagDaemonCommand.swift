@@ -24,13 +24,14 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
           lockdiagd --simulate healthy,motor-stall,battery-worn --socket /tmp/lockdiag.sock
           sudo lockdiagd --serial /dev/lockdiag/LX3-000123 --realtime
           lockdiagd --serial /dev/ttyACM0 --metrics 127.0.0.1:9464   # Prometheus scrapes /metrics
-          lockdiagd --ble C4:7C:8D:6A:1B:2E/random                   # a Bluetooth LE lock (lockdiag scan finds it)
-          lockdiagd --ble-att-socket /tmp/lock.att                   # a simulated one: locksim --ble-att-socket /tmp/lock.att
+          lockdiagd --ble C4:7C:8D:6A:1B:2E/random     # `lockdiag scan` finds it
+          lockdiagd --ble-att-socket /tmp/lock.att     # locksim --ble-att-socket
 
-        A BLE lock is reached over the ATT channel (L2CAP, BlueZ). With the LDP GATT service it
-        gets the same diagnosis as a serial lock; with only the Battery and Device Information
-        services it is listed with those and its battery level is monitored. While it sleeps or is
-        out of range it is shown offline and retried with a growing delay (1 s doubling to 30 s).
+        A Bluetooth LE lock is reached over the ATT channel (L2CAP, BlueZ). With
+        the LDP GATT service it gets the same diagnosis as a serial lock; with
+        only the Battery and Device Information services it is listed with those
+        and its battery level is monitored. While it sleeps or is out of range
+        it is shown offline and retried, 1 s doubling to 30 s apart.
 
         Simulated scenarios for --simulate:
         \(Scenario.allCases.map { "  \($0.rawValue)" }.joined(separator: "\n"))

@@ -7,7 +7,7 @@ import LockSimulator
 struct LockSim: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "locksim",
-        abstract: "Emulated LX-300 lock controllers speaking LDP/1 on pseudo-terminals, with scenarios and fault injection.",
+        abstract: "Emulated LX-300 lock controllers speaking LDP/1 on pseudo-terminals or over Bluetooth LE (GATT), with scenarios and fault injection.",
         discussion: """
             Each lock is a physical model (4xAA battery with internal resistance, brushed DC motor \
             and gearbox driving the bolt, fingerprint module, fault memory) under firmware that \
