@@ -18,8 +18,13 @@ public struct BLEServing: Sendable, Equatable {
     /// Every value but the GAP and GATT services' needs an encrypted link: reads and writes are
     /// refused with Insufficient Authentication, as by a lock that wants pairing first.
     public var requirePairing: Bool
+    /// The response/event characteristic indicates instead of notifying: one value at a time,
+    /// each confirmed by the client before the next.
+    public var ldpIndicates: Bool
 
-    public init(socketPath: String, services: Services = .full, receiveMTU: Int = 247, requirePairing: Bool = false) {
+    public init(socketPath: String, services: Services = .full, receiveMTU: Int = 247, requirePairing: Bool = false,
+                ldpIndicates: Bool = false) {
+        self.ldpIndicates = ldpIndicates
         self.socketPath = socketPath
         self.services = services
         self.receiveMTU = receiveMTU
@@ -81,6 +86,9 @@ public final class GATTServer {
     private var attributes: [Attribute] = []
     private var cccds = [UInt16](repeating: 0, count: 3)
     private var mtuExchanged = false
+    /// Indications waiting for the previous one's confirmation (ATT allows one outstanding).
+    private var pendingIndications: [[UInt8]] = []
+    private var awaitingConfirmation = false
     public private(set) var batteryHandle: UInt16 = 0
     public private(set) var ldpDataHandle: UInt16 = 0
     public private(set) var lastNotifiedBattery: UInt8?
@@ -95,6 +103,8 @@ public final class GATTServer {
 
     /// A new connection: MTU back to 23, every CCCD off (the client is not bonded).
     public func reset() {
+        pendingIndications.removeAll()
+        awaitingConfirmation = false
         mtu = ATT.defaultMTU
         mtuExchanged = false
         cccds = [0, 0, 0]
@@ -145,7 +155,7 @@ public final class GATTServer {
         if serving.services == .full {
             service(LDPGATT.service)
             _ = characteristic(LDPGATT.command, [.writeWithoutResponse, .write], .ldpCommand, readable: false, writable: true)
-            ldpDataHandle = characteristic(LDPGATT.responseEvent, .notify, .ldpData, readable: false)
+            ldpDataHandle = characteristic(LDPGATT.responseEvent, serving.ldpIndicates ? .indicate : .notify, .ldpData, readable: false)
             _ = add(GATTUUID.clientCharacteristicConfiguration, .cccd(.ldp), writable: true)
         }
     }
@@ -260,7 +270,10 @@ public final class GATTServer {
                 break
             }
             return answered ? ATTPDU.writeResponse.bytes : nil
-        case .handleValueConfirmation, .writeResponse, .handleValueNotification, .errorResponse:
+        case .handleValueConfirmation:
+            awaitingConfirmation = false
+            return nil
+        case .writeResponse, .handleValueNotification, .errorResponse:
             return nil
         default:
             // Prepared and signed writes, Read Multiple, anything newer: not offered.
@@ -279,8 +292,15 @@ public final class GATTServer {
     /// most ATT_MTU − 3 bytes; empty while the client has not enabled them (the bytes are lost,
     /// as on a UART nobody listens to).
     public func notifyLDP(_ bytes: [UInt8]) -> [[UInt8]] {
-        guard ldpDataHandle != 0, ldpNotificationsEnabled, !bytes.isEmpty else { return [] }
-        return LDPGATT.fragment(bytes, mtu: mtu).map { ATTPDU.handleValueNotification(handle: ldpDataHandle, value: $0).bytes }
+        guard ldpDataHandle != 0, ldpNotificationsEnabled else { return [] }
+        let chunks = bytes.isEmpty ? [] : LDPGATT.fragment(bytes, mtu: mtu)
+        guard serving.ldpIndicates else { return chunks.map { ATTPDU.handleValueNotification(handle: ldpDataHandle, value: $0).bytes } }
+        // Indications: one in flight; the rest wait here (bounded, as a radio's queue is).
+        pendingIndications += chunks
+        if pendingIndications.count > 256 { pendingIndications.removeFirst(pendingIndications.count - 256) }
+        guard !awaitingConfirmation, !pendingIndications.isEmpty else { return [] }
+        awaitingConfirmation = true
+        return [ATTPDU.handleValueIndication(handle: ldpDataHandle, value: pendingIndications.removeFirst()).bytes]
     }
 
     /// A Battery Level notification when the level changed since the last one and the client

@@ -124,7 +124,7 @@ final class ServerLoop {
             return
         }
         let notifications = radio.server.notifyLDP(output)
-        if notifications.isEmpty { slots[index].outputBytesDropped += UInt64(output.count) }
+        if notifications.isEmpty && !radio.server.serving.ldpIndicates { slots[index].outputBytesDropped += UInt64(output.count) }
         let before = radio.notificationsDropped
         for pdu in notifications { radio.send(pdu) }
         slots[index].outputBytesDropped += (radio.notificationsDropped - before) * UInt64(LDPGATT.chunkSize(mtu: radio.server.mtu))

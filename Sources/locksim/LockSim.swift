@@ -51,6 +51,10 @@ struct LockSim: ParsableCommand {
     @Option(name: .customLong("ble-mtu"), help: ArgumentHelp("With --ble-att-socket: the ATT MTU the lock can receive (23–517).", valueName: "bytes"))
     var bleMTU = 247
 
+    @Flag(name: .customLong("ble-indicate"),
+          help: "With --ble-att-socket: the LDP response/event characteristic indicates (each value confirmed) instead of notifying.")
+    var bleIndicate = false
+
     @Flag(name: .customLong("ble-require-pairing"),
           help: "With --ble-att-socket: refuse every value with Insufficient Authentication, as a lock that wants pairing.")
     var bleRequirePairing = false
@@ -104,7 +108,7 @@ struct LockSim: ParsableCommand {
             for index in configurations.indices {
                 configurations[index].ble = BLEServing(socketPath: useDirectory ? bleATTSocket + "/lock\(index)" : bleATTSocket,
                                                        services: BLEServing.Services(rawValue: gattServices) ?? .full,
-                                                       receiveMTU: bleMTU, requirePairing: bleRequirePairing)
+                                                       receiveMTU: bleMTU, requirePairing: bleRequirePairing, ldpIndicates: bleIndicate)
             }
         }
         let server = try SimulatorServer(configurations: configurations, linkDirectory: linkDirectory)

@@ -40,12 +40,15 @@ import Testing
         let slots: [Int]
         let log = LogLines()
 
-        init(_ locks: [(Scenario, BLEServing.Services, Int)], activitySeconds: Double = 0.7, options: BLEOptions = Rig.fastOptions) throws {
+        /// `indicating`: indices of the locks whose response/event characteristic indicates instead of notifying.
+        init(_ locks: [(Scenario, BLEServing.Services, Int)], activitySeconds: Double = 0.7, options: BLEOptions = Rig.fastOptions,
+             indicating: [Int] = []) throws {
             let folder = try TemporaryDirectory(prefix: "ble")
             directory = folder
             let configurations = locks.enumerated().map { index, lock in
                 SimulatorConfiguration(scenario: lock.0, seed: 7, index: index, activityIntervalNanoseconds: UInt64(activitySeconds * 1e9),
-                                       ble: BLEServing(socketPath: "\(folder.path)/lock\(index)", services: lock.1, receiveMTU: lock.2))
+                                       ble: BLEServing(socketPath: "\(folder.path)/lock\(index)", services: lock.1, receiveMTU: lock.2,
+                                                       ldpIndicates: indicating.contains(index)))
             }
             simulator = try SimulatorServer(configurations: configurations)
             try simulator.start()
@@ -127,6 +130,19 @@ import Testing
         // At MTU 23 a trace chunk frame takes several notifications; at 247 one.
         let small = try #require(rig.device(rig.slots[0]).ble), large = try #require(rig.device(rig.slots[1]).ble)
         #expect(Double(small.notifications) / Double(rig.hub.linkStats()[rig.slots[0]].frames) > Double(large.notifications) / Double(rig.hub.linkStats()[rig.slots[1]].frames))
+    }
+
+    /// A lock whose response/event characteristic indicates: every value is confirmed before the
+    /// next comes, and the stream arrives whole all the same.
+    @Test func indicationsCarryTheStreamToo() async throws {
+        let rig = try Rig([(.motorStall, .full, 23)], activitySeconds: 0.5, indicating: [0])
+        defer { rig.stop() }
+        let slot = rig.slots[0]
+        #expect(await TestSupport.wait(upTo: 20) { rig.confirmed(slot).contains { $0.name == "motor_stall" } })
+        _ = await TestSupport.wait(upTo: 3) { rig.hub.linkStats()[slot].frames > 20 }
+        let stats = rig.hub.linkStats()[slot]
+        #expect(stats.frames > 20 && stats.crcErrors == 0 && stats.headerErrors == 0)
+        #expect(rig.device(slot).serial == "SIM-0007-000")
     }
 
     /// A lock with only Battery and Device Information: listed with what the Device Information

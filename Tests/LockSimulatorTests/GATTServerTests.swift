@@ -66,6 +66,21 @@ import Testing
         #expect(written == [1, 2, 3])
     }
 
+    @Test func indicationsWaitForTheirConfirmation() throws {
+        let s = Self.server(BLEServing(socketPath: "/unused", ldpIndicates: true))
+        _ = Self.ask(s, .writeRequest(handle: s.ldpDataHandle + 1, value: [0x02, 0x00]))
+        let first = s.notifyLDP([UInt8](repeating: 1, count: 45))
+        #expect(first.count == 1)
+        #expect(try ATTPDU(bytes: first[0]) == .handleValueIndication(handle: s.ldpDataHandle, value: [UInt8](repeating: 1, count: 20)))
+        #expect(s.notifyLDP([]).isEmpty)
+        #expect(Self.ask(s, .handleValueConfirmation) == nil)
+        #expect(try s.notifyLDP([]).map { try ATTPDU(bytes: $0) } == [.handleValueIndication(handle: s.ldpDataHandle, value: [UInt8](repeating: 1, count: 20))])
+        _ = Self.ask(s, .handleValueConfirmation)
+        #expect(try s.notifyLDP([]).map { try ATTPDU(bytes: $0) } == [.handleValueIndication(handle: s.ldpDataHandle, value: [1, 1, 1, 1, 1])])
+        _ = Self.ask(s, .handleValueConfirmation)
+        #expect(s.notifyLDP([]).isEmpty)
+    }
+
     @Test func batteryNotifiesOnChangeOnly() {
         let s = Self.server()
         #expect(s.notifyBattery(80) == nil)
