@@ -132,6 +132,8 @@ public final class BLELink {
         guard socket >= 0, closedReason == nil else { return .closed }
         localReady.drain()
         var written = local.pop(into: buffer)
+        // More than one buffer's worth of local bytes: make sure the loop comes back for the rest.
+        if !local.isEmpty { localReady.ring() }
         // Room for one more notification's value before each receive, so none is ever cut.
         while buffer.count - written >= mtu {
             let n: Int?
