@@ -21,10 +21,13 @@ public struct BLEServing: Sendable, Equatable {
     /// The response/event characteristic indicates instead of notifying: one value at a time,
     /// each confirmed by the client before the next.
     public var ldpIndicates: Bool
+    /// The command characteristic takes only Write Requests (each answered), not Write Commands.
+    public var ldpWritesWithResponse: Bool
 
     public init(socketPath: String, services: Services = .full, receiveMTU: Int = 247, requirePairing: Bool = false,
-                ldpIndicates: Bool = false) {
+                ldpIndicates: Bool = false, ldpWritesWithResponse: Bool = false) {
         self.ldpIndicates = ldpIndicates
+        self.ldpWritesWithResponse = ldpWritesWithResponse
         self.socketPath = socketPath
         self.services = services
         self.receiveMTU = receiveMTU
@@ -154,7 +157,8 @@ public final class GATTServer {
 
         if serving.services == .full {
             service(LDPGATT.service)
-            _ = characteristic(LDPGATT.command, [.writeWithoutResponse, .write], .ldpCommand, readable: false, writable: true)
+            _ = characteristic(LDPGATT.command, serving.ldpWritesWithResponse ? .write : [.writeWithoutResponse, .write], .ldpCommand,
+                               readable: false, writable: true)
             ldpDataHandle = characteristic(LDPGATT.responseEvent, serving.ldpIndicates ? .indicate : .notify, .ldpData, readable: false)
             _ = add(GATTUUID.clientCharacteristicConfiguration, .cccd(.ldp), writable: true)
         }

@@ -48,7 +48,7 @@ import Testing
             let configurations = locks.enumerated().map { index, lock in
                 SimulatorConfiguration(scenario: lock.0, seed: 7, index: index, activityIntervalNanoseconds: UInt64(activitySeconds * 1e9),
                                        ble: BLEServing(socketPath: "\(folder.path)/lock\(index)", services: lock.1, receiveMTU: lock.2,
-                                                       ldpIndicates: indicating.contains(index)))
+                                                       ldpIndicates: indicating.contains(index), ldpWritesWithResponse: indicating.contains(index)))
             }
             simulator = try SimulatorServer(configurations: configurations)
             try simulator.start()
@@ -132,9 +132,10 @@ import Testing
         #expect(Double(small.notifications) / Double(rig.hub.linkStats()[rig.slots[0]].frames) > Double(large.notifications) / Double(rig.hub.linkStats()[rig.slots[1]].frames))
     }
 
-    /// A lock whose response/event characteristic indicates: every value is confirmed before the
-    /// next comes, and the stream arrives whole all the same.
-    @Test func indicationsCarryTheStreamToo() async throws {
+    /// A lock whose response/event characteristic indicates (every value confirmed before the
+    /// next comes) and whose command characteristic takes only Write Requests (one in flight):
+    /// the stream arrives whole both ways all the same.
+    @Test func indicationsAndWriteRequestsCarryTheStreamToo() async throws {
         let rig = try Rig([(.motorStall, .full, 23)], activitySeconds: 0.5, indicating: [0])
         defer { rig.stop() }
         let slot = rig.slots[0]
@@ -143,6 +144,9 @@ import Testing
         let stats = rig.hub.linkStats()[slot]
         #expect(stats.frames > 20 && stats.crcErrors == 0 && stats.headerErrors == 0)
         #expect(rig.device(slot).serial == "SIM-0007-000")
+        let ble = try #require(rig.device(slot).ble)
+        // Every request went as a Write Request and was answered; every value was confirmed.
+        #expect(ble.pdusOut >= ble.notifications && ble.errorResponses == 0)
     }
 
     /// A lock with only Battery and Device Information: listed with what the Device Information
