@@ -47,8 +47,13 @@ let package = Package(
         .target(name: "USBTransport", dependencies: ["LockProtocol", "LinuxIO", "CLibUSB", "CLockDiagSys"], swiftSettings: swift6),
         // udev enumeration and hotplug monitoring of locks, with stable identities.
         .target(name: "DeviceDiscovery", dependencies: ["CUdev", "LinuxIO"], swiftSettings: swift6),
-        // An emulated lock controller (physical model, scenarios, fault injection) and its pty server.
-        .target(name: "LockSimulator", dependencies: ["LockProtocol", "LinuxIO"], swiftSettings: swift6),
+        // Bluetooth LE wire formats: ATT PDUs, GATT declarations, advertising data, HCI advertising
+        // reports, the LDP GATT service. Pure (no I/O), like LockProtocol.
+        .target(name: "BLEProtocol", swiftSettings: swift6),
+        // BLE locks: the ATT/GATT client, L2CAP and HCI through libbluetooth, the link the poll loop drives.
+        .target(name: "BLETransport", dependencies: ["BLEProtocol", "LockProtocol", "LinuxIO", "CBlueZ"], swiftSettings: swift6),
+        // An emulated lock controller (physical model, scenarios, fault injection), its pty server and its BLE GATT server.
+        .target(name: "LockSimulator", dependencies: ["LockProtocol", "LinuxIO", "BLEProtocol"], swiftSettings: swift6),
         // JSON-RPC 2.0 over a Unix stream socket, one JSON text per line: the API's transport.
         .target(name: "JSONRPC", dependencies: [
             .product(name: "NIOCore", package: "swift-nio"),
@@ -70,20 +75,20 @@ let package = Package(
         .target(name: "Reports", dependencies: ["LockDiagAPI", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swift6),
         .target(name: "LockDaemon", dependencies: [
             "LockProtocol", "LinuxIO", "SerialTransport", "LockDiagAPI", "LockSimulator", "JSONRPC", "CLockDiagSys", logging,
-            "HistoryStore", "Reports",
+            "HistoryStore", "Reports", "BLEProtocol", "BLETransport",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             // `lockdiagd --metrics`: the Prometheus endpoint's HTTP/1.
             .product(name: "NIOHTTP1", package: "swift-nio"),
             "USBTransport", "DeviceDiscovery",
         ], swiftSettings: swift6),
 
-        .executableTarget(name: "lockdiagd", dependencies: ["LockDaemon", "LockSimulator", "LinuxIO", argumentParser, logging,
+        .executableTarget(name: "lockdiagd", dependencies: ["LockDaemon", "LockSimulator", "LinuxIO", "BLEProtocol", "BLETransport", argumentParser, logging,
                                                          "DeviceDiscovery", "USBTransport"], swiftSettings: swift6),
-        .executableTarget(name: "lockdiag", dependencies: ["LockDiagAPI", "LockDiagCLI", "JSONRPC", "BenchKit", "Reports", argumentParser], swiftSettings: swift6),
+        .executableTarget(name: "lockdiag", dependencies: ["LockDiagAPI", "LockDiagCLI", "JSONRPC", "BenchKit", "Reports", "BLEProtocol", "BLETransport", argumentParser], swiftSettings: swift6),
         .executableTarget(name: "locksim", dependencies: ["LockSimulator", argumentParser], swiftSettings: swift6),
         // `make bench`: poll-loop lateness and allocations per cycle (a benchmark, not a test).
         .executableTarget(name: "lockdiag-bench", dependencies: [
-            "LockDaemon", "LockSimulator", "LinuxIO", "CLockDiagSys", argumentParser, logging,
+            "LockDaemon", "LockSimulator", "LinuxIO", "CLockDiagSys", "BLETransport", argumentParser, logging,
             .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
         ], path: "Benchmarks/PollLoopBenchmark", swiftSettings: swift6),
         // `make bench-usb`: poll-loop allocations with a vendor-bulk USB lock (faked by umockdev).
@@ -96,8 +101,14 @@ let package = Package(
         .testTarget(name: "CModulesTests", dependencies: ["CLibUSB", "CBlueZ", "CUdev", "CLockDiagSys"], swiftSettings: swift6),
         .testTarget(name: "LinuxIOTests", dependencies: ["LinuxIO"], swiftSettings: swift6),
         .testTarget(name: "LockProtocolTests", dependencies: ["LockProtocol", "LockDiagTestSupport"], swiftSettings: swift6),
+        // ATT, GATT, advertising data (on real captured payloads) and HCI report codecs.
+        .testTarget(name: "BLEProtocolTests", dependencies: ["BLEProtocol", "LockDiagTestSupport"], swiftSettings: swift6),
+        // The GATT client, set-up and link against the simulator's GATT server over real seqpacket sockets.
+        .testTarget(name: "BLETransportTests", dependencies: [
+            "BLETransport", "BLEProtocol", "LockSimulator", "LockProtocol", "LinuxIO", "LockDiagTestSupport",
+        ], swiftSettings: swift6),
         .testTarget(name: "SerialTransportTests", dependencies: ["SerialTransport", "LinuxIO", "LockProtocol"], swiftSettings: swift6),
-        .testTarget(name: "LockSimulatorTests", dependencies: ["LockSimulator", "LockProtocol", "LinuxIO", "LockDiagTestSupport"],
+        .testTarget(name: "LockSimulatorTests", dependencies: ["LockSimulator", "LockProtocol", "LinuxIO", "LockDiagTestSupport", "BLEProtocol"],
                     swiftSettings: swift6),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "LockDiagTestSupport"], swiftSettings: swift6),
         // Real processes (lockdiagd, lockdiag, locksim) over real ptys and sockets.
@@ -116,6 +127,7 @@ let package = Package(
         .testTarget(name: "LockDaemonTests", dependencies: [
             "LockDaemon", "LockDiagAPI", "LockProtocol", "LockSimulator", "LinuxIO", "SerialTransport", "LockDiagTestSupport", logging,
             "DeviceDiscovery",
+            "BLETransport",
         ], swiftSettings: swift6),
         // Bench plans, limits and result writers; the JUnit XML is checked with xmllint against a schema.
         .testTarget(name: "BenchKitTests", dependencies: ["BenchKit", "LockDiagAPI", "LockDiagTestSupport"], swiftSettings: swift6),

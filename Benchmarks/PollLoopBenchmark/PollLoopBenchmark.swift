@@ -5,6 +5,7 @@
 // the interposer; without it the allocation column says "not measured".
 
 import ArgumentParser
+import BLETransport
 import CLockDiagSys
 import Foundation
 import LinuxIO
@@ -67,6 +68,9 @@ struct PollLoopBenchmark: ParsableCommand {
     @Flag(help: "Ask for the --realtime settings.")
     var realtime = false
 
+    @Option(help: "How the loop reaches the locks: serial (ptys), ble (GATT with the LDP service, over the seqpacket seam), ble-standard (GATT with only Battery and Device Information).")
+    var transport = "serial"
+
     @Flag(help: "Also run cyclictest (Debian rt-tests) at the same rate, the machine's own wake-up latency, for comparison.")
     var cyclictest = false
 
@@ -82,7 +86,7 @@ struct PollLoopBenchmark: ParsableCommand {
             print("note: malloc interposer not preloaded; allocations are not measured (use `make bench`)")
         }
         var results: [RunResult] = []
-        print("poll loop at \(pollHz) Hz, \(seconds) s × \(runs) runs per lock count, activity every ~\(activity) s per lock\(realtime ? ", --realtime" : "")")
+        print("poll loop at \(pollHz) Hz over \(transport), \(seconds) s × \(runs) runs per lock count, activity every ~\(activity) s per lock\(realtime ? ", --realtime" : "")")
         for count in counts {
             for run in 1...runs {
                 let result = try measure(locks: count, run: run, interposed: interposed)
@@ -122,8 +126,16 @@ struct PollLoopBenchmark: ParsableCommand {
     }
 
     func measure(locks count: Int, run: Int, interposed: Bool) throws -> RunResult {
-        let configurations = SimulatorConfiguration.fleet(count: count, scenarios: [.healthy], seed: UInt64(run),
+        var configurations = SimulatorConfiguration.fleet(count: count, scenarios: [.healthy], seed: UInt64(run),
                                                           activityIntervalNanoseconds: UInt64(activity * 1e9))
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lockdiag-bench-\(getpid())-\(count)-\(run)").path
+        if transport != "serial" {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            for i in configurations.indices {
+                configurations[i].ble = BLEServing(socketPath: directory + "/lock\(i)", services: transport == "ble-standard" ? .standard : .full)
+            }
+        }
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let simulator = try SimulatorServer(configurations: configurations)
         try simulator.start()
         defer { simulator.stop() }
@@ -134,7 +146,9 @@ struct PollLoopBenchmark: ParsableCommand {
         var logger = Logger(label: "bench")
         logger.logLevel = .error
         let hub = Hub(loop: loop, logger: logger)
-        for path in simulator.devicePaths { hub.addSerialDevice(path: path) }
+        for path in simulator.devicePaths {
+            if transport == "serial" { hub.addSerialDevice(path: path) } else { try hub.addBLEDevice(.attSocket(path: path)) }
+        }
         try loop.start()
         hub.start()
         defer {

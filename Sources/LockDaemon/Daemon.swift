@@ -1,3 +1,4 @@
+import BLETransport
 import Foundation
 import HistoryStore
 import JSONRPC
@@ -33,6 +34,9 @@ public struct DaemonConfiguration: Sendable {
     public var keyPath: String?
     /// USB locks (`--usb`, `--usb-serial`), discovery (`--no-discovery`) and unplug retention.
     public var hotplug = HotplugConfiguration(baudRate: LDP.defaultBaudRate)
+    /// BLE locks (`--ble ADDRESS`, `--ble-att-socket PATH`) and how their links behave.
+    public var bleDevices: [BLEEndpoint] = []
+    public var bleOptions = BLEOptions()
 
     public init(socketPath: String) { self.socketPath = socketPath }
 }
@@ -83,6 +87,12 @@ public final class Daemon: Service {
         for path in devicePaths {
             guard hub.addSerialDevice(path: path, baudRate: c.baudRate) != nil else {
                 logger.error("no free device slot for \(path) (at most \(c.loop.maxDevices) devices)")
+                continue
+            }
+        }
+        for endpoint in c.bleDevices {
+            guard try hub.addBLEDevice(endpoint, options: c.bleOptions) != nil else {
+                logger.error("no free device slot for \(endpoint) (at most \(c.loop.maxDevices) devices)")
                 continue
             }
         }

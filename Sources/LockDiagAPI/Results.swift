@@ -177,9 +177,13 @@ public struct DeviceSummary: Codable, Sendable, Equatable {
     public var lastSeen: String?
     /// For a lock on USB (vendor-bulk or a USB serial port): where it is plugged in and its ids.
     public var usb: USBDeviceInfo?
+    /// The maker, from a BLE lock's Device Information Service.
+    public var manufacturer: String?
+    /// A BLE lock's connection: MTU, services, attempts.
+    public var ble: BLELinkInfo?
 
     enum CodingKeys: String, CodingKey {
-        case id, transport, path, model, firmware, serial, capabilities, online, state, problem, usb
+        case id, transport, path, model, firmware, serial, capabilities, online, state, problem, usb, manufacturer, ble
         case wireProtocol = "protocol"
         case hardwareRevision = "hardware_revision"
         case lastSeen = "last_seen"
@@ -187,7 +191,9 @@ public struct DeviceSummary: Codable, Sendable, Equatable {
 
     public init(id: String, transport: String, path: String, wireProtocol: String, model: String?, hardwareRevision: String?,
                 firmware: String?, serial: String?, capabilities: [String], online: Bool, state: String, problem: String?, lastSeen: String?,
-                usb: USBDeviceInfo? = nil) {
+                usb: USBDeviceInfo? = nil, manufacturer: String? = nil, ble: BLELinkInfo? = nil) {
+        self.manufacturer = manufacturer
+        self.ble = ble
         self.id = id
         self.transport = transport
         self.path = path

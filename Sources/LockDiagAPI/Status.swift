@@ -19,8 +19,12 @@ public struct DeviceStatus: Codable, Sendable, Equatable {
     public var lastActuation: ActuationSummary?
     /// When the lock last answered READ_STATUS (ISO 8601, UTC); nil before the first answer.
     public var updatedAt: String?
+    /// `LDP/1`, or `GATT` for a BLE lock with only the standard services: then only
+    /// `battery.percent` is a reading (docs/socket-api.md). Absent from older daemons.
+    public var wireProtocol: String?
 
     enum CodingKeys: String, CodingKey {
+        case wireProtocol = "protocol"
         case device, online, lock, door, battery, motor, fingerprint, calibrated, actuations
         case temperatureCelsius = "temperature_c"
         case tamperActive = "tamper_active"
@@ -32,7 +36,9 @@ public struct DeviceStatus: Codable, Sendable, Equatable {
 
     public init(device: String, online: Bool, lock: String, door: String, battery: BatteryReading, motor: MotorReading,
                 fingerprint: FingerprintReading?, temperatureCelsius: Double?, calibrated: Bool, tamperActive: Bool,
-                activeFaults: Int, actuations: UInt32, uptimeSeconds: UInt32, lastActuation: ActuationSummary?, updatedAt: String?) {
+                activeFaults: Int, actuations: UInt32, uptimeSeconds: UInt32, lastActuation: ActuationSummary?, updatedAt: String?,
+                wireProtocol: String? = nil) {
+        self.wireProtocol = wireProtocol
         self.device = device
         self.online = online
         self.lock = lock

@@ -38,6 +38,7 @@ public enum StatusRenderer {
 
     /// The readings of one lock, one per row, with units.
     public static func readings(_ s: DeviceStatus, style: Style) -> [String] {
+        if s.wireProtocol == "GATT" { return standardServicesReadings(s, style: style) }
         var rows: [String] = []
         rows.append(row("bolt", s.lock == "intermediate" ? style.yellow(s.lock) : s.lock))
         rows.append(row("door", s.door))
@@ -54,6 +55,17 @@ public enum StatusRenderer {
         rows.append(row("last actuation", s.lastActuation.map { ActuationText.line($0, style: style) } ?? "none since lockdiagd started"))
         rows.append(row("updated", s.updatedAt.map(Units.timestamp) ?? "never (no answer from the lock yet)"))
         return rows
+    }
+
+    /// A BLE lock with only the standard Battery and Device Information services reports its
+    /// battery level and nothing else; the rest of the status would be placeholders.
+    static func standardServicesReadings(_ s: DeviceStatus, style: Style) -> [String] {
+        let battery = s.battery.percent.map { "\($0) %" } ?? "unknown (the lock did not report a level)"
+        return [
+            row("battery", (s.battery.percent ?? 100) < 20 ? style.yellow(battery) : battery),
+            row("readings", "battery level only: the lock has the Bluetooth Battery and Device Information services, not LDP"),
+            row("updated", s.updatedAt.map(Units.timestamp) ?? "never (no answer from the lock yet)"),
+        ]
     }
 
     /// Identity, readings, then the device's faults as `faults` shows them.

@@ -85,6 +85,10 @@ public struct WatchModel: Sendable {
 
     /// "bolt locked · door closed · battery 6.14 V (87 %) · motor idle 0 mA · fingerprint ready".
     public static func statusLine(_ s: DeviceStatus, style: Style) -> String {
+        // A lock with only the standard BLE services reports its battery level and nothing else.
+        if s.wireProtocol == "GATT" {
+            return "battery \(s.battery.percent.map { "\($0) %" } ?? "unknown")" + (s.online ? "" : " · " + style.red("OFFLINE"))
+        }
         var parts = ["bolt \(s.lock)", "door \(s.door)",
                      "battery \(Units.battery(millivolts: s.battery.voltageMillivolts, percent: s.battery.percent))",
                      "motor \(s.motor.state) \(Units.milliamps(s.motor.currentMilliamps))"]

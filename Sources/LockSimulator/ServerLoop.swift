@@ -1,3 +1,4 @@
+import BLEProtocol
 import LinuxIO
 import LockProtocol
 #if canImport(Glibc)
@@ -7,11 +8,16 @@ import Glibc
 /// The server thread's own state: the locks and their ptys. Created on that
 /// thread and never shared, which is what keeps the non-Sendable `SimulatedLock`s safe.
 final class ServerLoop {
-    /// One lock and the cable it hangs on.
+    /// One lock and the cable (or radio) it hangs on.
     private struct Slot {
         let lock: SimulatedLock
         var pty: PseudoTerminal?
+        /// A lock served over Bluetooth LE instead of a pty.
+        var radio: GATTPeripheral?
         var outputBytesDropped: UInt64 = 0
+
+        /// Plugged in (pty open), or in range (radio listening).
+        var isOnline: Bool { radio.map { $0.listener >= 0 } ?? (pty != nil) }
     }
 
     /// The loop wakes at least this often even when no lock asks to.
@@ -24,12 +30,17 @@ final class ServerLoop {
     private let epoll: Epoll?
     private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 1)
 
-    init(configurations: [SimulatorConfiguration], ptys: [PseudoTerminal], links: DeviceLinks?, shared: ServerShared) {
+    /// `ptys[i]` serves a pty lock; `listeners[i]` (a listening seqpacket socket) a BLE one.
+    init(configurations: [SimulatorConfiguration], ptys: [PseudoTerminal?], listeners: [Int32], links: DeviceLinks?, shared: ServerShared) {
         self.shared = shared
         self.links = links
         let now = MonotonicClock.nanoseconds()
-        slots = zip(configurations, ptys).map { Slot(lock: SimulatedLock(configuration: $0, now: now), pty: $1) }
-        epoll = try? Epoll(capacity: 64)
+        slots = configurations.indices.map { i in
+            let c = configurations[i]
+            return Slot(lock: SimulatedLock(configuration: c, now: now), pty: ptys[i],
+                        radio: c.ble.map { GATTPeripheral(serving: $0, values: c.gattValues, listener: listeners[i]) })
+        }
+        epoll = try? Epoll(capacity: 192)
     }
 
     deinit { readBuffer.deallocate() }
@@ -43,6 +54,9 @@ final class ServerLoop {
             try epoll.add(shared.doorbell.fd, events: .readable, token: Self.doorbellToken)
             for index in slots.indices {
                 if let pty = slots[index].pty { try epoll.add(pty.master, events: .readable, token: token(index)) }
+                if let radio = slots[index].radio, radio.listener >= 0 {
+                    try epoll.add(radio.listener, events: .readable, token: token(index) | Self.listenerFlag)
+                }
             }
         } catch {
             shutDown()
@@ -61,6 +75,10 @@ final class ServerLoop {
                 if token == Self.doorbellToken {
                     shared.doorbell.drain()
                     runCommands(now: now)
+                } else if token & Self.listenerFlag != 0 {
+                    accept(Int(token & 0xFFFF_FFFF) - 1)
+                } else if token & Self.connectionFlag != 0 {
+                    serveRadio(Int(token & 0xFFFF_FFFF) - 1, now: now)
                 } else {
                     let index = Int(token - 1)
                     guard slots.indices.contains(index), slots[index].pty != nil else { continue }
@@ -73,6 +91,45 @@ final class ServerLoop {
     }
 
     private func token(_ index: Int) -> UInt64 { UInt64(index + 1) }
+    private static let listenerFlag: UInt64 = 1 << 32
+    private static let connectionFlag: UInt64 = 1 << 33
+
+    // MARK: Bluetooth LE
+
+    private func accept(_ index: Int) {
+        guard slots.indices.contains(index), let radio = slots[index].radio, let fd = radio.accept() else { return }
+        do throws(SystemError) {
+            try epoll?.add(fd, events: [.readable, .readHangUp], token: token(index) | Self.connectionFlag)
+        } catch {
+            radio.disconnect()
+        }
+    }
+
+    private func serveRadio(_ index: Int, now: UInt64) {
+        guard slots.indices.contains(index), let radio = slots[index].radio else { return }
+        let lock = slots[index].lock
+        let connection = radio.connection
+        let stillConnected = radio.serve(hung: lock.isHung, batteryPercent: lock.batteryPercent) { bytes in
+            bytes.withUnsafeBytes { lock.receive($0, now: now) }
+        }
+        if !stillConnected && connection >= 0 { epoll?.remove(connection) }
+    }
+
+    /// A BLE lock's output: LDP bytes as notifications (lost while nobody enabled them, as a
+    /// UART's bytes are when nobody listens), and Battery Level when it changed.
+    private func deliverRadio(_ index: Int, _ radio: GATTPeripheral, output: [UInt8]) {
+        let lock = slots[index].lock
+        guard radio.connection >= 0, !lock.isHung else {
+            slots[index].outputBytesDropped += UInt64(output.count)
+            return
+        }
+        let notifications = radio.server.notifyLDP(output)
+        if notifications.isEmpty && !radio.server.serving.ldpIndicates { slots[index].outputBytesDropped += UInt64(output.count) }
+        let before = radio.notificationsDropped
+        for pdu in notifications { radio.send(pdu) }
+        slots[index].outputBytesDropped += (radio.notificationsDropped - before) * UInt64(LDPGATT.chunkSize(mtu: radio.server.mtu))
+        if let battery = radio.server.notifyBattery(lock.batteryPercent) { radio.send(battery) }
+    }
 
     /// Until the earliest lock wants waking, rounded up to whole milliseconds.
     private func timeoutMilliseconds(now: UInt64) -> Int32 {
@@ -106,6 +163,11 @@ final class ServerLoop {
     /// deliver stale frames after that flush.
     private func deliver(_ index: Int, now: UInt64) {
         slots[index].lock.advance(to: now)
+        if let radio = slots[index].radio {
+            let bytes = slots[index].lock.pendingOutputByteCount > 0 ? slots[index].lock.takeOutput() : []
+            deliverRadio(index, radio, output: bytes)
+            return
+        }
         guard slots[index].lock.pendingOutputByteCount > 0 else { return }
         let bytes = slots[index].lock.takeOutput()
         guard let master = slots[index].pty?.master else { return }
@@ -152,11 +214,11 @@ final class ServerLoop {
             slots[index].lock.raiseTamper(cause: cause)
             return .done
         case .unplug(let index):
-            guard slots[index].pty != nil else { return .failed(.alreadyUnplugged(index)) }
+            guard slots[index].isOnline else { return .failed(.alreadyUnplugged(index)) }
             unplug(index)
             return .done
         case .replug(let index):
-            guard slots[index].pty == nil else { return .failed(.alreadyPlugged(index)) }
+            guard !slots[index].isOnline else { return .failed(.alreadyPlugged(index)) }
             do throws(SystemError) {
                 try replug(index)
                 return .done
@@ -169,6 +231,12 @@ final class ServerLoop {
     }
 
     private func unplug(_ index: Int) {
+        if let radio = slots[index].radio {
+            if radio.connection >= 0 { epoll?.remove(radio.connection) }
+            if radio.listener >= 0 { epoll?.remove(radio.listener) }
+            radio.stopListening()
+            return
+        }
         guard let pty = slots[index].pty else { return }
         epoll?.remove(pty.master)
         pty.close()
@@ -177,6 +245,16 @@ final class ServerLoop {
     }
 
     private func replug(_ index: Int) throws(SystemError) {
+        if let radio = slots[index].radio {
+            try radio.listen()
+            do throws(SystemError) {
+                try epoll?.add(radio.listener, events: .readable, token: token(index) | Self.listenerFlag)
+            } catch {
+                radio.stopListening()
+                throw error
+            }
+            return
+        }
         let pty = try PseudoTerminal.open()
         do throws(SystemError) {
             try epoll?.add(pty.master, events: .readable, token: token(index))
@@ -195,11 +273,11 @@ final class ServerLoop {
         let slot = slots[index]
         let lock = slot.lock
         return LockSnapshot(
-            index: index, devicePath: links?.path(forLock: index) ?? slot.pty?.slavePath ?? shared.control.withLock { $0.devicePaths[index] },
+            index: index, devicePath: slot.radio?.path ?? links?.path(forLock: index) ?? slot.pty?.slavePath ?? shared.control.withLock { $0.devicePaths[index] },
             ptyPath: slot.pty?.slavePath, serial: lock.configuration.serial, scenario: lock.scenario, bolt: lock.bolt,
             batteryMillivolts: lock.batteryMillivolts, batteryPercent: lock.batteryPercent,
             activeFaults: UInt8(lock.faultRecords.filter { $0.status.contains(.testFailed) }.count),
-            isOnline: slot.pty != nil, isHung: lock.isHung, counters: lock.counters, outputBytesDropped: slot.outputBytesDropped)
+            isOnline: slot.isOnline, isHung: lock.isHung, counters: lock.counters, outputBytesDropped: slot.outputBytesDropped)
     }
 
     /// Closes everything; commands that arrived too late are told the server is gone.

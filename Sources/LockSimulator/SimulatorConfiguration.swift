@@ -16,10 +16,13 @@ public struct SimulatorConfiguration: Sendable, Equatable {
     public var model: String
     public var hardwareRevision: String
     public var firmwareVersion: String
+    /// Serve over Bluetooth LE (a GATT server on the seqpacket seam) instead of a pty.
+    public var ble: BLEServing?
 
     public init(scenario: Scenario = .healthy, seed: UInt64 = 1, index: Int = 0, serial: String? = nil,
                 activityIntervalNanoseconds: UInt64? = nil, model: String = "LX-300",
-                hardwareRevision: String = "SIM", firmwareVersion: String = "2.4.1") {
+                hardwareRevision: String = "SIM", firmwareVersion: String = "2.4.1", ble: BLEServing? = nil) {
+        self.ble = ble
         self.scenario = scenario
         self.seed = seed
         self.index = index
@@ -46,6 +49,15 @@ public struct SimulatorConfiguration: Sendable, Equatable {
             SimulatorConfiguration(scenario: pool[index % pool.count], seed: seed, index: index,
                                    activityIntervalNanoseconds: activityIntervalNanoseconds)
         }
+    }
+
+    /// What the lock's GATT server shows in its GAP and Device Information services. The
+    /// manufacturer name is longer than 22 bytes on purpose: at the default ATT_MTU of 23 a client
+    /// must read it with Read Blob (a long read).
+    var gattValues: GATTServer.Values {
+        GATTServer.Values(deviceName: "\(model) \(serial)", manufacturer: "Lockdiag Simulated Lock Controllers", model: model,
+                          serial: serial, hardwareRevision: hardwareRevision, firmwareRevision: firmwareVersion,
+                          softwareRevision: "locksim")
     }
 
     var identity: Identity {

@@ -56,20 +56,36 @@ public final class SimulatorServer: Sendable {
     public func start() throws(SimulatorError) {
         guard shared.control.withLock({ !$0.running }) else { return }
         let links = linkDirectory.map { DeviceLinks(directory: $0) }
-        var ptys = [PseudoTerminal]()
+        var ptys = [PseudoTerminal?]()
+        var listeners = [Int32]()
+        func closeAll() {
+            for pty in ptys { pty?.close() }
+            for (fd, configuration) in zip(listeners, self.configurations) where fd >= 0 {
+                FileIO.close(fd)
+                if let ble = configuration.ble { SeqPacket.unlink(ble.socketPath) }
+            }
+        }
         do throws(SystemError) {
-            try links?.prepare()
-            for index in configurations.indices {
-                let pty = try PseudoTerminal.open()
-                ptys.append(pty)
-                try links?.point(lock: index, at: pty.slavePath)
+            if configurations.contains(where: { $0.ble == nil }) { try links?.prepare() }
+            for (index, configuration) in configurations.enumerated() {
+                if let ble = configuration.ble {
+                    ptys.append(nil)
+                    listeners.append(try SeqPacket.listen(ble.socketPath))
+                } else {
+                    let pty = try PseudoTerminal.open()
+                    ptys.append(pty)
+                    listeners.append(-1)
+                    try links?.point(lock: index, at: pty.slavePath)
+                }
             }
         } catch {
-            for pty in ptys { pty.close() }
+            closeAll()
             if let links { for index in configurations.indices { links.remove(lock: index) } }
             throw .system(error)
         }
-        let paths = ptys.indices.map { links?.path(forLock: $0) ?? ptys[$0].slavePath }
+        let paths = self.configurations.indices.map { i in
+            self.configurations[i].ble?.socketPath ?? links?.path(forLock: i) ?? ptys[i]!.slavePath
+        }
         shared.control.withLock { state in
             state.running = true
             state.devicePaths = paths
@@ -77,14 +93,15 @@ public final class SimulatorServer: Sendable {
         let configurations = configurations
         let shared = shared
         let opened = ptys
+        let listening = listeners
         do throws(SystemError) {
             let thread = try ServerThread {
-                ServerLoop(configurations: configurations, ptys: opened, links: links, shared: shared).run()
+                ServerLoop(configurations: configurations, ptys: opened, listeners: listening, links: links, shared: shared).run()
             }
             self.thread.withLock { $0 = thread }
         } catch {
             shared.control.withLock { $0.running = false }
-            for pty in ptys { pty.close() }
+            closeAll()
             throw .system(error)
         }
     }
@@ -113,7 +130,8 @@ public final class SimulatorServer: Sendable {
 
     // MARK: Control
 
-    /// Pulls the cable: the pty is closed, so a client sees EIO/POLLHUP; the link disappears.
+    /// Pulls the cable: the pty is closed, so a client sees EIO/POLLHUP; the link disappears. A
+    /// BLE lock goes out of range: its connection drops and its socket disappears.
     public func unplug(lock index: Int) throws(SimulatorError) {
         try checked(index)
         _ = try submit(.unplug(index))

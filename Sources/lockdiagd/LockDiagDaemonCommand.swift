@@ -1,4 +1,7 @@
 import ArgumentParser
+import BLEProtocol
+import BLETransport
+import Foundation
 import LinuxIO
 import LockDaemon
 import LockDiagAPI
@@ -35,6 +38,14 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
           sudo lockdiagd --serial /dev/lockdiag/LX3-000123 --realtime
           lockdiagd --serial /dev/ttyACM0 --metrics 127.0.0.1:9464   # Prometheus scrapes /metrics
           lockdiagd --scan
+          lockdiagd --ble C4:7C:8D:6A:1B:2E/random     # `lockdiag scan` finds it
+          lockdiagd --ble-att-socket /tmp/lock.att     # locksim --ble-att-socket
+
+        A Bluetooth LE lock is reached over the ATT channel (L2CAP, BlueZ). With
+        the LDP GATT service it gets the same diagnosis as a serial lock; with
+        only the Battery and Device Information services it is listed with those
+        and its battery level is monitored. While it sleeps or is out of range
+        it is shown offline and retried, 1 s doubling to 30 s apart.
 
         Simulated scenarios for --simulate:
         \(Scenario.allCases.map { "  \($0.rawValue)" }.joined(separator: "\n"))
@@ -69,6 +80,30 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
 
     @Flag(help: "Print the USB locks and service cables connected now, with whether lockdiagd may open them, and exit.")
     var scan = false
+
+    @Option(name: .customLong("ble"), help: ArgumentHelp("A Bluetooth LE lock's address (repeatable); /random for a random address.",
+                                                        valueName: "AA:BB:CC:DD:EE:FF[/random]"))
+    var bleAddresses: [String] = []
+
+    @Option(name: .customLong("ble-att-socket"),
+            help: ArgumentHelp("A simulated BLE lock: a Unix SOCK_SEQPACKET socket carrying one ATT PDU per packet, as locksim --ble-att-socket serves (repeatable).",
+                               valueName: "path"))
+    var bleATTSockets: [String] = []
+
+    @Option(name: .customLong("ble-security"),
+            help: ArgumentHelp("BLE link security: low (no encryption), medium (encrypted; pair first), high (encrypted and authenticated: passkey pairing).",
+                               valueName: "level"))
+    var bleSecurity = BLESecurityLevel.low.rawValue
+
+    @Option(name: .customLong("ble-connect-timeout"), help: ArgumentHelp("Seconds one BLE connection attempt may take.", valueName: "seconds"))
+    var bleConnectTimeout = 10.0
+
+    @Option(name: .customLong("ble-mtu"), help: ArgumentHelp("The ATT MTU offered to BLE locks (23–517).", valueName: "bytes"))
+    var bleMTU = 247
+
+    @Option(name: .customLong("ble-att-timeout"),
+            help: ArgumentHelp("ATT transaction timeout (the ATT specification's 30 s; lower it only to test).", valueName: "seconds"))
+    var bleATTTimeout = 30.0
 
     @Option(help: ArgumentHelp("Embedded simulated locks on ptys, one per scenario (comma list, repeatable).",
                                valueName: "scenario[,scenario…]"))
@@ -121,13 +156,30 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
         guard confirmAfter >= 1, healAfter >= 1 else { throw ValidationError("--confirm-after and --heal-after must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
         guard forgetUnplugged >= 0, forgetUnplugged.isFinite else { throw ValidationError("--forget-unplugged takes 0 or more seconds") }
-        guard !noDiscovery || !serialPaths.isEmpty || !usbAddresses.isEmpty || !simulate.isEmpty || scan else {
-            throw ValidationError("nothing to diagnose: with --no-discovery give --serial PATH or --usb PORT|SERIAL for a lock, or --simulate SCENARIO to try it without one")
+        guard !noDiscovery || !serialPaths.isEmpty || !usbAddresses.isEmpty || !simulate.isEmpty || !bleAddresses.isEmpty
+                || !bleATTSockets.isEmpty || scan else {
+            throw ValidationError("nothing to diagnose: with --no-discovery give --serial PATH, --usb PORT|SERIAL or --ble ADDRESS for a lock, or --simulate SCENARIO to try it without one")
+        }
+        _ = try bleEndpoints()
+        guard BLESecurityLevel(rawValue: bleSecurity) != nil else {
+            throw ValidationError("--ble-security must be low, medium or high, not '\(bleSecurity)'")
+        }
+        guard (23...517).contains(bleMTU) else { throw ValidationError("--ble-mtu must be between 23 and 517") }
+        guard bleConnectTimeout > 0, bleConnectTimeout.isFinite, bleATTTimeout > 0, bleATTTimeout.isFinite else {
+            throw ValidationError("--ble-connect-timeout and --ble-att-timeout take a positive number of seconds")
         }
         _ = try scenarios()
         if let metrics {
             do { _ = try MetricsAddress(parsing: metrics) } catch { throw ValidationError("--metrics: \(error)") }
         }
+    }
+
+    func bleEndpoints() throws -> [BLEEndpoint] {
+        var endpoints: [BLEEndpoint] = []
+        for text in bleAddresses {
+            do { endpoints.append(.address(try BluetoothAddress(parsing: text))) } catch { throw ValidationError("--ble: \(error)") }
+        }
+        return endpoints + bleATTSockets.map { .attSocket(path: $0) }
     }
 
     func scenarios() throws -> [Scenario] {
@@ -167,6 +219,18 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
         configuration.hotplug.adapterSerials = usbSerials
         configuration.hotplug.discovery = !noDiscovery
         configuration.hotplug.forgetUnpluggedSeconds = forgetUnplugged
+        configuration.bleDevices = try bleEndpoints()
+        configuration.bleOptions.security = BLESecurityLevel(rawValue: bleSecurity) ?? .low
+        configuration.bleOptions.connectTimeoutSeconds = bleConnectTimeout
+        configuration.bleOptions.receiveMTU = bleMTU
+        configuration.bleOptions.transactionTimeoutSeconds = bleATTTimeout
+        if !bleAddresses.isEmpty {
+            // A host without Bluetooth cannot ever reach these locks: say so now, not in a retry loop.
+            do { try BluetoothSupport.check() } catch {
+                FileHandle.standardError.write(Data("lockdiagd: \(error)\n".utf8))
+                throw ExitCode.failure
+            }
+        }
 
         let daemon = Daemon(configuration: configuration, version: LockDiagVersion.current, logger: logger)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(

@@ -7,7 +7,7 @@ import LockSimulator
 struct LockSim: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "locksim",
-        abstract: "Emulated LX-300 lock controllers speaking LDP/1 on pseudo-terminals, with scenarios and fault injection.",
+        abstract: "Emulated LX-300 lock controllers speaking LDP/1 on pseudo-terminals or over Bluetooth LE (GATT), with scenarios and fault injection.",
         discussion: """
             Each lock is a physical model (4xAA battery with internal resistance, brushed DC motor \
             and gearbox driving the bolt, fingerprint module, fault memory) under firmware that \
@@ -18,6 +18,14 @@ struct LockSim: ParsableCommand {
             until SIGTERM or SIGINT (exit 0, ptys closed). With --link-dir, the paths are stable \
             symlinks DIR/lock<N> that follow a replug to its new pty.
 
+            With --ble-att-socket the locks are Bluetooth LE locks instead: each serves a GATT \
+            server (GAP, GATT, Battery, Device Information and the LDP service of \
+            firmware-specs/ble-gatt.md; only Battery and Device Information with --gatt-services \
+            standard) on a Unix SOCK_SEQPACKET socket, one ATT PDU per packet as on an L2CAP ATT \
+            channel, for lockdiagd --ble-att-socket. One lock: PATH is its socket; more: PATH is \
+            a directory holding lock0, lock1, … `unplug` takes a BLE lock out of range (its \
+            connection drops, its socket goes), `hang` stops it answering ATT requests too.
+
             SCENARIOS (--scenario takes one, or a comma list applied round-robin over --count):
             \(HelpText.scenarios)
 
@@ -27,10 +35,29 @@ struct LockSim: ParsableCommand {
 
             Example:
               locksim --pty --count 2 --scenario motor-stall,healthy --link-dir /tmp/locks
+              locksim --ble-att-socket /tmp/lock.att --scenario battery-worn --ble-mtu 23
             """)
 
-    @Flag(help: "Serve each lock on a pseudo-terminal (the transport available today; required).")
+    @Flag(help: "Serve each lock on a pseudo-terminal (USB serial).")
     var pty = false
+
+    @Option(name: .customLong("ble-att-socket"),
+            help: ArgumentHelp("Serve each lock as a BLE GATT server on a Unix SOCK_SEQPACKET socket (one ATT PDU per packet).", valueName: "path"))
+    var bleATTSocket: String?
+
+    @Option(name: .customLong("gatt-services"), help: ArgumentHelp("With --ble-att-socket: full (Battery, Device Information, LDP) or standard (no LDP)."))
+    var gattServices = BLEServing.Services.full.rawValue
+
+    @Option(name: .customLong("ble-mtu"), help: ArgumentHelp("With --ble-att-socket: the ATT MTU the lock can receive (23–517).", valueName: "bytes"))
+    var bleMTU = 247
+
+    @Flag(name: .customLong("ble-indicate"),
+          help: "With --ble-att-socket: the LDP response/event characteristic indicates (each value confirmed) instead of notifying.")
+    var bleIndicate = false
+
+    @Flag(name: .customLong("ble-require-pairing"),
+          help: "With --ble-att-socket: refuse every value with Insufficient Authentication, as a lock that wants pairing.")
+    var bleRequirePairing = false
 
     @Option(help: "Scenario name, or a comma list applied round-robin across the locks.")
     var scenario = Scenario.healthy.rawValue
@@ -48,7 +75,11 @@ struct LockSim: ParsableCommand {
     var activity = 4.0
 
     func validate() throws {
-        guard pty else { throw ValidationError("--pty is required: it is the only transport locksim serves today") }
+        guard pty != (bleATTSocket != nil) else {
+            throw ValidationError("give exactly one of --pty (serial locks) or --ble-att-socket PATH (Bluetooth LE locks)")
+        }
+        guard BLEServing.Services(rawValue: gattServices) != nil else { throw ValidationError("--gatt-services must be full or standard") }
+        guard (23...517).contains(bleMTU) else { throw ValidationError("--ble-mtu must be 23…517, not \(bleMTU)") }
         guard (1...64).contains(count) else { throw ValidationError("--count must be 1…64, not \(count)") }
         guard activity >= 0, activity.isFinite else { throw ValidationError("--activity must be 0 or more seconds") }
         do { _ = try Scenario.list(scenario) } catch { throw ValidationError(error.description) }
@@ -66,9 +97,20 @@ struct LockSim: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
 
         let scenarios = try Scenario.list(scenario)
-        let configurations = SimulatorConfiguration.fleet(
+        var configurations = SimulatorConfiguration.fleet(
             count: count, scenarios: scenarios, seed: seed,
             activityIntervalNanoseconds: activity > 0 ? UInt64(activity * 1e9) : nil)
+        if let bleATTSocket {
+            var isDirectory: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: bleATTSocket, isDirectory: &isDirectory)
+            let useDirectory = count > 1 || (exists && isDirectory.boolValue)
+            if useDirectory { try FileManager.default.createDirectory(atPath: bleATTSocket, withIntermediateDirectories: true) }
+            for index in configurations.indices {
+                configurations[index].ble = BLEServing(socketPath: useDirectory ? bleATTSocket + "/lock\(index)" : bleATTSocket,
+                                                       services: BLEServing.Services(rawValue: gattServices) ?? .full,
+                                                       receiveMTU: bleMTU, requirePairing: bleRequirePairing, ldpIndicates: bleIndicate)
+            }
+        }
         let server = try SimulatorServer(configurations: configurations, linkDirectory: linkDirectory)
         try server.start()
         for path in server.devicePaths { print(path) }

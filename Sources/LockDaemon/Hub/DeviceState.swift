@@ -1,3 +1,4 @@
+import BLETransport
 import LockDiagAPI
 import LockProtocol
 import USBTransport
@@ -104,6 +105,8 @@ struct DeviceState: Sendable {
     var linkDropPending = false
     /// The vendor-bulk link's own counters (atomics the link updates), for a USB lock.
     var usbCounters: USBLinkCounters?
+    /// A BLE lock's connection status, shared with its link (DeviceState+BLE.swift).
+    var ble: BLELinkStatus?
 
     init(index: Int, transport: String, path: String, diagnosis: DiagnosisConfiguration) {
         self.index = index
@@ -119,7 +122,11 @@ struct DeviceState: Sendable {
 
     func state(now: UInt64, silenceNanoseconds: UInt64) -> String {
         // Unplugged is offline at once, even before its link has been closed.
-        if !linkUp || unpluggedAtNanoseconds != nil { return everUp ? "offline" : (problem == nil ? "connecting" : "offline") }
+        if !linkUp || unpluggedAtNanoseconds != nil {
+            // A BLE lock never connected yet is `connecting` while an attempt runs, `offline` while it backs off.
+            if !everUp, let connecting = ble?.isAttempting { return connecting ? "connecting" : "offline" }
+            return everUp ? "offline" : (problem == nil ? "connecting" : "offline")
+        }
         if lastFrameNanoseconds == 0 { return "connecting" }
         return now &- lastFrameNanoseconds < silenceNanoseconds ? "online" : "unresponsive"
     }
@@ -127,13 +134,18 @@ struct DeviceState: Sendable {
     // MARK: API views
 
     func summary(now: UInt64, silenceNanoseconds: UInt64) -> DeviceSummary {
-        DeviceSummary(id: id, transport: transport, path: path, wireProtocol: "LDP/1", model: identity?.model,
-                      hardwareRevision: identity?.hardwareRevision, firmware: identity?.firmwareVersion, serial: identity?.serial,
+        let ble = bleDetails(now: now)
+        return DeviceSummary(id: id, transport: transport, path: path, wireProtocol: ble?.wireProtocol ?? "LDP/1",
+                      model: nonEmpty(identity?.model) ?? ble?.information.model,
+                      hardwareRevision: nonEmpty(identity?.hardwareRevision) ?? ble?.information.hardwareRevision,
+                      firmware: nonEmpty(identity?.firmwareVersion) ?? ble?.information.firmwareRevision,
+                      serial: nonEmpty(identity?.serial) ?? ble?.information.serial,
                       capabilities: identity?.capabilities.names ?? [], online: isOnline(now: now, silenceNanoseconds: silenceNanoseconds),
                       state: state(now: now, silenceNanoseconds: silenceNanoseconds),
                       problem: unpluggedAtNanoseconds == nil && linkUp && lastFrameNanoseconds > 0 && now &- lastFrameNanoseconds >= silenceNanoseconds
-                        ? "the lock stopped answering (asleep, hung or a bad cable)" : problem,
-                      lastSeen: lastFrameMilliseconds.map { APITime.format(milliseconds: $0) }, usb: usb)
+                        ? "the lock stopped answering (asleep, hung or a bad cable)" : (linkUp ? problem : ble?.problem ?? problem),
+                      lastSeen: lastFrameMilliseconds.map { APITime.format(milliseconds: $0) }, usb: usb,
+                      manufacturer: ble?.information.manufacturer, ble: ble?.info)
     }
 
     func apiStatus(now: UInt64, silenceNanoseconds: UInt64) -> DeviceStatus {
@@ -154,7 +166,7 @@ struct DeviceState: Sendable {
             fingerprint: fp, temperatureCelsius: s.flatMap(Self.celsius),
             calibrated: s?.flags.contains(.calibrated) ?? false, tamperActive: s?.flags.contains(.tamperActive) ?? false,
             activeFaults: Int(s?.activeFaults ?? 0), actuations: s?.actuations ?? 0, uptimeSeconds: s?.uptimeSeconds ?? 0,
-            lastActuation: lastActuation, updatedAt: statusAtMilliseconds.map { APITime.format(milliseconds: $0) })
+            lastActuation: lastActuation, updatedAt: statusAtMilliseconds.map { APITime.format(milliseconds: $0) }).standardServicesOnly(isGATTOnly)
     }
 
     static func celsius(_ status: LockStatus) -> Double? {

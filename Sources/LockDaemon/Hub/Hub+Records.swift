@@ -33,9 +33,12 @@ extension Hub {
             if d.discoveryKey != nil {
                 d.linkDropPending = true
             } else {
-                failCheck(FaultCode.linkLost, kind: .condition, fromDevice: false, at: now,
-                          evidence: "\(d.path) hung up (\(d.transport == "usb" ? "LIBUSB_ERROR_NO_DEVICE" : "EIO/POLLHUP")) while polled",
-                          device: &d, effects: &effects)
+                let evidence = switch d.transport {
+                case "ble": "the Bluetooth LE connection to \(d.path) dropped while polled"
+                case "usb": "\(d.path) hung up (LIBUSB_ERROR_NO_DEVICE) while polled"
+                default: "\(d.path) hung up (EIO/POLLHUP) while polled"
+                }
+                failCheck(FaultCode.linkLost, kind: .condition, fromDevice: false, at: now, evidence: evidence, device: &d, effects: &effects)
             }
         case .openFailed:
             guard d.unpluggedAtNanoseconds == nil else { break }
@@ -331,7 +334,8 @@ extension Hub {
             if let status = d.status, let at = d.statusAtMilliseconds, now - at < 3000, status.motor == .idle,
                status.batteryPercent != LockStatus.unknownPercent {
                 let percent = Int(status.batteryPercent)
-                let evidence = "battery at \(percent) % (\(status.batteryMillivolts) mV at rest)"
+                // 0 mV: a lock that reports only a percentage (the BLE Battery Service).
+                let evidence = "battery at \(percent) %" + (status.batteryMillivolts > 0 ? " (\(status.batteryMillivolts) mV at rest)" : "")
                 if percent < diagnosis.batteryCriticalPercent {
                     failCheck(FaultCode.batteryCritical, kind: .condition, fromDevice: false, at: now, evidence: evidence, device: &d, effects: &effects)
                 } else {

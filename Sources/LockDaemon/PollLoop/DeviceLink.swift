@@ -18,10 +18,14 @@ public protocol DeviceLink: AnyObject {
     /// Why the link went down, when the transport knows more than "closed" (read only after
     /// `read` or `write` reported it; may allocate).
     var failureReason: String? { get }
+    /// LDP/1's response deadline on this link, when the link's latency needs more than the
+    /// loop's (Bluetooth LE); nil: the loop's own.
+    var responseTimeoutNanoseconds: UInt64? { get }
 }
 
 extension DeviceLink {
     public var failureReason: String? { nil }
+    public var responseTimeoutNanoseconds: UInt64? { nil }
 }
 
 extension SerialPort: DeviceLink {

@@ -312,6 +312,7 @@ public final class PollLoop: @unchecked Sendable {
             case .attach(let handOff):
                 if let old = slots[index] { closeLink(old, reportDown: true) }
                 let slot = DeviceSlot(index: index, link: handOff.link, now: now)
+                slot.responseTimeoutNanoseconds = handOff.link.responseTimeoutNanoseconds ?? configuration.responseTimeoutNanoseconds
                 slots[index] = slot
                 openLink(slot, now: now)
             case .resetStatistics:
@@ -449,7 +450,7 @@ public final class PollLoop: @unchecked Sendable {
         slot.inFlightPayload = payload
         slot.inFlightLength = length
         slot.inFlightRetried = retried
-        slot.inFlightDeadline = now &+ configuration.responseTimeoutNanoseconds
+        slot.inFlightDeadline = now &+ slot.responseTimeoutNanoseconds
     }
 
     private func checkDeadline(_ slot: DeviceSlot, now: UInt64) {
@@ -646,6 +647,8 @@ final class DeviceSlot {
     var inFlightLength: UInt8 = 0
     var inFlightRetried = false
     var inFlightDeadline: UInt64 = 0
+    /// The link's response deadline (its own, or the loop's).
+    var responseTimeoutNanoseconds: UInt64 = 0
     var commands = BoundedQueue<PendingCommand>(capacity: 32)
     var counters = LinkCounters()
 
