@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "lockdiag", targets: ["lockdiag"]),
         .executable(name: "locksim", targets: ["locksim"]),
         .library(name: "LockProtocol", targets: ["LockProtocol"]),
+        .library(name: "TuyaProtocol", targets: ["TuyaProtocol"]),
         .library(name: "LockSimulator", targets: ["LockSimulator"]),
         .library(name: "LockDaemon", targets: ["LockDaemon"]),
         .library(name: "JSONRPC", targets: ["JSONRPC"]),
@@ -40,6 +41,8 @@ let package = Package(
         .target(name: "CLockDiagSys"),
 
         .target(name: "LockProtocol", swiftSettings: swift6),
+        // The Tuya MCU serial dialect (firmware-specs/tuya-mcu.md): frames, DP codec, both variants. No I/O, no Foundation.
+        .target(name: "TuyaProtocol", swiftSettings: swift6),
         // Typed wrappers over the Linux calls the transports, the simulator and the poll loop share.
         .target(name: "LinuxIO", dependencies: ["CLockDiagSys"], swiftSettings: swift6),
         .target(name: "SerialTransport", dependencies: ["LockProtocol", "LinuxIO"], swiftSettings: swift6),
@@ -48,7 +51,7 @@ let package = Package(
         // udev enumeration and hotplug monitoring of locks, with stable identities.
         .target(name: "DeviceDiscovery", dependencies: ["CUdev", "LinuxIO"], swiftSettings: swift6),
         // An emulated lock controller (physical model, scenarios, fault injection) and its pty server.
-        .target(name: "LockSimulator", dependencies: ["LockProtocol", "LinuxIO"], swiftSettings: swift6),
+        .target(name: "LockSimulator", dependencies: ["LockProtocol", "LinuxIO", "TuyaProtocol"], swiftSettings: swift6),
         // JSON-RPC 2.0 over a Unix stream socket, one JSON text per line: the API's transport.
         .target(name: "JSONRPC", dependencies: [
             .product(name: "NIOCore", package: "swift-nio"),
@@ -75,6 +78,7 @@ let package = Package(
             // `lockdiagd --metrics`: the Prometheus endpoint's HTTP/1.
             .product(name: "NIOHTTP1", package: "swift-nio"),
             "USBTransport", "DeviceDiscovery",
+            "TuyaProtocol",
         ], swiftSettings: swift6),
 
         .executableTarget(name: "lockdiagd", dependencies: ["LockDaemon", "LockSimulator", "LinuxIO", argumentParser, logging,
@@ -96,6 +100,7 @@ let package = Package(
         .testTarget(name: "CModulesTests", dependencies: ["CLibUSB", "CBlueZ", "CUdev", "CLockDiagSys"], swiftSettings: swift6),
         .testTarget(name: "LinuxIOTests", dependencies: ["LinuxIO"], swiftSettings: swift6),
         .testTarget(name: "LockProtocolTests", dependencies: ["LockProtocol", "LockDiagTestSupport"], swiftSettings: swift6),
+        .testTarget(name: "TuyaProtocolTests", dependencies: ["TuyaProtocol", "LockDiagTestSupport"], swiftSettings: swift6),
         .testTarget(name: "SerialTransportTests", dependencies: ["SerialTransport", "LinuxIO", "LockProtocol"], swiftSettings: swift6),
         .testTarget(name: "LockSimulatorTests", dependencies: ["LockSimulator", "LockProtocol", "LinuxIO", "LockDiagTestSupport"],
                     swiftSettings: swift6),

@@ -33,6 +33,10 @@ public struct DaemonConfiguration: Sendable {
     public var keyPath: String?
     /// USB locks (`--usb`, `--usb-serial`), discovery (`--no-discovery`) and unplug retention.
     public var hotplug = HotplugConfiguration(baudRate: LDP.defaultBaudRate)
+    /// `--dialect`, `--serial-rx`, `--tuya-schemas` (Tuya/DaemonConfiguration+Tuya.swift).
+    public var serialDialects: [DialectSpec] = []
+    public var serialRxPaths: [String] = []
+    public var tuyaSchemaDirectories: [String] = []
 
     public init(socketPath: String) { self.socketPath = socketPath }
 }
@@ -80,7 +84,16 @@ public final class Daemon: Service {
 
         let loop = try PollLoop(configuration: c.loop)
         let hub = Hub(loop: loop, diagnosis: c.diagnosis, logger: logger, history: station?.history)
-        for path in devicePaths {
+        for directory in c.tuyaSchemaDirectories { try hub.tuyaSchemas.withLock { try $0.load(directory: directory) } }
+        for (i, path) in devicePaths.enumerated() {
+            if i < c.serialPaths.count, c.dialect(forSerial: i).kind != .ldp {
+                guard try hub.addTuyaDevice(path: path, modulePath: c.modulePath(forSerial: i), baudRate: c.baudRate,
+                                            dialect: c.dialect(forSerial: i)) != nil else {
+                    logger.error("no free device slot for \(path) (at most \(c.loop.maxDevices) devices)")
+                    continue
+                }
+                continue
+            }
             guard hub.addSerialDevice(path: path, baudRate: c.baudRate) != nil else {
                 logger.error("no free device slot for \(path) (at most \(c.loop.maxDevices) devices)")
                 continue

@@ -177,9 +177,13 @@ public struct DeviceSummary: Codable, Sendable, Equatable {
     public var lastSeen: String?
     /// For a lock on USB (vendor-bulk or a USB serial port): where it is plugged in and its ids.
     public var usb: USBDeviceInfo?
+    /// The wire dialect when it is not LDP/1: `tuya`, `tuya-sniff` (firmware-specs/tuya-mcu.md).
+    public var dialect: String?
+    /// A Tuya lock's product layout (`firmware-specs/tuya/<product>.json`), when one fits.
+    public var product: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, transport, path, model, firmware, serial, capabilities, online, state, problem, usb
+        case id, transport, path, model, firmware, serial, capabilities, online, state, problem, usb, dialect, product
         case wireProtocol = "protocol"
         case hardwareRevision = "hardware_revision"
         case lastSeen = "last_seen"
@@ -187,7 +191,7 @@ public struct DeviceSummary: Codable, Sendable, Equatable {
 
     public init(id: String, transport: String, path: String, wireProtocol: String, model: String?, hardwareRevision: String?,
                 firmware: String?, serial: String?, capabilities: [String], online: Bool, state: String, problem: String?, lastSeen: String?,
-                usb: USBDeviceInfo? = nil) {
+                usb: USBDeviceInfo? = nil, dialect: String? = nil, product: String? = nil) {
         self.id = id
         self.transport = transport
         self.path = path
@@ -202,6 +206,8 @@ public struct DeviceSummary: Codable, Sendable, Equatable {
         self.problem = problem
         self.lastSeen = lastSeen
         self.usb = usb
+        self.dialect = dialect
+        self.product = product
     }
 }
 

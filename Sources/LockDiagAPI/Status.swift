@@ -19,9 +19,11 @@ public struct DeviceStatus: Codable, Sendable, Equatable {
     public var lastActuation: ActuationSummary?
     /// When the lock last answered READ_STATUS (ISO 8601, UTC); nil before the first answer.
     public var updatedAt: String?
+    /// For a lock spoken to in the Tuya MCU dialect: what it reports (firmware-specs/tuya-mcu.md §6).
+    public var tuya: TuyaReading?
 
     enum CodingKeys: String, CodingKey {
-        case device, online, lock, door, battery, motor, fingerprint, calibrated, actuations
+        case device, online, lock, door, battery, motor, fingerprint, calibrated, actuations, tuya
         case temperatureCelsius = "temperature_c"
         case tamperActive = "tamper_active"
         case activeFaults = "active_faults"
@@ -32,7 +34,8 @@ public struct DeviceStatus: Codable, Sendable, Equatable {
 
     public init(device: String, online: Bool, lock: String, door: String, battery: BatteryReading, motor: MotorReading,
                 fingerprint: FingerprintReading?, temperatureCelsius: Double?, calibrated: Bool, tamperActive: Bool,
-                activeFaults: Int, actuations: UInt32, uptimeSeconds: UInt32, lastActuation: ActuationSummary?, updatedAt: String?) {
+                activeFaults: Int, actuations: UInt32, uptimeSeconds: UInt32, lastActuation: ActuationSummary?, updatedAt: String?,
+                tuya: TuyaReading? = nil) {
         self.device = device
         self.online = online
         self.lock = lock
@@ -48,6 +51,7 @@ public struct DeviceStatus: Codable, Sendable, Equatable {
         self.uptimeSeconds = uptimeSeconds
         self.lastActuation = lastActuation
         self.updatedAt = updatedAt
+        self.tuya = tuya
     }
 }
 

@@ -57,29 +57,41 @@ public final class SimulatorServer: Sendable {
         guard shared.control.withLock({ !$0.running }) else { return }
         let links = linkDirectory.map { DeviceLinks(directory: $0) }
         var ptys = [PseudoTerminal]()
+        var modulePtys = [PseudoTerminal?]()
         do throws(SystemError) {
             try links?.prepare()
             for index in configurations.indices {
                 let pty = try PseudoTerminal.open()
                 ptys.append(pty)
                 try links?.point(lock: index, at: pty.slavePath)
+                if configurations[index].tuya != nil && configurations[index].tuyaTap {
+                    let modulePty = try PseudoTerminal.open()
+                    modulePtys.append(modulePty)
+                    try links?.point(module: index, at: modulePty.slavePath)
+                } else {
+                    modulePtys.append(nil)
+                }
             }
         } catch {
             for pty in ptys { pty.close() }
+            for pty in modulePtys { pty?.close() }
             if let links { for index in configurations.indices { links.remove(lock: index) } }
             throw .system(error)
         }
         let paths = ptys.indices.map { links?.path(forLock: $0) ?? ptys[$0].slavePath }
+        let modulePaths: [String?] = modulePtys.indices.map { i in modulePtys[i].map { links?.path(forModule: i) ?? $0.slavePath } }
         shared.control.withLock { state in
             state.running = true
             state.devicePaths = paths
+            state.modulePaths = modulePaths
         }
         let configurations = configurations
         let shared = shared
         let opened = ptys
+        let openedModules = modulePtys
         do throws(SystemError) {
             let thread = try ServerThread {
-                ServerLoop(configurations: configurations, ptys: opened, links: links, shared: shared).run()
+                ServerLoop(configurations: configurations, ptys: opened, links: links, shared: shared, modulePtys: openedModules).run()
             }
             self.thread.withLock { $0 = thread }
         } catch {
@@ -105,6 +117,9 @@ public final class SimulatorServer: Sendable {
 
     /// The path a client opens for each lock, in lock order.
     public var devicePaths: [String] { shared.control.withLock { $0.devicePaths } }
+
+    /// For a Tuya tap (`tuyaTap`), the module side's line; `devicePaths` is then the MCU side's.
+    public var modulePaths: [String?] { shared.control.withLock { $0.modulePaths } }
 
     public func devicePath(lock index: Int) throws(SimulatorError) -> String {
         try checked(index)
@@ -231,6 +246,7 @@ final class ServerShared: Sendable {
         var running = false
         var commands: [PendingCommand] = []
         var devicePaths: [String]
+        var modulePaths: [String?] = []
     }
 
     let control: Mutex<State>

@@ -104,6 +104,8 @@ struct DeviceState: Sendable {
     var linkDropPending = false
     /// The vendor-bulk link's own counters (atomics the link updates), for a USB lock.
     var usbCounters: USBLinkCounters?
+    /// For a lock spoken to in the Tuya dialect (Tuya/TuyaDeviceState.swift).
+    var tuya: TuyaDeviceState?
 
     init(index: Int, transport: String, path: String, diagnosis: DiagnosisConfiguration) {
         self.index = index
@@ -114,10 +116,12 @@ struct DeviceState: Sendable {
     }
 
     func isOnline(now: UInt64, silenceNanoseconds: UInt64) -> Bool {
-        unpluggedAtNanoseconds == nil && linkUp && lastFrameNanoseconds > 0 && now &- lastFrameNanoseconds < silenceNanoseconds
+        if let online = tuyaOnline() { return online }
+        return unpluggedAtNanoseconds == nil && linkUp && lastFrameNanoseconds > 0 && now &- lastFrameNanoseconds < silenceNanoseconds
     }
 
     func state(now: UInt64, silenceNanoseconds: UInt64) -> String {
+        if let state = tuyaState(now: now, silenceNanoseconds: silenceNanoseconds) { return state }
         // Unplugged is offline at once, even before its link has been closed.
         if !linkUp || unpluggedAtNanoseconds != nil { return everUp ? "offline" : (problem == nil ? "connecting" : "offline") }
         if lastFrameNanoseconds == 0 { return "connecting" }
@@ -127,16 +131,21 @@ struct DeviceState: Sendable {
     // MARK: API views
 
     func summary(now: UInt64, silenceNanoseconds: UInt64) -> DeviceSummary {
-        DeviceSummary(id: id, transport: transport, path: path, wireProtocol: "LDP/1", model: identity?.model,
-                      hardwareRevision: identity?.hardwareRevision, firmware: identity?.firmwareVersion, serial: identity?.serial,
+        DeviceSummary(id: id, transport: transport, path: path, wireProtocol: tuya == nil ? "LDP/1" : "Tuya MCU",
+                      model: identity?.model ?? tuya?.schema?.name,
+                      hardwareRevision: identity?.hardwareRevision, firmware: identity?.firmwareVersion ?? tuya?.mcuVersion,
+                      serial: identity?.serial,
                       capabilities: identity?.capabilities.names ?? [], online: isOnline(now: now, silenceNanoseconds: silenceNanoseconds),
                       state: state(now: now, silenceNanoseconds: silenceNanoseconds),
-                      problem: unpluggedAtNanoseconds == nil && linkUp && lastFrameNanoseconds > 0 && now &- lastFrameNanoseconds >= silenceNanoseconds
+                      problem: tuya?.role != .passive && unpluggedAtNanoseconds == nil && linkUp && lastFrameNanoseconds > 0
+                        && now &- lastFrameNanoseconds >= silenceNanoseconds
                         ? "the lock stopped answering (asleep, hung or a bad cable)" : problem,
-                      lastSeen: lastFrameMilliseconds.map(Timestamp.iso8601), usb: usb)
+                      lastSeen: lastFrameMilliseconds.map(Timestamp.iso8601), usb: usb, dialect: tuya?.dialect,
+                      product: tuya?.schema?.product)
     }
 
     func apiStatus(now: UInt64, silenceNanoseconds: UInt64) -> DeviceStatus {
+        if let status = tuyaStatus(online: isOnline(now: now, silenceNanoseconds: silenceNanoseconds)) { return status }
         let s = status
         let fp: FingerprintReading? = fingerprint.map { f in
             FingerprintReading(state: f.state.name, linkOK: f.linkOK,
