@@ -27,7 +27,7 @@ public final class TuyaLockFirmware {
     private var inFlightSince: UInt64?
     private var tries = 0
     private var lastPercent: Int?
-    private var lastAlarm: UInt8?
+    private var storedAlarm: UInt8?
     private var occurrences: [UInt16: UInt8] = [:]
     private var liveDecoder = FrameDecoder()
     private var startedSources: [UInt16: ActuationSource] = [:]
@@ -61,7 +61,7 @@ public final class TuyaLockFirmware {
         for record in lock.faultRecords {
             occurrences[record.code] = record.occurrences
             guard let alarm = Self.alarm(for: record.code) else { continue }
-            lastAlarm = alarm
+            storedAlarm = alarm
             if variant == .lowPower {
                 let ago = UInt64(max(0, Int(lock.uptimeSeconds) - Int(record.lastSeenSeconds)))
                 queue.append((TuyaLowPowerCommand.recordReport, recordTime(secondsAgo: ago)
@@ -114,9 +114,13 @@ public final class TuyaLockFirmware {
             case TuyaCommand.workingMode: send(TuyaCommand.workingMode, [])
             case TuyaCommand.networkStatus: send(TuyaCommand.networkStatus, [])
             case TuyaCommand.dpQuery:
-                var points = stateDPs()
-                if let lastAlarm { points.append(TuyaDataPoint(id: Self.dpAlarm, value: .enumeration(lastAlarm))) }
-                send(TuyaCommand.dpReport, TuyaDPCodec.encode(points))
+                send(TuyaCommand.dpReport, TuyaDPCodec.encode(stateDPs()))
+                // The alarm its fault memory held before anyone listened is reported once, after
+                // the first query; later queries return state, not old alarms again.
+                if let alarm = storedAlarm {
+                    storedAlarm = nil
+                    send(TuyaCommand.dpReport, TuyaDPCodec.encode([TuyaDataPoint(id: Self.dpAlarm, value: .enumeration(alarm))]))
+                }
             default: break
             }
         case .lowPower:
@@ -124,11 +128,14 @@ public final class TuyaLockFirmware {
             case TuyaLowPowerCommand.productInfo: send(TuyaLowPowerCommand.productInfo, productInfo)
             case TuyaLowPowerCommand.networkStatus:
                 send(TuyaLowPowerCommand.networkStatus, [])
+                // Anything short of the cloud is a module (re)starting: it has to hear everything again.
+                if frame.data.first != TuyaNetworkStatus.connectedToCloud { connected = false }
                 if frame.data.first == TuyaNetworkStatus.connectedToCloud && !connected {
                     connected = true
                     // Its state first, then what it stored while the module was off.
                     queue.insert((TuyaLowPowerCommand.realtimeReport, TuyaDPCodec.encode(stateDPs())), at: 0)
                     inFlightSince = nil
+                    tries = 0
                 }
             case TuyaLowPowerCommand.realtimeReport, TuyaLowPowerCommand.recordReport:
                 // The module's acknowledgement of the report in flight.
@@ -213,7 +220,6 @@ public final class TuyaLockFirmware {
             let before = occurrences[record.code] ?? 0
             occurrences[record.code] = record.occurrences
             guard record.occurrences > before, let alarm = Self.alarm(for: record.code) else { continue }
-            lastAlarm = alarm
             report([TuyaDataPoint(id: Self.dpAlarm, value: .enumeration(alarm))], now: lock.nowNanoseconds)
         }
     }

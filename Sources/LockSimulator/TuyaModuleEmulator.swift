@@ -31,13 +31,16 @@ final class TuyaModuleEmulator {
             default: send(step % Self.queryEvery == 0 ? TuyaCommand.dpQuery : TuyaCommand.heartbeat, [])
             }
         case .lowPower:
-            switch step {
+            // A battery lock's module comes up, reports and goes again; this one wakes every
+            // `queryEvery` seconds, each time with the full power-up exchange.
+            switch step % (Self.queryEvery + 4) {
             case 0: send(TuyaLowPowerCommand.productInfo, [])
             case 1: send(TuyaLowPowerCommand.networkStatus, [TuyaNetworkStatus.notConnected])
             case 2: send(TuyaLowPowerCommand.networkStatus, [TuyaNetworkStatus.connectedToRouter])
             case 3: send(TuyaLowPowerCommand.networkStatus, [TuyaNetworkStatus.connectedToCloud])
-            default: if step % Self.queryEvery == 0 { send(TuyaLowPowerCommand.productInfo, []) }
+            default: break
             }
+            if step % (Self.queryEvery + 4) < 4 { nextSend = now &+ Self.intervalNanoseconds / 5 }
         }
         step += 1
     }

@@ -137,7 +137,9 @@ struct DeviceState: Sendable {
                       serial: identity?.serial,
                       capabilities: identity?.capabilities.names ?? [], online: isOnline(now: now, silenceNanoseconds: silenceNanoseconds),
                       state: state(now: now, silenceNanoseconds: silenceNanoseconds),
-                      problem: tuya?.role != .passive && unpluggedAtNanoseconds == nil && linkUp && lastFrameNanoseconds > 0
+                      problem: tuyaState(now: now, silenceNanoseconds: silenceNanoseconds) == "listening"
+                        ? "listening on the tap; nothing heard from the lock yet (a battery lock speaks only when it wakes)" :
+                        tuya?.role != .passive && unpluggedAtNanoseconds == nil && linkUp && lastFrameNanoseconds > 0
                         && now &- lastFrameNanoseconds >= silenceNanoseconds
                         ? "the lock stopped answering (asleep, hung or a bad cable)" : problem,
                       lastSeen: lastFrameMilliseconds.map(Timestamp.iso8601), usb: usb, dialect: tuya?.dialect,

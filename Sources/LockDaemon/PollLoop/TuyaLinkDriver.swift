@@ -156,36 +156,39 @@ final class TuyaLinkDriver {
     // MARK: Input
 
     /// Reads what the link has (both lines of a tap) and decodes it. Returns false when the link
-    /// went away (the loop closes it).
+    /// went away (the loop closes it). One read per ready line: the loop's epoll is
+    /// level-triggered and calls again while bytes remain, and a raw tty read with nothing
+    /// waiting returns 0, which would look like a hang-up.
     func service(buffer: UnsafeMutableRawBufferPointer, now: UInt64) -> Bool {
-        guard drain(from: .fromMCU, buffer: buffer, now: now) else { return false }
-        if tap != nil { return drain(from: .fromModule, buffer: buffer, now: now) }
+        guard let tap else { return readOnce(from: .fromMCU, buffer: buffer, now: now) }
+        let ready = tap.readiness()
+        if ready.hangUp { return false }
+        if ready.mcu && !readOnce(from: .fromMCU, buffer: buffer, now: now) { return false }
+        if ready.module && !readOnce(from: .fromModule, buffer: buffer, now: now) { return false }
         return true
     }
 
-    private func drain(from direction: TuyaDirection, buffer: UnsafeMutableRawBufferPointer, now: UInt64) -> Bool {
-        while true {
-            let result: IOResult
-            do {
-                if direction == .fromModule, let tap { result = try tap.readModule(into: buffer) } else { result = try slot.link.read(into: buffer) }
-            } catch {
-                return false
+    private func readOnce(from direction: TuyaDirection, buffer: UnsafeMutableRawBufferPointer, now: UInt64) -> Bool {
+        let result: IOResult
+        do {
+            if direction == .fromModule, let tap { result = try tap.readModule(into: buffer) } else { result = try slot.link.read(into: buffer) }
+        } catch {
+            return false
+        }
+        switch result {
+        case .bytes(let n):
+            slot.counters.bytesIn &+= UInt64(n)
+            let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            if direction == .fromMCU {
+                lastMCUByte = now
+                mcu.feed(bytes) { output in handle(output, from: .fromMCU, now: now) }
+            } else {
+                lastModuleByte = now
+                module.feed(bytes) { output in handle(output, from: .fromModule, now: now) }
             }
-            switch result {
-            case .bytes(let n):
-                slot.counters.bytesIn &+= UInt64(n)
-                let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-                if direction == .fromMCU {
-                    lastMCUByte = now
-                    mcu.feed(bytes) { output in handle(output, from: .fromMCU, now: now) }
-                } else {
-                    lastModuleByte = now
-                    module.feed(bytes) { output in handle(output, from: .fromModule, now: now) }
-                }
-                if n < buffer.count { return true }
-            case .wouldBlock: return true
-            case .closed: return false
-            }
+            return true
+        case .wouldBlock: return true
+        case .closed: return false
         }
     }
 

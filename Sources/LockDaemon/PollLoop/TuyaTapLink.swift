@@ -74,6 +74,19 @@ public final class TuyaTapLink: DeviceLink {
         }
     }
 
+    /// Which lines have bytes (or hung up) now. A raw tty read with nothing waiting returns 0,
+    /// which reads as a hang-up, so each line is read only when its own epoll says so.
+    public func readiness() -> (mcu: Bool, module: Bool, hangUp: Bool) {
+        var mcu = false
+        var module = false
+        var hangUp = false
+        _ = try? epoll?.wait(timeoutMilliseconds: 0) { token, events in
+            if events.contains(.readable) { if token == 0 { mcu = true } else { module = true } }
+            if events.contains(.hangUp) || events.contains(.error) { hangUp = true }
+        }
+        return (mcu, module, hangUp)
+    }
+
     /// The MCU's side (what the lock says).
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> IOResult { try mcuPort.read(into: buffer) }
 
