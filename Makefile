@@ -10,7 +10,7 @@ APT_PACKAGES = pkg-config libusb-1.0-0-dev libbluetooth-dev libudev-dev libsqlit
                umockdev libumockdev-dev udev
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build test demo bench bench-usb catalog vectors clean report-check crash-soak
+.PHONY: deps build test demo bench bench-usb catalog vectors clean report-check crash-soak tuya-schemas
 
 # Install only what is missing, so a machine that has everything never touches apt.
 deps:
@@ -81,3 +81,8 @@ bench-usb: deps
 	umockdev-run --device .build/bench-usb/lock.umockdev --ioctl /dev/bus/usb/001/007=.build/bench-usb/lock.ioctl -- \
 	    env LD_PRELOAD=libumockdev-preload.so.0:$(CURDIR)/.build/release/libMallocInterposerSwift.so \
 	    .build/release/lockdiag-usb-bench $(BENCH_ARGS)
+
+# The Tuya product layouts are compiled from firmware-specs/tuya/*.json; TuyaSchemaTests fails
+# until this has been run after an edit.
+tuya-schemas:
+	python3 scripts/gen-tuya-schemas.py

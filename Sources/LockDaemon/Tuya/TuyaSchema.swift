@@ -58,7 +58,7 @@ public struct TuyaSchema: Codable, Sendable, Equatable {
                 out.append("DP \(dp.id) (\(dp.code)): unknown type '\(dp.type)' (raw, bool, value, string, enum, bitmap)")
             }
             if (dp.role == .alarm || dp.role == .batteryBand) && (dp.type != "enum" || dp.range?.isEmpty != false) {
-                out.append("DP \(dp.id) (\(dp.code)): a \(dp.role.rawValue) DP is an enum with a 'range'")
+                out.append("DP \(dp.id) (\(dp.code)): a DP with role \(dp.role.rawValue) is an enum with a 'range'")
             }
         }
         for (value, fault) in alarms.sorted(by: { $0.key < $1.key }) where FaultCatalog.definition(named: fault) == nil {
