@@ -73,6 +73,9 @@ struct PollLoopBenchmark: ParsableCommand {
     @Option(help: "Write every run as JSON to this file.")
     var json: String?
 
+    @Option(help: "The simulated locks' dialect: ldp, tuya or tuya-lowpower (lockdiag then plays their Tuya module).")
+    var dialect = "ldp"
+
     mutating func run() throws {
         let counts = locks.split(separator: ",").compactMap { Int($0) }
         let interposed = interposerIsPreloaded()
@@ -122,8 +125,11 @@ struct PollLoopBenchmark: ParsableCommand {
     }
 
     func measure(locks count: Int, run: Int, interposed: Bool) throws -> RunResult {
-        let configurations = SimulatorConfiguration.fleet(count: count, scenarios: [.healthy], seed: UInt64(run),
+        var configurations = SimulatorConfiguration.fleet(count: count, scenarios: [.healthy], seed: UInt64(run),
                                                           activityIntervalNanoseconds: UInt64(activity * 1e9))
+        for i in configurations.indices {
+            configurations[i].tuya = dialect == "tuya" ? .standard : dialect == "tuya-lowpower" ? .lowPower : nil
+        }
         let simulator = try SimulatorServer(configurations: configurations)
         try simulator.start()
         defer { simulator.stop() }
@@ -134,7 +140,14 @@ struct PollLoopBenchmark: ParsableCommand {
         var logger = Logger(label: "bench")
         logger.logLevel = .error
         let hub = Hub(loop: loop, logger: logger)
-        for path in simulator.devicePaths { hub.addSerialDevice(path: path) }
+        for path in simulator.devicePaths {
+            if dialect == "ldp" {
+                hub.addSerialDevice(path: path)
+            } else {
+                try hub.addTuyaDevice(path: path, baudRate: 115_200,
+                                      dialect: DialectSpec(kind: dialect == "tuya" ? .tuya : .tuyaLowPower, product: "wifi-lock"))
+            }
+        }
         try loop.start()
         hub.start()
         defer {
