@@ -5,6 +5,20 @@ import LockDiagAPI
 public enum TuyaStatusRenderer {
     static func row(_ label: String, _ value: String) -> String { StatusRenderer.row(label, value) }
 
+    /// "Tuya · battery 12 % (low) · alarm tongue_bad · unlock by fingerprint #2", for `lockdiag watch`.
+    public static func watchLine(_ s: DeviceStatus, _ t: TuyaReading, style: Style) -> String {
+        var battery = s.battery.percent.map { "\($0) %" } ?? ""
+        if let band = t.batteryBand { battery += battery.isEmpty ? band : " (\(band))" }
+        var parts = ["Tuya", "battery " + (battery.isEmpty ? "not reported" : battery)]
+        if let alarm = t.alarms.first { parts.append(alarm.fault == nil ? "alarm \(alarm.alarm)" : style.red("alarm \(alarm.alarm)")) }
+        if let event = t.events.first {
+            parts.append(event.kind + (event.method.map { " by " + $0.split(separator: "_").joined(separator: " ") } ?? "")
+                         + (event.user.map { " #\($0)" } ?? ""))
+        }
+        if !s.online { parts.append(style.red("OFFLINE")) }
+        return parts.joined(separator: " · ")
+    }
+
     public static func readings(_ s: DeviceStatus, _ t: TuyaReading, style: Style) -> [String] {
         var rows: [String] = []
         var dialect = t.dialect == "tuya-sniff" ? "Tuya MCU, passive tap (listening only)" : "Tuya MCU, lockdiag plays the module"

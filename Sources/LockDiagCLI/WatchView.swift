@@ -85,6 +85,7 @@ public struct WatchModel: Sendable {
 
     /// "bolt locked · door closed · battery 6.14 V (87 %) · motor idle 0 mA · fingerprint ready".
     public static func statusLine(_ s: DeviceStatus, style: Style) -> String {
+        if let tuya = s.tuya { return TuyaStatusRenderer.watchLine(s, tuya, style: style) }
         var parts = ["bolt \(s.lock)", "door \(s.door)",
                      "battery \(Units.battery(millivolts: s.battery.voltageMillivolts, percent: s.battery.percent))",
                      "motor \(s.motor.state) \(Units.milliamps(s.motor.currentMilliamps))"]

@@ -155,14 +155,24 @@ extension Hub {
         case .dpReport(let points, _), .realtimeReport(let points):
             t.reports += 1
             apply(points, recorded: nil, at: now, tuya: &t, device: &d, effects: &effects)
+            notifyStatus(tuya: t, device: &d, effects: &effects)
         case .recordReport(let time, let points):
             t.records += 1
             apply(points, recorded: time, at: now, tuya: &t, device: &d, effects: &effects)
+            notifyStatus(tuya: t, device: &d, effects: &effects)
         case .dpSend(let points) where t.role == .passive:
             effects.log.append("\(d.id): the module set " + points.map { "DP \($0.id) = \($0.value)" }.joined(separator: ", "))
         default:
             break
         }
+    }
+
+    /// A report is a status update for `telemetry.subscribe` (`lockdiag watch`); a Tuya lock
+    /// reports when something changes, so every report is passed on.
+    private func notifyStatus(tuya t: TuyaDeviceState, device d: inout DeviceState, effects: inout Effects) {
+        d.tuya = t
+        let status = d.apiStatus(now: MonotonicClock.nanoseconds(), silenceNanoseconds: silenceNanoseconds)
+        effects.notifications.append((d.index, TelemetryNotification(device: d.id, lost: 0, status: status)))
     }
 
     /// Which protocol a tapped line speaks, from one frame, when that frame tells (tuya-mcu.md §7).
