@@ -35,14 +35,16 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
           sudo lockdiagd --serial /dev/lockdiag/LX3-000123 --realtime
           lockdiagd --serial /dev/ttyACM0 --metrics 127.0.0.1:9464   # Prometheus scrapes /metrics
           lockdiagd --scan
-          lockdiagd --serial /dev/ttyUSB0 --dialect tuya:wifi-lock --baud 9600    # a Tuya lock MCU, its module unplugged
-          lockdiagd --serial /dev/ttyUSB0 --serial-rx /dev/ttyUSB1 --dialect tuya-sniff   # tap both lines, never transmit
+          lockdiagd --serial /dev/ttyUSB0 --dialect tuya:wifi-lock --baud 9600
+          lockdiagd --serial /dev/ttyUSB0 --serial-rx /dev/ttyUSB1 --dialect tuya-sniff
 
-        Tuya locks (firmware-specs/tuya-mcu.md): --dialect tuya plays the Wi-Fi module for the lock's
-        MCU (standard protocol), tuya-lowpower for a battery lock's low-power protocol, tuya-sniff
-        only listens on a tap: --serial hears the MCU's TX, --serial-rx the module's TX. Add
-        :PRODUCT to pick a DP layout (\(TuyaSchemaSet.builtIn().products.joined(separator: ", ")));
-        without it the layout is chosen by the PID the lock reports.
+        Tuya locks (firmware-specs/tuya-mcu.md): --dialect tuya plays the Wi-Fi
+        module for a lock MCU whose module is unplugged (standard protocol),
+        tuya-lowpower does so for a battery lock's low-power protocol, and
+        tuya-sniff only listens on a tap, never transmitting: --serial hears the
+        MCU's TX, --serial-rx the module's TX. Add :PRODUCT to pick a DP layout
+        (\(TuyaSchemaSet.builtIn().products.joined(separator: ", "))); without it,
+        the layout is chosen by the PID the lock reports.
 
         Simulated scenarios for --simulate:
         \(Scenario.allCases.map { "  \($0.rawValue)" }.joined(separator: "\n"))

@@ -117,6 +117,25 @@ import Testing
         #expect(stats.devices[0].crcErrors == 0)
     }
 
+    /// A lock MCU that stops answering: each request is sent three times 500 ms apart before it
+    /// counts as a timeout, and the lock shows unresponsive with a response-timeout fault.
+    @Test func aHungTuyaMCUTimesOutAfterItsRetransmissions() throws {
+        let rig = try Rig(sim: ["--dialect", "tuya", "--scenario", "healthy", "--activity", "0"]) { mcu, _ in
+            ["--serial", mcu, "--dialect", "tuya"]
+        }
+        defer { rig.stop() }
+        #expect(try TestSupport.wait(upTo: 10) { try rig.device().online })
+        rig.sim.send("hang 0")
+        #expect(rig.sim.readLine(within: 5)?.hasPrefix("ok") == true)
+        #expect(try TestSupport.wait(upTo: 10) { try rig.device().state == "unresponsive" })
+        #expect(try TestSupport.wait(upTo: 15) { try rig.confirmed("response_timeout") })
+        let stats = try rig.client.call(APIMethod.daemonStats).decode(as: DaemonStats.self).devices[0]
+        #expect(stats.timeouts >= 2)
+        #expect(stats.requests >= 3 * stats.timeouts)
+        rig.sim.send("resume 0")
+        #expect(try TestSupport.wait(upTo: 10) { try rig.device().online })
+    }
+
     @Test func passiveTapOnBothLinesNeverTransmitsAndReadsTheLock() throws {
         let rig = try Rig(sim: ["--dialect", "tuya-lowpower", "--scenario", "battery-low", "--activity", "0", "--tap"]) { mcu, module in
             ["--serial", mcu, "--serial-rx", module!, "--dialect", "tuya-sniff"]
