@@ -10,7 +10,7 @@ APT_PACKAGES = pkg-config libusb-1.0-0-dev libbluetooth-dev libudev-dev libsqlit
                umockdev libumockdev-dev udev
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build test demo bench bench-usb catalog vectors clean report-check crash-soak
+.PHONY: deps build test demo bench bench-usb catalog vectors clean report-check crash-soak tuya-schemas
 
 # Install only what is missing, so a machine that has everything never touches apt.
 deps:
@@ -26,8 +26,14 @@ deps:
 build: deps
 	$(SWIFT) build
 
+# Swift Testing runs up to 2×cores test cases at once, but the cooperative thread pool has one
+# thread per core: end-to-end tests block a pool thread while they wait on real processes, and
+# two of them at once starve the in-process servers other tests run on that pool. Two at a time
+# keeps a pool thread free (swift-testing's SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH).
+TEST_PARALLELISM ?= 2
+
 test: deps
-	$(SWIFT) test
+	SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=$(TEST_PARALLELISM) $(SWIFT) test
 
 # lockdiagd with simulated healthy and faulty locks, diagnosed by the CLI, then stopped.
 demo: deps
@@ -81,3 +87,8 @@ bench-usb: deps
 	umockdev-run --device .build/bench-usb/lock.umockdev --ioctl /dev/bus/usb/001/007=.build/bench-usb/lock.ioctl -- \
 	    env LD_PRELOAD=libumockdev-preload.so.0:$(CURDIR)/.build/release/libMallocInterposerSwift.so \
 	    .build/release/lockdiag-usb-bench $(BENCH_ARGS)
+
+# The Tuya product layouts are compiled from firmware-specs/tuya/*.json; TuyaSchemaTests fails
+# until this has been run after an edit.
+tuya-schemas:
+	python3 scripts/gen-tuya-schemas.py

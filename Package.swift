@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "lockdiag", targets: ["lockdiag"]),
         .executable(name: "locksim", targets: ["locksim"]),
         .library(name: "LockProtocol", targets: ["LockProtocol"]),
+        .library(name: "TuyaProtocol", targets: ["TuyaProtocol"]),
         .library(name: "LockSimulator", targets: ["LockSimulator"]),
         .library(name: "LockDaemon", targets: ["LockDaemon"]),
         .library(name: "JSONRPC", targets: ["JSONRPC"]),
@@ -40,6 +41,8 @@ let package = Package(
         .target(name: "CLockDiagSys"),
 
         .target(name: "LockProtocol", swiftSettings: swift6),
+        // The Tuya MCU serial dialect (firmware-specs/tuya-mcu.md): frames, DP codec, both variants. No I/O, no Foundation.
+        .target(name: "TuyaProtocol", swiftSettings: swift6),
         // Typed wrappers over the Linux calls the transports, the simulator and the poll loop share.
         .target(name: "LinuxIO", dependencies: ["CLockDiagSys"], swiftSettings: swift6),
         .target(name: "SerialTransport", dependencies: ["LockProtocol", "LinuxIO"], swiftSettings: swift6),
@@ -52,8 +55,9 @@ let package = Package(
         .target(name: "BLEProtocol", swiftSettings: swift6),
         // BLE locks: the ATT/GATT client, L2CAP and HCI through libbluetooth, the link the poll loop drives.
         .target(name: "BLETransport", dependencies: ["BLEProtocol", "LockProtocol", "LinuxIO", "CBlueZ"], swiftSettings: swift6),
-        // An emulated lock controller (physical model, scenarios, fault injection), its pty server and its BLE GATT server.
-        .target(name: "LockSimulator", dependencies: ["LockProtocol", "LinuxIO", "BLEProtocol"], swiftSettings: swift6),
+        // An emulated lock controller (physical model, scenarios, fault injection), its pty server, its BLE GATT server
+        // and its Tuya lock-MCU head.
+        .target(name: "LockSimulator", dependencies: ["LockProtocol", "LinuxIO", "BLEProtocol", "TuyaProtocol"], swiftSettings: swift6),
         // JSON-RPC 2.0 over a Unix stream socket, one JSON text per line: the API's transport.
         .target(name: "JSONRPC", dependencies: [
             .product(name: "NIOCore", package: "swift-nio"),
@@ -80,6 +84,7 @@ let package = Package(
             // `lockdiagd --metrics`: the Prometheus endpoint's HTTP/1.
             .product(name: "NIOHTTP1", package: "swift-nio"),
             "USBTransport", "DeviceDiscovery",
+            "TuyaProtocol",
         ], swiftSettings: swift6),
 
         .executableTarget(name: "lockdiagd", dependencies: ["LockDaemon", "LockSimulator", "LinuxIO", "BLEProtocol", "BLETransport", argumentParser, logging,
@@ -107,6 +112,7 @@ let package = Package(
         .testTarget(name: "BLETransportTests", dependencies: [
             "BLETransport", "BLEProtocol", "LockSimulator", "LockProtocol", "LinuxIO", "LockDiagTestSupport",
         ], swiftSettings: swift6),
+        .testTarget(name: "TuyaProtocolTests", dependencies: ["TuyaProtocol", "LockDiagTestSupport"], swiftSettings: swift6),
         .testTarget(name: "SerialTransportTests", dependencies: ["SerialTransport", "LinuxIO", "LockProtocol"], swiftSettings: swift6),
         .testTarget(name: "LockSimulatorTests", dependencies: ["LockSimulator", "LockProtocol", "LinuxIO", "LockDiagTestSupport", "BLEProtocol"],
                     swiftSettings: swift6),

@@ -77,6 +77,9 @@ struct PollLoopBenchmark: ParsableCommand {
     @Option(help: "Write every run as JSON to this file.")
     var json: String?
 
+    @Option(help: "The simulated locks' dialect: ldp, tuya or tuya-lowpower (lockdiag then plays their Tuya module).")
+    var dialect = "ldp"
+
     mutating func run() throws {
         let counts = locks.split(separator: ",").compactMap { Int($0) }
         let interposed = interposerIsPreloaded()
@@ -136,6 +139,9 @@ struct PollLoopBenchmark: ParsableCommand {
             }
         }
         defer { try? FileManager.default.removeItem(atPath: directory) }
+        for i in configurations.indices {
+            configurations[i].tuya = dialect == "tuya" ? .standard : dialect == "tuya-lowpower" ? .lowPower : nil
+        }
         let simulator = try SimulatorServer(configurations: configurations)
         try simulator.start()
         defer { simulator.stop() }
@@ -147,7 +153,14 @@ struct PollLoopBenchmark: ParsableCommand {
         logger.logLevel = .error
         let hub = Hub(loop: loop, logger: logger)
         for path in simulator.devicePaths {
-            if transport == "serial" { hub.addSerialDevice(path: path) } else { try hub.addBLEDevice(.attSocket(path: path)) }
+            if transport != "serial" {
+                try hub.addBLEDevice(.attSocket(path: path))
+            } else if dialect == "ldp" {
+                hub.addSerialDevice(path: path)
+            } else {
+                try hub.addTuyaDevice(path: path, baudRate: 115_200,
+                                      dialect: DialectSpec(kind: dialect == "tuya" ? .tuya : .tuyaLowPower, product: "wifi-lock"))
+            }
         }
         try loop.start()
         hub.start()

@@ -37,6 +37,10 @@ public struct DaemonConfiguration: Sendable {
     /// BLE locks (`--ble ADDRESS`, `--ble-att-socket PATH`) and how their links behave.
     public var bleDevices: [BLEEndpoint] = []
     public var bleOptions = BLEOptions()
+    /// `--dialect`, `--serial-rx`, `--tuya-schemas` (Tuya/DaemonConfiguration+Tuya.swift).
+    public var serialDialects: [DialectSpec] = []
+    public var serialRxPaths: [String] = []
+    public var tuyaSchemaDirectories: [String] = []
 
     public init(socketPath: String) { self.socketPath = socketPath }
 }
@@ -84,7 +88,16 @@ public final class Daemon: Service {
 
         let loop = try PollLoop(configuration: c.loop)
         let hub = Hub(loop: loop, diagnosis: c.diagnosis, logger: logger, history: station?.history)
-        for path in devicePaths {
+        for directory in c.tuyaSchemaDirectories { try hub.tuyaSchemas.withLock { try $0.load(directory: directory) } }
+        for (i, path) in devicePaths.enumerated() {
+            if i < c.serialPaths.count, c.dialect(forSerial: i).kind != .ldp {
+                guard try hub.addTuyaDevice(path: path, modulePath: c.modulePath(forSerial: i), baudRate: c.baudRate,
+                                            dialect: c.dialect(forSerial: i)) != nil else {
+                    logger.error("no free device slot for \(path) (at most \(c.loop.maxDevices) devices)")
+                    continue
+                }
+                continue
+            }
             guard hub.addSerialDevice(path: path, baudRate: c.baudRate) != nil else {
                 logger.error("no free device slot for \(path) (at most \(c.loop.maxDevices) devices)")
                 continue

@@ -181,9 +181,13 @@ public struct DeviceSummary: Codable, Sendable, Equatable {
     public var manufacturer: String?
     /// A BLE lock's connection: MTU, services, attempts.
     public var ble: BLELinkInfo?
+    /// The wire dialect when it is not LDP/1: `tuya`, `tuya-sniff` (firmware-specs/tuya-mcu.md).
+    public var dialect: String?
+    /// A Tuya lock's product layout (`firmware-specs/tuya/<product>.json`), when one fits.
+    public var product: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, transport, path, model, firmware, serial, capabilities, online, state, problem, usb, manufacturer, ble
+        case id, transport, path, model, firmware, serial, capabilities, online, state, problem, usb, manufacturer, ble, dialect, product
         case wireProtocol = "protocol"
         case hardwareRevision = "hardware_revision"
         case lastSeen = "last_seen"
@@ -191,7 +195,8 @@ public struct DeviceSummary: Codable, Sendable, Equatable {
 
     public init(id: String, transport: String, path: String, wireProtocol: String, model: String?, hardwareRevision: String?,
                 firmware: String?, serial: String?, capabilities: [String], online: Bool, state: String, problem: String?, lastSeen: String?,
-                usb: USBDeviceInfo? = nil, manufacturer: String? = nil, ble: BLELinkInfo? = nil) {
+                usb: USBDeviceInfo? = nil, manufacturer: String? = nil, ble: BLELinkInfo? = nil, dialect: String? = nil,
+                product: String? = nil) {
         self.manufacturer = manufacturer
         self.ble = ble
         self.id = id
@@ -208,6 +213,8 @@ public struct DeviceSummary: Codable, Sendable, Equatable {
         self.problem = problem
         self.lastSeen = lastSeen
         self.usb = usb
+        self.dialect = dialect
+        self.product = product
     }
 }
 

@@ -22,10 +22,12 @@ public struct DeviceStatus: Codable, Sendable, Equatable {
     /// `LDP/1`, or `GATT` for a BLE lock with only the standard services: then only
     /// `battery.percent` is a reading (docs/socket-api.md). Absent from older daemons.
     public var wireProtocol: String?
+    /// For a lock spoken to in the Tuya MCU dialect: what it reports (firmware-specs/tuya-mcu.md §6).
+    public var tuya: TuyaReading?
 
     enum CodingKeys: String, CodingKey {
         case wireProtocol = "protocol"
-        case device, online, lock, door, battery, motor, fingerprint, calibrated, actuations
+        case device, online, lock, door, battery, motor, fingerprint, calibrated, actuations, tuya
         case temperatureCelsius = "temperature_c"
         case tamperActive = "tamper_active"
         case activeFaults = "active_faults"
@@ -37,7 +39,7 @@ public struct DeviceStatus: Codable, Sendable, Equatable {
     public init(device: String, online: Bool, lock: String, door: String, battery: BatteryReading, motor: MotorReading,
                 fingerprint: FingerprintReading?, temperatureCelsius: Double?, calibrated: Bool, tamperActive: Bool,
                 activeFaults: Int, actuations: UInt32, uptimeSeconds: UInt32, lastActuation: ActuationSummary?, updatedAt: String?,
-                wireProtocol: String? = nil) {
+                wireProtocol: String? = nil, tuya: TuyaReading? = nil) {
         self.wireProtocol = wireProtocol
         self.device = device
         self.online = online
@@ -54,6 +56,7 @@ public struct DeviceStatus: Codable, Sendable, Equatable {
         self.uptimeSeconds = uptimeSeconds
         self.lastActuation = lastActuation
         self.updatedAt = updatedAt
+        self.tuya = tuya
     }
 }
 

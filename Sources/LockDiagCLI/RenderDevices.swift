@@ -7,7 +7,7 @@ public enum DevicesRenderer {
     static func stateTint(_ state: String) -> Style.Tint? {
         switch state {
         case "online": .green
-        case "connecting": .yellow
+        case "connecting", "listening": .yellow
         default: .red
         }
     }
@@ -23,7 +23,8 @@ public enum DevicesRenderer {
         for device in devices {
             let counts = FaultCounts(faults.filter { $0.device == device.id })
             rows.append([
-                Cell(device.id, tint: .bold), Cell(device.state, tint: stateTint(device.state)), Cell(device.transport),
+                Cell(device.id, tint: .bold), Cell(device.state, tint: stateTint(device.state)),
+                Cell(device.dialect.map { "\(device.transport) (\($0))" } ?? device.transport),
                 Cell(device.path), Cell(serial(of: device)), Cell(device.model ?? "-"), Cell(device.firmware ?? "-"),
                 Cell(counts.text, tint: counts.tint),
             ])

@@ -12,7 +12,7 @@ public enum StatusRenderer {
             if let revision = summary.hardwareRevision { model += " rev \(revision)" }
             parts.append(model)
             if let firmware = summary.firmware { parts.append("firmware \(firmware)") }
-            parts.append("via \(summary.transport) \(summary.path)")
+            parts.append("via \(summary.transport) \(summary.path)" + (summary.dialect.map { " (\($0))" } ?? ""))
             parts.append(style.apply(DevicesRenderer.stateTint(summary.state), summary.state))
         } else {
             parts.append(status.online ? style.green("online") : style.red("offline"))
@@ -75,7 +75,9 @@ public enum StatusRenderer {
             if let problem = summary?.problem { lines.append("  " + style.yellow("problem: \(problem)")) }
             lines.append("  " + style.yellow("offline: the values below are the last ones read"))
         }
-        if status.updatedAt == nil {
+        if let tuya = status.tuya {
+            lines += TuyaStatusRenderer.readings(status, tuya, style: style)
+        } else if status.updatedAt == nil {
             // Before the first READ_STATUS answer every reading is a zero placeholder, not a measurement.
             lines.append("  " + style.yellow("no status report from the lock yet — run this again in a moment"))
         } else {

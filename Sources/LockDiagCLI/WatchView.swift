@@ -85,6 +85,7 @@ public struct WatchModel: Sendable {
 
     /// "bolt locked · door closed · battery 6.14 V (87 %) · motor idle 0 mA · fingerprint ready".
     public static func statusLine(_ s: DeviceStatus, style: Style) -> String {
+        if let tuya = s.tuya { return TuyaStatusRenderer.watchLine(s, tuya, style: style) }
         // A lock with only the standard BLE services reports its battery level and nothing else.
         if s.wireProtocol == "GATT" {
             return "battery \(s.battery.percent.map { "\($0) %" } ?? "unknown")" + (s.online ? "" : " · " + style.red("OFFLINE"))

@@ -34,6 +34,8 @@ public enum FaultCode {
     public static let notCalibrated: UInt16 = 0x0503
     /// Door sensor inconsistent
     public static let doorSensorInconsistent: UInt16 = 0x0504
+    /// Door left open
+    public static let doorLeftOpen: UInt16 = 0x0505
     /// Low motor voltage
     public static let lowMotorVoltage: UInt16 = 0x0601
     /// Controller overtemperature
@@ -143,6 +145,12 @@ extension FaultCatalog {
             meaning: "The door sensor says the door is open while the bolt is thrown, which cannot happen with a working sensor.",
             causes: ["door-sensor magnet missing or moved", "sensor miscalibrated", "sensor wiring fault"],
             action: "Check that the door-sensor magnet is in place and aligned, then recalibrate the door sensor."),
+        FaultDefinition(
+            code: 0x0505, name: "door_left_open", title: "Door left open",
+            category: .mechanical, severity: .warning, source: .device,
+            meaning: "The lock reported that the door stayed open past its close timeout, so the bolt could not be thrown.",
+            causes: ["door not pushed shut or blocked by something", "door closer weak or misadjusted", "door sensor magnet misaligned, so a closed door reads open"],
+            action: "Close the door and check it latches; if the lock still reports it open, realign the door-sensor magnet or check the door closer."),
         FaultDefinition(
             code: 0x0601, name: "low_motor_voltage", title: "Low motor voltage",
             category: .power, severity: .warning, source: .device,

@@ -37,4 +37,21 @@ struct DeviceLinks: Sendable {
     func remove(lock index: Int) {
         _ = unlink(path(forLock: index))
     }
+
+    /// `lock<N>.module`: a Tuya tap's second line (`locksim --tap`).
+    func path(forModule index: Int) -> String { path(forLock: index) + ".module" }
+
+    func point(module index: Int, at target: String) throws(SystemError) {
+        let link = path(forModule: index)
+        let temporary = link + ".new"
+        _ = unlink(temporary)
+        guard symlink(target, temporary) == 0 else { throw .last("symlink", path: temporary) }
+        guard rename(temporary, link) == 0 else {
+            let error = SystemError.last("rename", path: link)
+            _ = unlink(temporary)
+            throw error
+        }
+    }
+
+    func remove(module index: Int) { _ = unlink(path(forModule: index)) }
 }

@@ -15,6 +15,12 @@ final class ServerLoop {
         /// A lock served over Bluetooth LE instead of a pty.
         var radio: GATTPeripheral?
         var outputBytesDropped: UInt64 = 0
+        /// The Tuya head, for a lock that speaks Tuya (TuyaLockFirmware.swift).
+        var tuya: TuyaLockFirmware?
+        /// A tap's module side: the emulated module and the pty its bytes are mirrored to; `pty`
+        /// then carries what the MCU sends.
+        var module: TuyaModuleEmulator?
+        var modulePty: PseudoTerminal?
 
         /// Plugged in (pty open), or in range (radio listening).
         var isOnline: Bool { radio.map { $0.listener >= 0 } ?? (pty != nil) }
@@ -30,8 +36,10 @@ final class ServerLoop {
     private let epoll: Epoll?
     private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 1)
 
-    /// `ptys[i]` serves a pty lock; `listeners[i]` (a listening seqpacket socket) a BLE one.
-    init(configurations: [SimulatorConfiguration], ptys: [PseudoTerminal?], listeners: [Int32], links: DeviceLinks?, shared: ServerShared) {
+    /// `ptys[i]` serves a pty lock; `listeners[i]` (a listening seqpacket socket) a BLE one;
+    /// `modulePtys[i]` a Tuya tap's module side.
+    init(configurations: [SimulatorConfiguration], ptys: [PseudoTerminal?], listeners: [Int32], links: DeviceLinks?, shared: ServerShared,
+         modulePtys: [PseudoTerminal?] = []) {
         self.shared = shared
         self.links = links
         let now = MonotonicClock.nanoseconds()
@@ -39,6 +47,14 @@ final class ServerLoop {
             let c = configurations[i]
             return Slot(lock: SimulatedLock(configuration: c, now: now), pty: ptys[i],
                         radio: c.ble.map { GATTPeripheral(serving: $0, values: c.gattValues, listener: listeners[i]) })
+        }
+        for index in slots.indices {
+            guard let variant = configurations[index].tuya else { continue }
+            slots[index].tuya = TuyaLockFirmware(lock: slots[index].lock, variant: variant)
+            if configurations[index].tuyaTap {
+                slots[index].module = TuyaModuleEmulator(variant: variant)
+                slots[index].modulePty = index < modulePtys.count ? modulePtys[index] : nil
+            }
         }
         epoll = try? Epoll(capacity: 192)
     }
@@ -135,6 +151,8 @@ final class ServerLoop {
     private func timeoutMilliseconds(now: UInt64) -> Int32 {
         var wake = UInt64.max
         for slot in slots { wake = min(wake, slot.lock.nextWakeNanoseconds) }
+        // A Tuya head retransmits and a tap's module paces itself in fractions of a second.
+        if slots.contains(where: { $0.tuya != nil }) { wake = min(wake, now &+ 50_000_000) }
         if wake <= now { return 0 }
         let milliseconds = (wake - now + 999_999) / 1_000_000
         return Int32(min(UInt64(Self.maxTimeoutMilliseconds), milliseconds))
@@ -150,6 +168,12 @@ final class ServerLoop {
                 return
             }
             guard case .bytes(let n) = result else { return }
+            // A tap's line carries nothing toward the simulator; a client writing there is ignored.
+            if slots[index].module != nil { continue }
+            if let tuya = slots[index].tuya {
+                tuya.receive(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]), now: now)
+                continue
+            }
             slots[index].lock.receive(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]), now: now)
         }
     }
@@ -162,6 +186,10 @@ final class ServerLoop {
     /// opens the device flushes that with its termios set-up; a queue of our own would only
     /// deliver stale frames after that flush.
     private func deliver(_ index: Int, now: UInt64) {
+        if let tuya = slots[index].tuya {
+            deliverTuya(index, tuya: tuya, now: now)
+            return
+        }
         slots[index].lock.advance(to: now)
         if let radio = slots[index].radio {
             let bytes = slots[index].lock.pendingOutputByteCount > 0 ? slots[index].lock.takeOutput() : []
@@ -179,6 +207,39 @@ final class ServerLoop {
         } else {
             slots[index].outputBytesDropped += UInt64(bytes.count)
         }
+    }
+
+    /// The Tuya head's output; for a tap, the emulated module's exchange with it, each
+    /// direction mirrored to its own pty.
+    private func deliverTuya(_ index: Int, tuya: TuyaLockFirmware, now: UInt64) {
+        tuya.advance(to: now)
+        if let module = slots[index].module {
+            module.advance(to: now)
+            let toMCU = module.takeOutput()
+            if !toMCU.isEmpty {
+                tuya.receive(toMCU, now: now)
+                _ = write(toMCU, to: slots[index].pty == nil ? nil : slots[index].modulePty)
+            }
+            let toModule = tuya.takeOutput()
+            if !toModule.isEmpty {
+                module.receive(toModule)
+                slots[index].outputBytesDropped += UInt64(toModule.count - write(toModule, to: slots[index].pty))
+            }
+            return
+        }
+        let bytes = tuya.takeOutput()
+        guard !bytes.isEmpty else { return }
+        slots[index].outputBytesDropped += UInt64(bytes.count - write(bytes, to: slots[index].pty))
+    }
+
+    /// Puts bytes on a pty as a UART would: what it does not take now is lost. Returns what it took.
+    private func write(_ bytes: [UInt8], to pty: PseudoTerminal?) -> Int {
+        guard let master = pty?.master else { return 0 }
+        let result = bytes.withUnsafeBytes { raw in
+            Result { () throws(SystemError) -> IOResult in try FileIO.write(master, raw) }
+        }
+        if case .success(.bytes(let n)) = result { return n }
+        return 0
     }
 
     // MARK: Commands
@@ -236,6 +297,11 @@ final class ServerLoop {
             if radio.listener >= 0 { epoll?.remove(radio.listener) }
             radio.stopListening()
             return
+        }
+        if index < slots.count, let modulePty = slots[index].modulePty, shared.control.withLock({ !$0.running }) {
+            modulePty.close()
+            slots[index].modulePty = nil
+            links?.remove(module: index)
         }
         guard let pty = slots[index].pty else { return }
         epoll?.remove(pty.master)

@@ -1,4 +1,5 @@
 import LockProtocol
+import TuyaProtocol
 
 /// Everything that makes one simulated lock what it is; two locks with equal configurations
 /// given the same input schedule produce the same bytes.
@@ -18,6 +19,11 @@ public struct SimulatorConfiguration: Sendable, Equatable {
     public var firmwareVersion: String
     /// Serve over Bluetooth LE (a GATT server on the seqpacket seam) instead of a pty.
     public var ble: BLEServing?
+    /// Speak Tuya (standard or low-power) instead of LDP/1 (`locksim --dialect`); nil: LDP/1.
+    public var tuya: TuyaVariant? = nil
+    /// With `tuya`: play the module too and mirror each direction to a pty of its own, a passive
+    /// tap for `lockdiagd --dialect tuya-sniff` (`locksim --tap`).
+    public var tuyaTap = false
 
     public init(scenario: Scenario = .healthy, seed: UInt64 = 1, index: Int = 0, serial: String? = nil,
                 activityIntervalNanoseconds: UInt64? = nil, model: String = "LX-300",

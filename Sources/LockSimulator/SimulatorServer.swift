@@ -58,8 +58,10 @@ public final class SimulatorServer: Sendable {
         let links = linkDirectory.map { DeviceLinks(directory: $0) }
         var ptys = [PseudoTerminal?]()
         var listeners = [Int32]()
+        var modulePtys = [PseudoTerminal?]()
         func closeAll() {
             for pty in ptys { pty?.close() }
+            for pty in modulePtys { pty?.close() }
             for (fd, configuration) in zip(listeners, self.configurations) where fd >= 0 {
                 FileIO.close(fd)
                 if let ble = configuration.ble { SeqPacket.unlink(ble.socketPath) }
@@ -71,11 +73,19 @@ public final class SimulatorServer: Sendable {
                 if let ble = configuration.ble {
                     ptys.append(nil)
                     listeners.append(try SeqPacket.listen(ble.socketPath))
+                    modulePtys.append(nil)
                 } else {
                     let pty = try PseudoTerminal.open()
                     ptys.append(pty)
                     listeners.append(-1)
                     try links?.point(lock: index, at: pty.slavePath)
+                    if configuration.tuya != nil && configuration.tuyaTap {
+                        let modulePty = try PseudoTerminal.open()
+                        modulePtys.append(modulePty)
+                        try links?.point(module: index, at: modulePty.slavePath)
+                    } else {
+                        modulePtys.append(nil)
+                    }
                 }
             }
         } catch {
@@ -86,17 +96,21 @@ public final class SimulatorServer: Sendable {
         let paths = self.configurations.indices.map { i in
             self.configurations[i].ble?.socketPath ?? links?.path(forLock: i) ?? ptys[i]!.slavePath
         }
+        let modulePaths: [String?] = modulePtys.indices.map { i in modulePtys[i].map { links?.path(forModule: i) ?? $0.slavePath } }
         shared.control.withLock { state in
             state.running = true
             state.devicePaths = paths
+            state.modulePaths = modulePaths
         }
         let configurations = configurations
         let shared = shared
         let opened = ptys
         let listening = listeners
+        let openedModules = modulePtys
         do throws(SystemError) {
             let thread = try ServerThread {
-                ServerLoop(configurations: configurations, ptys: opened, listeners: listening, links: links, shared: shared).run()
+                ServerLoop(configurations: configurations, ptys: opened, listeners: listening, links: links, shared: shared,
+                           modulePtys: openedModules).run()
             }
             self.thread.withLock { $0 = thread }
         } catch {
@@ -122,6 +136,9 @@ public final class SimulatorServer: Sendable {
 
     /// The path a client opens for each lock, in lock order.
     public var devicePaths: [String] { shared.control.withLock { $0.devicePaths } }
+
+    /// For a Tuya tap (`tuyaTap`), the module side's line; `devicePaths` is then the MCU side's.
+    public var modulePaths: [String?] { shared.control.withLock { $0.modulePaths } }
 
     public func devicePath(lock index: Int) throws(SimulatorError) -> String {
         try checked(index)
@@ -249,6 +266,7 @@ final class ServerShared: Sendable {
         var running = false
         var commands: [PendingCommand] = []
         var devicePaths: [String]
+        var modulePaths: [String?] = []
     }
 
     let control: Mutex<State>

@@ -47,6 +47,17 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
         and its battery level is monitored. While it sleeps or is out of range
         it is shown offline and retried, 1 s doubling to 30 s apart.
 
+          lockdiagd --serial /dev/ttyUSB0 --dialect tuya:wifi-lock --baud 9600
+          lockdiagd --serial /dev/ttyUSB0 --serial-rx /dev/ttyUSB1 --dialect tuya-sniff
+
+        Tuya locks (firmware-specs/tuya-mcu.md): --dialect tuya plays the Wi-Fi
+        module for a lock MCU whose module is unplugged (standard protocol),
+        tuya-lowpower does so for a battery lock's low-power protocol, and
+        tuya-sniff only listens on a tap, never transmitting: --serial hears the
+        MCU's TX, --serial-rx the module's TX. Add :PRODUCT to pick a DP layout
+        (\(TuyaSchemaSet.builtIn().products.joined(separator: ", "))); without it,
+        the layout is chosen by the PID the lock reports.
+
         Simulated scenarios for --simulate:
         \(Scenario.allCases.map { "  \($0.rawValue)" }.joined(separator: "\n"))
 
@@ -58,6 +69,21 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("serial"), help: ArgumentHelp("A lock's serial device (repeatable).", valueName: "path"))
     var serialPaths: [String] = []
+
+    @Option(name: .customLong("dialect"), help: ArgumentHelp(
+        "How --serial locks are spoken to: ldp (default), tuya, tuya-lowpower, tuya-sniff, each Tuya one with an optional :PRODUCT (one for all --serial, or one per --serial in order).",
+        valueName: "dialect[:product]"))
+    var dialects: [String] = []
+
+    @Option(name: .customLong("serial-rx"), help: ArgumentHelp(
+        "With --dialect tuya-sniff: the tap's second line, the module's TX (repeatable, in the order of the tuya-sniff --serial).",
+        valueName: "path"))
+    var serialRx: [String] = []
+
+    @Option(name: .customLong("tuya-schemas"), help: ArgumentHelp(
+        "A folder of Tuya product layouts (*.json, firmware-specs/tuya-mcu.md §6) to add to the built-in ones (repeatable).",
+        valueName: "dir"))
+    var tuyaSchemas: [String] = []
 
     @Option(help: "Baud rate of the serial links (LDP/1 default 115200).")
     var baud: UInt32 = 115_200
@@ -169,6 +195,23 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
             throw ValidationError("--ble-connect-timeout and --ble-att-timeout take a positive number of seconds")
         }
         _ = try scenarios()
+        let specs = try dialectSpecs()
+        var probe = DaemonConfiguration(socketPath: socket)
+        probe.serialPaths = serialPaths
+        probe.serialDialects = specs
+        probe.serialRxPaths = serialRx
+        if let problem = probe.dialectProblems().first { throw ValidationError(problem) }
+        var schemas = TuyaSchemaSet.builtIn()
+        do {
+            for directory in tuyaSchemas { try schemas.load(directory: directory) }
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        for spec in specs {
+            if let product = spec.product, schemas.schema(product: product) == nil {
+                throw ValidationError(DialectError.unknownProduct(product, known: schemas.products).description)
+            }
+        }
         if let metrics {
             do { _ = try MetricsAddress(parsing: metrics) } catch { throw ValidationError("--metrics: \(error)") }
         }
@@ -180,6 +223,14 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
             do { endpoints.append(.address(try BluetoothAddress(parsing: text))) } catch { throw ValidationError("--ble: \(error)") }
         }
         return endpoints + bleATTSockets.map { .attSocket(path: $0) }
+    }
+
+    func dialectSpecs() throws -> [DialectSpec] {
+        do {
+            return try dialects.map { text throws(DialectError) in try DialectSpec.parse(text) }
+        } catch {
+            throw ValidationError("--dialect: \(error)")
+        }
     }
 
     func scenarios() throws -> [Scenario] {
@@ -198,6 +249,9 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
 
         var configuration = DaemonConfiguration(socketPath: socket)
         configuration.serialPaths = serialPaths
+        configuration.serialDialects = try dialectSpecs()
+        configuration.serialRxPaths = serialRx
+        configuration.tuyaSchemaDirectories = tuyaSchemas
         configuration.baudRate = baud
         configuration.simulate = try scenarios()
         configuration.simulateSeed = simulateSeed

@@ -33,9 +33,18 @@ struct LockSim: ParsableCommand {
             (end of input does not stop the simulator; only a signal does):
             \(HelpText.commands)
 
+            TUYA (firmware-specs/tuya-mcu.md): --dialect tuya serves the same locks behind the head \
+            of a Tuya lock MCU speaking the standard protocol (PID lockdiagsimstd01), tuya-lowpower \
+            the low-power one (PID lockdiagsimlpw01), both in the wifi-lock DP layout; the host \
+            plays the module (lockdiagd --dialect tuya). With --tap the simulator plays the module \
+            too and mirrors each direction to a pty of its own: each line on stdout is then \
+            "MCU_TX_PATH MODULE_TX_PATH" (with --link-dir, DIR/lock<N> and DIR/lock<N>.module), for \
+            lockdiagd --serial MCU_TX_PATH --serial-rx MODULE_TX_PATH --dialect tuya-sniff.
+
             Example:
               locksim --pty --count 2 --scenario motor-stall,healthy --link-dir /tmp/locks
               locksim --ble-att-socket /tmp/lock.att --scenario battery-worn --ble-mtu 23
+              locksim --pty --dialect tuya-lowpower --scenario battery-low --tap
             """)
 
     @Flag(help: "Serve each lock on a pseudo-terminal (USB serial).")
@@ -74,6 +83,12 @@ struct LockSim: ParsableCommand {
     @Option(help: "Mean seconds between simulated uses (actuation or finger touch, alternately; ±30 % jitter); 0 for none.")
     var activity = 4.0
 
+    @Option(help: "The locks' wire protocol: ldp (LDP/1), tuya (Tuya MCU, standard) or tuya-lowpower.")
+    var dialect = "ldp"
+
+    @Flag(help: "With a Tuya dialect: play the module too and mirror both directions to two ptys (a passive tap).")
+    var tap = false
+
     func validate() throws {
         guard pty != (bleATTSocket != nil) else {
             throw ValidationError("give exactly one of --pty (serial locks) or --ble-att-socket PATH (Bluetooth LE locks)")
@@ -83,6 +98,13 @@ struct LockSim: ParsableCommand {
         guard (1...64).contains(count) else { throw ValidationError("--count must be 1…64, not \(count)") }
         guard activity >= 0, activity.isFinite else { throw ValidationError("--activity must be 0 or more seconds") }
         do { _ = try Scenario.list(scenario) } catch { throw ValidationError(error.description) }
+        guard ["ldp", "tuya", "tuya-lowpower"].contains(dialect) else {
+            throw ValidationError("--dialect is ldp, tuya or tuya-lowpower, not '\(dialect)'")
+        }
+        guard !tap || dialect != "ldp" else { throw ValidationError("--tap needs --dialect tuya or tuya-lowpower: LDP/1 locks have no module to tap") }
+        guard bleATTSocket == nil || dialect == "ldp" else {
+            throw ValidationError("--ble-att-socket serves LDP/1 over GATT; Tuya locks are served on ptys (--pty --dialect \(dialect))")
+        }
     }
 
     func run() throws {
@@ -100,6 +122,10 @@ struct LockSim: ParsableCommand {
         var configurations = SimulatorConfiguration.fleet(
             count: count, scenarios: scenarios, seed: seed,
             activityIntervalNanoseconds: activity > 0 ? UInt64(activity * 1e9) : nil)
+        for index in configurations.indices {
+            configurations[index].tuya = dialect == "tuya" ? .standard : dialect == "tuya-lowpower" ? .lowPower : nil
+            configurations[index].tuyaTap = tap
+        }
         if let bleATTSocket {
             var isDirectory: ObjCBool = false
             let exists = FileManager.default.fileExists(atPath: bleATTSocket, isDirectory: &isDirectory)
@@ -113,7 +139,7 @@ struct LockSim: ParsableCommand {
         }
         let server = try SimulatorServer(configurations: configurations, linkDirectory: linkDirectory)
         try server.start()
-        for path in server.devicePaths { print(path) }
+        for (path, module) in zip(server.devicePaths, server.modulePaths) { print(module.map { "\(path) \($0)" } ?? path) }
         fflush(nil)
 
         let console = SimulatorConsole(server: server)

@@ -107,6 +107,8 @@ struct DeviceState: Sendable {
     var usbCounters: USBLinkCounters?
     /// A BLE lock's connection status, shared with its link (DeviceState+BLE.swift).
     var ble: BLELinkStatus?
+    /// For a lock spoken to in the Tuya dialect (Tuya/TuyaDeviceState.swift).
+    var tuya: TuyaDeviceState?
 
     init(index: Int, transport: String, path: String, diagnosis: DiagnosisConfiguration) {
         self.index = index
@@ -117,10 +119,12 @@ struct DeviceState: Sendable {
     }
 
     func isOnline(now: UInt64, silenceNanoseconds: UInt64) -> Bool {
-        unpluggedAtNanoseconds == nil && linkUp && lastFrameNanoseconds > 0 && now &- lastFrameNanoseconds < silenceNanoseconds
+        if let online = tuyaOnline() { return online }
+        return unpluggedAtNanoseconds == nil && linkUp && lastFrameNanoseconds > 0 && now &- lastFrameNanoseconds < silenceNanoseconds
     }
 
     func state(now: UInt64, silenceNanoseconds: UInt64) -> String {
+        if let state = tuyaState(now: now, silenceNanoseconds: silenceNanoseconds) { return state }
         // Unplugged is offline at once, even before its link has been closed.
         if !linkUp || unpluggedAtNanoseconds != nil {
             // A BLE lock never connected yet is `connecting` while an attempt runs, `offline` while it backs off.
@@ -135,20 +139,25 @@ struct DeviceState: Sendable {
 
     func summary(now: UInt64, silenceNanoseconds: UInt64) -> DeviceSummary {
         let ble = bleDetails(now: now)
-        return DeviceSummary(id: id, transport: transport, path: path, wireProtocol: ble?.wireProtocol ?? "LDP/1",
-                      model: nonEmpty(identity?.model) ?? ble?.information.model,
+        return DeviceSummary(id: id, transport: transport, path: path,
+                      wireProtocol: tuya == nil ? (ble?.wireProtocol ?? "LDP/1") : "Tuya MCU",
+                      model: nonEmpty(identity?.model) ?? ble?.information.model ?? tuya?.schema?.name,
                       hardwareRevision: nonEmpty(identity?.hardwareRevision) ?? ble?.information.hardwareRevision,
-                      firmware: nonEmpty(identity?.firmwareVersion) ?? ble?.information.firmwareRevision,
+                      firmware: nonEmpty(identity?.firmwareVersion) ?? ble?.information.firmwareRevision ?? tuya?.mcuVersion,
                       serial: nonEmpty(identity?.serial) ?? ble?.information.serial,
                       capabilities: identity?.capabilities.names ?? [], online: isOnline(now: now, silenceNanoseconds: silenceNanoseconds),
                       state: state(now: now, silenceNanoseconds: silenceNanoseconds),
-                      problem: unpluggedAtNanoseconds == nil && linkUp && lastFrameNanoseconds > 0 && now &- lastFrameNanoseconds >= silenceNanoseconds
+                      problem: tuyaState(now: now, silenceNanoseconds: silenceNanoseconds) == "listening"
+                        ? "listening on the tap; nothing heard from the lock yet (a battery lock speaks only when it wakes)" :
+                        tuya?.role != .passive && unpluggedAtNanoseconds == nil && linkUp && lastFrameNanoseconds > 0
+                        && now &- lastFrameNanoseconds >= silenceNanoseconds
                         ? "the lock stopped answering (asleep, hung or a bad cable)" : (linkUp ? problem : ble?.problem ?? problem),
                       lastSeen: lastFrameMilliseconds.map { APITime.format(milliseconds: $0) }, usb: usb,
-                      manufacturer: ble?.information.manufacturer, ble: ble?.info)
+                      manufacturer: ble?.information.manufacturer, ble: ble?.info, dialect: tuya?.dialect, product: tuya?.schema?.product)
     }
 
     func apiStatus(now: UInt64, silenceNanoseconds: UInt64) -> DeviceStatus {
+        if let status = tuyaStatus(online: isOnline(now: now, silenceNanoseconds: silenceNanoseconds)) { return status }
         let s = status
         let fp: FingerprintReading? = fingerprint.map { f in
             FingerprintReading(state: f.state.name, linkOK: f.linkOK,

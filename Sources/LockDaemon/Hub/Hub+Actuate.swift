@@ -10,6 +10,7 @@ extension Hub {
     /// abort), so a caller that gives up only stops sending new actuations.
     public func actuate(_ direction: ActuationDirection, on index: Int) async throws(HubError) -> ActuateResult {
         let id = deviceID(index)
+        if let reason = tuyaRefusal(index, "device.actuate") { throw .refused(reason) }
         guard isOnline(index) else { throw .offline(id) }
         // The number the lock gives this actuation, known once it accepts; its conclusion may
         // be offered before that (a fast lock), so until then any host actuation matches.

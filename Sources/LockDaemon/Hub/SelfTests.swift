@@ -11,6 +11,7 @@ extension Hub {
     public func runTests(_ kind: TestKind, on index: Int, by requester: String? = nil) async throws(HubError) -> TestRun {
         let startedAt = clock.wallMilliseconds(monotonic: MonotonicClock.nanoseconds())
         let id = deviceID(index)
+        if let reason = tuyaRefusal(index, "tests.run") { throw .refused(reason) }
         guard isOnline(index) else { throw .offline(id) }
         let kinds: [SelfTestKind] = switch kind {
         case .motor: [.motor]

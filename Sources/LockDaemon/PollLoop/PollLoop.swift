@@ -86,9 +86,11 @@ public final class PollLoop: @unchecked Sendable {
     /// Hands a device link to the loop; from now on only the loop thread touches it. Returns
     /// false when every slot is taken. The loop opens it at its next tick.
     @discardableResult
-    public func attach(_ link: sending any DeviceLink, slot index: Int) -> Bool {
+    public func attach(_ link: sending any DeviceLink, slot index: Int, dialect: LinkDialect = .ldp) -> Bool {
         guard index >= 0, index < configuration.maxDevices else { return false }
-        return enqueue(InboxEntry(device: index, action: .attach(LinkHandOff(link))))
+        var handOff = LinkHandOff(link)
+        handOff.dialect = dialect
+        return enqueue(InboxEntry(device: index, action: .attach(handOff)))
     }
 
     /// Starts the loop's figures (cycles, overruns, lateness) afresh, e.g. after a warm-up.
@@ -260,7 +262,14 @@ public final class PollLoop: @unchecked Sendable {
         if pendingInbox.load(ordering: .acquiring) > 0 { drainInbox() }
         for index in slots.indices {
             guard let slot = slots[index] else { continue }
-            if slot.online {
+            if slot.online, let tuya = slot.tuya {
+                tuya.tick(now: now)
+                if tuya.takePushed() { pushedThisWake = true }
+                if now >= slot.nextCounters {
+                    slot.nextCounters = now &+ configuration.countersIntervalNanoseconds
+                    publishCounters(slot, now: now)
+                }
+            } else if slot.online {
                 checkDeadline(slot, now: now)
                 if !slot.inFlight { sendNext(slot, now: now) }
                 flush(slot)
@@ -313,6 +322,9 @@ public final class PollLoop: @unchecked Sendable {
                 if let old = slots[index] { closeLink(old, reportDown: true) }
                 let slot = DeviceSlot(index: index, link: handOff.link, now: now)
                 slot.responseTimeoutNanoseconds = handOff.link.responseTimeoutNanoseconds ?? configuration.responseTimeoutNanoseconds
+                if case .tuya(let tuya) = handOff.dialect {
+                    slot.tuya = TuyaLinkDriver(configuration: tuya, slot: slot, ring: ring)
+                }
                 slots[index] = slot
                 openLink(slot, now: now)
             case .resetStatistics:
@@ -326,7 +338,9 @@ public final class PollLoop: @unchecked Sendable {
                     slots[index] = nil
                 }
             case .command(let command):
-                guard index >= 0, index < slots.count, let slot = slots[index], slot.online, slot.commands.push(command) else {
+                // A Tuya link takes no LDP/1 requests; the hub refuses them before they get here.
+                guard index >= 0, index < slots.count, let slot = slots[index], slot.online, slot.tuya == nil,
+                      slot.commands.push(command) else {
                     publish(RecordHeader(.commandFailed, device: index, at: now, type: command.type, token: command.token))
                     continue
                 }
@@ -368,6 +382,12 @@ public final class PollLoop: @unchecked Sendable {
         slot.nextFaultPoll = now
         slot.nextFingerprintPoll = now
         publish(RecordHeader(.linkUp, device: slot.index, at: now))
+        if let tuya = slot.tuya {
+            tuya.linkOpened(now: now)
+            tuya.tick(now: now)
+            if tuya.takePushed() { pushedThisWake = true }
+            return
+        }
         sendNext(slot, now: now)
         flush(slot)
     }
@@ -377,8 +397,12 @@ public final class PollLoop: @unchecked Sendable {
         slot.link.close()
         let wasOnline = slot.online
         slot.online = false
-        slot.decoder.finish { _ in }
-        slot.counters.decoder = slot.decoder.counters
+        if let tuya = slot.tuya {
+            tuya.linkClosed()
+        } else {
+            slot.decoder.finish { _ in }
+            slot.counters.decoder = slot.decoder.counters
+        }
         let now = MonotonicClock.nanoseconds()
         // Commands in flight or queued cannot be answered any more.
         if slot.inFlight && slot.inFlightToken != 0 { failCommand(slot, token: slot.inFlightToken, type: slot.inFlightType, now: now) }
@@ -493,6 +517,12 @@ public final class PollLoop: @unchecked Sendable {
     private func service(slot index: Int, events: Epoll.Events) {
         guard index < slots.count, let slot = slots[index], slot.online else { return }
         let now = MonotonicClock.nanoseconds()
+        if let tuya = slot.tuya {
+            let up = tuya.service(buffer: readBuffer, now: now)
+            if tuya.takePushed() { pushedThisWake = true }
+            if !up || events.contains(.hangUp) || events.contains(.error) { closeLink(slot, reportDown: true) }
+            return
+        }
         while true {
             let result: IOResult
             do {
@@ -552,7 +582,7 @@ public final class PollLoop: @unchecked Sendable {
     }
 
     private func publishCounters(_ slot: DeviceSlot, now: UInt64) {
-        slot.counters.decoder = slot.decoder.counters
+        if slot.tuya == nil { slot.counters.decoder = slot.decoder.counters }
         withUnsafeBytes(of: &slot.counters) { publish(RecordHeader(.counters, device: slot.index, at: now), payload: $0) }
     }
 
@@ -575,6 +605,7 @@ struct PendingCommand {
 /// `@unchecked Sendable`: the sender gives the link up (`sending`) and never touches it again.
 struct LinkHandOff: @unchecked Sendable {
     let link: any DeviceLink
+    var dialect: LinkDialect = .ldp
     init(_ link: sending any DeviceLink) { self.link = link }
 }
 
@@ -651,6 +682,8 @@ final class DeviceSlot {
     var responseTimeoutNanoseconds: UInt64 = 0
     var commands = BoundedQueue<PendingCommand>(capacity: 32)
     var counters = LinkCounters()
+    /// The Tuya dialect's driver, when the link speaks Tuya instead of LDP/1.
+    var tuya: TuyaLinkDriver?
 
     init(index: Int, link: any DeviceLink, now: UInt64) {
         self.index = index

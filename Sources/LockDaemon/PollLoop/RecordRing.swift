@@ -18,6 +18,10 @@ public enum RecordKind: UInt8, Sendable {
     case commandFailed = 6
     /// A link could not be opened; the payload is the reason, UTF-8.
     case openFailed = 7
+    /// A Tuya frame (firmware-specs/tuya-mcu.md): type = command, seq = version, frameKind
+    /// `.request` when the module (or lockdiag playing it) sent it, `.event` when the MCU did;
+    /// the payload is the frame's data.
+    case tuyaFrame = 8
 }
 
 /// The fixed-size header of a ring record.

@@ -1,0 +1,137 @@
+import Foundation
+import LockProtocol
+import TuyaProtocol
+
+/// What one product's DPs mean (firmware-specs/tuya-mcu.md §6): loaded from
+/// `firmware-specs/tuya/*.json`, built in, or from `--tuya-schemas DIR`.
+public struct TuyaSchema: Codable, Sendable, Equatable {
+    /// What a DP feeds.
+    public enum Role: String, Codable, Sendable, CaseIterable {
+        case batteryPercent = "battery_percent"
+        case batteryBand = "battery_band"
+        case alarm
+        case unlock
+        case event
+        case state
+    }
+
+    /// One DP of the product.
+    public struct DP: Codable, Sendable, Equatable {
+        public var id: Int
+        public var code: String
+        public var type: String
+        public var role: Role
+        /// Enum values in wire order.
+        public var range: [String]?
+        /// For `unlock`: how the door was opened.
+        public var method: String?
+    }
+
+    public var product: String
+    public var name: String
+    public var category: String?
+    /// Product ids (from the MCU's product-information reply) this layout fits.
+    public var pids: [String]
+    public var sources: [String]?
+    public var dps: [DP]
+    /// `alarm` enum value → fault name in firmware-specs/faults.json.
+    public var alarms: [String: String]
+    /// `battery_band` enum value → fault name; a band not listed heals those faults.
+    public var batteryBands: [String: String]?
+
+    enum CodingKeys: String, CodingKey {
+        case product, name, category, pids, sources, dps, alarms
+        case batteryBands = "battery_bands"
+    }
+
+    public func dp(_ id: UInt8) -> DP? { dps.first { $0.id == Int(id) } }
+
+    /// Problems that make the file unusable, each in words (an empty list: fine).
+    public func problems() -> [String] {
+        var out: [String] = []
+        if product.isEmpty { out.append("'product' is empty") }
+        var seen = Set<Int>()
+        for dp in dps {
+            if !(0...255).contains(dp.id) { out.append("DP \(dp.id) (\(dp.code)): ids are 0…255") }
+            if !seen.insert(dp.id).inserted { out.append("DP \(dp.id) is listed twice") }
+            if TuyaDPType(name: dp.type) == nil {
+                out.append("DP \(dp.id) (\(dp.code)): unknown type '\(dp.type)' (raw, bool, value, string, enum, bitmap)")
+            }
+            if (dp.role == .alarm || dp.role == .batteryBand) && (dp.type != "enum" || dp.range?.isEmpty != false) {
+                out.append("DP \(dp.id) (\(dp.code)): a DP with role \(dp.role.rawValue) is an enum with a 'range'")
+            }
+        }
+        for (value, fault) in alarms.sorted(by: { $0.key < $1.key }) where FaultCatalog.definition(named: fault) == nil {
+            out.append("alarm '\(value)' maps to '\(fault)', which is not in the fault catalog (firmware-specs/faults.json)")
+        }
+        for (band, fault) in (batteryBands ?? [:]).sorted(by: { $0.key < $1.key }) where FaultCatalog.definition(named: fault) == nil {
+            out.append("battery band '\(band)' maps to '\(fault)', which is not in the fault catalog")
+        }
+        return out
+    }
+}
+
+/// Why schema files could not be used.
+public struct TuyaSchemaError: Error, CustomStringConvertible, Sendable {
+    public let file: String
+    public let reasons: [String]
+    public var description: String {
+        "Tuya schema \(file): " + reasons.joined(separator: "; ") + " — fix the file (firmware-specs/tuya-mcu.md §6 shows the format)"
+    }
+}
+
+/// The product layouts the daemon knows, by product name and by PID.
+public struct TuyaSchemaSet: Sendable {
+    public private(set) var byProduct: [String: TuyaSchema] = [:]
+
+    public init() {}
+
+    /// The layouts compiled in from firmware-specs/tuya/ (`make tuya-schemas`).
+    public static func builtIn() -> TuyaSchemaSet {
+        var set = TuyaSchemaSet()
+        for (file, text) in TuyaBuiltInSchemas.files {
+            // The generator and TuyaSchemaTests guarantee these parse; a broken one is skipped, not fatal.
+            if let schema = try? TuyaSchemaSet.decode(Data(text.utf8), file: file) { set.add(schema) }
+        }
+        return set
+    }
+
+    public static func decode(_ data: Data, file: String) throws -> TuyaSchema {
+        let schema: TuyaSchema
+        do {
+            schema = try JSONDecoder().decode(TuyaSchema.self, from: data)
+        } catch {
+            throw TuyaSchemaError(file: file, reasons: ["not a schema: \(error)"])
+        }
+        let problems = schema.problems()
+        if !problems.isEmpty { throw TuyaSchemaError(file: file, reasons: problems) }
+        return schema
+    }
+
+    public mutating func add(_ schema: TuyaSchema) { byProduct[schema.product] = schema }
+
+    /// Adds every `*.json` in `directory`; a later file overrides a built-in of the same product.
+    public mutating func load(directory: String) throws {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".json") }.sorted()
+        } catch {
+            throw TuyaSchemaError(file: directory, reasons: ["cannot list the folder: \(error.localizedDescription)"])
+        }
+        for name in names {
+            let path = directory + "/" + name
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw TuyaSchemaError(file: path, reasons: ["cannot be read"])
+            }
+            add(try Self.decode(data, file: path))
+        }
+    }
+
+    public func schema(product: String) -> TuyaSchema? { byProduct[product] }
+
+    public func schema(pid: String) -> TuyaSchema? {
+        byProduct.values.sorted { $0.product < $1.product }.first { $0.pids.contains(pid) }
+    }
+
+    public var products: [String] { byProduct.keys.sorted() }
+}
