@@ -71,7 +71,7 @@ final class RawConnection {
         raw.send(#"{"jsonrpc":"2.0","method":"daemon.info"}"# + "\n" + #"{"jsonrpc":"2.0","id":"after","method":"daemon.info"}"# + "\n")
         let after = raw.line()
         #expect(after?["id"]?.stringValue == "after")
-        #expect(after?["result"]?["protocols"] == .array([.string("LDP/1")]))
+        #expect(after?["result"]?["protocols"] == .array([.string("LDP/1"), .string("GATT"), .string("Tuya MCU")]))
     }
 
     @Test func batchesMixCallsNotificationsAndErrors() throws {

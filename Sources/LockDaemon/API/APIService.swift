@@ -90,7 +90,7 @@ public struct APIService: Sendable {
         let count = hub.deviceCount()
         let realtime = hub.loop.realtime ?? RealtimeReport()
         return DaemonInfo(version: version, pid: getpid(), uptimeSeconds: uptime(), devices: count.total, devicesOnline: count.online,
-                          protocols: ["LDP/1"], socket: socketPath, pollHz: hub.loop.configuration.pollHz,
+                          protocols: ["LDP/1", "GATT", "Tuya MCU"], socket: socketPath, pollHz: hub.loop.configuration.pollHz,
                           realtime: RealtimeInfo(requested: hub.loop.configuration.realtime != nil, granted: realtime.granted,
                                                  missing: realtime.missing))
     }
