@@ -116,9 +116,13 @@ public struct LinkStats: Codable, Sendable, Equatable {
     /// Frames whose CRC passed but whose payload was not a valid message.
     public var decodeErrors: UInt64
     public var reconnects: UInt64
+    /// Event frames the poll loop dropped because the lock sent more than its share a second
+    /// (a flooding lock); absent from daemons older than the field.
+    public var eventsDropped: UInt64?
 
     enum CodingKeys: String, CodingKey {
         case device, requests, frames, truncated, oversized, timeouts, naks, unexpected, reconnects
+        case eventsDropped = "events_dropped"
         case bytesIn = "bytes_in"
         case bytesOut = "bytes_out"
         case crcErrors = "crc_errors"
@@ -130,7 +134,9 @@ public struct LinkStats: Codable, Sendable, Equatable {
 
     public init(device: String, requests: UInt64 = 0, frames: UInt64 = 0, bytesIn: UInt64 = 0, bytesOut: UInt64 = 0, crcErrors: UInt64 = 0,
                 headerErrors: UInt64 = 0, noiseBytes: UInt64 = 0, truncated: UInt64 = 0, oversized: UInt64 = 0, unsupportedVersion: UInt64 = 0,
-                timeouts: UInt64 = 0, naks: UInt64 = 0, unexpected: UInt64 = 0, decodeErrors: UInt64 = 0, reconnects: UInt64 = 0) {
+                timeouts: UInt64 = 0, naks: UInt64 = 0, unexpected: UInt64 = 0, decodeErrors: UInt64 = 0, reconnects: UInt64 = 0,
+                eventsDropped: UInt64? = nil) {
+        self.eventsDropped = eventsDropped
         self.device = device
         self.requests = requests
         self.frames = frames

@@ -168,6 +168,6 @@ struct DeviceState: Sendable {
                   crcErrors: d.crcErrors, headerErrors: d.headerErrors, noiseBytes: d.noiseBytes,
                   truncated: d.truncated, oversized: d.oversized, unsupportedVersion: d.unsupportedVersion,
                   timeouts: counters.timeouts, naks: counters.naks, unexpected: counters.unexpected, decodeErrors: decodeErrors,
-                  reconnects: counters.reconnects)
+                  reconnects: counters.reconnects, eventsDropped: counters.eventsDropped)
     }
 }

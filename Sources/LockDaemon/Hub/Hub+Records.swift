@@ -24,6 +24,7 @@ extension Hub {
             d.problem = "link lost: the device went away (unplugged, reset or hung up)"
             d.assembly = nil
             effects.log.append("\(d.id): link lost on \(d.path); reconnecting")
+            effects.events.append((d.index, .linkLost))
             failCheck(FaultCode.linkLost, kind: .condition, fromDevice: false, at: now,
                       evidence: "\(d.path) hung up (EIO/POLLHUP) while polled", device: &d, effects: &effects)
         case .openFailed:
@@ -333,8 +334,9 @@ extension Hub {
         let requests = b.requests &- a.requests
         let seconds = Int((latest.atNanoseconds - oldest.atNanoseconds + 500_000_000) / 1_000_000_000)
         let health = LinkHealth(windowSeconds: seconds, frames: frames, checkErrors: errors, timeouts: timeouts, requests: requests)
-        if frames + errors > 0 {
-            let ratio = Double(errors) / Double(frames + errors)
+        // Wrapping: a counter that went backwards (a re-attached link) must not trap the hub.
+        if frames &+ errors > 0 {
+            let ratio = Double(errors) / Double(frames &+ errors)
             if errors >= diagnosis.checkErrorMinimum && ratio > diagnosis.checkErrorRatio {
                 failCheck(FaultCode.commCrcErrors, kind: .condition, fromDevice: false, at: now,
                           evidence: "\(errors) of \(frames + errors) frames failed their CRC in \(seconds) s (\(Int(ratio * 1000) / 10).\(Int(ratio * 1000) % 10) %)",

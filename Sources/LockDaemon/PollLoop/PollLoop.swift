@@ -451,13 +451,20 @@ public final class PollLoop: @unchecked Sendable {
         slot.counters.timeouts &+= 1
         var header = RecordHeader(.timeout, device: slot.index, at: now, type: slot.inFlightType, token: slot.inFlightToken)
         header.seq = slot.inFlightSeq
-        // LDP/1 §4.2: a host may retry once. Commands are retried; polls simply come round again.
-        if slot.inFlightToken != 0 && !slot.inFlightRetried {
+        // LDP/1 §4.2: a host may retry once. Commands are retried, except the ones that move or
+        // load something (ACTUATE, RUN_SELFTEST): a lost answer does not mean a lost request,
+        // and a blind resend could run the motor twice. Polls simply come round again.
+        if slot.inFlightToken != 0 && !slot.inFlightRetried && !Self.actuates(type: slot.inFlightType) {
             transmit(slot, token: slot.inFlightToken, type: slot.inFlightType, payload: slot.inFlightPayload,
                      length: slot.inFlightLength, now: now, retried: true)
             header.token = 0
         }
         publish(header)
+    }
+
+    /// Requests whose effect is physical, so a timeout is reported instead of retried.
+    static func actuates(type: UInt8) -> Bool {
+        type == MessageType.actuate.rawValue || type == MessageType.runSelfTest.rawValue
     }
 
     private func flush(_ slot: DeviceSlot) {
@@ -485,7 +492,7 @@ public final class PollLoop: @unchecked Sendable {
     private func service(slot index: Int, events: Epoll.Events) {
         guard index < slots.count, let slot = slots[index], slot.online else { return }
         let now = MonotonicClock.nanoseconds()
-        while true {
+        for _ in 0..<configuration.maxReadsPerWake {
             let result: IOResult
             do {
                 result = try slot.link.read(into: readBuffer)
@@ -537,6 +544,15 @@ public final class PollLoop: @unchecked Sendable {
                 flush(slot)
             }
         case .event:
+            if now &- slot.eventWindowStart >= 1_000_000_000 {
+                slot.eventWindowStart = now
+                slot.eventsInWindow = 0
+            }
+            guard slot.eventsInWindow < configuration.maxEventsPerSecondPerDevice else {
+                slot.counters.eventsDropped &+= 1
+                return
+            }
+            slot.eventsInWindow += 1
             publish(header, payload: frame.payload)
         case .request:
             slot.counters.unexpected &+= 1
@@ -641,6 +657,9 @@ final class DeviceSlot {
     var inFlightDeadline: UInt64 = 0
     var commands = BoundedQueue<PendingCommand>(capacity: 32)
     var counters = LinkCounters()
+    /// The event budget's current one-second window.
+    var eventWindowStart: UInt64 = 0
+    var eventsInWindow = 0
 
     init(index: Int, link: any DeviceLink, now: UInt64) {
         self.index = index
