@@ -5,7 +5,7 @@ SWIFT       ?= swift
 APT_PACKAGES = pkg-config libusb-1.0-0-dev libbluetooth-dev libudev-dev
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build test demo bench catalog vectors clean
+.PHONY: deps build test demo bench catalog vectors clean fuzz fuzz-build fuzz-merge fuzz-seeds
 
 # Install only what is missing, so a machine that has everything never touches apt.
 deps:
@@ -50,3 +50,27 @@ bench: deps
 	    { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq rt-tests; }
 	$(SWIFT) build -c release --product lockdiag-bench
 	LD_PRELOAD=$(CURDIR)/.build/release/libMallocInterposerSwift.so .build/release/lockdiag-bench --cyclictest $(BENCH_ARGS)
+
+# libFuzzer on every parser that reads bytes from a lock or a client (README "Fuzzing"): each
+# target runs FUZZ_SECONDS (default 60) in turn, nice'd, from its committed corpus; a crash stops
+# the run with the input saved under Fuzz/crashes/NAME. Not part of `make test`, which replays the
+# committed corpora and regressions instead. FUZZ_TARGETS picks some, e.g. FUZZ_TARGETS=ldp-frames.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= ldp-frames ldp-messages hub-records simulator-requests json-text jsonrpc-server jsonrpc-client
+FUZZ_BUILD   ?= .build-fuzz
+FUZZ_SWIFT_FLAGS = -c debug --scratch-path $(FUZZ_BUILD) -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
+
+fuzz-build: deps
+	@for t in $(FUZZ_TARGETS); do $(SWIFT) build $(FUZZ_SWIFT_FLAGS) --product fuzz-$$t || exit 1; done
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_TARGETS="$(FUZZ_TARGETS)" sh scripts/fuzz.sh
+
+# Folds the inputs of the working corpora that add coverage into the committed Fuzz/corpus.
+fuzz-merge: fuzz-build
+	@for t in $(FUZZ_TARGETS); do mkdir -p $(FUZZ_BUILD)/corpus/$$t && \
+	    nice -n 19 $(FUZZ_BUILD)/debug/fuzz-$$t -merge=1 -detect_leaks=0 Fuzz/corpus/$$t $(FUZZ_BUILD)/corpus/$$t 2>&1 | tail -1; done
+
+# The seed corpora, from the golden frames and the JSON examples in docs/.
+fuzz-seeds:
+	python3 Fuzz/make-seeds.py

@@ -81,3 +81,19 @@ let package = Package(
         ], swiftSettings: swift6),
     ]
 )
+
+// Fuzzing (`make fuzz`, README "Fuzzing"): each target's logic lives in LockDiagFuzz; each libFuzzer
+// entry point is a one-file executable `fuzz-NAME` under Fuzz/Targets. A plain build makes them
+// corpus-replay tools; `make fuzz` rebuilds them with -sanitize=fuzzer,address -DFUZZING in its own
+// scratch directory. FuzzRegressionTests replays the committed corpora and crash inputs in `swift test`.
+let fuzzTargetNames = ["ldp-frames", "ldp-messages", "hub-records", "simulator-requests", "json-text", "jsonrpc-server", "jsonrpc-client"]
+package.targets += [
+    .target(name: "LockDiagFuzz", dependencies: [
+        "LockProtocol", "LockDaemon", "LockSimulator", "JSONRPC", "LockDiagAPI", "LockDiagCLI", logging,
+    ], swiftSettings: swift6),
+    .testTarget(name: "FuzzRegressionTests", dependencies: ["LockDiagFuzz", "LockDiagTestSupport"], swiftSettings: swift6),
+    // Declares libFuzzer's LLVMFuzzerRunDriver, which the -sanitize=fuzzer runtime defines.
+    .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+] + fuzzTargetNames.map { name in
+    .executableTarget(name: "fuzz-\(name)", dependencies: ["LockDiagFuzz", "CLibFuzzer"], path: "Fuzz/Targets/fuzz-\(name)", swiftSettings: swift6)
+}
