@@ -94,6 +94,7 @@ public final class Daemon: Service {
         serverConfiguration.apply(c.security, policy: policy)
         let server = JSONRPCServer(configuration: serverConfiguration,
                                    handler: AccessControlledHandler(api.methodTable(), policy: policy, audit: audit))
+        api.clientStatistics.provide(server)
         try await server.start()
         logger.notice("lockdiagd \(version) ready: \(devicePaths.count) device(s), \(c.loop.pollHz) Hz, socket \(c.socketPath)")
         let systemd = ServiceManagerLink.fromEnvironment(logger: logger)

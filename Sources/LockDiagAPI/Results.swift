@@ -55,9 +55,12 @@ public struct DaemonStats: Codable, Sendable, Equatable {
     public var ringDropped: UInt64
     public var uptimeSeconds: Double
     public var devices: [LinkStats]
+    /// The socket server's tallies (refused, rate-limited, idle-closed clients…); absent from
+    /// daemons older than the field.
+    public var clients: ClientStats?
 
     enum CodingKeys: String, CodingKey {
-        case cycles, overruns, devices
+        case cycles, overruns, devices, clients
         case pollHz = "poll_hz"
         case latenessMicroseconds = "lateness_us"
         case ringDropped = "ring_dropped"
@@ -65,7 +68,8 @@ public struct DaemonStats: Codable, Sendable, Equatable {
     }
 
     public init(pollHz: Int, cycles: UInt64, overruns: UInt64, latenessMicroseconds: LatenessSummary, ringDropped: UInt64,
-                uptimeSeconds: Double, devices: [LinkStats]) {
+                uptimeSeconds: Double, devices: [LinkStats], clients: ClientStats? = nil) {
+        self.clients = clients
         self.pollHz = pollHz
         self.cycles = cycles
         self.overruns = overruns

@@ -44,7 +44,10 @@ struct AccessControlTests {
         #expect(result.status == 1, "\(result.stderr)")
         #expect(result.stderr.contains("permission denied: connecting to lockdiagd needs the reader role"), "\(result.stderr)")
         #expect(result.stderr.contains("group '47110'"))
-        // The daemon's own user is a technician.
+        // Counted (the daemon's own user may look: it is a technician).
+        let stats = try OtherUser(uid: 65534, gid: 65534).run("lockdiag", ["info", "--json", "--socket", daemon.socketPath])
+        let refusedCount = try JSONValue(parsing: stats.stdout)["stats"]?["clients"]?["connections_refused"]?.intValue
+        #expect(refusedCount == 1, "\(stats.stdout)")
         let owner = try OtherUser(uid: 65534, gid: 65534).run("lockdiag", ["list", "--socket", daemon.socketPath])
         #expect(owner.status == 0 || owner.status == 2, "\(owner.stderr)")
         #expect(daemonServes(daemon.socketPath))

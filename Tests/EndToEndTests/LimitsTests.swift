@@ -31,6 +31,8 @@ import Testing
         #expect(held[0].line()?["result"] != nil)
         held.removeLast()
         #expect(await TestSupport.wait(upTo: 5) { () async -> Bool in daemonServes(daemon.socketPath) })
+        held[0].send(#"{"jsonrpc":"2.0","id":10,"method":"daemon.stats"}"# + "\n")
+        #expect((held[0].line()?["result"]?["clients"]?["connections_over_limit"]?.intValue ?? 0) >= 1)
     }
 
     @Test func aClientOverItsRateGetsErrorsWhileOthersAreServed() async throws {
@@ -55,6 +57,7 @@ import Testing
         #expect(answered + limited == 40)
         #expect(answered >= 5 && limited >= 20, "answered \(answered), limited \(limited)")
         #expect(daemonServes(daemon.socketPath), "another client is not slowed by the greedy one")
+        #expect(try clientStats(daemon.socketPath).rateLimited == limited)
     }
 
     @Test func anOversizedRequestIsRefusedAndTheConnectionStaysUsable() async throws {
@@ -65,6 +68,7 @@ import Testing
         let refusal = raw.line()
         #expect(refusal?["error"]?["code"]?.intValue == -32006)
         #expect(refusal?["error"]?["message"]?.stringValue?.contains("longer than 1024 bytes") == true)
+        #expect(try clientStats(daemon.socketPath).oversizedRequests == 1)
         raw.send(#"{"jsonrpc":"2.0","id":2,"method":"daemon.info"}"# + "\n")
         #expect(raw.line()?["id"]?.intValue == 2)
     }
@@ -88,6 +92,7 @@ import Testing
         }
         #expect(notes > 5)
         #expect(try subscriber.call(APIMethod.daemonInfo).decode(as: DaemonInfo.self).devices == 1)
+        #expect(try clientStats(daemon.socketPath).idleClosed >= 1)
     }
 
     @Test func subscribersPastTheLimitPerDeviceAreRefused() async throws {

@@ -45,6 +45,15 @@ func stillPolled(_ ids: [String], by client: JSONRPCClient, frames: UInt64 = 40,
     }
 }
 
+/// The socket server's tallies from `daemon.stats`, asked on a fresh connection.
+func clientStats(_ socketPath: String) throws -> ClientStats {
+    let fresh = JSONRPCClient(socketPath: socketPath)
+    defer { fresh.close() }
+    let stats = try fresh.call(APIMethod.daemonStats).decode(as: DaemonStats.self)
+    guard let clients = stats.clients else { throw RPCClientError.protocolError("daemon.stats has no clients") }
+    return clients
+}
+
 /// A fresh connection can still ask the daemon something.
 func daemonServes(_ socketPath: String) -> Bool {
     let fresh = JSONRPCClient(socketPath: socketPath)

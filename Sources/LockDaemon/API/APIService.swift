@@ -14,6 +14,8 @@ public struct APIService: Sendable {
     let logger: Logger
     /// Subscribers per device and the like (docs/security.md).
     public var limits = APILimits()
+    /// The socket server's tallies for `daemon.stats`, once the server exists.
+    public let clientStatistics = ClientStatisticsSource()
 
     public init(hub: Hub, socketPath: String, version: String, logger: Logger) {
         self.hub = hub
@@ -86,7 +88,8 @@ public struct APIService: Sendable {
                            latenessMicroseconds: LatenessSummary(count: h.count, p50: h.percentile(0.5), p90: h.percentile(0.9),
                                                                  p99: h.percentile(0.99), p999: h.percentile(0.999),
                                                                  max: h.maxMicroseconds, mean: (h.meanMicroseconds * 10).rounded() / 10),
-                           ringDropped: s.ringDropped, uptimeSeconds: uptime(), devices: hub.linkStats())
+                           ringDropped: s.ringDropped, uptimeSeconds: uptime(), devices: hub.linkStats(),
+                           clients: clientStatistics.current())
     }
 
     private func uptime() -> Double { Double(MonotonicClock.nanoseconds() - startedAtNanoseconds) / 1e9 }
