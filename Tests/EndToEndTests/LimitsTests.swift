@@ -15,14 +15,14 @@ import Testing
         defer { #expect(daemon.stop() == 0) }
         // Three connections that were answered (the readiness probe's may take a moment to leave).
         var held: [RawConnection] = []
-        #expect(try await TestSupport.wait(upTo: 10, pollEvery: 0.05) { () async throws -> Bool in
+        #expect(try await TestSupport.wait(upTo: 60, pollEvery: 0.05) { () async throws -> Bool in
             let connection = try RawConnection(daemon.socketPath)
             connection.send(#"{"jsonrpc":"2.0","id":1,"method":"daemon.info"}"# + "\n")
-            if connection.line()?["result"]?["pid"] != nil { held.append(connection) }
+            if connection.line(within: 20)?["result"]?["pid"] != nil { held.append(connection) }
             return held.count == 3
         })
         let fourth = try RawConnection(daemon.socketPath)
-        let refusal = fourth.line()
+        let refusal = fourth.line(within: 20)
         #expect(refusal?["error"]?["code"]?.intValue == -32006)
         #expect(refusal?["error"]?["message"]?.stringValue?.contains("already has 3 clients connected") == true)
         #expect(fourth.line(within: 2) == nil, "closed after the one line")

@@ -117,13 +117,18 @@ import Testing
     }
 
     @Test func anIdleConnectionIsClosedButAListeningOneIsNot() async throws {
-        try await withServer(configure: { $0.idleTimeoutSeconds = 1 }) { server, _ in
+        try await withServer(configure: { $0.idleTimeoutSeconds = 1 }) { server, probe in
             // The listener connects first: if it were subject to the timeout it would go first.
-            // It is marked as listening as soon as the server has it, as a subscribe call would.
+            // A request still running keeps it from being idle while the test marks it as
+            // listening (as a subscribe call would), however slow the test runner is.
             let listener = try RawSocket(path: server.socketPath)
-            #expect(await eventually(upTo: 30) { server.connections.count == 1 })
+            try listener.send(#"{"jsonrpc":"2.0","id":1,"method":"slow"}"# + "\n")
+            #expect(await eventually(upTo: 30) { probe.slowStarted.load(ordering: .relaxed) == 1 })
             let listening = try #require(server.connections.first)
             listening.setReceivesNotifications(true)
+            probe.gate.open()
+            let done: JSONValue = try await onThread { try listener.readJSON() }
+            #expect(done["result"] == "done")
 
             let (line, closed): (JSONValue, Bool) = try await onThread {
                 let idle = try RawSocket(path: server.socketPath)
