@@ -46,21 +46,42 @@ import Testing
         }
     }
 
-    /// A real other process with chosen groups (setpriv), connecting as another uid: the server
-    /// reads its supplementary groups from the kernel (SO_PEERGROUPS), sorted as the kernel keeps them.
+    /// A real other process with chosen groups (setpriv, running the lockdiag CLI as the
+    /// client), connecting as another uid: the server reads its supplementary groups from the
+    /// kernel (SO_PEERGROUPS), sorted as the kernel keeps them.
     @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), "needs root and setpriv"))
     func peerGroupsComeFromTheKernel() async throws {
-        try await withServer(configure: { $0.socketMode = 0o666 }) { server, _ in
-            let directory = (server.socketPath as NSString).deletingLastPathComponent
-            chmod(directory, 0o755)
-            let client = try onThreadProcess(["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--groups=47113,4711,4712",
-                                              "/usr/bin/socat", "-", "UNIX-CONNECT:" + server.socketPath])
-            defer { client.terminate() }
-            #expect(await eventually(upTo: 30) { server.connections.count == 1 })
-            let peer = try #require(server.connections.first?.peer)
+        let seen = Mutex<[PeerCredentials]>([])
+        try await withServer(configure: { c in
+            c.socketMode = 0o666
+            c.admission = { peer in
+                if let peer { seen.withLock { $0.append(peer) } }
+                return nil
+            }
+        }) { server, _ in
+            chmod((server.socketPath as NSString).deletingLastPathComponent, 0o755)
+            let path = server.socketPath
+            let result = try await onThread {
+                try ChildProcess.run("lockdiag", ["info", "--socket", path],
+                                     launcher: ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--groups=47113,4711,4712", "--"])
+            }
+            #expect(result.stderr.contains("Method not found"), "the CLI did talk to the server: \(result.stderr)")
+            let peer = try #require(seen.withLock { $0.first })
             #expect(peer.uid == 65534 && peer.gid == 65534)
             #expect(peer.groups == [4711, 4712, 47113])
         }
+    }
+
+    @Test func theKernelsGroupListIsReadUpToItsPadding() {
+        var groups = KernelPeerGroups()
+        #expect(groups.groupIDs == [])
+        groups.gids[0] = 0
+        groups.gids[1] = 27
+        groups.gids[2] = 1000
+        #expect(groups.groupIDs == [0, 27, 1000], "gid 0 first, then the rest, sorted")
+        var one = KernelPeerGroups()
+        one.gids[0] = 47110
+        #expect(one.groupIDs == [47110])
     }
 
     @Test func theSocketAndTheDirectoriesItNeedsGetTheConfiguredGroup() async throws {
@@ -156,26 +177,4 @@ import Testing
         await server.stop()
         #expect(server.eventLoopResponds(within: 1) == nil)
     }
-}
-
-/// A child process for the duration of a test (killed by `terminate`).
-final class TestProcess: Sendable {
-    let pid: Int32
-    init(pid: Int32) { self.pid = pid }
-    func terminate() {
-        kill(pid, SIGKILL)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-    }
-}
-
-/// Starts `arguments` with stdin a pipe that stays open (so socat keeps its connection).
-func onThreadProcess(_ arguments: [String]) throws -> TestProcess {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: arguments[0])
-    process.arguments = Array(arguments.dropFirst())
-    process.standardInput = Pipe()
-    process.standardOutput = FileHandle.nullDevice
-    try process.run()
-    return TestProcess(pid: process.processIdentifier)
 }
