@@ -10,7 +10,7 @@ APT_PACKAGES = pkg-config libusb-1.0-0-dev libbluetooth-dev libudev-dev libsqlit
                umockdev libumockdev-dev udev
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build test demo bench bench-usb catalog vectors clean report-check crash-soak tuya-schemas
+.PHONY: deps build test demo bench bench-usb catalog vectors clean report-check crash-soak tuya-schemas fuzz fuzz-build fuzz-merge fuzz-seeds
 
 # Install only what is missing, so a machine that has everything never touches apt.
 deps:
@@ -92,3 +92,26 @@ bench-usb: deps
 # until this has been run after an edit.
 tuya-schemas:
 	python3 scripts/gen-tuya-schemas.py
+# libFuzzer on every parser that reads bytes from a lock or a client (README "Fuzzing"): each
+# target runs FUZZ_SECONDS (default 60) in turn, nice'd, from its committed corpus; a crash stops
+# the run with the input saved under Fuzz/crashes/NAME. Not part of `make test`, which replays the
+# committed corpora and regressions instead. FUZZ_TARGETS picks some, e.g. FUZZ_TARGETS=ldp-frames.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= ldp-frames ldp-messages hub-records simulator-requests json-text jsonrpc-server jsonrpc-client
+FUZZ_BUILD   ?= .build-fuzz
+FUZZ_SWIFT_FLAGS = -c debug --scratch-path $(FUZZ_BUILD) -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
+
+fuzz-build: deps
+	@for t in $(FUZZ_TARGETS); do $(SWIFT) build $(FUZZ_SWIFT_FLAGS) --product fuzz-$$t || exit 1; done
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_TARGETS="$(FUZZ_TARGETS)" sh scripts/fuzz.sh
+
+# Folds the inputs of the working corpora that add coverage into the committed Fuzz/corpus.
+fuzz-merge: fuzz-build
+	@for t in $(FUZZ_TARGETS); do mkdir -p $(FUZZ_BUILD)/corpus/$$t && \
+	    nice -n 19 $(FUZZ_BUILD)/debug/fuzz-$$t -merge=1 -detect_leaks=0 Fuzz/corpus/$$t $(FUZZ_BUILD)/corpus/$$t 2>&1 | tail -1; done
+
+# The seed corpora, from the golden frames and the JSON examples in docs/.
+fuzz-seeds:
+	python3 Fuzz/make-seeds.py

@@ -120,7 +120,7 @@ let package = Package(
         // Real processes (lockdiagd, lockdiag, locksim) over real ptys and sockets.
         // The lockdiag CLI: its views as units, and the real binary against a real lockdiagd.
         .testTarget(name: "CLITests", dependencies: ["LockDiagCLI", "LockDiagAPI", "JSONRPC", "LockDiagTestSupport"], swiftSettings: swift6),
-        .testTarget(name: "EndToEndTests", dependencies: ["JSONRPC", "LockDiagAPI", "LockDiagTestSupport"], swiftSettings: swift6),
+        .testTarget(name: "EndToEndTests", dependencies: ["JSONRPC", "LockDiagAPI", "LockDiagTestSupport", "HistoryStore"], swiftSettings: swift6),
         // The history store, signed reports (canonical JSON, sign/verify/tamper, HTML) and the crash test with a real lockdiagd.
         .testTarget(name: "HistoryTests", dependencies: [
             "HistoryStore", "Reports", "LockDiagAPI", "LockDiagCLI", "JSONRPC", "LockDiagTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
@@ -139,3 +139,19 @@ let package = Package(
         .testTarget(name: "BenchKitTests", dependencies: ["BenchKit", "LockDiagAPI", "LockDiagTestSupport"], swiftSettings: swift6),
     ]
 )
+
+// Fuzzing (`make fuzz`, README "Fuzzing"): each target's logic lives in LockDiagFuzz; each libFuzzer
+// entry point is a one-file executable `fuzz-NAME` under Fuzz/Targets. A plain build makes them
+// corpus-replay tools; `make fuzz` rebuilds them with -sanitize=fuzzer,address -DFUZZING in its own
+// scratch directory. FuzzRegressionTests replays the committed corpora and crash inputs in `swift test`.
+let fuzzTargetNames = ["ldp-frames", "ldp-messages", "hub-records", "simulator-requests", "json-text", "jsonrpc-server", "jsonrpc-client"]
+package.targets += [
+    .target(name: "LockDiagFuzz", dependencies: [
+        "LockProtocol", "LockDaemon", "LockSimulator", "JSONRPC", "LockDiagAPI", "LockDiagCLI", logging,
+    ], swiftSettings: swift6),
+    .testTarget(name: "FuzzRegressionTests", dependencies: ["LockDiagFuzz", "LockDiagTestSupport"], swiftSettings: swift6),
+    // Declares libFuzzer's LLVMFuzzerRunDriver, which the -sanitize=fuzzer runtime defines.
+    .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+] + fuzzTargetNames.map { name in
+    .executableTarget(name: "fuzz-\(name)", dependencies: ["LockDiagFuzz", "CLibFuzzer"], path: "Fuzz/Targets/fuzz-\(name)", swiftSettings: swift6)
+}

@@ -99,7 +99,7 @@ public final class HistoryDatabase: Sendable {
     // MARK: Schema
 
     /// Migration identifiers, oldest first. Never edit a shipped one: add the next.
-    static let migrations: Set<String> = ["v1-history"]
+    static let migrations: Set<String> = ["v1-history", "v2-audit"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -141,6 +141,16 @@ public final class HistoryDatabase: Sendable {
                     battery_mv INTEGER NOT NULL, battery_percent INTEGER, motor_state TEXT NOT NULL,
                     motor_current_ma INTEGER NOT NULL, bolt TEXT NOT NULL, temperature_c REAL);
                 CREATE INDEX status_sample_by_device ON status_sample(device, at_ms);
+                """)
+        }
+        migrator.registerMigration("v2-audit") { db in
+            try db.execute(sql: """
+                CREATE TABLE audit_event (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at_ms INTEGER NOT NULL, uid INTEGER, gid INTEGER, pid INTEGER, client TEXT, connection INTEGER NOT NULL,
+                    role TEXT, method TEXT NOT NULL, params TEXT NOT NULL, outcome TEXT NOT NULL,
+                    error_code INTEGER, error_message TEXT);
+                CREATE INDEX audit_event_by_time ON audit_event(at_ms);
                 """)
         }
         return migrator
@@ -217,6 +227,12 @@ public final class HistoryDatabase: Sendable {
                 try db.execute(sql: "INSERT INTO trace (actuation_id, sample_rate_hz, samples_ma) VALUES (?, ?, ?)",
                                arguments: [db.lastInsertedRowID, trace.sampleRateHz, Self.pack(trace.samplesMilliamps)])
             }
+        case .audit(let a):
+            try db.execute(sql: """
+                INSERT INTO audit_event (at_ms, uid, gid, pid, client, connection, role, method, params, outcome, error_code, error_message)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [a.atMilliseconds, a.uid.map { Int64($0) }, a.gid.map { Int64($0) }, a.pid, a.client, Int64(truncatingIfNeeded: a.connection),
+                                 a.role, a.method, a.params, a.outcome, a.errorCode, a.errorMessage])
         case .status(let s):
             try db.execute(sql: """
                 INSERT INTO status_sample (device, at_ms, battery_mv, battery_percent, motor_state, motor_current_ma, bolt, temperature_c)
@@ -336,6 +352,18 @@ public final class HistoryDatabase: Sendable {
         }
     }
 
+    /// The newest audit entries, newest first.
+    public func auditEntries(limit: Int = 1000) throws(HistoryError) -> [AuditEntry] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM audit_event ORDER BY id DESC LIMIT ?", arguments: [limit]).map { row in
+                AuditEntry(atMilliseconds: row["at_ms"], uid: (row["uid"] as Int64?).map(UInt32.init(truncatingIfNeeded:)),
+                           gid: (row["gid"] as Int64?).map(UInt32.init(truncatingIfNeeded:)), pid: row["pid"], client: row["client"],
+                           connection: UInt64(truncatingIfNeeded: row["connection"] as Int64), role: row["role"], method: row["method"],
+                           params: row["params"], outcome: row["outcome"], errorCode: row["error_code"], errorMessage: row["error_message"])
+            }
+        }
+    }
+
     public func counts() throws(HistoryError) -> Counts {
         try read { db in
             func count(_ table: String) throws -> Int { try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0 }
@@ -378,6 +406,10 @@ public final class HistoryDatabase: Sendable {
                         removed += db.changesCount
                     }
                 }
+                try db.execute(sql: """
+                    DELETE FROM audit_event WHERE id <= (SELECT id FROM audit_event ORDER BY id DESC LIMIT 1 OFFSET ?)
+                    """, arguments: [policy.auditEntries])
+                removed += db.changesCount
                 return removed
             }
         } catch {

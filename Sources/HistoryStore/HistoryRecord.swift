@@ -13,6 +13,8 @@ public enum HistoryRecord: Sendable, Equatable {
     case actuation(device: String, summary: ActuationSummary, trace: MotorTrace?, atMilliseconds: Int64)
     /// A status reading (telemetry log).
     case status(StatusSample)
+    /// A privileged socket call (or a refused one) and who made it (docs/security.md#audit).
+    case audit(AuditEntry)
 
     /// Fault events and clears must be durable before anyone hears of them; the rest may wait
     /// for the next flush.
@@ -86,12 +88,53 @@ public struct RetentionPolicy: Sendable, Equatable {
     public var statusSamplesPerDevice = 50_000
     public var actuationMaxAgeDays = 90
     public var actuationsPerDevice = 500
+    /// The newest audit entries kept: a year of a busy station's privileged calls, while a
+    /// client hammering refused calls (at most the socket's rate limit) cannot fill the disk.
+    public var auditEntries = 200_000
 
     public init() {}
 
     public var description: String {
         "status samples: \(statusSampleMaxAgeDays) days and at most \(statusSamplesPerDevice) per device; "
             + "actuations with their traces: \(actuationMaxAgeDays) days and at most \(actuationsPerDevice) per device; "
-            + "devices, fault events and self-test runs: kept"
+            + "audit entries: the newest \(auditEntries); devices, fault events and self-test runs: kept"
+    }
+}
+
+/// One audit entry: a call that needs the technician role (started, then its outcome) or any
+/// call refused for want of a role, with the caller's credentials as the kernel reported them.
+public struct AuditEntry: Sendable, Equatable {
+    public var atMilliseconds: Int64
+    public var uid: UInt32?
+    public var gid: UInt32?
+    public var pid: Int32?
+    /// /proc/PID/comm of the caller, when it could be read.
+    public var client: String?
+    public var connection: UInt64
+    /// `reader`, `technician`, or nil for none.
+    public var role: String?
+    public var method: String
+    /// The params as JSON text, cut to 512 bytes.
+    public var params: String
+    /// `started`, `succeeded`, `failed`, `denied`.
+    public var outcome: String
+    /// For `failed`: the JSON-RPC error code and message.
+    public var errorCode: Int?
+    public var errorMessage: String?
+
+    public init(atMilliseconds: Int64, uid: UInt32?, gid: UInt32?, pid: Int32?, client: String?, connection: UInt64, role: String?,
+                method: String, params: String, outcome: String, errorCode: Int? = nil, errorMessage: String? = nil) {
+        self.atMilliseconds = atMilliseconds
+        self.uid = uid
+        self.gid = gid
+        self.pid = pid
+        self.client = client
+        self.connection = connection
+        self.role = role
+        self.method = method
+        self.params = params
+        self.outcome = outcome
+        self.errorCode = errorCode
+        self.errorMessage = errorMessage
     }
 }

@@ -266,6 +266,9 @@ struct JSONParser {
         // Integers beyond Int64 fall through to Double, as JavaScript peers would read them.
         if isInteger, let integer = Int64(text) { return .integer(integer) }
         guard let number = Double(text) else { throw error("invalid number", at: start) }
+        // RFC 8259 §6 lets a parser limit the range. 1e999 would become infinity, which JSON
+        // cannot carry back (it is written as null): refuse it rather than change its meaning.
+        guard number.isFinite else { throw error("number out of range (beyond ±1.8e308)", at: start) }
         return .double(number)
     }
 

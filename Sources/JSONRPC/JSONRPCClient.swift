@@ -19,6 +19,9 @@ public enum RPCClientError: Error, Sendable, Equatable, CustomStringConvertible 
 
     public var description: String {
         switch self {
+        case .daemonUnreachable(let path, let reason) where reason.hasPrefix("permission denied"):
+            // It is running; starting another would not help.
+            "cannot reach lockdiagd at \(path): \(reason)"
         case .daemonUnreachable(let path, let reason):
             "cannot reach lockdiagd at \(path): \(reason). If it is not running, start it with: lockdiagd "
                 + "(or: sudo systemctl start lockdiagd); if it listens elsewhere, pass --socket PATH"
@@ -121,22 +124,47 @@ public final class JSONRPCClient {
         if result != 0 {
             let error = errno
             FileIO.close(socketFD)
-            throw .daemonUnreachable(path: socketPath, reason: Self.explainConnectFailure(error))
+            throw .daemonUnreachable(path: socketPath, reason: Self.explainConnectFailure(error, path: socketPath))
         }
         fd = socketFD
         resetInbox()
         peerClosed = false
     }
 
-    static func explainConnectFailure(_ error: Int32) -> String {
+    static func explainConnectFailure(_ error: Int32, path: String? = nil) -> String {
         switch error {
         case ENOENT: "no socket there (the daemon is not running, or listens at another path)"
         case ECONNREFUSED: "the socket file exists but nothing listens on it (the daemon stopped or crashed)"
-        case EACCES, EPERM: "permission denied — add your user to group lockdiag (then log in again), or use sudo"
+        case EACCES, EPERM:
+            { (group: String) in
+                "permission denied — ask an administrator to add you to group '\(group)' (sudo usermod -aG \(group) $USER), "
+                    + "then log in again; or use sudo"
+            }(path.flatMap(socketGroupName) ?? "lockdiag")
         case EAGAIN: "the daemon is not accepting connections right now (its queue is full)"
         case ENOTDIR: "a part of the path is not a directory"
         default: String(cString: strerror(error))
         }
+    }
+
+    /// The group of the socket file (or of the first directory on its path we cannot enter),
+    /// by name: the group whose members may connect.
+    static func socketGroupName(_ path: String) -> String? {
+        var candidate = path
+        while !candidate.isEmpty {
+            var info = stat()
+            if stat(candidate, &info) == 0, access(candidate, candidate == path ? W_OK : X_OK) != 0 {
+                var group = group()
+                var result: UnsafeMutablePointer<group>?
+                var buffer = [CChar](repeating: 0, count: 16384)
+                if getgrgid_r(info.st_gid, &group, &buffer, buffer.count, &result) == 0, result != nil, let name = group.gr_name {
+                    return String(cString: name)
+                }
+                return String(info.st_gid)
+            }
+            guard let slash = candidate.lastIndex(of: "/"), slash != candidate.startIndex else { break }
+            candidate = String(candidate[..<slash])
+        }
+        return nil
     }
 
     /// Closes the connection; the next call reconnects. Queued notifications and replies are

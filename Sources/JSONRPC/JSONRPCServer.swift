@@ -4,6 +4,7 @@ import Glibc
 import LinuxIO
 import NIOCore
 import NIOPosix
+import Dispatch
 import Synchronization
 
 /// Serves JSON-RPC 2.0 on a Unix stream socket, one JSON text per line (see docs/json-rpc.md).
@@ -27,6 +28,20 @@ public final class JSONRPCServer: Sendable {
         public var outboundHighWaterMarkBytes: Int = 256 * 1024
         /// How long `stop()` lets in-flight requests finish before closing their connections.
         public var shutdownGracePeriodSeconds: Double = 5
+        /// Requests per second one connection may send on average (a token bucket; each batch
+        /// element counts); past it a request gets a -32006 error instead of running. 0: no limit.
+        public var maxRequestsPerSecondPerConnection: Double = 0
+        /// Requests one connection may send at once before the rate applies (the bucket's size).
+        public var requestBurstPerConnection: Int = 100
+        /// A connection with no request for this long, none running and no notifications awaited
+        /// (`RPCConnection.setReceivesNotifications`) gets a -32006 line and is closed. 0: never.
+        public var idleTimeoutSeconds: Double = 0
+        /// Decides at connect, from the peer's credentials, whether a client may stay: nil admits
+        /// it; an error is sent as the only line (id null) and the connection closed.
+        public var admission: (@Sendable (PeerCredentials?) -> RPCError?)? = nil
+        /// Group to give the socket file and the directories the server creates for it (chown),
+        /// so that group's members may connect; nil keeps the process's own group.
+        public var socketGroupID: UInt32? = nil
 
         public init(socketPath: String) {
             self.socketPath = socketPath
@@ -50,6 +65,12 @@ public final class JSONRPCServer: Sendable {
         public var notificationsSent: Int
         /// Notifications refused because the client was not reading or had gone.
         public var notificationsDropped: Int
+        /// Refused at connect by `admission` (no role).
+        public var connectionsRefused: Int = 0
+        /// Requests refused, or notifications dropped, past the per-connection rate.
+        public var rateLimited: Int = 0
+        /// Connections closed by the idle timeout.
+        public var idleClosed: Int = 0
     }
 
     public let configuration: Configuration
@@ -72,6 +93,8 @@ public final class JSONRPCServer: Sendable {
     public init(configuration: Configuration, handler: some JSONRPCHandler, group: (any EventLoopGroup)? = nil) {
         precondition(configuration.maxRequestBytes > 0 && configuration.maxConnections > 0)
         precondition(configuration.maxConcurrentRequestsPerConnection > 0 && configuration.outboundHighWaterMarkBytes > 0)
+        precondition(configuration.maxRequestsPerSecondPerConnection >= 0 && configuration.requestBurstPerConnection > 0)
+        precondition(configuration.idleTimeoutSeconds >= 0)
         self.configuration = configuration
         self.core = ServerCore(configuration: configuration, handler: handler)
         if let group {
@@ -111,7 +134,7 @@ public final class JSONRPCServer: Sendable {
     private func bind() async throws(JSONRPCServerError) -> (any Channel, SocketFile.Identity?) {
         let path = configuration.socketPath
         try SocketFile.checkLength(path)
-        try SocketFile.ensureParentDirectory(of: path, mode: configuration.directoryMode)
+        try SocketFile.ensureParentDirectory(of: path, mode: configuration.directoryMode, groupID: configuration.socketGroupID)
         try SocketFile.clearStale(at: path)
 
         let core = self.core
@@ -140,7 +163,27 @@ public final class JSONRPCServer: Sendable {
             try? await channel.close()
             throw .system(failure)
         }
+        if let group = configuration.socketGroupID, chown(path, uid_t.max, gid_t(group)) != 0 {
+            let failure = SystemError.last("chown", path: path)
+            try? await channel.close()
+            throw .system(failure)
+        }
         return (channel, SocketFile.identity(of: path))
+    }
+
+    /// Whether the server's event loop runs a task within `seconds`: false when it is blocked or
+    /// swamped, nil when the server is not running. For a service watchdog; blocks the caller,
+    /// so call it from a thread of its own, never from the event loop.
+    public func eventLoopResponds(within seconds: Double) -> Bool? {
+        let answered = DispatchSemaphore(value: 0)
+        // Scheduling happens under the state lock, so it never races `stop()` shutting the loop down.
+        let scheduled = state.withLock { state -> Bool in
+            guard case .running = state else { return false }
+            group.next().execute { answered.signal() }
+            return true
+        }
+        guard scheduled else { return nil }
+        return answered.wait(timeout: .now() + max(0, seconds)) == .success
     }
 
     /// Stops gracefully: stops accepting, lets in-flight requests finish (up to the grace
@@ -195,6 +238,9 @@ final class ServerCounters: Sendable {
     let internalErrors = Atomic<Int>(0)
     let notificationsSent = Atomic<Int>(0)
     let notificationsDropped = Atomic<Int>(0)
+    let connectionsRefused = Atomic<Int>(0)
+    let rateLimited = Atomic<Int>(0)
+    let idleClosed = Atomic<Int>(0)
 
     func snapshot() -> JSONRPCServer.Statistics {
         JSONRPCServer.Statistics(
@@ -206,7 +252,10 @@ final class ServerCounters: Sendable {
             oversizedRequests: oversizedRequests.load(ordering: .relaxed),
             internalErrors: internalErrors.load(ordering: .relaxed),
             notificationsSent: notificationsSent.load(ordering: .relaxed),
-            notificationsDropped: notificationsDropped.load(ordering: .relaxed)
+            notificationsDropped: notificationsDropped.load(ordering: .relaxed),
+            connectionsRefused: connectionsRefused.load(ordering: .relaxed),
+            rateLimited: rateLimited.load(ordering: .relaxed),
+            idleClosed: idleClosed.load(ordering: .relaxed)
         )
     }
 }
@@ -262,6 +311,14 @@ final class ServerCore: Sendable {
 
         let id = nextConnectionID.add(1, ordering: .relaxed).newValue
         return peerCredentials(of: channel).flatMapThrowing { peer in
+            if let admission = self.configuration.admission, let refusal = admission(peer) {
+                self.counters.connectionsRefused.add(1, ordering: .relaxed)
+                var line: [UInt8] = []
+                EnvelopeWriter.writeResponse(id: .null, outcome: .error(refusal), to: &line)
+                line.append(0x0A)
+                try channel.pipeline.syncOperations.addHandler(RejectingHandler(line: line))
+                return
+            }
             let connection = RPCConnection(
                 id: id, peer: peer, channel: channel, counters: self.counters,
                 notificationHighWaterMark: self.configuration.outboundHighWaterMarkBytes)
@@ -286,8 +343,12 @@ final class ServerCore: Sendable {
         }
         let future: EventLoopFuture<KernelUcred> = provider.unsafeGetSocketOption(
             level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
-        return future.map { Optional(PeerCredentials(pid: $0.pid, uid: $0.uid, gid: $0.gid)) }
-            .recover { _ in nil }
+        let groups: EventLoopFuture<KernelPeerGroups> = provider.unsafeGetSocketOption(
+            level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(KernelPeerGroups.option))
+        let known = groups.map { Optional($0.groupIDs) }.recover { _ in nil }
+        return future.and(known).map { ucred, groups in
+            Optional(PeerCredentials(pid: ucred.pid, uid: ucred.uid, gid: ucred.gid, groups: groups))
+        }.recover { _ in nil }
     }
 
     /// Adds a connection to the registry; true if the server is already stopping (the caller

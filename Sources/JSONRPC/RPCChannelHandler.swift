@@ -27,19 +27,31 @@ final class RPCChannelHandler: ChannelDuplexHandler {
     private var inputClosed = false
     /// The server is stopping: read nothing more, close once the replies are out.
     private var draining = false
+    /// The per-connection request rate (a token bucket refilled at `requestsPerSecond`).
+    private var rate: RequestRate
+    /// When the last request line arrived or the last request finished, for the idle timeout.
+    private var lastActivity = NIODeadline.now()
+    private var idleCheck: Scheduled<Void>?
+    /// The idle timeout closed this connection: read and start nothing more.
+    private var closingIdle = false
 
     init(core: ServerCore, connection: RPCConnection) {
         self.core = core
         self.connection = connection
         self.maxInFlight = core.configuration.maxConcurrentRequestsPerConnection
         self.framer = LineFramer(maxLineBytes: core.configuration.maxRequestBytes)
+        self.rate = RequestRate(perSecond: core.configuration.maxRequestsPerSecondPerConnection,
+                                burst: core.configuration.requestBurstPerConnection)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        scheduleIdleCheck(after: core.configuration.idleTimeoutSeconds)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        idleCheck?.cancel()
+        idleCheck = nil
         self.context = nil
     }
 
@@ -54,7 +66,7 @@ final class RPCChannelHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !draining else { return }
+        guard !draining, !closingIdle else { return }
         let buffer = unwrapInboundIn(data)
         buffer.withUnsafeReadableBytes { bytes in
             framer.feed(bytes) { event in accept(event) }
@@ -122,31 +134,36 @@ final class RPCChannelHandler: ChannelDuplexHandler {
     }
 
     private func handleLine(_ bytes: [UInt8]) {
-        // Blank lines (and a lone "\r" from CRLF senders) are not requests.
-        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
-        let value: JSONValue
-        do {
-            value = try JSONValue(parsing: bytes)
-        } catch {
+        let line = RequestLine(bytes)
+        switch line {
+        case .blank, .unparsable: break
+        default: core.counters.requests.add(line.requestCount, ordering: .relaxed)
+        }
+        if case .blank = line { return }
+        lastActivity = .now()
+        guard rate.take(line.requestCount, now: lastActivity) else {
+            core.counters.rateLimited.add(1, ordering: .relaxed)
+            // A lone notification gets no reply, not even this one (§4.1).
+            if case .single(.success(let request)) = line, request.id == nil { return }
+            var id = RPCRequestID.null
+            if case .single(.success(let request)) = line, let requestID = request.id { id = requestID }
+            if case .single(.failure(let invalid)) = line { id = invalid.id }
+            sendError(.rateLimited(requestsPerSecond: rate.perSecond, burst: rate.burst), id: id)
+            return
+        }
+        switch line {
+        case .blank:
+            return
+        case .unparsable(let error):
             core.counters.parseErrors.add(1, ordering: .relaxed)
             sendError(.parseError(error.description), id: .null)
-            return
-        }
-        if case .array(let elements) = value {
-            core.counters.requests.add(max(1, elements.count), ordering: .relaxed)
-            // §6: an empty array is an invalid request, answered with one error, not an array.
-            guard !elements.isEmpty else {
-                sendError(.invalidRequest("empty batch"), id: .null)
-                return
-            }
-            startBatch(elements.map(RPCRequest.validate))
-            return
-        }
-        core.counters.requests.add(1, ordering: .relaxed)
-        switch RPCRequest.validate(value) {
-        case .failure(let invalid):
+        case .emptyBatch:
+            sendError(.invalidRequest("empty batch"), id: .null)
+        case .batch(let elements):
+            startBatch(elements)
+        case .single(.failure(let invalid)):
             sendError(invalid.error, id: invalid.id)
-        case .success(let request):
+        case .single(.success(let request)):
             start(request)
         }
     }
@@ -212,9 +229,42 @@ final class RPCChannelHandler: ChannelDuplexHandler {
     /// On the loop: a request or batch is done.
     private func finish(reply: [UInt8]?) {
         inFlight -= 1
+        lastActivity = .now()
         if let reply { write(reply) }
         if !draining { resume() }
         closeIfIdle()
+    }
+
+    // MARK: - Idle timeout
+
+    private func scheduleIdleCheck(after seconds: Double) {
+        guard core.configuration.idleTimeoutSeconds > 0, let context else { return }
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        idleCheck = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(max(0.001, seconds) * 1e9))) {
+            bound.value.checkIdle()
+        }
+    }
+
+    /// Closes the connection if it has been idle for the whole timeout; otherwise looks again
+    /// when it could next have been.
+    private func checkIdle() {
+        guard let context, !draining, !closingIdle else { return }
+        let timeout = core.configuration.idleTimeoutSeconds
+        let idleSeconds = Double((NIODeadline.now() - lastActivity).nanoseconds) / 1e9
+        if inFlight > 0 || !waiting.isEmpty || connection.receivesNotifications || idleSeconds < timeout {
+            scheduleIdleCheck(after: inFlight > 0 || connection.receivesNotifications ? timeout : timeout - idleSeconds)
+            return
+        }
+        closingIdle = true
+        core.counters.idleClosed.add(1, ordering: .relaxed)
+        var bytes: [UInt8] = []
+        EnvelopeWriter.writeResponse(id: .null, outcome: .error(.idleTimeout(seconds: timeout)), to: &bytes)
+        var buffer = context.channel.allocator.buffer(capacity: bytes.count + 1)
+        buffer.writeBytes(bytes)
+        buffer.writeInteger(UInt8(0x0A))
+        let channel = context.channel
+        // Close only once the line is out; close() would discard a pending write.
+        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
     }
 
     private func sendError(_ error: RPCError, id: RPCRequestID) {

@@ -2,16 +2,21 @@ import NIOCore
 import Synchronization
 
 /// Who is on the other end of a Unix socket connection, as the kernel vouches for it
-/// (SO_PEERCRED, socket(7)): the client's pid, uid and gid when it connected.
+/// (SO_PEERCRED, socket(7)): the client's pid, uid and gid when it connected, and its
+/// supplementary groups (SO_PEERGROUPS).
 public struct PeerCredentials: Sendable, Equatable, CustomStringConvertible {
     public let pid: Int32
     public let uid: UInt32
     public let gid: UInt32
+    /// The connecting process's supplementary group ids at connect time (SO_PEERGROUPS,
+    /// Linux 4.13+); nil when the kernel did not say, and the caller must look them up.
+    public let groups: [UInt32]?
 
-    public init(pid: Int32, uid: UInt32, gid: UInt32) {
+    public init(pid: Int32, uid: UInt32, gid: UInt32, groups: [UInt32]? = nil) {
         self.pid = pid
         self.uid = uid
         self.gid = gid
+        self.groups = groups
     }
 
     public var description: String { "pid \(pid) uid \(uid) gid \(gid)" }
@@ -23,6 +28,28 @@ struct KernelUcred: Sendable {
     var pid: Int32 = 0
     var uid: UInt32 = 0
     var gid: UInt32 = 0
+}
+
+/// SO_PEERGROUPS' answer: the peer's supplementary gids, as many as fit. NIO's socket-option
+/// call zero-fills the buffer and does not return the length the kernel wrote; the kernel keeps a
+/// process's groups sorted ascending (setgroups(2) sorts them), so trailing zeros are padding and
+/// a gid 0 can only come first — so a process whose only supplementary group is 0 reads as one
+/// with none (lockdiag never grants a role through gid 0). Over 1024 groups the call fails (ERANGE) and the caller falls back
+/// to the group database.
+struct KernelPeerGroups: Sendable {
+    /// SO_PEERGROUPS from <asm-generic/socket.h> (Linux 4.13), absent from Swift's Glibc module.
+    static let option: Int32 = 59
+
+    var gids = InlineArray<1024, UInt32>(repeating: 0)
+
+    var groupIDs: [UInt32] {
+        var result: [UInt32] = []
+        var lastNonZero = -1
+        for i in gids.indices where gids[i] != 0 { lastNonZero = i }
+        guard lastNonZero >= 0 else { return [] }
+        for i in 0...lastNonZero { result.append(gids[i]) }
+        return result
+    }
 }
 
 /// One client connection as handlers see it: its id, its peer credentials, and a way to push
@@ -44,6 +71,9 @@ public final class RPCConnection: Sendable, CustomStringConvertible {
     /// here rather than read from NIO because writes from other threads reach NIO's count only
     /// after they hop to the event loop; this one is exact at the moment of the decision.
     private let queuedBytes = Atomic<Int>(0)
+    /// Set by the handler while the client waits for server notifications (a subscription):
+    /// such a connection is quiet on purpose and the idle timeout leaves it alone.
+    private let awaitingNotifications = Atomic<Bool>(false)
 
     init(id: UInt64, peer: PeerCredentials?, channel: any Channel, counters: ServerCounters, notificationHighWaterMark: Int) {
         self.id = id
@@ -59,6 +89,15 @@ public final class RPCConnection: Sendable, CustomStringConvertible {
 
     /// False once the connection has closed (either side).
     public var isOpen: Bool { open.withLock { $0 } }
+
+    /// Whether the client is waiting for notifications (see `setReceivesNotifications`).
+    public var receivesNotifications: Bool { awaitingNotifications.load(ordering: .relaxed) }
+
+    /// Tells the server the client now waits for server notifications (true) or no longer
+    /// does (false): a connection that only listens is not idle, whatever the idle timeout says.
+    public func setReceivesNotifications(_ receives: Bool) {
+        awaitingNotifications.store(receives, ordering: .relaxed)
+    }
 
     /// Bytes of notifications queued for this client and not yet taken by the kernel.
     public var queuedNotificationBytes: Int { queuedBytes.load(ordering: .relaxed) }

@@ -194,3 +194,43 @@ extension RPCError {
         self.init(code: intCode, message: message, data: members["data"])
     }
 }
+
+// MARK: - Access control and per-connection limits
+
+extension RPCError {
+    /// -32004 naming what the caller must join: `role` is the role the action needs, `group` the
+    /// Unix group that grants it. Group membership is read when the client connects, so after
+    /// being added the user has to log in again (or use `newgrp`).
+    public static func permissionDenied(_ action: String, role: String, group: String) -> RPCError {
+        RPCError(
+            code: Code.permissionDenied,
+            message: "permission denied: \(action) needs the \(role) role — ask an administrator to add you to group '\(group)' "
+                + "(sudo usermod -aG \(group) $USER), log in again, and retry; or run it with sudo",
+            data: ["action": .string(action), "role": .string(role), "group": .string(group)]
+        )
+    }
+
+    /// -32006 for a client past its connection's request rate.
+    public static func rateLimited(requestsPerSecond: Double, burst: Int) -> RPCError {
+        RPCError(
+            code: Code.limitExceeded,
+            message: "limit exceeded: more than \(Self.format(requestsPerSecond)) requests per second (bursts of \(burst)) on one connection "
+                + "— slow down, wait for replies before sending more, or subscribe to telemetry instead of polling",
+            data: ["limit": .double(requestsPerSecond), "burst": .integer(Int64(burst))]
+        )
+    }
+
+    /// -32006 sent just before the server closes a connection that sent nothing for too long.
+    public static func idleTimeout(seconds: Double) -> RPCError {
+        RPCError(
+            code: Code.limitExceeded,
+            message: "limit exceeded: no request for \(Self.format(seconds)) s, so the daemon closed this connection — "
+                + "reconnect when you need it (clients such as lockdiag do so by themselves)",
+            data: ["limit": .double(seconds)]
+        )
+    }
+
+    private static func format(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+}

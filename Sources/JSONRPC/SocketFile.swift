@@ -56,14 +56,15 @@ enum SocketFile {
     }
 
     /// Creates the missing directories above `path` with `mode` (exactly: the umask is undone
-    /// with chmod). Existing directories are left as they are.
-    static func ensureParentDirectory(of path: String, mode: UInt32) throws(JSONRPCServerError) {
+    /// with chmod) and, given `groupID`, that group. Existing directories are left as they are.
+    static func ensureParentDirectory(of path: String, mode: UInt32, groupID: UInt32? = nil) throws(JSONRPCServerError) {
         let components = path.split(separator: "/", omittingEmptySubsequences: true).dropLast()
         var prefix = path.hasPrefix("/") ? "" : "."
         for component in components {
             prefix += "/" + component
             if mkdir(prefix, mode_t(mode)) == 0 {
                 guard chmod(prefix, mode_t(mode)) == 0 else { throw .system(.last("chmod", path: prefix)) }
+                if let groupID, chown(prefix, uid_t.max, gid_t(groupID)) != 0 { throw .system(.last("chown", path: prefix)) }
                 continue
             }
             let error = errno

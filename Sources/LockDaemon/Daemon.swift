@@ -41,6 +41,8 @@ public struct DaemonConfiguration: Sendable {
     public var serialDialects: [DialectSpec] = []
     public var serialRxPaths: [String] = []
     public var tuyaSchemaDirectories: [String] = []
+    /// Roles and limits (docs/security.md).
+    public var security = SecurityConfiguration()
 
     public init(socketPath: String) { self.socketPath = socketPath }
 }
@@ -52,10 +54,14 @@ public final class Daemon: Service {
     public let version: String
     let logger: Logger
 
+    /// Where privileged calls are recorded: the log, and any sink added (a history store).
+    public let audit: AuditTrail
+
     public init(configuration: DaemonConfiguration, version: String, logger: Logger) {
         self.configuration = configuration
         self.version = version
         self.logger = logger
+        audit = AuditTrail(logger: logger)
     }
 
     public func run() async throws {
@@ -85,6 +91,7 @@ public final class Daemon: Service {
         let station = try c.historyPath.map { path in try Station.open(database: path, key: c.keyPath, version: version, logger: logger) }
         station?.history.start()
         defer { station?.history.stop() }
+        if let station { audit.record(into: station.history) }
 
         let loop = try PollLoop(configuration: c.loop)
         let hub = Hub(loop: loop, diagnosis: c.diagnosis, logger: logger, history: station?.history)
@@ -126,18 +133,30 @@ public final class Daemon: Service {
 
         var api = APIService(hub: hub, socketPath: c.socketPath, version: version, logger: logger)
         api.station = station
+        api.limits.maxSubscribersPerDevice = c.security.maxSubscribersPerDevice
+        let policy = accessPolicy()
         var serverConfiguration = JSONRPCServer.Configuration(socketPath: c.socketPath)
         serverConfiguration.socketMode = c.socketMode
         serverConfiguration.outboundHighWaterMarkBytes = c.subscriberBufferBytes
-        let server = JSONRPCServer(configuration: serverConfiguration, handler: api.methodTable())
+        serverConfiguration.apply(c.security, policy: policy)
+        let server = JSONRPCServer(configuration: serverConfiguration,
+                                   handler: AccessControlledHandler(api.methodTable(), policy: policy, audit: audit))
+        api.clientStatistics.provide(server)
         // Metrics first: a port already taken stops the daemon before it serves anything.
         let metrics = try await startMetrics(hub: hub)
         try await server.start()
         logger.notice("lockdiagd \(version) ready: \(hub.deviceCount().total) device(s), \(c.loop.pollHz) Hz, socket \(c.socketPath)")
+        let systemd = ServiceManagerLink.fromEnvironment(logger: logger)
+        systemd?.ready(status: Self.statusText(hub: hub, server: server))
+        systemd?.startKeepAlive(progress: { [("poll loop", loop.statistics.cycles), ("hub", hub.loopIterations)] },
+                                check: { server.eventLoopResponds(within: 1) == false ? "the socket server's event loop did not answer within 1 s" : nil },
+                                status: { Self.statusText(hub: hub, server: server) })
 
         // Runs until SIGTERM/SIGINT (the ServiceGroup's graceful shutdown) or cancellation.
         try? await gracefulShutdown()
         logger.notice("shutting down")
+        systemd?.stopping()
+        systemd?.stopKeepAlive()
         await server.stop()
         await metrics?.stop()
     }

@@ -54,10 +54,14 @@ public enum TestKind: String, Codable, Sendable, CaseIterable {
 public struct TestsRunParams: Codable, Sendable, Equatable {
     public var device: String
     public var test: TestKind
+    /// Must be true for a test that moves the bolt (`motor`, `all`): the caller confirms that
+    /// nobody and nothing is in its way.
+    public var confirm: Bool?
 
-    public init(device: String, test: TestKind) {
+    public init(device: String, test: TestKind, confirm: Bool? = nil) {
         self.device = device
         self.test = test
+        self.confirm = confirm
     }
 }
 

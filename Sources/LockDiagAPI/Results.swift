@@ -55,9 +55,12 @@ public struct DaemonStats: Codable, Sendable, Equatable {
     public var ringDropped: UInt64
     public var uptimeSeconds: Double
     public var devices: [LinkStats]
+    /// The socket server's tallies (refused, rate-limited, idle-closed clients…); absent from
+    /// daemons older than the field.
+    public var clients: ClientStats?
 
     enum CodingKeys: String, CodingKey {
-        case cycles, overruns, devices
+        case cycles, overruns, devices, clients
         case pollHz = "poll_hz"
         case latenessMicroseconds = "lateness_us"
         case ringDropped = "ring_dropped"
@@ -65,7 +68,8 @@ public struct DaemonStats: Codable, Sendable, Equatable {
     }
 
     public init(pollHz: Int, cycles: UInt64, overruns: UInt64, latenessMicroseconds: LatenessSummary, ringDropped: UInt64,
-                uptimeSeconds: Double, devices: [LinkStats]) {
+                uptimeSeconds: Double, devices: [LinkStats], clients: ClientStats? = nil) {
+        self.clients = clients
         self.pollHz = pollHz
         self.cycles = cycles
         self.overruns = overruns
@@ -116,11 +120,15 @@ public struct LinkStats: Codable, Sendable, Equatable {
     /// Frames whose CRC passed but whose payload was not a valid message.
     public var decodeErrors: UInt64
     public var reconnects: UInt64
+    /// Event frames the poll loop dropped because the lock sent more than its share a second
+    /// (a flooding lock); absent from daemons older than the field.
+    public var eventsDropped: UInt64?
     /// The vendor-bulk USB link's own figures, for a USB lock.
     public var usb: USBLinkStats?
 
     enum CodingKeys: String, CodingKey {
         case device, requests, frames, truncated, oversized, timeouts, naks, unexpected, reconnects, usb
+        case eventsDropped = "events_dropped"
         case bytesIn = "bytes_in"
         case bytesOut = "bytes_out"
         case crcErrors = "crc_errors"
@@ -133,7 +141,8 @@ public struct LinkStats: Codable, Sendable, Equatable {
     public init(device: String, requests: UInt64 = 0, frames: UInt64 = 0, bytesIn: UInt64 = 0, bytesOut: UInt64 = 0, crcErrors: UInt64 = 0,
                 headerErrors: UInt64 = 0, noiseBytes: UInt64 = 0, truncated: UInt64 = 0, oversized: UInt64 = 0, unsupportedVersion: UInt64 = 0,
                 timeouts: UInt64 = 0, naks: UInt64 = 0, unexpected: UInt64 = 0, decodeErrors: UInt64 = 0, reconnects: UInt64 = 0,
-                usb: USBLinkStats? = nil) {
+                eventsDropped: UInt64? = nil, usb: USBLinkStats? = nil) {
+        self.eventsDropped = eventsDropped
         self.device = device
         self.requests = requests
         self.frames = frames

@@ -5,6 +5,14 @@ extension SimulatedLock {
     /// Host→device bytes arriving at `now` (any chunking). The model is advanced to `now`
     /// first, so answers reflect the state at the moment the request arrived.
     public func receive(_ bytes: UnsafeRawBufferPointer, now: UInt64) {
+        if let impaired = impairedReceive(bytes) {
+            impaired.withUnsafeBytes { receiveOnLine($0, now: now) }
+        } else {
+            receiveOnLine(bytes, now: now)
+        }
+    }
+
+    private func receiveOnLine(_ bytes: UnsafeRawBufferPointer, now: UInt64) {
         advance(to: now)
         countBytesReceived(bytes.count)
         guard !isHung else {
@@ -54,10 +62,12 @@ extension SimulatedLock {
             guard !isBusy else { return sendAnswer(NakCode.busy.frame(seq: seq, type: type)) }
             // The answer goes out before the actuation's own events.
             sendAnswer(Response.actuationAccepted(actuation: nextActuationNumber).frame(seq: seq))
+            countCommandAccepted()
             _ = startActuation(direction, source: .host)
         case .runSelfTest(let kind):
             guard !isBusy else { return sendAnswer(NakCode.busy.frame(seq: seq, type: type)) }
             sendAnswer(Response.selfTestAccepted(kind, expectedDurationMilliseconds: expectedMilliseconds(kind)).frame(seq: seq))
+            countCommandAccepted()
             startSelfTest(kind)
         default:
             switch answer(request) {

@@ -267,6 +267,15 @@ final class ServerLoop {
         case .resume(let index):
             slots[index].lock.resume()
             return .done
+        case .hangMidFrame(let index):
+            slots[index].lock.hangMidFrame()
+            return .done
+        case .bitErrors(let index, let rate):
+            slots[index].lock.setBitErrorRate(rate)
+            return .done
+        case .flood(let index, let framesPerSecond):
+            slots[index].lock.flood(framesPerSecond: framesPerSecond)
+            return .done
         case .actuate(let index, let direction):
             return .actuation(slots[index].lock.trigger(actuation: direction))
         case .touchFinger(let index):
@@ -343,7 +352,8 @@ final class ServerLoop {
             ptyPath: slot.pty?.slavePath, serial: lock.configuration.serial, scenario: lock.scenario, bolt: lock.bolt,
             batteryMillivolts: lock.batteryMillivolts, batteryPercent: lock.batteryPercent,
             activeFaults: UInt8(lock.faultRecords.filter { $0.status.contains(.testFailed) }.count),
-            isOnline: slot.isOnline, isHung: lock.isHung, counters: lock.counters, outputBytesDropped: slot.outputBytesDropped)
+            isOnline: slot.isOnline, isHung: lock.isHung, counters: lock.counters, outputBytesDropped: slot.outputBytesDropped,
+            injected: lock.injectedFaults)
     }
 
     /// Closes everything; commands that arrived too late are told the server is gone.

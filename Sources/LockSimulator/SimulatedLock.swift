@@ -23,6 +23,8 @@ public struct SimulatedLockCounters: Sendable, Equatable {
     public var bytesCorrupted: UInt64 = 0
     /// Bytes that arrived while hung and were never looked at.
     public var bytesIgnoredWhileHung: UInt64 = 0
+    /// RUN_SELFTEST and ACTUATE requests the lock accepted (each moves or loads something).
+    public var commandsAccepted: UInt64 = 0
 
     public init() {}
 }
@@ -48,6 +50,8 @@ public final class SimulatedLock {
     var fingerprint: FingerprintSensor
     var faults = FaultMemory()
     var wire: WireFaultInjector
+    /// Faults injected by hand (`setBitErrorRate`, `hangMidFrame`, `flood`).
+    var injected: InjectedFaults
     /// Noise and jitter of actuations and self-tests.
     var physicsRandom: SimulationRandom
     /// Noise of READ_STATUS readings, separate so polling does not change the physics.
@@ -99,6 +103,7 @@ public final class SimulatedLock {
         sensorRandom = SimulationRandom(seed: seed, index: index, stream: 2)
         activityRandom = SimulationRandom(seed: seed, index: index, stream: 3)
         wire = WireFaultInjector(impairment: configuration.scenario.link, random: SimulationRandom(seed: seed, index: index, stream: 4))
+        injected = InjectedFaults(random: SimulationRandom(seed: seed, index: index, stream: 5))
 
         let scenario = configuration.scenario
         self.scenario = scenario
@@ -162,12 +167,13 @@ public final class SimulatedLock {
             runDueWork()
         }
         passTime(to: now)
+        floodDue(until: now)
     }
 
     /// When `advance` next has work: the next 32-sample chunk boundary during an actuation
     /// (so chunks stream on time), otherwise the next self-test step, check or activity.
     public var nextWakeNanoseconds: UInt64 {
-        var wake = nextDue(includingSamples: false) ?? .max
+        var wake = min(nextDue(includingSamples: false) ?? .max, injected.nextFloodNanoseconds)
         if let run {
             let boundary = run.startNanoseconds
                 + UInt64(run.streamed + LDP.streamChunkSamples) * ActuationRun.samplePeriodNanoseconds
@@ -517,7 +523,9 @@ public final class SimulatedLock {
     }
 
     private func transmit(_ bytes: [UInt8]) {
+        let start = output.count
         counters.bytesCorrupted += UInt64(wire.transmit(bytes, into: &output))
+        impairTransmitted(&output, from: start)
     }
 
     func countBytesReceived(_ n: Int) { counters.bytesReceived += UInt64(n) }
@@ -525,5 +533,7 @@ public final class SimulatedLock {
     func countBadFrame() { counters.badFrames += 1 }
     func countIgnoredFrame() { counters.framesIgnored += 1 }
     func countRequest() { counters.requests += 1 }
+    func countCommandAccepted() { counters.commandsAccepted += 1 }
+    func countCorrupted(_ n: Int) { counters.bytesCorrupted += UInt64(n) }
     func countIgnoredWhileHung(_ n: Int) { counters.bytesIgnoredWhileHung += UInt64(n) }
 }

@@ -12,8 +12,10 @@ public struct SimulatorConsole: Sendable {
         ("scenario I|all NAME", "switch lock I (or every lock) to scenario NAME from now on"),
         ("unplug I", "pull lock I's cable: its pty closes, a client sees EIO/POLLHUP"),
         ("replug I", "plug it back in on a new pty (the link is repointed); prints the path"),
-        ("hang I", "lock I stops answering entirely (the link stays up)"),
+        ("hang I [mid-frame]", "lock I stops answering entirely (the link stays up); mid-frame: after half of its next frame"),
         ("resume I", "lock I answers again"),
+        ("noise I RATE", "flip one bit in RATE of the bytes on lock I's line, both ways (e.g. 0.001); 0 stops it"),
+        ("flood I FRAMES_PER_S|off", "lock I floods the host with FAULT_RAISED events, ignoring LDP/1's limits"),
         ("actuate I lock|unlock", "a user actuation of lock I"),
         ("finger I", "a finger on lock I's sensor"),
         ("tamper I", "lock I's tamper switch trips (TAMPER event, fault 0x0701)"),
@@ -37,7 +39,8 @@ public struct SimulatorConsole: Sendable {
     private func run(_ verb: String, _ arguments: [String]) throws(ConsoleError) -> String {
         switch verb {
         case "help":
-            return "ok commands: scenario I|all NAME; unplug I; replug I; hang I; resume I; actuate I lock|unlock; "
+            return "ok commands: scenario I|all NAME; unplug I; replug I; hang I [mid-frame]; resume I; noise I RATE; "
+                + "flood I FRAMES_PER_S|off; actuate I lock|unlock; "
                 + "finger I; tamper I; status; help — scenarios: " + Scenario.allCases.map(\.rawValue).joined(separator: " ")
         case "status":
             try expect(arguments, count: 0, usage: "status")
@@ -64,9 +67,38 @@ public struct SimulatorConsole: Sendable {
             let pty = try call { () throws(SimulatorError) in try server.snapshots() }[index].ptyPath ?? path
             return "ok replug \(index) \(path)" + (pty == path ? "" : " pty=\(pty)")
         case "hang":
-            let index = try singleIndex(arguments, usage: "hang I")
+            guard arguments.count == 1 || (arguments.count == 2 && arguments[1].lowercased() == "mid-frame") else {
+                throw ConsoleError("usage: hang I [mid-frame]")
+            }
+            let index = try lockIndex(arguments[0])
+            if arguments.count == 2 {
+                try call { () throws(SimulatorError) in try server.hangMidFrame(lock: index) }
+                return "ok hang \(index) mid-frame"
+            }
             try call { () throws(SimulatorError) in try server.hang(lock: index) }
             return "ok hang \(index)"
+        case "noise":
+            try expect(arguments, count: 2, usage: "noise I RATE")
+            let index = try lockIndex(arguments[0])
+            guard let rate = Double(arguments[1]), rate >= 0, rate <= 1 else {
+                throw ConsoleError("RATE is a fraction of bytes between 0 and 1, e.g. 0.001 for one in a thousand, not '\(arguments[1])'")
+            }
+            try call { () throws(SimulatorError) in try server.setBitErrorRate(rate, lock: index) }
+            return "ok noise \(index) \(rate)"
+        case "flood":
+            try expect(arguments, count: 2, usage: "flood I FRAMES_PER_S|off")
+            let index = try lockIndex(arguments[0])
+            let rate: Double
+            if arguments[1].lowercased() == "off" {
+                rate = 0
+            } else {
+                guard let value = Double(arguments[1]), value >= 0, value <= 1_000_000 else {
+                    throw ConsoleError("FRAMES_PER_S is a rate up to 1000000, or off, not '\(arguments[1])'")
+                }
+                rate = value
+            }
+            try call { () throws(SimulatorError) in try server.flood(framesPerSecond: rate, lock: index) }
+            return "ok flood \(index) \(rate == 0 ? "off" : String(rate))"
         case "resume":
             let index = try singleIndex(arguments, usage: "resume I")
             try call { () throws(SimulatorError) in try server.resume(lock: index) }
@@ -97,10 +129,11 @@ public struct SimulatorConsole: Sendable {
         }
     }
 
-    /// `ok 0 /tmp/locks/lock0 motor-stall bolt=intermediate battery_mv=6080 online`
+    /// `ok 0 /tmp/locks/lock0 motor-stall bolt=intermediate battery_mv=6080 commands=0 online`
     static func line(_ s: LockSnapshot) -> String {
         let state = !s.isOnline ? "offline" : s.isHung ? "hung" : "online"
-        return "ok \(s.index) \(s.devicePath) \(s.scenario) bolt=\(s.bolt) battery_mv=\(s.batteryMillivolts) \(state)"
+        return "ok \(s.index) \(s.devicePath) \(s.scenario) bolt=\(s.bolt) battery_mv=\(s.batteryMillivolts) "
+            + "commands=\(s.counters.commandsAccepted) \(state)"
     }
 
     private func singleIndex(_ arguments: [String], usage: String) throws(ConsoleError) -> Int {

@@ -21,6 +21,8 @@ public struct LockSnapshot: Sendable, Equatable {
     public var counters: SimulatedLockCounters
     /// Device→host bytes lost because the pty would not take them (no reader, or one too slow).
     public var outputBytesDropped: UInt64
+    /// Faults injected by hand (bit errors, flood).
+    public var injected: InjectedFaultState = InjectedFaultState(bitErrorRate: 0, floodFramesPerSecond: 0)
 }
 
 /// Serves simulated locks on pseudo-terminals from one dedicated thread (epoll, with timeouts
@@ -180,6 +182,24 @@ public final class SimulatorServer: Sendable {
         _ = try submit(.resume(index))
     }
 
+    /// The lock hangs in the middle of its next frame (half of it sent); `resume` recovers it.
+    public func hangMidFrame(lock index: Int) throws(SimulatorError) {
+        try checked(index)
+        _ = try submit(.hangMidFrame(index))
+    }
+
+    /// Flips bits at `rate` per byte on the lock's line, both ways; 0 stops it.
+    public func setBitErrorRate(_ rate: Double, lock index: Int) throws(SimulatorError) {
+        try checked(index)
+        _ = try submit(.bitErrors(index, rate))
+    }
+
+    /// The lock floods the host with events at `framesPerSecond`; 0 stops it.
+    public func flood(framesPerSecond: Double, lock index: Int) throws(SimulatorError) {
+        try checked(index)
+        _ = try submit(.flood(index, framesPerSecond))
+    }
+
     /// A user actuation; returns its number, or nil when the lock is busy.
     @discardableResult
     public func trigger(actuation direction: Direction, lock index: Int) throws(SimulatorError) -> UInt16? {
@@ -238,6 +258,9 @@ enum ServerCommand: Sendable {
     case setScenario(Scenario, lock: Int?)
     case hang(Int)
     case resume(Int)
+    case hangMidFrame(Int)
+    case bitErrors(Int, Double)
+    case flood(Int, Double)
     case actuate(Int, Direction)
     case touchFinger(Int)
     case tamper(Int, TamperCause)

@@ -144,9 +144,11 @@ final class BenchWorker {
             out.failures += Evaluate.firmware(d.firmware, minimum: minimum)
             out.log.append("firmware \(d.firmware ?? "unknown"), required ≥ \(minimum)")
         case .selfTest(let kinds):
+            // A plan that runs the motor test is the operator's confirmation, as for `actuate`
+            // (docs/bench.md): the rig asks nothing at each lock.
             for kind in kinds {
                 try checkStop("before the \(kind.rawValue) self-test")
-                let run: TestRun = try callRetryingBusy(APIMethod.testsRun, TestsRunParams(device: path, test: kind),
+                let run: TestRun = try callRetryingBusy(APIMethod.testsRun, TestsRunParams(device: path, test: kind, confirm: kind.actuates ? true : nil),
                                                         timeout: BenchRunner.testTimeoutSeconds)
                 let outcome = Evaluate.selfTests(run, limits: step.limits, origin: origin(out, context: kind.rawValue))
                 merge(outcome, into: &out)

@@ -38,7 +38,7 @@ struct LockDiag: ParsableCommand {
 /// The options every subcommand takes.
 struct Options: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("lockdiagd's socket.", valueName: "path"))
-    var socket: String = DefaultPaths.effectiveSocket
+    var socket: String = DefaultPaths.effectiveClientSocket
 
     @Flag(name: .long, help: "Print the API's JSON result (pretty-printed, keys sorted) and nothing else on stdout.")
     var json = false

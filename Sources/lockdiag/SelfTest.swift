@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import JSONRPC
 import LockDiagAPI
 import LockDiagCLI
@@ -9,7 +10,10 @@ extension LockDiag {
             commandName: "test",
             abstract: "Run a lock's self-test (motor, battery, fingerprint or all) and show the verdict.",
             discussion: """
-                The motor test moves the bolt: lock and unlock. A test takes up to about 20 s; a lock busy \
+                The motor test (and `all`) moves the bolt: it unlocks and locks the door, so lockdiag asks \
+                first on a terminal; --yes confirms it up front (needed when stdin is not a terminal). \
+                Self-tests need the technician role (group lockdiag-admin, or root). \
+                A test takes up to about 20 s; a lock busy \
                 with an actuation is waited for (up to \(Int(busyWaitSeconds)) s). Progress is shown on stderr when \
                 it is a terminal. Exits 0 when every test passed, 2 when one failed or was aborted. \
                 --json prints the tests.run result.
@@ -23,12 +27,16 @@ extension LockDiag {
         @Argument(help: "Which self-test.")
         var kind: TestKind
 
+        @Flag(name: [.customShort("y"), .long], help: "Confirm a test that moves the bolt (motor, all) without being asked.")
+        var yes = false
+
         /// How long a busy lock (in the middle of an actuation) is waited for before giving up.
         static let busyWaitSeconds = 10.0
         static let busyRetryInterval = 0.3
 
         func run() throws {
             try perform { () throws(CLIError) in
+                let confirmed = try confirmActuation()
                 let session = try Session(options)
                 let timeout = options.timeout ?? Options.defaultTestTimeout
                 let showProgress = Terminal.stderrIsTerminal
@@ -40,7 +48,7 @@ extension LockDiag {
                 }
                 defer { if let subscribed { session.unsubscribe(subscribed) } }
                 let started = monotonicSeconds()
-                let params = TestsRunParams(device: device, test: kind)
+                let params = TestsRunParams(device: device, test: kind, confirm: confirmed ? true : nil)
                 var raw: JSONValue
                 var saidBusy = false
                 while true {
@@ -70,6 +78,23 @@ extension LockDiag {
                 }
                 return ExitStatus.forTest(run.verdict)
             }
+        }
+
+        /// A test that moves the bolt needs the user's say-so: --yes, or "y" at a prompt on a
+        /// terminal. Returns whether it was confirmed (false for tests that do not actuate).
+        private func confirmActuation() throws(CLIError) -> Bool {
+            guard kind.actuates else { return false }
+            if yes { return true }
+            guard isatty(0) == 1 else {
+                throw CLIError(status: .usage, message: "the \(kind.rawValue) test moves the bolt of \(device) (it unlocks and locks the door); "
+                               + "add --yes to confirm nobody and nothing is in its way")
+            }
+            Output.write(2, "The \(kind.rawValue) test moves the bolt of \(device): it unlocks and locks the door. Is its way clear? [y/N] ")
+            let answer = (readLine() ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+            guard answer == "y" || answer == "yes" else {
+                throw CLIError(status: .failure, message: "not confirmed; nothing was sent to \(device)")
+            }
+            return true
         }
 
         /// Sends tests.run and waits for its reply, redrawing the progress line from telemetry

@@ -61,6 +61,12 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
         Simulated scenarios for --simulate:
         \(Scenario.allCases.map { "  \($0.rawValue)" }.joined(separator: "\n"))
 
+        Access: root and members of --reader-group (default lockdiag) may read; root and members of
+        --technician-group (default lockdiag-admin) may also clear faults and run self-tests; anyone
+        else is refused at connect. Tests that move the bolt need "confirm": true. Under systemd
+        (udev/lockdiagd.service) it reports READY, STATUS, WATCHDOG and STOPPING itself.
+        See docs/security.md.
+
         SIGTERM or SIGINT stops the daemon gracefully.
         """)
 
@@ -175,12 +181,46 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The station's Ed25519 key that signs reports; created (mode 0600) on first start.",
                                discussion: "Default: station.key in the folder of --db.", valueName: "path"))
     var key: String?
+    // Access and limits (docs/security.md).
+
+    @Option(help: ArgumentHelp("Unix group (name or gid) whose members may read: status, faults, telemetry. The socket gets this group.",
+                               valueName: "group"))
+    var readerGroup = AccessPolicy.defaultReaderGroup
+
+    @Option(help: ArgumentHelp("Unix group (name or gid) whose members may also clear faults and run self-tests.", valueName: "group"))
+    var technicianGroup = AccessPolicy.defaultTechnicianGroup
+
+    @Option(help: ArgumentHelp("Longest request line a client may send.", valueName: "bytes"))
+    var maxRequestBytes = SecurityConfiguration().maxRequestBytes
+
+    @Option(help: "Clients connected at once; more are refused with an error.")
+    var maxConnections = SecurityConfiguration().maxConnections
+
+    @Option(help: ArgumentHelp("Requests per second one connection may send on average (0: no limit); past it requests get an error.",
+                               valueName: "n"))
+    var rateLimit = SecurityConfiguration().requestsPerSecond
+
+    @Option(help: ArgumentHelp("Requests one connection may send at once before --rate-limit applies.", valueName: "n"))
+    var rateBurst = SecurityConfiguration().requestBurst
+
+    @Option(help: ArgumentHelp("Seconds a connection may go without a request before it is closed (0: never); subscribers are exempt.",
+                               valueName: "seconds"))
+    var idleTimeout = SecurityConfiguration().idleTimeoutSeconds
+
+    @Option(help: "Telemetry subscribers per device.")
+    var maxSubscribers = SecurityConfiguration().maxSubscribersPerDevice
 
     func validate() throws {
         guard (1...1000).contains(pollHz) else { throw ValidationError("--poll-hz must be between 1 and 1000") }
         guard subscriberBuffer >= 4096 else { throw ValidationError("--subscriber-buffer must be at least 4096 bytes") }
         guard confirmAfter >= 1, healAfter >= 1 else { throw ValidationError("--confirm-after and --heal-after must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
+        guard maxRequestBytes >= 1024 else { throw ValidationError("--max-request-bytes must be at least 1024") }
+        guard maxConnections >= 1, maxSubscribers >= 1, rateBurst >= 1 else {
+            throw ValidationError("--max-connections, --max-subscribers and --rate-burst must be at least 1")
+        }
+        guard rateLimit >= 0, idleTimeout >= 0 else { throw ValidationError("--rate-limit and --idle-timeout cannot be negative") }
+        guard !readerGroup.isEmpty, !technicianGroup.isEmpty else { throw ValidationError("--reader-group and --technician-group need a name") }
         guard forgetUnplugged >= 0, forgetUnplugged.isFinite else { throw ValidationError("--forget-unplugged takes 0 or more seconds") }
         guard !noDiscovery || !serialPaths.isEmpty || !usbAddresses.isEmpty || !simulate.isEmpty || !bleAddresses.isEmpty
                 || !bleATTSockets.isEmpty || scan else {
@@ -285,6 +325,14 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
                 throw ExitCode.failure
             }
         }
+        configuration.security.readerGroup = readerGroup
+        configuration.security.technicianGroup = technicianGroup
+        configuration.security.maxRequestBytes = maxRequestBytes
+        configuration.security.maxConnections = maxConnections
+        configuration.security.requestsPerSecond = rateLimit
+        configuration.security.requestBurst = rateBurst
+        configuration.security.idleTimeoutSeconds = idleTimeout
+        configuration.security.maxSubscribersPerDevice = maxSubscribers
 
         let daemon = Daemon(configuration: configuration, version: LockDiagVersion.current, logger: logger)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(

@@ -157,7 +157,7 @@ import Testing
         #expect(battery.stdout.range(of: #"battery sag +\d+ mV"#, options: .regularExpression) != nil)
         #expect(battery.stdout.contains("Overall: PASS"))
 
-        let motor = try rig.lockdiag(["test", rig.stalled, "motor", "--json"])
+        let motor = try rig.lockdiag(["test", rig.stalled, "motor", "--json", "--yes"])
         #expect(motor.status == 2, "stdout:\n\(motor.stdout)\nstderr: \(motor.stderr)")
         let run = try JSONDecoder().decode(TestRun.self, from: Data(motor.stdout.utf8))
         #expect(run.verdict == .fail)
@@ -166,7 +166,7 @@ import Testing
 
     @Test func unknownDeviceExitsFourWithTheListHint() throws {
         let rig = try Rig()
-        for arguments in [["status", "no-such-lock"], ["faults", "no-such-lock"], ["test", "no-such-lock", "motor"], ["watch", "no-such-lock"]] {
+        for arguments in [["status", "no-such-lock"], ["faults", "no-such-lock"], ["test", "no-such-lock", "motor", "--yes"], ["watch", "no-such-lock"]] {
             let result = try rig.lockdiag(arguments)
             #expect(result.status == 4, "\(arguments): \(result.stderr)")
             #expect(result.stderr.contains("unknown device 'no-such-lock'"), "\(arguments): \(result.stderr)")
@@ -184,6 +184,16 @@ import Testing
             #expect(result.stderr.contains("cannot reach lockdiagd at \(directory.path)/nothing.sock"))
             #expect(result.stderr.contains("start it with: lockdiagd"))
             #expect(result.stdout.isEmpty)
+        }
+    }
+
+    /// The motor test moves the bolt: without a terminal to ask on, only --yes lets it go out.
+    @Test func aTestThatMovesTheBoltNeedsYesWithoutATerminal() throws {
+        let rig = try Rig()
+        for kind in ["motor", "all"] {
+            let refused = try rig.lockdiag(["test", rig.healthy, kind])
+            #expect(refused.status == 64, "\(kind): \(refused.stderr)")
+            #expect(refused.stderr.contains("moves the bolt of \(rig.healthy)") && refused.stderr.contains("add --yes"), "\(refused.stderr)")
         }
     }
 

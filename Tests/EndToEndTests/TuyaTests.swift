@@ -67,7 +67,7 @@ import Testing
 
         // What the Tuya protocol cannot do is refused with the documented error and the reason.
         #expect {
-            try rig.client.call(APIMethod.testsRun, params: ["device": .string(rig.path), "test": "motor"])
+            try rig.client.call(APIMethod.testsRun, params: ["device": .string(rig.path), "test": "motor", "confirm": true])
         } throws: { error in
             guard case .remote(let e) = error as? RPCClientError else { return false }
             return e.code == RPCError.Code.deviceRefused && e.message.contains("Tuya") && e.message.contains("no self-tests")

@@ -57,7 +57,7 @@ extension JSONRPCClient {
         })
         try #require(!device.isEmpty)
 
-        let run = try client.decodedCall(APIMethod.testsRun, TestsRunParams(device: device, test: .all), as: TestRun.self, timeout: 60)
+        let run = try client.decodedCall(APIMethod.testsRun, TestsRunParams(device: device, test: .all, confirm: true), as: TestRun.self, timeout: 60)
         let motor = try #require(run.results.first { $0.test == .motor })
         #expect(motor.verdict == .fail)
         let trace = try #require(motor.traces.first)

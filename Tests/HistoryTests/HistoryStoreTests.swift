@@ -22,12 +22,12 @@ func makeEvent(_ device: String, _ code: String, _ kind: FaultEventKind, status:
         _ = FileManager.default.createFile(atPath: dir.path + "/empty.sqlite", contents: Data())
         for path in [dir.path + "/empty.sqlite", dir.path + "/new/deeper/history.sqlite"] {
             let db = try HistoryDatabase(path: path)
-            #expect(try db.schemaVersion() == "v1-history")
+            #expect(try db.schemaVersion() == "v2-audit")
             #expect(try db.integrityCheck() == ["ok"])
             #expect(try db.counts() == HistoryDatabase.Counts())
             let queue = try DatabaseQueue(path: path)
             let tables = try queue.read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") }
-            for table in ["actuation", "device", "fault_event", "firmware_seen", "status_sample", "test_run", "trace"] {
+            for table in ["actuation", "audit_event", "device", "fault_event", "firmware_seen", "status_sample", "test_run", "trace"] {
                 #expect(tables.contains(table), "missing table \(table)")
             }
             #expect(try queue.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal")
@@ -37,6 +37,39 @@ func makeEvent(_ device: String, _ code: String, _ kind: FaultEventKind, status:
         try HistoryDatabase(path: path).write([makeEvent("L1", "0x0101", .raised, status: .pending, at: 1_000)])
         let again = try HistoryDatabase(path: path)
         #expect(try again.faultEvents(device: "L1").events.count == 1)
+    }
+
+    /// A database a v1 lockdiagd wrote (v1-history only) gains the audit table and keeps its data.
+    @Test func aVersionOneDatabaseGainsTheAuditTableAndKeepsItsFaults() throws {
+        let dir = try TemporaryDirectory(prefix: "hist")
+        defer { dir.remove() }
+        let path = dir.path + "/v1.sqlite"
+        try HistoryDatabase(path: path).write([makeEvent("L1", "0x0101", .raised, status: .pending, at: 1_000)])
+        try DatabaseQueue(path: path).write { db in
+            try db.execute(sql: "DROP TABLE audit_event; DELETE FROM grdb_migrations WHERE identifier = 'v2-audit'")
+        }
+        let upgraded = try HistoryDatabase(path: path)
+        #expect(try upgraded.schemaVersion() == "v2-audit")
+        #expect(try upgraded.faultEvents(device: "L1").events.count == 1)
+        #expect(try upgraded.auditEntries().isEmpty)
+    }
+
+    @Test func auditEntriesRoundTripNewestFirstAndArePrunedToTheNewest() throws {
+        let dir = try TemporaryDirectory(prefix: "hist")
+        defer { dir.remove() }
+        let db = try HistoryDatabase(path: dir.path + "/audit.sqlite")
+        func entry(_ i: Int, _ outcome: String) -> AuditEntry {
+            AuditEntry(atMilliseconds: Int64(1_000 + i), uid: 1000, gid: 1000, pid: Int32(4000 + i), client: "lockdiag", connection: UInt64(i),
+                       role: i % 2 == 0 ? "technician" : nil, method: "faults.clear", params: "{\"device\":\"L\(i)\"}", outcome: outcome,
+                       errorCode: outcome == "failed" ? -32602 : nil, errorMessage: outcome == "failed" ? "Invalid params" : nil)
+        }
+        let written = (0..<10).map { entry($0, $0 == 3 ? "failed" : $0 % 2 == 0 ? "started" : "denied") }
+        try db.write(written.map { .audit($0) })
+        #expect(try db.auditEntries() == written.reversed())
+        var policy = RetentionPolicy()
+        policy.auditEntries = 4
+        _ = try db.prune(policy, nowMilliseconds: 2_000)
+        #expect(try db.auditEntries() == Array(written.suffix(4).reversed()))
     }
 
     @Test func refusesWhatItCannotUseWithAdvice() throws {

@@ -108,7 +108,7 @@ import Testing
             #expect(reply["uid"]?.int64Value == Int64(getuid()))
             #expect(reply["gid"]?.int64Value == Int64(getgid()))
             let connection = try #require(server.connections.first)
-            #expect(connection.peer == PeerCredentials(pid: getpid(), uid: getuid(), gid: getgid()))
+            #expect(connection.peer.map { PeerCredentials(pid: $0.pid, uid: $0.uid, gid: $0.gid) } == PeerCredentials(pid: getpid(), uid: getuid(), gid: getgid()))
             #expect(reply["connection"]?.int64Value == Int64(connection.id))
             socket.close()
         }

@@ -106,8 +106,8 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Runs a product to completion (stdin closed) and returns its exit status and output.
     public static func run(_ product: String, _ arguments: [String], environment: [String: String] = [:],
-                           timeoutSeconds: Double = 60) throws -> (status: Int32, stdout: String, stderr: String) {
-        let child = try ChildProcess(product, arguments, environment: environment)
+                           timeoutSeconds: Double = 60, launcher: [String] = []) throws -> (status: Int32, stdout: String, stderr: String) {
+        let child = try ChildProcess(product, arguments, environment: environment, launcher: launcher)
         child.closeInput()
         if !child.waitForExit(within: timeoutSeconds) {
             child.signal(SIGKILL)

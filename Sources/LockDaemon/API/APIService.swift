@@ -14,6 +14,10 @@ public struct APIService: Sendable {
     let logger: Logger
     /// The station's key and history (Station.swift): faults.history, report.create, station.info.
     public var station: Station?
+    /// Subscribers per device and the like (docs/security.md).
+    public var limits = APILimits()
+    /// The socket server's tallies for `daemon.stats`, once the server exists.
+    public let clientStatistics = ClientStatisticsSource()
 
     public init(hub: Hub, socketPath: String, version: String, logger: Logger) {
         self.hub = hub
@@ -41,16 +45,15 @@ public struct APIService: Sendable {
         }
         table.register(APIMethod.faultsClear) { call in
             let index = try resolve(try call.decodeParams(as: DeviceParams.self).device)
-            audit(call, "faults.clear on \(hub.deviceID(index))")
             return try encode(try await mapped(hub.deviceID(index)) { () throws(HubError) in try await hub.clearFaults(of: index, by: requester(of: call)) })
         }
         table.register(APIMethod.testsRun) { call in
             let params = try call.decodeParams(as: TestsRunParams.self)
             let index = try resolve(params.device)
-            audit(call, "tests.run \(params.test.rawValue) on \(hub.deviceID(index))")
+            if params.test.actuates && params.confirm != true { throw RPCError.confirmationRequired(params.test, device: hub.deviceID(index)) }
             return try encode(try await mapped(hub.deviceID(index)) { () throws(HubError) in try await hub.runTests(params.test, on: index, by: requester(of: call)) })
         }
-        // Moves the bolt: the one method that needs `confirm: true` (and, with roles, a technician).
+        // Moves the bolt: needs `confirm: true`, and a technician (AccessPolicy).
         table.register(APIMethod.deviceActuate) { call in
             let params = try call.decodeParams(as: ActuateParams.self)
             guard params.confirm == true else {
@@ -59,17 +62,20 @@ public struct APIService: Sendable {
                                data: ["field": "confirm"])
             }
             let index = try resolve(params.device)
-            audit(call, "device.actuate \(params.direction.rawValue) on \(hub.deviceID(index))")
             return try encode(try await mapped(hub.deviceID(index)) { () throws(HubError) in try await hub.actuate(params.direction, on: index) })
         }
         table.register(APIMethod.telemetrySubscribe) { call in
             let index = try resolve(try call.decodeParams(as: DeviceParams.self).device)
-            hub.subscribe(ConnectionSink(call.connection), to: index)
+            guard hub.subscribe(ConnectionSink(call.connection), to: index, limit: limits.maxSubscribersPerDevice) else {
+                throw RPCError.tooManySubscribers(limit: limits.maxSubscribersPerDevice)
+            }
+            call.connection.setReceivesNotifications(true)
             return try encode(Subscription(device: hub.deviceID(index), statusHz: hub.statusNotificationHz))
         }
         table.register(APIMethod.telemetryUnsubscribe) { call in
             let index = try resolve(try call.decodeParams(as: DeviceParams.self).device)
             let was = hub.unsubscribe(call.connection.id, from: index)
+            call.connection.setReceivesNotifications(hub.hasSubscriptions(call.connection.id))
             return try encode(Unsubscribed(device: hub.deviceID(index), unsubscribed: was))
         }
         station?.register(into: &table, hub: hub, logger: logger)
@@ -102,19 +108,14 @@ public struct APIService: Sendable {
                            latenessMicroseconds: LatenessSummary(count: h.count, p50: h.percentile(0.5), p90: h.percentile(0.9),
                                                                  p99: h.percentile(0.99), p999: h.percentile(0.999),
                                                                  max: h.maxMicroseconds, mean: (h.meanMicroseconds * 10).rounded() / 10),
-                           ringDropped: s.ringDropped, uptimeSeconds: uptime(), devices: hub.linkStats())
+                           ringDropped: s.ringDropped, uptimeSeconds: uptime(), devices: hub.linkStats(),
+                           clients: clientStatistics.current())
     }
 
     private func uptime() -> Double { Double(MonotonicClock.nanoseconds() - startedAtNanoseconds) / 1e9 }
 
     private func resolve(_ device: String) throws(RPCError) -> Int {
         do { return try hub.resolve(device) } catch { throw RPCError.unknownDevice(device) }
-    }
-
-    /// Every call that changes a lock is logged with who asked for it.
-    private func audit(_ call: RPCCall, _ action: String) {
-        let peer = call.connection.peer.map { "uid \($0.uid), pid \($0.pid)" } ?? "unknown peer"
-        logger.notice("\(action) requested by \(peer) (connection \(call.connection.id))")
     }
 
     private func mapped<T>(_ device: String, _ body: () async throws(HubError) -> T) async throws(RPCError) -> T {
@@ -128,6 +129,7 @@ public struct APIService: Sendable {
             case .busy(let message): throw RPCError(code: RPCError.Code.busy, message: message, data: data)
             case .timeout(let message): throw RPCError(code: RPCError.Code.timeout, message: message, data: data)
             case .refused(let message): throw RPCError.deviceRefused(device, reason: message)
+            case .interrupted(let message): throw RPCError(code: RPCError.Code.deviceOffline, message: message, data: data)
             }
         }
     }

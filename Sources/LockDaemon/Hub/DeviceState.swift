@@ -209,7 +209,7 @@ struct DeviceState: Sendable {
                   crcErrors: d.crcErrors, headerErrors: d.headerErrors, noiseBytes: d.noiseBytes,
                   truncated: d.truncated, oversized: d.oversized, unsupportedVersion: d.unsupportedVersion,
                   timeouts: counters.timeouts, naks: counters.naks, unexpected: counters.unexpected, decodeErrors: decodeErrors,
-                  reconnects: counters.reconnects,
+                  reconnects: counters.reconnects, eventsDropped: counters.eventsDropped,
                   usb: usbCounters.map { USBLinkStats(exchanges: $0.exchanges, stalls: $0.stalls, transferErrors: $0.transferErrors,
                                                       inTimeouts: $0.inTimeouts, outTimeouts: $0.outTimeouts, droppedBytes: $0.droppedBytes) })
     }

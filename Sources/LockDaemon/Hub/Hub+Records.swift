@@ -23,6 +23,8 @@ extension Hub {
         case .linkDown:
             d.linkUp = false
             d.assembly = nil
+            // Whatever waited on this lock (a self-test's result) learns at once that it may never come.
+            effects.events.append((d.index, .linkLost))
             // A lock udev reported unplugged keeps saying so; its link closing is expected.
             guard d.unpluggedAtNanoseconds == nil else { break }
             d.problem = payload.isEmpty ? "link lost: the device went away (unplugged, reset or hung up)"
@@ -364,8 +366,9 @@ extension Hub {
         let requests = b.requests &- a.requests
         let seconds = Int((latest.atNanoseconds - oldest.atNanoseconds + 500_000_000) / 1_000_000_000)
         let health = LinkHealth(windowSeconds: seconds, frames: frames, checkErrors: errors, timeouts: timeouts, requests: requests)
-        if frames + errors > 0 {
-            let ratio = Double(errors) / Double(frames + errors)
+        // Wrapping: a counter that went backwards (a re-attached link) must not trap the hub.
+        if frames &+ errors > 0 {
+            let ratio = Double(errors) / Double(frames &+ errors)
             if errors >= diagnosis.checkErrorMinimum && ratio > diagnosis.checkErrorRatio {
                 failCheck(FaultCode.commCrcErrors, kind: .condition, fromDevice: false, at: now,
                           evidence: "\(errors) of \(frames + errors) frames failed their CRC in \(seconds) s (\(Int(ratio * 1000) / 10).\(Int(ratio * 1000) % 10) %)",

@@ -15,12 +15,15 @@ public enum HubError: Error, Sendable, Equatable, CustomStringConvertible {
     case timeout(String)
     /// The lock refused (NAK) or answered something unusable.
     case refused(String)
+    /// The link went away while the lock was doing something for us; the message says what
+    /// state it may be in.
+    case interrupted(String)
 
     public var description: String {
         switch self {
         case .unknownDevice(let id): "unknown device '\(id)' — `lockdiag list` shows the known ones"
         case .offline(let id): "device '\(id)' is offline — check its cable and power; lockdiag reconnects by itself"
-        case .busy(let message), .timeout(let message), .refused(let message): message
+        case .busy(let message), .timeout(let message), .refused(let message), .interrupted(let message): message
         }
     }
 }
@@ -47,6 +50,11 @@ public final class Hub: Sendable {
     let deviceWatchers = Mutex<[UInt64: DeviceWatcher]>([:])
     /// Tuya product layouts (Tuya/TuyaSchema.swift): the built-in ones plus `--tuya-schemas`.
     public let tuyaSchemas = Mutex(TuyaSchemaSet.builtIn())
+    private let iterations = Atomic<UInt64>(0)
+
+    /// Passes of the hub thread's loop (at least five a second while it runs): the service
+    /// watchdog's sign that the hub is not stuck.
+    public var loopIterations: UInt64 { iterations.load(ordering: .relaxed) }
 
     var silenceNanoseconds: UInt64 { UInt64(diagnosis.silenceSeconds * 1e9) }
 
@@ -208,6 +216,7 @@ public final class Hub: Sendable {
         var payload = [UInt8](repeating: 0, count: RecordRing.slotPayload)
         var nextPeriodic: UInt64 = 0
         while running.load(ordering: .acquiring) {
+            iterations.add(1, ordering: .relaxed)
             _ = loop.consumerDoorbell.wait(timeoutMilliseconds: 200)
             var effects = Effects()
             payload.withUnsafeMutableBytes { raw in

@@ -34,6 +34,7 @@ extension Hub {
     private func runSelfTest(_ test: SelfTestKind, on index: Int, id: String) async throws(HubError) -> TestResult {
         let resultTicket = ticket(for: index) { event in
             if case .lock(.selfTestResult(let r)) = event { return r.test == test.rawValue }
+            if case .linkLost = event { return true }
             return false
         }
         // The motor test's two actuations, analysed; collected as they conclude.
@@ -60,14 +61,27 @@ extension Hub {
             case .nak(.notAvailable): throw .refused("\(id) has no \(test) self-test")
             case .nak(.refused): throw .refused("\(id) refused the \(test) self-test now (door open or lockout?) — check the lock and retry")
             case .nak(let code): throw .refused("\(id) refused the \(test) self-test (\(code.name))")
+            case .timeout where test == .motor:
+                // Not resent: the request may have arrived and only its answer been lost.
+                throw .timeout("\(id) did not answer RUN_SELFTEST for the motor test, which may have started anyway — "
+                               + "check the bolt (`lockdiag status \(id)`) before running it again")
             case .timeout: throw .timeout("\(id) did not answer RUN_SELFTEST — check the connection")
+            case .failed where test == .motor:
+                throw .interrupted("\(id): the link went away while asking for the motor test, which may have started — "
+                                   + "lockdiag does not repeat it by itself; check the bolt (`lockdiag status \(id)`) once the lock is back")
             case .failed: throw .offline(id)
             case .undecodable(let error): throw .refused("\(id): unusable answer to RUN_SELFTEST: \(error)")
             case .response: throw .refused("\(id): unexpected answer to RUN_SELFTEST")
             }
         }
         let deadline = Double(expectedMilliseconds) / 1000 + 10
-        guard case .lock(.selfTestResult(let result))? = await resultTicket.wait(timeoutSeconds: deadline).first else {
+        let outcome = await resultTicket.wait(timeoutSeconds: deadline).first
+        if case .linkLost? = outcome {
+            let state = test == .motor ? "the bolt may have stopped between its end positions" : "the test's result is lost"
+            throw .interrupted("\(id): the link went away during the \(test) self-test; \(state). lockdiag does not repeat the test "
+                               + "by itself — check the lock (`lockdiag status \(id)`) once it is back, then run it again if needed")
+        }
+        guard case .lock(.selfTestResult(let result))? = outcome else {
             throw .timeout("\(id): no \(test) self-test result within \(Int(deadline)) s — the lock may have reset; check it and retry")
         }
         var summaries: [ActuationSummary] = []

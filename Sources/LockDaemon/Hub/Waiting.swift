@@ -20,6 +20,8 @@ public enum HubEvent: Sendable {
     case lock(Event)
     /// An actuation whose trace the daemon has analysed.
     case concluded(ActuationSummary, MotorTrace?)
+    /// The device's link went away (unplug, hang-up): what was waited for may never come.
+    case linkLost
 }
 
 /// A wait for the next `count` hub events on one device that `match` accepts. Register it

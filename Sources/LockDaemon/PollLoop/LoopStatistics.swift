@@ -12,11 +12,13 @@ public struct LinkCounters: Sendable, Equatable {
     /// Responses whose seq or type matched no request in flight.
     public var unexpected: UInt64 = 0
     public var reconnects: UInt64 = 0
+    /// Event frames dropped because the device sent more than its share per second.
+    public var eventsDropped: UInt64 = 0
 
     public init() {}
 
     /// Frames rejected for a bad check value (CRC-8 header or CRC-16 body).
-    public var checkErrors: UInt64 { decoder.headerErrors + decoder.crcErrors }
+    public var checkErrors: UInt64 { decoder.headerErrors &+ decoder.crcErrors }
 }
 
 /// Wake-up lateness histogram, log-linear so the resolution is within 1 %: 1 µs buckets below

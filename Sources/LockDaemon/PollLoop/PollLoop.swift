@@ -483,13 +483,20 @@ public final class PollLoop: @unchecked Sendable {
         slot.counters.timeouts &+= 1
         var header = RecordHeader(.timeout, device: slot.index, at: now, type: slot.inFlightType, token: slot.inFlightToken)
         header.seq = slot.inFlightSeq
-        // LDP/1 §4.2: a host may retry once. Commands are retried; polls simply come round again.
-        if slot.inFlightToken != 0 && !slot.inFlightRetried {
+        // LDP/1 §4.2: a host may retry once. Commands are retried, except the ones that move or
+        // load something (ACTUATE, RUN_SELFTEST): a lost answer does not mean a lost request,
+        // and a blind resend could run the motor twice. Polls simply come round again.
+        if slot.inFlightToken != 0 && !slot.inFlightRetried && !Self.actuates(type: slot.inFlightType) {
             transmit(slot, token: slot.inFlightToken, type: slot.inFlightType, payload: slot.inFlightPayload,
                      length: slot.inFlightLength, now: now, retried: true)
             header.token = 0
         }
         publish(header)
+    }
+
+    /// Requests whose effect is physical, so a timeout is reported instead of retried.
+    static func actuates(type: UInt8) -> Bool {
+        type == MessageType.actuate.rawValue || type == MessageType.runSelfTest.rawValue
     }
 
     private func flush(_ slot: DeviceSlot) {
@@ -523,7 +530,7 @@ public final class PollLoop: @unchecked Sendable {
             if !up || events.contains(.hangUp) || events.contains(.error) { closeLink(slot, reportDown: true) }
             return
         }
-        while true {
+        for _ in 0..<configuration.maxReadsPerWake {
             let result: IOResult
             do {
                 result = try slot.link.read(into: readBuffer)
@@ -575,6 +582,15 @@ public final class PollLoop: @unchecked Sendable {
                 flush(slot)
             }
         case .event:
+            if now &- slot.eventWindowStart >= 1_000_000_000 {
+                slot.eventWindowStart = now
+                slot.eventsInWindow = 0
+            }
+            guard slot.eventsInWindow < configuration.maxEventsPerSecondPerDevice else {
+                slot.counters.eventsDropped &+= 1
+                return
+            }
+            slot.eventsInWindow += 1
             publish(header, payload: frame.payload)
         case .request:
             slot.counters.unexpected &+= 1
@@ -684,6 +700,9 @@ final class DeviceSlot {
     var counters = LinkCounters()
     /// The Tuya dialect's driver, when the link speaks Tuya instead of LDP/1.
     var tuya: TuyaLinkDriver?
+    /// The event budget's current one-second window.
+    var eventWindowStart: UInt64 = 0
+    var eventsInWindow = 0
 
     init(index: Int, link: any DeviceLink, now: UInt64) {
         self.index = index

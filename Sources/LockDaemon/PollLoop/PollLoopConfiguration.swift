@@ -18,6 +18,16 @@ public struct PollLoopConfiguration: Sendable {
     public var ringCapacity: Int = 8192
     /// Device slots, allocated up front.
     public var maxDevices: Int = 256
+    /// Event frames one device may send per second before the rest of that second's are
+    /// dropped (and counted in `events_dropped`). LDP/1 §4.2 allows 50 events a second besides
+    /// TRACE_CHUNKs, which come at most 63 a second (2 kHz traces in chunks of 32): 250 is twice
+    /// a compliant lock's worst case, and keeps one flooding lock from filling the ring that
+    /// every other lock's readings share.
+    public var maxEventsPerSecondPerDevice: Int = 250
+    /// Reads of one device per wake-up (4 KiB each) before the loop moves on; the rest is read at
+    /// the next wake-up, so a device that never stops sending cannot starve the others or the
+    /// timer. A 115 200-baud line brings 11.5 KiB a second, far below it.
+    public var maxReadsPerWake: Int = 16
     /// `--realtime`: what to ask the kernel for.
     public var realtime: RealtimeRequest? = nil
 

@@ -1,0 +1,145 @@
+import Foundation
+import Glibc
+import HistoryStore
+import JSONRPC
+import LockDiagAPI
+import LockDiagTestSupport
+import Testing
+
+/// Roles from the peer's credentials, with real other users: the real lockdiag CLI run under
+/// setpriv with chosen uid and groups against a real lockdiagd. The role groups are numeric
+/// (no entries in /etc/group are needed): 47110 reads, 47111 is the technicians'.
+@Suite(.serialized, .enabled(if: OtherUser.canSwitch, "needs root and setpriv to act as other users"))
+struct AccessControlTests {
+    static let readerGID: UInt32 = 47110
+    static let technicianGID: UInt32 = 47111
+    static let groupOptions = ["--reader-group", "\(readerGID)", "--technician-group", "\(technicianGID)"]
+
+    let nobody = OtherUser(uid: 65534, gid: 65534)
+    let reader = OtherUser(uid: 65534, gid: 65534, groups: [readerGID])
+    // The socket is the reader group's, so a technician is in both groups.
+    let technician = OtherUser(uid: 65534, gid: 65534, groups: [readerGID, technicianGID])
+
+    @Test func theSocketBelongsToTheReaderGroupAndOthersCannotOpenIt() async throws {
+        let daemon = try DaemonProcess(["--simulate", "healthy", "--simulate-activity", "0"] + Self.groupOptions)
+        defer { #expect(daemon.stop() == 0) }
+        var info = stat()
+        #expect(stat(daemon.socketPath, &info) == 0)
+        #expect(info.st_mode & 0o777 == 0o660 && info.st_uid == 0 && info.st_gid == Self.readerGID)
+
+        let refused = try nobody.run("lockdiag", ["list", "--socket", daemon.socketPath])
+        #expect(refused.status == 3, "\(refused.stderr)")
+        #expect(refused.stderr.contains("permission denied — ask an administrator to add you to group '47110'"), "\(refused.stderr)")
+    }
+
+    /// When the file lets a user in (it is in the socket's group) but no role does, the daemon
+    /// refuses at connect with the documented error, naming the group to join.
+    @Test func aUserWithoutARoleIsRefusedAtConnect() async throws {
+        // lockdiagd as uid/gid 65534 cannot give its socket group 47110, so the socket stays in
+        // group 65534, which the client below shares.
+        let daemon = try DaemonProcess(["--simulate", "healthy", "--simulate-activity", "0"] + Self.groupOptions,
+                                       launcher: OtherUser(uid: 65534, gid: 65534).launcher)
+        defer { #expect(daemon.stop() == 0) }
+        let stranger = OtherUser(uid: 65533, gid: 65534)
+        let result = try stranger.run("lockdiag", ["list", "--socket", daemon.socketPath])
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("permission denied: connecting to lockdiagd needs the reader role"), "\(result.stderr)")
+        #expect(result.stderr.contains("group '47110'"))
+        // Counted (the daemon's own user may look: it is a technician).
+        let stats = try OtherUser(uid: 65534, gid: 65534).run("lockdiag", ["info", "--json", "--socket", daemon.socketPath])
+        let refusedCount = try JSONValue(parsing: stats.stdout)["stats"]?["clients"]?["connections_refused"]?.intValue
+        #expect(refusedCount == 1, "\(stats.stdout)")
+        let owner = try OtherUser(uid: 65534, gid: 65534).run("lockdiag", ["list", "--socket", daemon.socketPath])
+        #expect(owner.status == 0 || owner.status == 2, "\(owner.stderr)")
+        #expect(daemonServes(daemon.socketPath))
+    }
+
+    @Test func aReaderReadsButCannotClearOrActuate() async throws {
+        let daemon = try DaemonProcess(["--simulate", "healthy", "--simulate-activity", "0"] + Self.groupOptions)
+        defer { #expect(daemon.stop() == 0) }
+        let socket = ["--socket", daemon.socketPath]
+        let list = try reader.run("lockdiag", ["list", "--json"] + socket)
+        #expect(list.status == 0 || list.status == 2, "\(list.stderr)")
+        let id = try JSONDecoder().decode(DevicesList.self, from: Data(list.stdout.utf8)).devices[0].id
+        for arguments in [["status", id], ["faults"], ["info"]] {
+            let result = try reader.run("lockdiag", arguments + socket)
+            #expect(result.status == 0 || result.status == 2, "\(arguments): \(result.stderr)")
+        }
+
+        let clear = try reader.run("lockdiag", ["clear", id] + socket)
+        #expect(clear.status == 1)
+        #expect(clear.stderr.contains("permission denied: faults.clear needs the technician role"), "\(clear.stderr)")
+        #expect(clear.stderr.contains("group '47111'"))
+        for kind in ["motor", "battery"] {
+            let test = try reader.run("lockdiag", ["test", id, kind, "--yes"] + socket)
+            #expect(test.status == 1)
+            #expect(test.stderr.contains("permission denied: tests.run needs the technician role"), "\(test.stderr)")
+        }
+        // Moving the bolt the way a rig does: a bench plan's actuate step (device.actuate).
+        let plan = daemon.directory.path + "/cycle.yaml"
+        try "locks: all\nsteps:\n  - wait_for_attach: 10s\n  - actuate: {cycles: 1}\n".write(toFile: plan, atomically: true, encoding: .utf8)
+        chmod(plan, 0o644)
+        let bench = try reader.run("lockdiag", ["bench", "run", plan] + socket)
+        #expect(bench.status == 2, "\(bench.stdout)\n\(bench.stderr)")
+        #expect((bench.stdout + bench.stderr).contains("device.actuate needs the technician role"), "\(bench.stdout)\n\(bench.stderr)")
+        #expect(daemon.child.waitForErrorLine(containing: "audit: uid=65534 gid=65534", within: 5)?.contains("command=faults.clear") == true)
+        #expect(daemon.child.allErrors.contains("command=device.actuate"))
+        #expect(daemon.child.allErrors.contains("role=reader connection="))
+        #expect(daemon.child.allErrors.contains("→ DENIED"))
+        #expect(!daemon.child.allErrors.contains("→ succeeded"), "nothing privileged ran")
+    }
+
+    @Test func aTechnicianClearsAndRunsTestsAndEveryCallIsAudited() async throws {
+        let state = try TemporaryDirectory(prefix: "audit")
+        defer { state.remove() }
+        let daemon = try DaemonProcess(["--simulate", "healthy", "--simulate-activity", "0"] + Self.groupOptions, directory: state)
+        let socket = ["--socket", daemon.socketPath]
+        let client = JSONRPCClient(socketPath: daemon.socketPath)
+        #expect(try await TestSupport.wait(upTo: 10) { () async throws -> Bool in try devices(client).first?.online == true })
+        let id = try devices(client)[0].id
+
+        let clear = try technician.run("lockdiag", ["clear", id] + socket)
+        #expect(clear.status == 0, "\(clear.stderr)")
+        let battery = try technician.run("lockdiag", ["test", id, "battery"] + socket)
+        #expect(battery.status == 0, "\(battery.stderr)")
+        let unconfirmed = try technician.run("lockdiag", ["test", id, "motor"] + socket)
+        #expect(unconfirmed.status == 64 && unconfirmed.stderr.contains("add --yes"), "\(unconfirmed.stderr)")
+        let motor = try technician.run("lockdiag", ["test", id, "motor", "--yes"] + socket)
+        #expect(motor.status == 0, "\(motor.stdout)\n\(motor.stderr)")
+
+        let log = daemon.child.allErrors
+        let audited = log.split(separator: "\n").filter { $0.contains("audit: uid=65534 gid=65534") && $0.contains("client=lockdiag role=technician") }
+        #expect(audited.contains { $0.contains("command=faults.clear {\"device\":\"\(id)\"} → succeeded") }, "\(log)")
+        #expect(audited.contains { $0.contains("command=tests.run") && $0.contains("\"test\":\"motor\"") && $0.contains("→ succeeded") })
+        #expect(audited.contains { $0.contains("command=tests.run") && $0.contains("\"test\":\"battery\"") && $0.contains("→ started") })
+        #expect(audited.allSatisfy { $0.contains("pid=") && !$0.contains("pid=?") })
+
+        // The history keeps the same trail (outcomes are flushed when the daemon stops).
+        #expect(daemon.stop() == 0)
+        let entries = try HistoryDatabase(path: daemon.databasePath).auditEntries()
+        let mine = entries.filter { $0.uid == 65534 && $0.gid == 65534 && $0.client == "lockdiag" && $0.role == "technician" }
+        #expect(mine.contains { $0.method == "faults.clear" && $0.outcome == "started" && $0.params == "{\"device\":\"\(id)\"}" }, "\(entries)")
+        #expect(mine.contains { $0.method == "faults.clear" && $0.outcome == "succeeded" })
+        #expect(mine.contains { $0.method == "tests.run" && $0.params.contains("\"motor\"") && $0.outcome == "succeeded" && ($0.pid ?? 0) > 0 })
+    }
+
+    /// The API itself (not only the CLI) refuses to move the bolt without "confirm": true.
+    @Test func anActuatingCallWithoutConfirmIsRefused() async throws {
+        let daemon = try DaemonProcess(["--simulate", "healthy", "--simulate-activity", "0"] + Self.groupOptions)
+        defer { #expect(daemon.stop() == 0) }
+        let client = JSONRPCClient(socketPath: daemon.socketPath)
+        #expect(try await TestSupport.wait(upTo: 10) { () async throws -> Bool in try devices(client).first?.online == true })
+        let id = try devices(client)[0].id
+        for params: JSONValue in [["device": .string(id), "test": "motor"], ["device": .string(id), "test": "all", "confirm": false]] {
+            #expect {
+                try client.call(APIMethod.testsRun, params: params)
+            } throws: { error in
+                guard case .remote(let remote) = error as? RPCClientError else { return false }
+                return remote.code == RPCError.Code.invalidParams && remote.message.contains("\"confirm\": true") && remote.data?["field"] == "confirm"
+            }
+        }
+        let run = try client.call(APIMethod.testsRun, params: ["device": .string(id), "test": "fingerprint"], timeoutSeconds: 30).decode(as: TestRun.self)
+        #expect(run.verdict == .pass)
+        #expect(daemon.child.allErrors.contains("command=tests.run {\"device\":\"\(id)\",\"test\":\"motor\"} → failed -32602"))
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import Glibc
+import JSONRPC
+import LockDiagAPI
+import LockDiagTestSupport
+import Testing
+
+/// Each documented limit of lockdiagd, hit on purpose: the client past it gets the documented
+/// -32006 error (or is disconnected with one), and the daemon goes on serving everyone else.
+@Suite(.serialized) struct LimitsTests {
+    static let quiet = ["--simulate", "healthy", "--simulate-activity", "0"]
+
+    @Test func connectionsPastTheLimitAreRefusedAndTheOthersCarryOn() async throws {
+        let daemon = try DaemonProcess(Self.quiet + ["--max-connections", "3"])
+        defer { #expect(daemon.stop() == 0) }
+        // Three connections that were answered (the readiness probe's may take a moment to leave).
+        var held: [RawConnection] = []
+        #expect(try await TestSupport.wait(upTo: 60, pollEvery: 0.05) { () async throws -> Bool in
+            let connection = try RawConnection(daemon.socketPath)
+            connection.send(#"{"jsonrpc":"2.0","id":1,"method":"daemon.info"}"# + "\n")
+            if connection.line(within: 20)?["result"]?["pid"] != nil { held.append(connection) }
+            return held.count == 3
+        })
+        let fourth = try RawConnection(daemon.socketPath)
+        let refusal = fourth.line(within: 20)
+        #expect(refusal?["error"]?["code"]?.intValue == -32006)
+        #expect(refusal?["error"]?["message"]?.stringValue?.contains("already has 3 clients connected") == true)
+        #expect(fourth.line(within: 2) == nil, "closed after the one line")
+        // The three are still served; once one leaves there is room again.
+        held[0].send(#"{"jsonrpc":"2.0","id":9,"method":"devices.list"}"# + "\n")
+        #expect(held[0].line()?["result"] != nil)
+        held.removeLast()
+        #expect(await TestSupport.wait(upTo: 5) { () async -> Bool in daemonServes(daemon.socketPath) })
+        held[0].send(#"{"jsonrpc":"2.0","id":10,"method":"daemon.stats"}"# + "\n")
+        #expect((held[0].line()?["result"]?["clients"]?["connections_over_limit"]?.intValue ?? 0) >= 1)
+    }
+
+    @Test func aClientOverItsRateGetsErrorsWhileOthersAreServed() async throws {
+        let daemon = try DaemonProcess(Self.quiet + ["--rate-limit", "10", "--rate-burst", "5"])
+        defer { #expect(daemon.stop() == 0) }
+        let greedy = try RawConnection(daemon.socketPath)
+        var lines = ""
+        for id in 1...40 { lines += #"{"jsonrpc":"2.0","id":\#(id),"method":"device.status","params":{"device":"SIM-0001-000"}}"# + "\n" }
+        greedy.send(lines)
+        var limited = 0
+        var answered = 0
+        for _ in 1...40 {
+            guard let reply = greedy.line() else { break }
+            if reply["error"]?["code"]?.intValue == -32006 {
+                limited += 1
+                #expect(reply["error"]?["message"]?.stringValue?.contains("more than 10 requests per second") == true)
+                #expect(reply["id"]?.intValue != nil, "the refused request's own id")
+            } else {
+                answered += 1
+            }
+        }
+        #expect(answered + limited == 40)
+        #expect(answered >= 5 && limited >= 20, "answered \(answered), limited \(limited)")
+        #expect(daemonServes(daemon.socketPath), "another client is not slowed by the greedy one")
+        #expect(try clientStats(daemon.socketPath).rateLimited == limited)
+    }
+
+    @Test func anOversizedRequestIsRefusedAndTheConnectionStaysUsable() async throws {
+        let daemon = try DaemonProcess(Self.quiet + ["--max-request-bytes", "1024"])
+        defer { #expect(daemon.stop() == 0) }
+        let raw = try RawConnection(daemon.socketPath)
+        raw.send(#"{"jsonrpc":"2.0","id":1,"method":"devices.list","params":{"pad":""# + String(repeating: "x", count: 2000) + "\"}}\n")
+        let refusal = raw.line()
+        #expect(refusal?["error"]?["code"]?.intValue == -32006)
+        #expect(refusal?["error"]?["message"]?.stringValue?.contains("longer than 1024 bytes") == true)
+        #expect(try clientStats(daemon.socketPath).oversizedRequests == 1)
+        raw.send(#"{"jsonrpc":"2.0","id":2,"method":"daemon.info"}"# + "\n")
+        #expect(raw.line()?["id"]?.intValue == 2)
+    }
+
+    @Test func anIdleClientIsClosedButASubscriberIsNot() async throws {
+        let daemon = try DaemonProcess(Self.quiet + ["--idle-timeout", "1"])
+        defer { #expect(daemon.stop() == 0) }
+        let subscriber = JSONRPCClient(socketPath: daemon.socketPath)
+        #expect(try await TestSupport.wait(upTo: 10) { () async throws -> Bool in try devices(subscriber).first?.online == true })
+        _ = try subscriber.call(APIMethod.telemetrySubscribe, params: ["device": "SIM-0001-000"])
+        let idle = try RawConnection(daemon.socketPath)
+        let closing = idle.line(within: 10)
+        #expect(closing?["error"]?["code"]?.intValue == -32006)
+        #expect(closing?["error"]?["message"]?.stringValue?.contains("no request for 1 s") == true)
+        #expect(idle.line(within: 2) == nil)
+        // Well past the timeout the subscriber still gets telemetry and can still ask.
+        let idleClosedAt = Date()
+        var notes = 0
+        while Date().timeIntervalSince(idleClosedAt) < 2.5, let note = try subscriber.nextNotification(timeoutSeconds: 3) {
+            if note.method == APIMethod.telemetryNotification { notes += 1 }
+        }
+        #expect(notes > 5)
+        #expect(try subscriber.call(APIMethod.daemonInfo).decode(as: DaemonInfo.self).devices == 1)
+        #expect(try clientStats(daemon.socketPath).idleClosed >= 1)
+    }
+
+    @Test func subscribersPastTheLimitPerDeviceAreRefused() async throws {
+        let daemon = try DaemonProcess(Self.quiet + ["--max-subscribers", "1"])
+        defer { #expect(daemon.stop() == 0) }
+        let first = JSONRPCClient(socketPath: daemon.socketPath)
+        let second = JSONRPCClient(socketPath: daemon.socketPath)
+        #expect(try await TestSupport.wait(upTo: 10) { () async throws -> Bool in try devices(first).first?.online == true })
+        _ = try first.call(APIMethod.telemetrySubscribe, params: ["device": "SIM-0001-000"])
+        // Subscribing again is not a second subscriber.
+        _ = try first.call(APIMethod.telemetrySubscribe, params: ["device": "SIM-0001-000"])
+        #expect {
+            try second.call(APIMethod.telemetrySubscribe, params: ["device": "SIM-0001-000"])
+        } throws: { error in
+            guard case .remote(let remote) = error as? RPCClientError else { return false }
+            return remote.code == -32006 && remote.message.contains("already 1 subscribers")
+        }
+        // Once the first leaves, the second may.
+        _ = try first.call(APIMethod.telemetryUnsubscribe, params: ["device": "SIM-0001-000"])
+        _ = try second.call(APIMethod.telemetrySubscribe, params: ["device": "SIM-0001-000"])
+        #expect(try second.nextNotification(timeoutSeconds: 5)?.method == APIMethod.telemetryNotification)
+    }
+}

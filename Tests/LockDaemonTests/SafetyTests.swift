@@ -1,0 +1,317 @@
+import Foundation
+import Glibc
+import JSONRPC
+import LinuxIO
+@testable @_spi(Fuzzing) import LockDaemon
+import LockDiagTestSupport
+import LockProtocol
+import Logging
+import SerialTransport
+import Synchronization
+import Testing
+
+/// A lock on a pty that counts the requests it gets by type and answers only what it is told
+/// to; it can also flood the host with event frames.
+final class ScriptedDevice: Sendable {
+    let pty: PseudoTerminal
+    private let counts = Mutex<[UInt8: Int]>([:])
+    private let answerStatus = Atomic<Bool>(true)
+    private let floodFlag = Atomic<Bool>(false)
+    private let stopFlag = Atomic<Bool>(false)
+
+    init() throws {
+        pty = try PseudoTerminal.open()
+        let master = pty.master
+        Thread.detachNewThread { [self] in
+            let decoder = FrameDecoder()
+            var buffer = [UInt8](repeating: 0, count: 1024)
+            let flood = Event.faultRaised(DeviceFault(code: FaultCode.motorStall, status: [.testFailed], occurrences: 1, firstSeenSeconds: 1,
+                                                      lastSeenSeconds: 1, snapshotBatteryMillivolts: 6000, snapshotMotorCurrentMilliamps: 0,
+                                                      snapshotTemperatureDecicelsius: 200, snapshotBolt: .locked)).frame(seq: 0).encoded
+            while !stopFlag.load(ordering: .relaxed) {
+                if floodFlag.load(ordering: .relaxed) {
+                    // As fast as the pty takes them.
+                    var burst: [UInt8] = []
+                    for _ in 0..<64 { burst += flood }
+                    _ = try? burst.withUnsafeBytes { try FileIO.write(master, $0) }
+                }
+                var p = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
+                guard poll(&p, 1, floodFlag.load(ordering: .relaxed) ? 0 : 20) > 0 else { continue }
+                guard case .bytes(let n)? = try? buffer.withUnsafeMutableBytes({ try FileIO.read(master, into: $0) }) else { return }
+                var replies = [UInt8]()
+                decoder.feed(Array(buffer[0..<n])) { output in
+                    guard case .frame(let f) = output, f.header.kind == .request else { return }
+                    counts.withLock { $0[f.header.type, default: 0] += 1 }
+                    guard answerStatus.load(ordering: .relaxed) else { return }
+                    switch f.header.type {
+                    case MessageType.identify.rawValue:
+                        replies += Response.identify(Identity(capabilities: [.motor], traceSampleRateHz: 1000, traceCapacity: 64, model: "SCRIPT",
+                                                              hardwareRevision: "T", firmwareVersion: "0.0.1", serial: "SCRIPT-1")).frame(seq: f.header.seq).encoded
+                    case MessageType.readStatus.rawValue:
+                        replies += Response.status(LockStatus(bolt: .locked, door: .closed, motor: .idle, flags: [], batteryMillivolts: 6000,
+                                                              batteryPercent: 90, activeFaults: 0, temperatureDecicelsius: 200,
+                                                              motorCurrentMilliamps: 0, actuations: 1, uptimeSeconds: 1)).frame(seq: f.header.seq).encoded
+                    default:
+                        break  // commands go unanswered: the answer was "lost"
+                    }
+                }
+                try? FileIO.writeAll(master, replies)
+            }
+        }
+    }
+
+    func requests(of type: MessageType) -> Int { counts.withLock { $0[type.rawValue] ?? 0 } }
+    func setFlooding(_ on: Bool) { floodFlag.store(on, ordering: .relaxed) }
+
+    func stop() {
+        stopFlag.store(true, ordering: .relaxed)
+        pty.close()
+    }
+}
+
+@Suite(.serialized) struct SafetyTests {
+    func makeLoop(eventsPerSecond: Int = 250) throws -> PollLoop {
+        var configuration = PollLoopConfiguration()
+        configuration.pollHz = 100
+        configuration.maxDevices = 4
+        configuration.maxEventsPerSecondPerDevice = eventsPerSecond
+        return try PollLoop(configuration: configuration)
+    }
+
+    /// LDP/1 lets a host retry a request once; for one that moves the motor, a lost answer does
+    /// not mean a lost request, so the loop reports the timeout instead of sending it again.
+    @Test func aSelfTestOrActuationIsNeverResentButAReadIs() throws {
+        let device = try ScriptedDevice()
+        defer { device.stop() }
+        let loop = try makeLoop()
+        loop.attach(SerialPort(path: device.pty.slavePath), slot: 0)
+        try loop.start()
+        defer { loop.stop() }
+        let reader = RingReader(loop)
+        _ = reader.wait { $0.header.type == MessageType.identify.rawValue }
+
+        for request in [Request.runSelfTest(.motor), .actuate(.unlock), .clearFaults(code: Request.clearAllFaults)] {
+            let token = loop.nextToken()
+            #expect(loop.send(request, to: 0, token: token))
+            let timeout = try #require(reader.wait { $0.header.kind == .timeout && $0.header.token == token })
+            #expect(timeout.header.type == request.type.rawValue)
+        }
+        #expect(device.requests(of: .runSelfTest) == 1)
+        #expect(device.requests(of: .actuate) == 1)
+        #expect(device.requests(of: .clearFaults) == 2, "CLEAR_FAULTS changes nothing twice, so it keeps its one retry")
+        #expect(!PollLoop.actuates(type: MessageType.readMotorTrace.rawValue))
+    }
+
+    /// A lock that floods event frames gets its budget per second and no more; the rest are
+    /// counted, and the lock next to it is polled as before.
+    @Test func aFloodingLockIsCappedAndItsNeighbourStillPolled() throws {
+        let flooder = try ScriptedDevice()
+        let neighbour = try ScriptedDevice()
+        defer {
+            flooder.stop()
+            neighbour.stop()
+        }
+        let loop = try makeLoop(eventsPerSecond: 50)
+        loop.attach(SerialPort(path: flooder.pty.slavePath), slot: 0)
+        loop.attach(SerialPort(path: neighbour.pty.slavePath), slot: 1)
+        try loop.start()
+        defer { loop.stop() }
+        let reader = RingReader(loop)
+        _ = reader.wait { $0.header.type == MessageType.identify.rawValue && $0.header.device == 1 }
+        flooder.setFlooding(true)
+        // Counters come once a second; wait for one showing drops.
+        let dropped = reader.wait(seconds: 10) { record in
+            guard record.header.kind == .counters, record.header.device == 0, record.payload.count >= MemoryLayout<LinkCounters>.size else { return false }
+            return record.payload.withUnsafeBytes { $0.loadUnaligned(as: LinkCounters.self) }.eventsDropped > 100
+        }
+        #expect(dropped != nil)
+        let statusBefore = neighbourStatusCount(reader)
+        #expect(reader.wait(seconds: 5) { _ in neighbourStatusCount(reader) >= statusBefore + 50 } != nil)
+        flooder.setFlooding(false)
+        // At most the budget per second (plus one window's edge) reached the ring from the flooder.
+        let events = reader.records.filter { $0.header.device == 0 && $0.header.kind == .frame && $0.header.frameKind == .event }
+        let first = try #require(events.first).header.timestampNanoseconds
+        let last = try #require(events.last).header.timestampNanoseconds
+        let seconds = Double(last - first) / 1e9
+        #expect(Double(events.count) <= 50 * (seconds + 2))
+    }
+
+    func neighbourStatusCount(_ reader: RingReader) -> Int {
+        reader.drain()
+        return reader.records.filter { $0.header.device == 1 && $0.header.type == MessageType.readStatus.rawValue && $0.header.kind == .frame }.count
+    }
+}
+
+@Suite struct AccessPolicyTests {
+    let policy = AccessPolicy(readerGroup: RoleGroup(name: "lockdiag", gid: 4700), technicianGroup: RoleGroup(name: "lockdiag-admin", gid: 4701),
+                              daemonUID: 999)
+
+    @Test func rolesComeFromUidAndGroups() {
+        #expect(policy.role(of: PeerCredentials(pid: 1, uid: 0, gid: 0, groups: [])) == .technician)
+        #expect(policy.role(of: PeerCredentials(pid: 1, uid: 999, gid: 999, groups: [])) == .technician, "the daemon's own user")
+        #expect(policy.role(of: PeerCredentials(pid: 1, uid: 1000, gid: 1000, groups: [4700])) == .reader)
+        #expect(policy.role(of: PeerCredentials(pid: 1, uid: 1000, gid: 4700, groups: [])) == .reader, "primary group counts")
+        #expect(policy.role(of: PeerCredentials(pid: 1, uid: 1000, gid: 1000, groups: [4700, 4701])) == .technician)
+        #expect(policy.role(of: PeerCredentials(pid: 1, uid: 1000, gid: 1000, groups: [4701])) == .technician)
+        #expect(policy.role(of: PeerCredentials(pid: 1, uid: 1000, gid: 1000, groups: [27, 100])) == nil)
+        #expect(policy.role(of: nil) == nil)
+    }
+
+    @Test func aGroupThatDoesNotExistGrantsNothing() {
+        let strict = AccessPolicy(readerGroup: RoleGroup(name: "nope", gid: nil), technicianGroup: RoleGroup(name: "nope2", gid: nil), daemonUID: 999)
+        #expect(strict.role(of: PeerCredentials(pid: 1, uid: 1000, gid: 1000, groups: [4700])) == nil)
+        #expect(strict.role(of: PeerCredentials(pid: 1, uid: 0, gid: 0, groups: [])) == .technician)
+    }
+
+    @Test func theGroupDatabaseIsAskedWhenTheKernelDidNotSay() throws {
+        // uid 0 is root in every group database; its primary group is 0.
+        let groups = AccessPolicy.groups(of: PeerCredentials(pid: 1, uid: 0, gid: 0, groups: nil))
+        #expect(groups.contains(0))
+        #expect(AccessPolicy.databaseGroups(uid: 4_000_000_000, primaryGroup: 1).isEmpty, "no such user, no groups")
+    }
+
+    @Test func refusalsNameTheGroupToJoin() {
+        let refusal = policy.admission(PeerCredentials(pid: 1, uid: 1000, gid: 1000, groups: []))
+        #expect(refusal?.code == RPCError.Code.permissionDenied)
+        #expect(refusal?.data?["group"] == "lockdiag")
+        #expect(policy.admission(PeerCredentials(pid: 1, uid: 1000, gid: 1000, groups: [4700])) == nil)
+        let denial = policy.denial(of: "faults.clear")
+        #expect(denial.data?["group"] == "lockdiag-admin" && denial.data?["role"] == "technician")
+        #expect(denial.message.contains("sudo usermod -aG lockdiag-admin"))
+        #expect(policy.requiredRole(for: "device.status") == .reader)
+        #expect(policy.requiredRole(for: "history.delete") == .technician, "a method nobody classified needs the higher role")
+    }
+
+    @Test func groupZeroNeverGrantsARole() {
+        #expect(RoleGroup.lookUp("0").gid == nil)
+        #expect(RoleGroup.lookUp("root").gid == nil)
+        #expect(RoleGroup.lookUp("4711").gid == 4711)
+        #expect(RoleGroup.lookUp("no-such-group-lockdiag").gid == nil)
+    }
+}
+
+/// The sd_notify side, against a real AF_UNIX datagram socket standing in for systemd.
+@Suite struct ServiceManagerLinkTests {
+    @Test func keepAlivesStopWhileSomethingStallsAndResumeAfter() throws {
+        let receiver = try DatagramReceiver()
+        defer { receiver.close() }
+        let link = ServiceManagerLink(notifier: try #require(ServiceNotifier(socketName: receiver.path)), watchdogMicroseconds: 100_000,
+                                      logger: Logger(label: "test"))
+        #expect(link.pingIntervalSeconds == 0.05)
+        let counter = Atomic<UInt64>(0)
+        let frozen = Atomic<Bool>(false)
+        link.ready(status: "starting")
+        #expect(receiver.next() == "READY=1\nSTATUS=starting")
+        link.startKeepAlive(progress: {
+            if !frozen.load(ordering: .relaxed) { counter.add(1, ordering: .relaxed) }
+            return [("poll loop", counter.load(ordering: .relaxed))]
+        }, check: { nil }, status: { "all well" })
+        #expect(receiver.next()?.hasPrefix("WATCHDOG=1") == true)
+        #expect(receiver.next() == "WATCHDOG=1")
+        frozen.store(true, ordering: .relaxed)
+        // The stall is announced; no keep-alive may come until it is over.
+        var sawStall = false
+        while let message = receiver.next() {
+            if message.hasPrefix("STATUS=stalled: poll loop made no progress") {
+                sawStall = true
+                break
+            }
+            #expect(message.hasPrefix("WATCHDOG=1"), "only keep-alives sent before the stall was seen")
+        }
+        #expect(sawStall)
+        frozen.store(false, ordering: .relaxed)
+        // Resumed: keep-alives again, with the status restored.
+        #expect(receiver.next() == "WATCHDOG=1\nSTATUS=all well")
+        link.stopping()
+        link.stopKeepAlive()
+        var stopping = false
+        while let message = receiver.next() {
+            if message == "STOPPING=1\nSTATUS=shutting down" {
+                stopping = true
+                break
+            }
+        }
+        #expect(stopping)
+    }
+
+    @Test func anExtraCheckCanWithholdTheKeepAlive() throws {
+        let receiver = try DatagramReceiver()
+        defer { receiver.close() }
+        let link = ServiceManagerLink(notifier: try #require(ServiceNotifier(socketName: receiver.path)), watchdogMicroseconds: 100_000,
+                                      logger: Logger(label: "test"))
+        let counter = Atomic<UInt64>(0)
+        link.startKeepAlive(progress: { [("hub", counter.add(1, ordering: .relaxed).newValue)] },
+                            check: { "the socket server's event loop did not answer within 1 s" }, status: { "x" })
+        defer { link.stopKeepAlive() }
+        #expect(receiver.next() == "STATUS=stalled: the socket server's event loop did not answer within 1 s")
+    }
+}
+
+/// A bound AF_UNIX datagram socket, as systemd's notification socket is.
+final class DatagramReceiver {
+    let fd: Int32
+    let path: String
+
+    init(abstract: Bool = false) throws {
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        path = abstract ? "@lockdiag-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))" : "/tmp/ld-notify-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        var name = Array(path.utf8)
+        if abstract { name[0] = 0 }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in name.enumerated() { raw[i] = b } }
+        let offset = MemoryLayout<sockaddr_un>.offset(of: \sockaddr_un.sun_path)!
+        let length = socklen_t(offset + name.count + (abstract ? 0 : 1))
+        let rc = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        guard rc == 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+    }
+
+    /// The next datagram, or nil when none comes within `seconds`.
+    func next(within seconds: Double = 5) -> String? {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&p, 1, Int32(seconds * 1000)) > 0 else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        return n >= 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : nil
+    }
+
+    func close() {
+        Glibc.close(fd)
+        if !path.hasPrefix("@") { unlink(path) }
+    }
+}
+
+/// Crashes `make fuzz` found, kept as tests (their inputs are also replayed from
+/// Fuzz/regressions by FuzzRegressionTests).
+@Suite struct FuzzFoundTests {
+    /// hub-records crash-d1dd6efe: link counters that went backwards (or sat near 2^64) made
+    /// the hub's link check trap on an overflowing sum. Counters now wrap.
+    @Test func linkCountersThatGoBackwardsDoNotTrapTheHub() throws {
+        var near = LinkCounters()
+        near.decoder.headerErrors = .max
+        near.decoder.crcErrors = 2
+        #expect(near.checkErrors == 1)
+
+        var configuration = PollLoopConfiguration()
+        configuration.maxDevices = 2
+        configuration.ringCapacity = 4
+        let hub = Hub(loop: try PollLoop(configuration: configuration), logger: Logger(label: "test"))
+        let slot = try #require(hub.addSerialDevice(path: "/dev/fuzz"))
+        var counters = LinkCounters()
+        counters.decoder.frames = 1000
+        counters.decoder.crcErrors = 500
+        counters.requests = 1000
+        var now: UInt64 = 1_000_000_000_000
+        for step in 0..<3 {
+            if step == 2 { counters = LinkCounters() }  // a re-attached link starts from zero
+            var header = RecordHeader()
+            header.kind = .counters
+            header.device = UInt16(slot)
+            header.timestampNanoseconds = now
+            header.length = UInt16(MemoryLayout<LinkCounters>.size)
+            withUnsafeBytes(of: counters) { hub.applyForFuzzing(header, payload: $0, periodicAt: now) }
+            now += 1_000_000_000
+        }
+        #expect(hub.linkStats().count == 1)
+    }
+}
