@@ -97,7 +97,8 @@ tuya-schemas:
 # the run with the input saved under Fuzz/crashes/NAME. Not part of `make test`, which replays the
 # committed corpora and regressions instead. FUZZ_TARGETS picks some, e.g. FUZZ_TARGETS=ldp-frames.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= ldp-frames ldp-messages hub-records simulator-requests json-text jsonrpc-server jsonrpc-client
+FUZZ_TARGETS ?= ldp-frames ldp-messages hub-records simulator-requests json-text jsonrpc-server jsonrpc-client \
+                ble-att gatt-client ble-advertising tuya-frames tuya-records bench-plan report-verify
 FUZZ_BUILD   ?= .build-fuzz
 FUZZ_SWIFT_FLAGS = -c debug --scratch-path $(FUZZ_BUILD) -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
 

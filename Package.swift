@@ -67,7 +67,7 @@ let package = Package(
         // The socket API's request and result types, shared by the daemon and its clients.
         .target(name: "LockDiagAPI", swiftSettings: swift6),
         // The CLI's views: pure functions from API types to text (tables, units, sparklines), unit-tested.
-        .target(name: "LockDiagCLI", dependencies: ["LockDiagAPI"], swiftSettings: swift6),
+        .target(name: "LockDiagCLI", dependencies: ["LockDiagAPI", "JSONRPC"], swiftSettings: swift6),
         // Bench test plans: the YAML model, parser and validator, limits, and the result writers
         // (JUnit XML, CSV, summary, progress lines) of `lockdiag bench run`.
         .target(name: "BenchKit", dependencies: ["LockDiagAPI", "LockDiagCLI", .product(name: "Yams", package: "Yams")],
@@ -144,12 +144,16 @@ let package = Package(
 // entry point is a one-file executable `fuzz-NAME` under Fuzz/Targets. A plain build makes them
 // corpus-replay tools; `make fuzz` rebuilds them with -sanitize=fuzzer,address -DFUZZING in its own
 // scratch directory. FuzzRegressionTests replays the committed corpora and crash inputs in `swift test`.
-let fuzzTargetNames = ["ldp-frames", "ldp-messages", "hub-records", "simulator-requests", "json-text", "jsonrpc-server", "jsonrpc-client"]
+let fuzzTargetNames = [
+    "ldp-frames", "ldp-messages", "hub-records", "simulator-requests", "json-text", "jsonrpc-server", "jsonrpc-client",
+    "ble-att", "gatt-client", "ble-advertising", "tuya-frames", "tuya-records", "bench-plan", "report-verify",
+]
 package.targets += [
     .target(name: "LockDiagFuzz", dependencies: [
-        "LockProtocol", "LockDaemon", "LockSimulator", "JSONRPC", "LockDiagAPI", "LockDiagCLI", logging,
+        "LockProtocol", "LockDaemon", "LockSimulator", "JSONRPC", "LockDiagAPI", "LockDiagCLI", "BLEProtocol", "BLETransport",
+        "TuyaProtocol", "BenchKit", "Reports", logging,
     ], swiftSettings: swift6),
-    .testTarget(name: "FuzzRegressionTests", dependencies: ["LockDiagFuzz", "LockDiagTestSupport"], swiftSettings: swift6),
+    .testTarget(name: "FuzzRegressionTests", dependencies: ["LockDiagFuzz", "LockDiagTestSupport", "Reports"], swiftSettings: swift6),
     // Declares libFuzzer's LLVMFuzzerRunDriver, which the -sanitize=fuzzer runtime defines.
     .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
 ] + fuzzTargetNames.map { name in

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Writes the fuzz targets' seed corpora (Fuzz/corpus/NAME/seed-*) from the golden frames in
-firmware-specs/vectors/frames.json and the JSON examples in docs/. Run by `make fuzz-seeds`;
+firmware-specs/vectors/frames.json, the Tuya frames checked in firmware-specs/tuya-mcu.md §9,
+the JSON and YAML examples in docs/, and a GATT session and advertisements built here after
+firmware-specs/ble-gatt.md. Run by `make fuzz-seeds`;
 the output is committed, so the seeds change only when the vectors or the docs do."""
 import json, os, re, struct, sys
 
@@ -107,10 +109,113 @@ def json_seeds():
           b'[{"jsonrpc":"2.0","id":1,"result":{}},{"jsonrpc":"2.0","id":2,"error":{"code":-32601,"message":"x"}}]\n')
 
 
+def tuya_frame(version, command, data):
+    body = bytes([0x55, 0xAA, version, command]) + struct.pack(">H", len(data)) + data
+    return body + bytes([sum(body) & 0xFF])
+
+
+def tuya_seeds():
+    """The frames of tuya-mcu.md §9's table, and hub records carrying them."""
+    table = open(os.path.join(ROOT, "firmware-specs", "tuya-mcu.md")).read()
+    frames = []
+    for row in re.findall(r"^\| (`55 AA.*?) \|", table, re.M):
+        for text in re.findall(r"`(55 AA[^`]*)`", row):
+            if "{" in text:
+                head, rest = text.split("{", 1)
+                payload = ("{" + rest.rsplit("}", 1)[0] + "}").encode()
+                raw = bytes.fromhex(head) + payload + bytes.fromhex(rest.rsplit("}", 1)[1])
+            else:
+                raw = bytes.fromhex(text.replace("…", ""))
+            if len(raw) >= 7:
+                frames.append(raw)
+    # A product-info answer and DP reports of the kinds a lock sends (value, enum, bool, string).
+    frames.append(tuya_frame(3, 0x01, b'{"p":"lockdiagsimstd01","v":"1.0.0","m":0}'))
+    frames.append(tuya_frame(3, 0x07, bytes([8, 2, 0, 4, 0, 0, 0, 17]) + bytes([21, 4, 0, 1, 2]) + bytes([1, 1, 0, 1, 1])))
+    frames.append(tuya_frame(3, 0x07, bytes([25, 3, 0, 5]) + b"hello"))
+    for i, raw in enumerate(frames):
+        write("tuya-frames", "doc-%02d" % i, raw)
+    write("tuya-frames", "stream-with-noise", b"\x55\x00\xaa".join(frames))
+    for choice, name in ((0, "active"), (1, "lowpower"), (2, "sniff"), (0x80, "active-product")):
+        records = bytes([choice, 0, 1])  # link up
+        for raw in frames:
+            version, command, data = raw[2], raw[3], raw[6:-1]
+            if len(data) > 255:
+                continue
+            op = 3 if command in (0x01, 0x07, 0x08, 0x05) else 0x13
+            records += bytes([op, 5, command, version, len(data)]) + data
+        write("tuya-records", name, records)
+
+
+def ble_seeds():
+    ldp_service = bytes.fromhex("a0db44458c73c2af00450000315044 4c".replace(" ", ""))
+    pdus = [
+        bytes.fromhex("02f700"),              # Exchange MTU Request, 247
+        bytes.fromhex("100100ffff0028"),      # Read By Group Type: primary services
+        bytes.fromhex("080100ffff0328"),      # Read By Type: characteristic declarations
+        bytes.fromhex("040100ffff"),          # Find Information
+        bytes.fromhex("0a0300"), bytes.fromhex("0c03000100"),  # Read, Read Blob
+        bytes.fromhex("060100ffff00280f18"),  # Find By Type Value: Battery Service
+        bytes.fromhex("1204000100"),          # Write Request: a CCCD, notifications on
+        bytes.fromhex("5211000206000000"),    # Write Command: LDP bytes
+        bytes.fromhex("1e"),                  # Handle Value Confirmation
+        bytes.fromhex("01"), bytes.fromhex("ff0102"),
+    ]
+    att = bytes([0, 112])
+    for pdu in pdus:
+        att += bytes([len(pdu) - 1]) + pdu + bytes([57])
+    write("ble-att", "requests", att)
+    write("ble-att", "requests-standard-paired", bytes([3, 0]) + att[2:])
+    replies = [
+        bytes.fromhex("03f700"),                                      # MTU 247
+        bytes.fromhex("1106" "01000300" "0f18" "04000800" "0a18"),     # Battery 1–3, Device Information 4–8
+        bytes.fromhex("1114") + bytes([0x09, 0x00, 0xFF, 0xFF]) + ldp_service,  # LDP 9–ffff (16-byte list)
+        bytes.fromhex("011009000a"),                                  # attribute not found
+        bytes.fromhex("0907" "0500" "020600242a" "0700" "020800262a"), # DIS: model 6, firmware 8
+        bytes.fromhex("010805000a"),
+        bytes.fromhex("0b") + b"LX-300",
+        bytes.fromhex("0b") + b"2.4.1",
+        bytes.fromhex("0907" "0200" "120300192a"),                    # Battery Level 3: read, notify
+        bytes.fromhex("010802000a"),
+        bytes.fromhex("0b57"),
+        bytes.fromhex("0501" "04000229"),                             # its CCCD at 4
+        bytes.fromhex("13"),
+        bytes.fromhex("1b0300") + bytes([0x56]),
+    ]
+    script = bytes([112])
+    for reply in replies:
+        script += struct.pack("<H", len(reply)) + reply
+    write("gatt-client", "session", script)
+    ad = (bytes([2, 0x01, 0x06]) + bytes([8, 0x09]) + b"LX-300A" + bytes([3, 0x03, 0x0F, 0x18])
+          + bytes([17, 0x07]) + ldp_service + bytes([2, 0x0A, 0xF4]) + bytes([5, 0xFF, 0xD0, 0x07, 1, 2]))
+    write("ble-advertising", "ad", bytes([0]) + ad[:31])
+    write("ble-advertising", "ad-long", bytes([0]) + ad)
+    address = bytes([0x11, 0x22, 0x33, 0x44, 0x55, 0xC6])
+    for event_type, name in ((0, "adv-ind"), (4, "scan-rsp")):
+        data = ad[:31]
+        params = bytes([0x02, 1, event_type, 1]) + address + bytes([len(data)]) + data + bytes([0xC4])
+        write("ble-advertising", "hci-" + name, bytes([1, 0x04, 0x3E, len(params)]) + params)
+
+
+def file_seeds():
+    bench = open(os.path.join(ROOT, "docs", "bench.md")).read()
+    for i, block in enumerate(re.findall(r"```yaml\n(.*?)```", bench, re.S)):
+        write("bench-plan", "docs-%02d" % i, block.encode())
+    write("bench-plan", "minimal", b"locks: all\nsteps:\n  - wait_for_attach: 10s\n  - actuate: {cycles: 1}\n")
+    write("bench-plan", "anchors", b"locks: &a all\nsteps: [*a, {soak: 1m}]\nlimits: {x: {min: 1}}\n")
+    for i, value in enumerate(json_blocks()[:8]):
+        write("report-verify", "raw-%02d" % i, bytes([0]) + json.dumps(value).encode())
+    write("report-verify", "json-unchanged", bytes([1]))
+    write("report-verify", "json-flip", bytes([1, 0x10, 0x00, ord("X"), 0x80, 0x00, ord("0")]))
+    write("report-verify", "html-flip", bytes([2, 0x40, 0x00, ord("y")]))
+
+
 if __name__ == "__main__":
     clear_seeds()
     ldp_seeds()
     json_seeds()
+    tuya_seeds()
+    ble_seeds()
+    file_seeds()
     for target in sorted(os.listdir(CORPUS)):
         print("%-20s %d seeds" % (target, len([n for n in os.listdir(os.path.join(CORPUS, target)) if n.startswith("seed-")])))
     sys.exit(0)

@@ -16,7 +16,10 @@ public struct FuzzTarget: Sendable {
     }
 
     /// Every target, in the order `make fuzz` runs them.
-    public static let all: [FuzzTarget] = [ldpFrames, ldpMessages, hubRecords, simulatorRequests, jsonText, jsonRPCServer, jsonRPCClient]
+    public static let all: [FuzzTarget] = [
+        ldpFrames, ldpMessages, hubRecords, simulatorRequests, jsonText, jsonRPCServer, jsonRPCClient,
+        bleATT, gattClient, bleAdvertising, tuyaFrames, tuyaRecords, benchPlan, reportVerify,
+    ]
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
 

@@ -1,5 +1,6 @@
 import Foundation
-import LockDiagFuzz
+@testable import LockDiagFuzz
+import Reports
 import LockDiagTestSupport
 import Testing
 
@@ -18,6 +19,17 @@ import Testing
             let data = try #require(FileManager.default.contents(atPath: path))
             let findings = data.withUnsafeBytes(target.run)
             #expect(findings.isEmpty, "\(path): \(findings.joined(separator: "; "))")
+        }
+    }
+
+    /// report-verify alters a genuine report: unaltered, it must verify (else every mutation
+    /// would be "invalid" and the target would prove nothing).
+    @Test func theSampleReportThatReportVerifyAltersIsGenuine() throws {
+        let sample = try #require(SignedSample.shared)
+        for file in [sample.json, sample.html] {
+            let verification = ReportVerifier.verify(fileBytes: file, trusted: .key(sample.publicKey))
+            #expect(verification.valid, "\(verification.reason)")
+            #expect(verification.report == sample.report)
         }
     }
 
