@@ -60,6 +60,10 @@ public enum VerificationRenderer {
     /// The lines for a checked report: the verdict first, then what the report is about.
     public static func render(valid: Bool, reason: String, fingerprint: String?, reportID: String?, device: String?, createdAt: String?,
                               host: String?, verdict: String?, style: Style) -> String {
+        // Everything here but the verdict word comes from the file, which anyone may have made.
+        let (reason, fingerprint, reportID, device, createdAt, host, verdict) = (
+            DisplayText.safe(reason), DisplayText.safe(fingerprint), DisplayText.safe(reportID), DisplayText.safe(device),
+            DisplayText.safe(createdAt), DisplayText.safe(host), DisplayText.safe(verdict))
         var lines = [valid ? style.green("valid") + ": \(reason)" : style.red("INVALID") + ": \(reason)"]
         if let device { lines.append("  device:   \(device)") }
         if let createdAt { lines.append("  made:     \(Units.timestamp(createdAt))" + (host.map { " by \($0)" } ?? "")) }

@@ -58,49 +58,53 @@ extension FuzzTarget {
     /// Everything the CLI reads from whatever answers on the socket, down to what it prints.
     static let jsonRPCClient = FuzzTarget(
         name: "jsonrpc-client",
-        summary: "The client's reading of reply lines (responses, notifications, batches) and the CLI's decoding and rendering of every result type and telemetry notification from them."
+        summary: "The client's reading of reply lines (responses, notifications, batches) and the CLI's decoding and rendering of every result type and telemetry notification from them: nothing rendered carries a character a terminal would act on."
     ) { input in
-        let findings: [String] = []
         let style = Style(colour: false)
         var watch = WatchModel(device: "fuzz", statusHz: 10)
         var progress = TestProgress(device: "fuzz", test: .motor)
+        var rendered: [String] = []
         for line in input.split(separator: 0x0A, omittingEmptySubsequences: true) {
             let reading = JSONRPCFuzzing.clientReading(UnsafeRawBufferPointer(rebasing: line))
             switch reading {
-            case .response(_, let result?, _)?:
-                if let v = try? result.decode(as: DevicesList.self) { _ = DevicesRenderer.render(v.devices, faults: [], style: style) }
+            case .response(_, let raw?, _)?:
+                // As lockdiag's Session reads every result.
+                let result = raw.displaySafe
+                if let v = try? result.decode(as: DevicesList.self) { rendered.append(DevicesRenderer.render(v.devices, faults: [], style: style)) }
                 if let v = try? result.decode(as: FaultsList.self) {
-                    _ = FaultsRenderer.render(v.faults, scope: nil, style: style)
+                    rendered.append(FaultsRenderer.render(v.faults, scope: nil, style: style))
                     _ = ExitStatus.forFaults(v.faults)
                 }
                 if let v = try? result.decode(as: DeviceStatus.self) {
-                    _ = StatusRenderer.render(v, summary: nil, faults: [], style: style)
-                    _ = WatchModel.statusLine(v, style: style)
+                    rendered.append(StatusRenderer.render(v, summary: nil, faults: [], style: style))
+                    rendered.append(WatchModel.statusLine(v, style: style))
                 }
                 if let v = try? result.decode(as: TestRun.self) {
-                    _ = TestRunRenderer.render(v, traceWidth: 40, style: style)
+                    rendered.append(TestRunRenderer.render(v, traceWidth: 40, style: style))
                     _ = ExitStatus.forTest(v.verdict)
                 }
                 // info and stats are shown together; each is paired with a plain other half.
                 let info = try? result.decode(as: DaemonInfo.self)
                 let stats = try? result.decode(as: DaemonStats.self)
                 if info != nil || stats != nil {
-                    _ = InfoRenderer.render(info: info ?? plainInfo, stats: stats ?? plainStats, style: style)
+                    rendered.append(InfoRenderer.render(info: info ?? plainInfo, stats: stats ?? plainStats, style: style))
                 }
                 _ = try? result.decode(as: FaultsCleared.self)
                 _ = try? result.decode(as: Subscription.self)
             case .notification(_, let params?)?:
-                if let n = try? params.decode(as: TelemetryNotification.self) {
-                    _ = watch.apply(n, style: style)
-                    _ = watch.block(width: 60, style: style)
+                if let n = try? params.displaySafe.decode(as: TelemetryNotification.self) {
+                    rendered += watch.apply(n, style: style)
+                    rendered += watch.block(width: 60, style: style)
                     progress.apply(n)
-                    _ = progress.line(elapsedSeconds: 1, frame: 3)
+                    rendered.append(progress.line(elapsedSeconds: 1, frame: 3))
                 }
             default:
                 break
             }
         }
-        return findings
+        // A plain style writes no escapes, so any control character here came from the input.
+        return rendered.contains { $0.unicodeScalars.contains { $0 != "\n" && DisplayText.isUnsafe($0) } }
+            ? ["rendered text carries a character a terminal would act on"] : []
     }
 
     static let plainInfo = DaemonInfo(version: "0", pid: 1, uptimeSeconds: 1, devices: 0, devicesOnline: 0, protocols: [],

@@ -272,17 +272,17 @@ final class BenchWorker {
             case .remote(let remote) where remote.code == RPCError.Code.deviceOffline || remote.code == RPCError.Code.unknownDevice:
                 throw goneError()
             case .remote(let remote):
-                throw StepAbort(reason: remote.message)
+                throw StepAbort(reason: DisplayText.safe(remote.message))
             case .daemonUnreachable, .connectionClosed:
-                throw StepAbort(reason: "lockdiagd went away: \(error.description)", gone: true)
+                throw StepAbort(reason: DisplayText.safe("lockdiagd went away: \(error.description)"), gone: true)
             case .timeout:
                 throw StepAbort(reason: "no reply from lockdiagd to \(method) within \(Int(timeout)) s")
             case .protocolError:
-                throw StepAbort(reason: error.description)
+                throw StepAbort(reason: DisplayText.safe(error.description))
             }
         }
-        do { return try raw.decode(as: T.self) } catch {
-            throw StepAbort(reason: "unexpected result from lockdiagd for \(method): \(error) — are lockdiag and lockdiagd the same version?")
+        do { return try raw.displaySafe.decode(as: T.self) } catch {
+            throw StepAbort(reason: DisplayText.safe("unexpected result from lockdiagd for \(method): \(error) — are lockdiag and lockdiagd the same version?"))
         }
     }
 

@@ -27,9 +27,9 @@ struct CLIError: Error {
         case .remote(let remote):
             let device = [RPCError.Code.unknownDevice, RPCError.Code.deviceOffline, RPCError.Code.busy, RPCError.Code.timeout,
                           RPCError.Code.deviceRefused]
-            self.init(status: device.contains(remote.code) ? .deviceProblem : .failure, message: remote.message, rpcCode: remote.code)
+            self.init(status: device.contains(remote.code) ? .deviceProblem : .failure, message: DisplayText.safe(remote.message), rpcCode: remote.code)
         case .timeout, .protocolError, .connectionClosed:
-            self.init(status: .failure, message: error.description)
+            self.init(status: .failure, message: DisplayText.safe(error.description))
         }
     }
 
@@ -70,8 +70,9 @@ final class Session {
     }
 
     static func decode<Value: Decodable>(_ raw: JSONValue, as type: Value.Type, method: String) throws(CLIError) -> Value {
-        do { return try raw.decode(as: type) } catch {
-            throw CLIError(status: .failure, message: "unexpected result from lockdiagd for \(method): \(error) — are lockdiag and lockdiagd the same version?")
+        // Strings come cleaned of what a terminal would act on (DisplayText); --json prints `raw`.
+        do { return try raw.displaySafe.decode(as: type) } catch {
+            throw CLIError(status: .failure, message: DisplayText.safe("unexpected result from lockdiagd for \(method): \(error) — are lockdiag and lockdiagd the same version?"))
         }
     }
 

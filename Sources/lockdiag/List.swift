@@ -54,7 +54,7 @@ extension LockDiag {
                     Output.out(next.params.jsonText)
                     continue
                 }
-                guard let change = try? next.params.decode(as: DeviceChange.self) else {
+                guard let change = try? next.params.displaySafe.decode(as: DeviceChange.self) else {
                     Output.err("lockdiag: skipped a change lockdiagd sent in an unexpected form: \(next.params.jsonText.prefix(200))")
                     continue
                 }

@@ -68,7 +68,7 @@ enum ScanConversion {
         let data = d.data
         let assessment = d.assessment
         return ScannedBLEDevice(
-            address: d.address.description, addressType: d.address.type.rawValue, name: data.localName, rssiDBm: d.rssiDBm,
+            address: d.address.description, addressType: d.address.type.rawValue, name: DisplayText.safe(data.localName), rssiDBm: d.rssiDBm,
             strongestRSSIDBm: d.strongestRSSIDBm, txPowerDBm: d.advertisedTXPowerDBm, connectable: d.connectable,
             services: data.serviceUUIDs.map(\.description),
             manufacturerData: data.manufacturerData.map { .init(companyID: Int($0.companyID), dataHex: hex($0.data)) },

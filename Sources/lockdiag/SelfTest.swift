@@ -119,7 +119,7 @@ extension LockDiag {
                 do throws(RPCClientError) { event = try client.poll(timeoutSeconds: min(0.1, deadline - now)) } catch { throw CLIError(error) }
                 switch event {
                 case .notification(let method, let params)? where method == APIMethod.telemetryNotification:
-                    if let notification = try? params.decode(as: TelemetryNotification.self) { progress.apply(notification) }
+                    if let notification = try? params.displaySafe.decode(as: TelemetryNotification.self) { progress.apply(notification) }
                 case .reply(let replyID, let result)? where replyID == id:
                     switch result {
                     case .success(let value): return value
@@ -139,7 +139,7 @@ extension LockDiag {
                 if showProgress { drawProgress(progress, started: started) }
                 if let next = try? session.client.nextNotification(timeoutSeconds: min(0.1, left)) {
                     if next.method == APIMethod.telemetryNotification,
-                       let notification = try? next.params.decode(as: TelemetryNotification.self) { progress.apply(notification) }
+                       let notification = try? next.params.displaySafe.decode(as: TelemetryNotification.self) { progress.apply(notification) }
                 } else if !session.client.isConnected {
                     return
                 }

@@ -44,7 +44,7 @@ extension LockDiag {
                         throw CLIError(error)
                     }
                     if let next, next.method == APIMethod.telemetryNotification {
-                        guard let notification = try? next.params.decode(as: TelemetryNotification.self) else {
+                        guard let notification = try? next.params.displaySafe.decode(as: TelemetryNotification.self) else {
                             Output.err("lockdiag: skipped an update lockdiagd sent in an unexpected form: \(next.params.jsonText.prefix(200))")
                             continue
                         }
