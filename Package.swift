@@ -151,11 +151,11 @@ let fuzzTargetNames = [
 package.targets += [
     .target(name: "LockDiagFuzz", dependencies: [
         "LockProtocol", "LockDaemon", "LockSimulator", "JSONRPC", "LockDiagAPI", "LockDiagCLI", "BLEProtocol", "BLETransport",
-        "TuyaProtocol", "BenchKit", "Reports", logging,
+        "TuyaProtocol", "BenchKit", "Reports", "CLibFuzzer", logging,
     ], swiftSettings: swift6),
     .testTarget(name: "FuzzRegressionTests", dependencies: ["LockDiagFuzz", "LockDiagTestSupport", "Reports"], swiftSettings: swift6),
     // Declares libFuzzer's LLVMFuzzerRunDriver, which the -sanitize=fuzzer runtime defines.
     .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
 ] + fuzzTargetNames.map { name in
-    .executableTarget(name: "fuzz-\(name)", dependencies: ["LockDiagFuzz", "CLibFuzzer"], path: "Fuzz/Targets/fuzz-\(name)", swiftSettings: swift6)
+    .executableTarget(name: "fuzz-\(name)", dependencies: ["LockDiagFuzz"], path: "Fuzz/Targets/fuzz-\(name)", swiftSettings: swift6)
 }
