@@ -44,7 +44,8 @@ extension LockDiag {
                 (--parallel N at a time). On a terminal one line per lock is redrawn in place; otherwise one \
                 line per event. Ctrl-C stops the run safely: no new actuation or self-test is started, the \
                 ones running finish (the motor stops by itself at the end stop; at most about 30 s), and the \
-                partial results are still written.
+                partial results are still written. Steps that move the bolt (actuate, the motor self-test) are \
+                confirmed by running the plan, and need the technician role (group lockdiag-admin, or root).
 
                 Exit status: 0 every lock passed every step; 2 a lock failed; 130 stopped by Ctrl-C (results \
                 partial); 64 the plan is invalid; 3 lockdiagd unreachable; 4 no lock matched the plan.

@@ -6,7 +6,7 @@ extension LockDiag {
     struct Clear: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Clear a lock's faults, in lockdiagd and in the lock's own fault memory.",
-            discussion: "Do this after a repair. A fault whose cause is still there comes back. --json prints the faults.clear result.")
+            discussion: "Do this after a repair. A fault whose cause is still there comes back. Needs the technician role (group lockdiag-admin, or root); the clear is audited. --json prints the faults.clear result.")
 
         @OptionGroup var options: Options
 

@@ -15,7 +15,8 @@ extension LockDiag {
                 Ed25519 key. This command checks the signature, then writes the files. The JSON file is the signed report \
                 in canonical form (docs/reports.md); the HTML page carries the same signed JSON, plots of the motor current \
                 per actuation (stall threshold drawn in), the battery voltage under load and the fault timeline, and \
-                fetches nothing. Anyone can check either file with `lockdiag verify FILE --key PUBLIC-KEY` (no daemon).
+                fetches nothing. Anyone can check either file with `lockdiag verify FILE --key PUBLIC-KEY` (no daemon). \
+                Signing needs the technician role (group lockdiag-admin, or root).
 
                 Run `lockdiag test DEVICE all` first so the report carries fresh measurements.
                 Exits 2 when the report shows a confirmed fault. --json prints the signed report on stdout.

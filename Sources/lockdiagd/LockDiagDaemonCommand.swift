@@ -61,11 +61,13 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
         Simulated scenarios for --simulate:
         \(Scenario.allCases.map { "  \($0.rawValue)" }.joined(separator: "\n"))
 
-        Access: root and members of --reader-group (default lockdiag) may read; root and members of
-        --technician-group (default lockdiag-admin) may also clear faults and run self-tests; anyone
-        else is refused at connect. Tests that move the bolt need "confirm": true. Under systemd
-        (udev/lockdiagd.service) it reports READY, STATUS, WATCHDOG and STOPPING itself.
-        See docs/security.md.
+        Access: root and members of --reader-group (default lockdiag) may read; root
+        and members of --technician-group (default lockdiag-admin) may also clear
+        faults, run self-tests, move the bolt and sign reports; anyone else is
+        refused at connect. Calls that move the bolt need "confirm": true. Every
+        technician call is audited in the log and the history. Under systemd
+        (udev/lockdiagd.service) it reports READY, STATUS, WATCHDOG and STOPPING
+        itself. See docs/security.md.
 
         SIGTERM or SIGINT stops the daemon gracefully.
         """)
@@ -187,7 +189,8 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
                                valueName: "group"))
     var readerGroup = AccessPolicy.defaultReaderGroup
 
-    @Option(help: ArgumentHelp("Unix group (name or gid) whose members may also clear faults and run self-tests.", valueName: "group"))
+    @Option(help: ArgumentHelp("Unix group (name or gid) whose members may also clear faults, run self-tests, move the bolt and sign reports.",
+                               valueName: "group"))
     var technicianGroup = AccessPolicy.defaultTechnicianGroup
 
     @Option(help: ArgumentHelp("Longest request line a client may send.", valueName: "bytes"))
