@@ -107,6 +107,8 @@ public enum GATTError: Error, Sendable, Equatable, CustomStringConvertible {
     case valueTooLong(Int, maximum: Int)
     /// A discovery or read that did not advance (a misbehaving server), stopped.
     case noProgress(String)
+    /// A discovery answer naming handles outside the range asked, or out of order.
+    case handlesOutOfRange(String)
     case io(SystemError)
 
     public var description: String {
@@ -123,6 +125,7 @@ public enum GATTError: Error, Sendable, Equatable, CustomStringConvertible {
         case .badDeclaration(let e): "the lock's GATT database is malformed: \(e)"
         case .valueTooLong(let count, let maximum): "a value of \(count) bytes does not fit the ATT MTU (at most \(maximum))"
         case .noProgress(let what): "the lock's GATT server did not advance \(what)"
+        case .handlesOutOfRange(let what): "the lock's GATT server answered handles outside the range asked or out of order \(what)"
         case .io(let e): "ATT I/O failed: \(e)"
         }
     }

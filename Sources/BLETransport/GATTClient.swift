@@ -185,6 +185,20 @@ public final class GATTClient {
         return mtu
     }
 
+    /// A server answers discovery with handles inside the range asked, in ascending order
+    /// (Core v5.3, Vol 3, Part F, §3.4.3–3.4.4); anything else is a broken or hostile server,
+    /// and the arithmetic that follows (end handles from the next declaration) relies on it.
+    static func checkAscending(_ handles: [UInt16], within range: ATTHandleRange, after previous: UInt16?, _ what: String) throws(GATTError) {
+        var last = previous
+        for handle in handles {
+            guard handle >= range.start, handle <= range.end, last.map({ handle > $0 }) ?? true else {
+                throw .handlesOutOfRange("\(what): 0x\(String(handle, radix: 16)) where 0x\(String(range.start, radix: 16))–0x\(String(range.end, radix: 16)) was asked"
+                                         + (last.map { " after 0x\(String($0, radix: 16))" } ?? ""))
+            }
+            last = handle
+        }
+    }
+
     /// Discover All Primary Services (§4.4.1).
     public func discoverPrimaryServices() throws(GATTError) -> [GATTService] {
         var services: [GATTService] = []
@@ -198,6 +212,8 @@ public final class GATTClient {
             } catch .attError(let e) where e.code == .attributeNotFound {
                 break
             }
+            try Self.checkAscending(entries.map(\.handle), within: ATTHandleRange(start: start, end: 0xFFFF), after: services.last?.handles.end,
+                                    "in service discovery")
             for entry in entries {
                 do { services.append(try GATTService(entry)) } catch { throw .badDeclaration(error) }
             }
@@ -222,6 +238,8 @@ public final class GATTClient {
             } catch .attError(let e) where e.code == .attributeNotFound {
                 break
             }
+            try Self.checkAscending(entries.map(\.handle), within: ATTHandleRange(start: start, end: service.handles.end),
+                                    after: found.last?.declarationHandle, "in characteristic discovery")
             for entry in entries {
                 do { found.append(try GATTCharacteristic(declaration: entry)) } catch { throw .badDeclaration(error) }
             }
@@ -249,6 +267,8 @@ public final class GATTClient {
             } catch .attError(let e) where e.code == .attributeNotFound {
                 break
             }
+            try Self.checkAscending(entries.map(\.handle), within: ATTHandleRange(start: start, end: characteristic.endHandle),
+                                    after: found.last?.handle, "in descriptor discovery")
             found += entries
             guard let last = entries.last, last.handle >= start else { throw .noProgress("in descriptor discovery") }
             if last.handle == 0xFFFF { break }
