@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the fuzz targets' seed corpora (Fuzz/corpus/NAME/seed-*) from the golden frames in
-firmware-specs/vectors/frames.json, the Tuya frames checked in firmware-specs/tuya-mcu.md §9,
+firmware-specs/vectors/frames.json, the Tuya frames checked in firmware-specs/tuya-mcu.md §8,
 the JSON and YAML examples in docs/, and a GATT session and advertisements built here after
 firmware-specs/ble-gatt.md. Run by `make fuzz-seeds`;
 the output is committed, so the seeds change only when the vectors or the docs do."""
@@ -115,7 +115,7 @@ def tuya_frame(version, command, data):
 
 
 def tuya_seeds():
-    """The frames of tuya-mcu.md §9's table, and hub records carrying them."""
+    """The frames of tuya-mcu.md §8's table, and hub records carrying them."""
     table = open(os.path.join(ROOT, "firmware-specs", "tuya-mcu.md")).read()
     frames = []
     for row in re.findall(r"^\| (`55 AA.*?) \|", table, re.M):
