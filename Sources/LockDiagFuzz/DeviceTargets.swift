@@ -14,22 +14,15 @@ extension FuzzTarget {
         name: "hub-records",
         summary: "The hub (device state, trace assembly, diagnosis) fed ring records built from the input: frames of any kind/type/body, link up/down, timeouts, counters; then every API view of the device must encode as JSON."
     ) { input in
-        guard let loop = try? PollLoop(configuration: fuzzLoopConfiguration) else { return ["cannot create a poll loop"] }
-        var logger = Logger(label: "fuzz")
-        logger.logLevel = .critical
-        let hub = Hub(loop: loop, logger: logger)
+        guard let feed = HubFeed() else { return ["cannot create a poll loop"] }
+        let hub = feed.hub
         guard let slot = hub.addSerialDevice(path: "/dev/fuzz") else { return ["no device slot"] }
         var reader = FuzzReader(input)
-        var now: UInt64 = 1_000_000_000_000
-        var nextPeriodic = now
         // The loop's own tallies: they only grow, by what a lock's bytes can make them grow.
         var counters = LinkCounters()
         while !reader.isAtEnd {
             let op = reader.u8()
-            now += UInt64(reader.u8()) * 1_000_000
-            var header = RecordHeader()
-            header.device = UInt16(slot)
-            header.timestampNanoseconds = now
+            var header = feed.header(slot: slot, after: UInt64(reader.u8()) * 1_000_000)
             var payload: [UInt8] = []
             switch op % 8 {
             case 0: header.kind = .linkUp
@@ -61,18 +54,9 @@ extension FuzzTarget {
                 header.seq = reader.u8()
                 payload = [UInt8](reader.take(Int(reader.u16()) % (LDP.maxPayload + 1)))
             }
-            header.length = UInt16(payload.count)
-            let periodic: UInt64? = now >= nextPeriodic ? now : nil
-            if periodic != nil { nextPeriodic = now + 1_000_000_000 }
-            payload.withUnsafeBytes { hub.applyForFuzzing(header, payload: $0, periodicAt: periodic) }
+            feed.apply(header, payload)
         }
-        return [
-            encodingProblem("device.status", hub.status(of: slot)),
-            encodingProblem("devices.list", DevicesList(devices: hub.devices())),
-            encodingProblem("faults.list", FaultsList(faults: hub.faults(of: nil))),
-            encodingProblem("daemon.stats devices", hub.linkStats()),
-            encodingProblem("last trace", hub.lastTrace(of: slot)),
-        ].compactMap { $0 }
+        return feed.apiViewProblems(slot: slot)
     }
 
     /// Encodes as APIService does; a failure there would be -32603 for every client asking.
@@ -85,13 +69,6 @@ extension FuzzTarget {
         }
     }
 
-    /// Small, so each input starts from a fresh hub cheaply.
-    static var fuzzLoopConfiguration: PollLoopConfiguration {
-        var c = PollLoopConfiguration()
-        c.ringCapacity = 4
-        c.maxDevices = 2
-        return c
-    }
 
     /// The simulator's firmware reading whatever a host sends: raw bytes, or (when the first
     /// byte is odd) well-formed request frames of any type and body. Every byte it answers with
@@ -132,5 +109,52 @@ extension FuzzTarget {
             }
         }
         return findings
+    }
+}
+
+/// A fresh hub over a poll loop that never starts, and a clock: what the record targets feed a
+/// lock's records through, exactly as the hub thread applies them, with the once-a-second checks.
+final class HubFeed {
+    let hub: Hub
+    private var now: UInt64 = 1_000_000_000_000
+    private var nextPeriodic: UInt64 = 1_000_000_000_000
+
+    init?() {
+        // Small, so each input starts from a fresh hub cheaply.
+        var configuration = PollLoopConfiguration()
+        configuration.ringCapacity = 4
+        configuration.maxDevices = 2
+        guard let loop = try? PollLoop(configuration: configuration) else { return nil }
+        var logger = Logger(label: "fuzz")
+        logger.logLevel = .critical
+        hub = Hub(loop: loop, logger: logger)
+    }
+
+    /// A record header for `slot`, `nanoseconds` after the previous one.
+    func header(slot: Int, after nanoseconds: UInt64) -> RecordHeader {
+        now += nanoseconds
+        var header = RecordHeader()
+        header.device = UInt16(slot)
+        header.timestampNanoseconds = now
+        return header
+    }
+
+    func apply(_ header: RecordHeader, _ payload: [UInt8]) {
+        var header = header
+        header.length = UInt16(payload.count)
+        let periodic: UInt64? = now >= nextPeriodic ? now : nil
+        if periodic != nil { nextPeriodic = now + 1_000_000_000 }
+        payload.withUnsafeBytes { hub.applyForFuzzing(header, payload: $0, periodicAt: periodic) }
+    }
+
+    /// Every API view of the device must encode, as APIService encodes it.
+    func apiViewProblems(slot: Int) -> [String] {
+        [
+            FuzzTarget.encodingProblem("device.status", hub.status(of: slot)),
+            FuzzTarget.encodingProblem("devices.list", DevicesList(devices: hub.devices())),
+            FuzzTarget.encodingProblem("faults.list", FaultsList(faults: hub.faults(of: nil))),
+            FuzzTarget.encodingProblem("daemon.stats devices", hub.linkStats()),
+            FuzzTarget.encodingProblem("last trace", hub.lastTrace(of: slot)),
+        ].compactMap { $0 }
     }
 }

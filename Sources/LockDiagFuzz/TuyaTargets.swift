@@ -1,6 +1,4 @@
 @_spi(Fuzzing) import LockDaemon
-import LockDiagAPI
-import Logging
 import TuyaProtocol
 
 extension FuzzTarget {
@@ -48,10 +46,8 @@ extension FuzzTarget {
         name: "tuya-records",
         summary: "The hub with a Tuya lock (active standard or low-power, or a passive tap; a built-in product layout or none) fed frames of any command, version, direction and data, link changes and the periodic checks; then every API view of the device must encode as JSON."
     ) { input in
-        guard let loop = try? PollLoop(configuration: fuzzLoopConfiguration) else { return ["cannot create a poll loop"] }
-        var logger = Logger(label: "fuzz")
-        logger.logLevel = .critical
-        let hub = Hub(loop: loop, logger: logger)
+        guard let feed = HubFeed() else { return ["cannot create a poll loop"] }
+        let hub = feed.hub
         var reader = FuzzReader(input)
         let kinds: [DialectSpec.Kind] = [.tuya, .tuyaLowPower, .tuyaSniff]
         let choice = reader.u8()
@@ -61,14 +57,9 @@ extension FuzzTarget {
         let slot: Int?
         do { slot = try hub.addTuyaDevice(path: "/dev/fuzz", baudRate: 9600, dialect: dialect) } catch { return ["\(dialect): \(error)"] }
         guard let slot else { return ["no device slot"] }
-        var now: UInt64 = 1_000_000_000_000
-        var nextPeriodic = now
         while !reader.isAtEnd {
             let op = reader.u8()
-            now += UInt64(reader.u8()) * 10_000_000
-            var header = RecordHeader()
-            header.device = UInt16(slot)
-            header.timestampNanoseconds = now
+            var header = feed.header(slot: slot, after: UInt64(reader.u8()) * 10_000_000)
             var payload: [UInt8] = []
             switch op % 8 {
             case 0: header.kind = .linkUp
@@ -82,17 +73,9 @@ extension FuzzTarget {
                 header.seq = reader.u8() & 0x03
                 payload = [UInt8](reader.take(Int(reader.u8())))
             }
-            header.length = UInt16(payload.count)
-            let periodic: UInt64? = now >= nextPeriodic ? now : nil
-            if periodic != nil { nextPeriodic = now + 1_000_000_000 }
-            payload.withUnsafeBytes { hub.applyForFuzzing(header, payload: $0, periodicAt: periodic) }
+            feed.apply(header, payload)
         }
-        return [
-            encodingProblem("device.status", hub.status(of: slot)),
-            encodingProblem("devices.list", DevicesList(devices: hub.devices())),
-            encodingProblem("faults.list", FaultsList(faults: hub.faults(of: nil))),
-            encodingProblem("daemon.stats devices", hub.linkStats()),
-        ].compactMap { $0 }
+        return feed.apiViewProblems(slot: slot)
     }
 }
 
