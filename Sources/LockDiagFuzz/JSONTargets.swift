@@ -48,6 +48,8 @@ extension FuzzTarget {
             attempt(DeviceParams.self)
             attempt(FaultsListParams.self)
             attempt(TestsRunParams.self)
+            attempt(ActuateParams.self)
+            attempt(FaultsHistoryParams.self)
             for error in errors where error.code != RPCError.Code.invalidParams {
                 findings.append("params decoding failed with \(error.code), not -32602")
             }
@@ -89,6 +91,7 @@ extension FuzzTarget {
                 if info != nil || stats != nil {
                     rendered.append(InfoRenderer.render(info: info ?? plainInfo, stats: stats ?? plainStats, style: style))
                 }
+                if let v = try? result.decode(as: FaultHistory.self) { rendered.append(HistoryRenderer.render(v, style: style)) }
                 _ = try? result.decode(as: FaultsCleared.self)
                 _ = try? result.decode(as: Subscription.self)
             case .notification(_, let params?)?:
