@@ -46,6 +46,30 @@ public enum PlanParser {
     static let maxCycles = 100_000
     static let maxSeconds = 7 * 86_400.0
 
+    /// Reads a plan file's bytes: UTF-8 text (a byte-order mark is allowed); anything else is
+    /// refused with the line of the first byte that is not UTF-8.
+    public static func parse(bytes: [UInt8]) throws(PlanError) -> Plan {
+        guard bytes.count <= maxBytes else {
+            throw PlanError([PlanIssue(line: nil, message: "the plan is larger than \(maxBytes / 1024) KiB — is this the right file?")])
+        }
+        let body = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? bytes.dropFirst(3) : bytes[...]
+        if let text = String(validating: body, as: UTF8.self) { return try parse(text) }
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = body.makeIterator()
+        var offset = 0
+        var line = 1
+        var previous: UInt8 = 0
+        while case .valid(let scalar) = parser.parseScalar(from: &iterator) {
+            // Lines as YAML counts them: LF, CR and CR LF each end one.
+            let byte = scalar.count == 1 ? scalar.first! : 0
+            if byte == 0x0D || (byte == 0x0A && previous != 0x0D) { line += 1 }
+            previous = byte
+            offset += scalar.count
+        }
+        let byte = offset < body.count ? body[body.startIndex + offset] : 0
+        throw PlanError([PlanIssue(line: line, message: "the plan is not UTF-8 text (byte 0x\(String(byte, radix: 16, uppercase: true)) at offset \(offset)) — save it as UTF-8")])
+    }
+
     public static func parse(_ text: String) throws(PlanError) -> Plan {
         guard text.utf8.count <= maxBytes else {
             throw PlanError([PlanIssue(line: nil, message: "the plan is larger than \(maxBytes / 1024) KiB — is this the right file?")])

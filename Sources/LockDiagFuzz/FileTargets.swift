@@ -7,12 +7,11 @@ extension FuzzTarget {
     /// A bench test plan as `lockdiag bench run` reads it: any text.
     static let benchPlan = FuzzTarget(
         name: "bench-plan",
-        summary: "Bench test plans (YAML, any text): a plan, or issues each with a reason and, where given, a line within the text; never a trap."
+        summary: "Bench test plan files (any bytes, as `lockdiag bench` reads them): a plan, or issues each with a reason and, where given, a line within the text (YAML's line breaks: LF, CR, CRLF, NEL, LS, PS); never a trap."
     ) { input in
-        let text = String(decoding: input, as: UTF8.self)
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
+        let lines = yamlLineCount(String(decoding: input, as: UTF8.self))
         do {
-            let plan = try PlanParser.parse(text)
+            let plan = try PlanParser.parse(bytes: [UInt8](input))
             return plan.steps.isEmpty ? ["a plan without steps was accepted"] : []
         } catch let error as PlanError {
             var findings: [String] = []
@@ -25,6 +24,21 @@ extension FuzzTarget {
         } catch {
             return ["an untyped error: \(error)"]
         }
+    }
+
+    /// Lines as libyaml counts them (YAML 1.1 §5.4: CR LF, CR, LF, NEL, LS and PS break lines).
+    static func yamlLineCount(_ text: String) -> Int {
+        var count = 1
+        var previous: Unicode.Scalar?
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n" where previous == "\r": break
+            case "\n", "\r", "\u{85}", "\u{2028}", "\u{2029}": count += 1
+            default: break
+            }
+            previous = scalar
+        }
+        return count
     }
 
     /// A report file handed to `lockdiag verify`: any bytes, or a genuine signed report (JSON or

@@ -110,12 +110,12 @@ extension LockDiag {
 
 /// Reads and checks a plan; an invalid one is reported line by line with status 64.
 func loadPlan(_ path: String) throws(CLIError) -> Plan {
-    let text: String
-    do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+    let bytes: [UInt8]
+    do { bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
         throw CLIError(status: .usage, message: "cannot read the plan \(path): \(error.localizedDescription)")
     }
     do {
-        return try PlanParser.parse(text)
+        return try PlanParser.parse(bytes: bytes)
     } catch {
         let lines = error.lines(file: path)
         throw CLIError(status: .usage, message: "the plan is invalid; nothing was run:\n" + lines.joined(separator: "\n"))

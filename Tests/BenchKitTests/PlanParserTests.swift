@@ -115,6 +115,24 @@ import Testing
         }
     }
 
+    /// A plan file is read as bytes: UTF-8 (with or without a byte-order mark), else refused
+    /// with the line of the first bad byte; lines count as YAML counts them (CR, LF, CR LF).
+    @Test func aFileThatIsNotUTF8IsRefusedWithItsLine() throws {
+        let good = Array("locks: all\nsteps: [identify]\n".utf8)
+        #expect(try PlanParser.parse(bytes: [0xEF, 0xBB, 0xBF] + good).steps.count == 1)
+        let latin1 = Array("locks: all\r\nsteps:\r  - identify # ".utf8) + [0xE9, 0x0A]
+        #expect {
+            try PlanParser.parse(bytes: latin1)
+        } throws: { error in
+            guard let issue = (error as? PlanError)?.issues.first else { return false }
+            return issue.line == 3 && issue.message.contains("not UTF-8") && issue.message.contains("0xE9")
+        }
+        // A lone CR ends a line for YAML too: the error on the third line says line 3.
+        #expect {
+            try PlanParser.parse("locks: all\rsteps:\r  - actuat\r")
+        } throws: { error in (error as? PlanError)?.issues.first?.line == 3 }
+    }
+
     @Test func firmwareVersionsCompareNumerically() throws {
         #expect(FirmwareVersion("2.10.0")! > FirmwareVersion("2.9.9")!)
         #expect(FirmwareVersion("2.4")! == FirmwareVersion("2.4.0")!)
