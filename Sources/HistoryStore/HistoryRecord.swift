@@ -101,7 +101,7 @@ public struct RetentionPolicy: Sendable, Equatable {
     }
 }
 
-/// One audit entry: a call that needs the technician role (started, then its outcome) or any
+/// One audit entry (AuditTrail in LockDaemon writes it to the log and here): a call that needs the technician role (started, then its outcome) or any
 /// call refused for want of a role, with the caller's credentials as the kernel reported them.
 public struct AuditEntry: Sendable, Equatable {
     public var atMilliseconds: Int64

@@ -4,9 +4,25 @@ import JSONRPC
 import Logging
 import Synchronization
 
-/// One privileged call (or a refused one), with who made it as the kernel reported at connect.
-public struct AuditRecord: Sendable, Equatable {
-    /// How the call went.
+extension AuditEntry {
+    /// The log line: `audit: uid=1000 gid=1000 pid=4242 client=lockdiag role=technician
+    /// connection=3 command=faults.clear {"device":"SIM-0001-004"} → succeeded`.
+    public var line: String {
+        func value<T>(_ v: T?) -> String { v.map { "\($0)" } ?? "?" }
+        let result = switch outcome {
+        case "failed": "failed \(value(errorCode)): \(errorMessage ?? "")"
+        case "denied": "DENIED"
+        default: outcome
+        }
+        return "audit: uid=\(value(uid)) gid=\(value(gid)) pid=\(value(pid)) client=\(value(client)) role=\(role ?? "none") "
+            + "connection=\(connection) command=\(method) \(params) → \(result)"
+    }
+}
+
+/// Where privileged calls are recorded: the log, always, and every sink added with
+/// `addSink` — the hook for a persistent history (the history store plugs in here).
+public final class AuditTrail: Sendable {
+    /// How a call went.
     public enum Outcome: Sendable, Equatable {
         /// Allowed and about to run.
         case started
@@ -17,62 +33,38 @@ public struct AuditRecord: Sendable, Equatable {
         case denied
     }
 
-    /// Wall-clock time, milliseconds since 1970.
-    public var atMilliseconds: Int64
-    public var uid: UInt32?
-    public var gid: UInt32?
-    public var pid: Int32?
-    /// The client's program name (/proc/PID/comm), best effort: the process may be gone.
-    public var client: String?
-    public var connection: UInt64
-    /// The caller's role; nil for none.
-    public var role: Role?
-    public var method: String
-    /// The params as JSON text, at most `AuditTrail.maxParamsBytes` (longer ones end in "…").
-    public var params: String
-    public var outcome: Outcome
-
-    /// The log line: `audit: uid=1000 gid=1000 pid=4242 client=lockdiag role=technician
-    /// connection=3 command=faults.clear {"device":"SIM-0001-004"} → succeeded`.
-    public var line: String {
-        func value<T>(_ v: T?) -> String { v.map { "\($0)" } ?? "?" }
-        let result: String = switch outcome {
-        case .started: "started"
-        case .succeeded: "succeeded"
-        case .failed(let code, let message): "failed \(code): \(message)"
-        case .denied: "DENIED"
-        }
-        return "audit: uid=\(value(uid)) gid=\(value(gid)) pid=\(value(pid)) client=\(value(client)) role=\(role.map { "\($0)" } ?? "none") "
-            + "connection=\(connection) command=\(method) \(params) → \(result)"
-    }
-}
-
-/// Where privileged calls are recorded: the log, always, and every sink added with
-/// `addSink` — the hook for a persistent history (the history store plugs in here).
-public final class AuditTrail: Sendable {
     /// Params longer than this are cut in the record.
     public static let maxParamsBytes = 512
 
     let logger: Logger
-    private let sinks = Mutex<[@Sendable (AuditRecord) -> Void]>([])
+    private let sinks = Mutex<[@Sendable (AuditEntry) -> Void]>([])
 
     public init(logger: Logger) { self.logger = logger }
 
     /// Adds a receiver of every record (called on the request's task; must not block for long).
-    public func addSink(_ sink: @escaping @Sendable (AuditRecord) -> Void) {
+    public func addSink(_ sink: @escaping @Sendable (AuditEntry) -> Void) {
         sinks.withLock { $0.append(sink) }
     }
 
-    func record(_ call: RPCCall, role: Role?, outcome: AuditRecord.Outcome) {
+    func record(_ call: RPCCall, role: Role?, outcome: Outcome) {
         let peer = call.connection.peer
         var params = call.params?.jsonText ?? "{}"
         if params.utf8.count > Self.maxParamsBytes {
             params = String(decoding: params.utf8.prefix(Self.maxParamsBytes), as: UTF8.self) + "…"
         }
-        let record = AuditRecord(
+        var record = AuditEntry(
             atMilliseconds: Int64(Date().timeIntervalSince1970 * 1000), uid: peer?.uid, gid: peer?.gid, pid: peer?.pid,
-            client: peer.flatMap { Self.programName(pid: $0.pid) }, connection: call.connection.id, role: role,
-            method: call.method, params: params, outcome: outcome)
+            client: peer.flatMap { Self.programName(pid: $0.pid) }, connection: call.connection.id, role: role?.description,
+            method: call.method, params: params, outcome: "")
+        switch outcome {
+        case .started: record.outcome = "started"
+        case .succeeded: record.outcome = "succeeded"
+        case .denied: record.outcome = "denied"
+        case .failed(let code, let message):
+            record.outcome = "failed"
+            record.errorCode = code
+            record.errorMessage = message
+        }
         switch outcome {
         case .denied: logger.warning("\(record.line)")
         default: logger.notice("\(record.line)")
@@ -134,34 +126,16 @@ public struct AccessControlledHandler: JSONRPCHandler {
     public func internalError(_ error: any Error, in call: RPCCall) { inner.internalError(error, in: call) }
 }
 
-extension AuditRecord {
-    /// The record as the history's audit table keeps it.
-    var historyEntry: AuditEntry {
-        var entry = AuditEntry(atMilliseconds: atMilliseconds, uid: uid, gid: gid, pid: pid, client: client, connection: connection,
-                               role: role?.description, method: method, params: params, outcome: "")
-        switch outcome {
-        case .started: entry.outcome = "started"
-        case .succeeded: entry.outcome = "succeeded"
-        case .denied: entry.outcome = "denied"
-        case .failed(let code, let message):
-            entry.outcome = "failed"
-            entry.errorCode = code
-            entry.errorMessage = message
-        }
-        return entry
-    }
-}
-
 extension AuditTrail {
     /// Keeps every record in the history too: a call that changes a lock is on disk before it
     /// runs (a crash mid-call still leaves who asked); outcomes and refusals follow with the
     /// recorder's next flush.
     public func record(into history: HistoryRecorder) {
         addSink { record in
-            if record.outcome == .started {
-                history.commit([.audit(record.historyEntry)])
+            if record.outcome == "started" {
+                history.commit([.audit(record)])
             } else {
-                history.enqueue([.audit(record.historyEntry)])
+                history.enqueue([.audit(record)])
             }
         }
     }

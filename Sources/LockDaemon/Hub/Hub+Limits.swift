@@ -10,11 +10,6 @@ extension Hub {
         }
     }
 
-    /// Subscribers of one device now.
-    public func subscriberCount(of index: Int) -> Int {
-        state.withLock { $0.subscriptions[index]?.count ?? 0 }
-    }
-
     /// Whether `sinkID` is still subscribed to any device.
     public func hasSubscriptions(_ sinkID: UInt64) -> Bool {
         state.withLock { s in s.subscriptions.values.contains { $0.contains { $0.sink.sinkID == sinkID } } }
