@@ -286,32 +286,58 @@ final class DatagramReceiver {
 @Suite struct FuzzFoundTests {
     /// hub-records crash-d1dd6efe: link counters that went backwards (or sat near 2^64) made
     /// the hub's link check trap on an overflowing sum. Counters now wrap.
-    @Test func linkCountersThatGoBackwardsDoNotTrapTheHub() throws {
+    @Test func countersNearTheirLimitWrap() {
         var near = LinkCounters()
         near.decoder.headerErrors = .max
         near.decoder.crcErrors = 2
         #expect(near.checkErrors == 1)
+    }
 
+    /// The kernel lab's replug crash (issue 13): a CDC-ACM lock unplugged and plugged back
+    /// started its link counters from zero, the hub's once-a-second link check took the
+    /// difference across the two links, and the evidence string's sum trapped ("arithmetic
+    /// overflow" in Hub.checkLink); an earlier replug raised a false comm_crc_errors the same way.
+    /// Both orders are fed: the link re-announced (linkDown, linkUp) and counters alone going back.
+    @Test(arguments: [true, false]) func aReattachedLinkNeitherTrapsNorRaisesALinkFault(announced: Bool) throws {
         var configuration = PollLoopConfiguration()
         configuration.maxDevices = 2
         configuration.ringCapacity = 4
         let hub = Hub(loop: try PollLoop(configuration: configuration), logger: Logger(label: "test"))
         let slot = try #require(hub.addSerialDevice(path: "/dev/fuzz"))
-        var counters = LinkCounters()
-        counters.decoder.frames = 1000
-        counters.decoder.crcErrors = 500
-        counters.requests = 1000
         var now: UInt64 = 1_000_000_000_000
-        for step in 0..<3 {
-            if step == 2 { counters = LinkCounters() }  // a re-attached link starts from zero
+        func feed(_ kind: RecordKind, _ counters: LinkCounters = LinkCounters()) {
             var header = RecordHeader()
-            header.kind = .counters
+            header.kind = kind
             header.device = UInt16(slot)
             header.timestampNanoseconds = now
-            header.length = UInt16(MemoryLayout<LinkCounters>.size)
-            withUnsafeBytes(of: counters) { hub.applyForFuzzing(header, payload: $0, periodicAt: now) }
+            if kind == .counters {
+                header.length = UInt16(MemoryLayout<LinkCounters>.size)
+                withUnsafeBytes(of: counters) { hub.applyForFuzzing(header, payload: $0, periodicAt: now) }
+            } else {
+                hub.applyForFuzzing(header, payload: UnsafeRawBufferPointer(start: nil, count: 0), periodicAt: now)
+            }
             now += 1_000_000_000
         }
+        // A healthy first link: 1 000 frames, a few CRC errors, growing each second.
+        feed(.linkUp)
+        var counters = LinkCounters()
+        for second in 1...4 {
+            counters.decoder.frames = UInt64(1000 * second)
+            counters.decoder.crcErrors = UInt64(second)
+            counters.requests = UInt64(1000 * second)
+            feed(.counters, counters)
+        }
+        if announced { feed(.linkDown); feed(.linkUp) }
+        // The new link starts from zero: three frames, three requests, no errors.
+        for second in 1...4 {
+            var fresh = LinkCounters()
+            fresh.decoder.frames = UInt64(3 * second)
+            fresh.requests = UInt64(3 * second)
+            feed(.counters, fresh)
+        }
+        let names = hub.faults(of: slot).map(\.name)
+        #expect(!names.contains("comm_crc_errors"), "a replug is not a CRC problem: \(names)")
+        #expect(!names.contains("response_timeout"), "a replug is not a timeout problem: \(names)")
         #expect(hub.linkStats().count == 1)
     }
 }
