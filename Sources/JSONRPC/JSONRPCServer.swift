@@ -158,15 +158,11 @@ public final class JSONRPCServer: Sendable {
             throw .bindFailed(path: path, reason: "\(error)")
         }
         // bind(2) created the file with the process umask applied; set the mode we were asked for.
-        if chmod(path, mode_t(configuration.socketMode)) != 0 {
-            let failure = SystemError.last("chmod", path: path)
+        do {
+            try SocketFile.setAttributes(of: path, type: S_IFSOCK, mode: configuration.socketMode, groupID: configuration.socketGroupID)
+        } catch {
             try? await channel.close()
-            throw .system(failure)
-        }
-        if let group = configuration.socketGroupID, chown(path, uid_t.max, gid_t(group)) != 0 {
-            let failure = SystemError.last("chown", path: path)
-            try? await channel.close()
-            throw .system(failure)
+            throw error
         }
         return (channel, SocketFile.identity(of: path))
     }
