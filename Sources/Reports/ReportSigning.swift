@@ -34,20 +34,23 @@ public struct Verification: Sendable, Equatable {
     public var trusted: Bool?
     /// The report, when it could be decoded.
     public var report: DiagnosticReport?
+    /// For a page: where it differs from the page its signed report renders to.
+    public var difference: PageDifference?
 
-    static func invalid(_ reason: String, fingerprint: String? = nil) -> Verification {
-        Verification(valid: false, reason: reason, fingerprint: fingerprint, trusted: nil, report: nil)
+    static func invalid(_ reason: String, fingerprint: String? = nil, difference: PageDifference? = nil) -> Verification {
+        Verification(valid: false, reason: reason, fingerprint: fingerprint, trusted: nil, report: nil, difference: difference)
     }
 }
 
 /// Checks report files: the `.json` that `lockdiag report -o` writes, or the `.html` page, which
-/// carries the same signed JSON in a `<script type="application/json">` element.
+/// carries the same signed JSON in a `<script type="application/json">` element and must be,
+/// byte for byte, the page that signed JSON renders to.
 public enum ReportVerifier {
     /// Verifies the bytes of a report file. `trusted` is the station key the report must be signed
     /// with; without it only the report's integrity against its own key is checked.
     public static func verify(fileBytes bytes: [UInt8], trusted: TrustedKey? = nil) -> Verification {
-        var json = bytes
-        if let embedded = ReportHTML.embeddedJSON(in: bytes) { json = embedded }
+        let embedded = ReportHTML.embeddedJSON(in: bytes)
+        let json = embedded ?? bytes
         let node: JSONNode
         do { node = try JSONNode.parse(json) } catch {
             return .invalid("the file is not a report: \(error)")
@@ -93,9 +96,22 @@ public enum ReportVerifier {
                             fingerprint: fingerprint)
         }
         let report = try? JSONDecoder().decode(DiagnosticReport.self, from: Data(message))
+        if embedded != nil {
+            // What a person sees is the page, not the JSON inside it: the page must be the one
+            // the signed report renders to, or anything outside the JSON could have been edited.
+            guard let signed = try? JSONDecoder().decode(SignedReport.self, from: Data(CanonicalJSON.bytes(node))) else {
+                return .invalid("the signed report cannot be read by this lockdiag, so its page cannot be checked — check it with a newer lockdiag",
+                                fingerprint: fingerprint)
+            }
+            let page: String
+            do { page = try ReportHTML.render(signed) } catch { return .invalid("\(error)", fingerprint: fingerprint) }
+            if let difference = ReportHTML.difference(page: bytes, expected: Array(page.utf8)) {
+                return .invalid("\(difference) — the page was changed after it was made, or was not made by lockdiag", fingerprint: fingerprint, difference: difference)
+            }
+        }
         guard let trusted else {
             return Verification(valid: true, reason: "signature valid for the report's own key \(fingerprint); pass --key to check that it is your station's key",
-                                fingerprint: fingerprint, trusted: nil, report: report)
+                                fingerprint: fingerprint, trusted: nil, report: report, difference: nil)
         }
         let matches: Bool = switch trusted {
         case .key(let key): key.raw == publicKey.raw
@@ -103,9 +119,9 @@ public enum ReportVerifier {
         }
         guard matches else {
             return Verification(valid: false, reason: "signed by \(fingerprint), not by the given key \(trusted.fingerprint)",
-                                fingerprint: fingerprint, trusted: false, report: report)
+                                fingerprint: fingerprint, trusted: false, report: report, difference: nil)
         }
         return Verification(valid: true, reason: "signature valid, made with the given station key \(fingerprint)",
-                            fingerprint: fingerprint, trusted: true, report: report)
+                            fingerprint: fingerprint, trusted: true, report: report, difference: nil)
     }
 }

@@ -67,11 +67,16 @@ extension LockDiag {
                     }
                 }
                 if let html {
-                    let page: String
-                    do { page = try ReportHTML.render(reply.value, verification: verification) } catch {
+                    let page: [UInt8]
+                    // From the signed bytes, not `reply.value`, whose strings are cleaned for the terminal.
+                    do { page = Array(try ReportHTML.render(JSONDecoder().decode(SignedReport.self, from: Data(bytes))).utf8) } catch {
                         throw CLIError(status: .failure, message: "cannot render the HTML report: \(error)")
                     }
-                    try writeFile(html, Array(page.utf8))
+                    let checked = ReportVerifier.verify(fileBytes: page)
+                    guard checked.valid else {
+                        throw CLIError(status: .failure, message: "the HTML page does not verify (\(checked.reason)) — \(html) not written")
+                    }
+                    try writeFile(html, page)
                 }
                 let r = reply.value.report
                 var written: [String] = []
@@ -108,7 +113,8 @@ extension LockDiag {
                 Says valid or INVALID and why. Changing any byte of the signed content makes a report invalid. Without \
                 --key, the signature is checked against the key the report names, which proves it was not changed since \
                 it was signed, but not by whom: give --key (the station's public key from `lockdiag key`, its SHA256: \
-                fingerprint, or a file holding either) to check it comes from your station.
+                fingerprint, or a file holding either) to check it comes from your station. An HTML page must \
+                be, byte for byte, the page its signed report renders to; any difference is INVALID, with where.
                 Exit status: 0 valid, 2 invalid, 1 the file cannot be read or --key is not a key.
                 """)
 
