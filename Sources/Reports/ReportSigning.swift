@@ -25,20 +25,37 @@ public enum ReportSigner {
 
 /// The outcome of checking a report file.
 public struct Verification: Sendable, Equatable {
-    public var valid: Bool
-    /// Why it is invalid, or what "valid" covers.
+    /// What a check can prove (docs/reports.md, "What a verdict proves").
+    public enum Verdict: String, Sendable {
+        /// The signature is valid and made with a trusted station key: that station made this
+        /// report (and page), and nothing in it changed since.
+        case trusted
+        /// The signature is valid, but made with a key that is not trusted: nothing changed since
+        /// it was signed, but anyone can make a key, so it says nothing about who made it.
+        case unknownKey = "unknown-key"
+        /// Not a signed report, changed since it was signed, or a page that is not the one its
+        /// signed report renders to.
+        case invalid
+    }
+
+    public var verdict: Verdict
+    /// Why it is invalid, or what the verdict covers.
     public var reason: String
     /// The signing key's fingerprint, when the signature block could be read.
     public var fingerprint: String?
-    /// Whether the signing key is the one given with `--key` (nil: none was given).
-    public var trusted: Bool?
+    /// The trusted station's name, for a `trusted` verdict.
+    public var station: String?
     /// The report, when it could be decoded.
     public var report: DiagnosticReport?
     /// For a page: where it differs from the page its signed report renders to.
     public var difference: PageDifference?
 
+    /// The signature is valid and the content is as signed, whoever signed it.
+    public var valid: Bool { verdict != .invalid }
+    public var trusted: Bool { verdict == .trusted }
+
     static func invalid(_ reason: String, fingerprint: String? = nil, difference: PageDifference? = nil) -> Verification {
-        Verification(valid: false, reason: reason, fingerprint: fingerprint, trusted: nil, report: nil, difference: difference)
+        Verification(verdict: .invalid, reason: reason, fingerprint: fingerprint, station: nil, report: nil, difference: difference)
     }
 }
 
@@ -46,9 +63,9 @@ public struct Verification: Sendable, Equatable {
 /// carries the same signed JSON in a `<script type="application/json">` element and must be,
 /// byte for byte, the page that signed JSON renders to.
 public enum ReportVerifier {
-    /// Verifies the bytes of a report file. `trusted` is the station key the report must be signed
-    /// with; without it only the report's integrity against its own key is checked.
-    public static func verify(fileBytes bytes: [UInt8], trusted: TrustedKey? = nil) -> Verification {
+    /// Verifies the bytes of a report file; a valid signature is `trusted` only when its key is
+    /// one of `trusted`.
+    public static func verify(fileBytes bytes: [UInt8], trusted: TrustedKeys = .none) -> Verification {
         let embedded = ReportHTML.embeddedJSON(in: bytes)
         let json = embedded ?? bytes
         let node: JSONNode
@@ -109,19 +126,12 @@ public enum ReportVerifier {
                 return .invalid("\(difference) — the page was changed after it was made, or was not made by lockdiag", fingerprint: fingerprint, difference: difference)
             }
         }
-        guard let trusted else {
-            return Verification(valid: true, reason: "signature valid for the report's own key \(fingerprint); pass --key to check that it is your station's key",
-                                fingerprint: fingerprint, trusted: nil, report: report, difference: nil)
+        guard let station = trusted.station(for: fingerprint) else {
+            return Verification(verdict: .unknownKey, reason: "the signature is valid, but its key \(fingerprint) is not a trusted station key: "
+                                + "nothing was changed since it was signed, but anyone can make a key, so this says nothing about who made it",
+                                fingerprint: fingerprint, station: nil, report: report, difference: nil)
         }
-        let matches: Bool = switch trusted {
-        case .key(let key): key.raw == publicKey.raw
-        case .fingerprint(let f): f == fingerprint
-        }
-        guard matches else {
-            return Verification(valid: false, reason: "signed by \(fingerprint), not by the given key \(trusted.fingerprint)",
-                                fingerprint: fingerprint, trusted: false, report: report, difference: nil)
-        }
-        return Verification(valid: true, reason: "signature valid, made with the given station key \(fingerprint)",
-                            fingerprint: fingerprint, trusted: true, report: report, difference: nil)
+        return Verification(verdict: .trusted, reason: "signed by the trusted station \(station) (key \(fingerprint)); nothing was changed since",
+                            fingerprint: fingerprint, station: station, report: report, difference: nil)
     }
 }

@@ -104,6 +104,7 @@ func sampleReport(fingerprint: String) -> DiagnosticReport {
         #expect(TrustedKey.parse(key.publicKey.fingerprint) == .fingerprint(key.publicKey.fingerprint))
         #expect(TrustedKey.parse(key.path) == .key(key.publicKey))
         #expect(TrustedKey.parse("not a key") == nil)
+        #expect(TrustedKey.parse("SHA256:short") == nil)
     }
 
     @Test func aSignedReportVerifiesPrettyPrintedOrNotAndAgainstItsStationKey() throws {
@@ -113,10 +114,10 @@ func sampleReport(fingerprint: String) -> DiagnosticReport {
         #expect(file.last == 0x0A && !file.dropLast().contains(0x0A), "the file is one canonical line")
         let plain = ReportVerifier.verify(fileBytes: file)
         #expect(plain.valid)
-        #expect(plain.trusted == nil)
+        #expect(plain.verdict == .unknownKey, "no trusted key: the signature proves nothing about who made it")
         #expect(plain.report == signed.report)
         #expect(ReportVerifier.verify(fileBytes: file, trusted: .key(key.publicKey)).trusted == true)
-        #expect(ReportVerifier.verify(fileBytes: file, trusted: .fingerprint(key.publicKey.fingerprint)).valid)
+        #expect(ReportVerifier.verify(fileBytes: file, trusted: .fingerprint(key.publicKey.fingerprint)).verdict == .trusted)
 
         // Whitespace is not content: a pretty-printed copy still verifies.
         let encoder = JSONEncoder()
@@ -126,9 +127,8 @@ func sampleReport(fingerprint: String) -> DiagnosticReport {
         // Another station's key: the signature is fine, but it is not ours.
         let other = try StationKey.create(path: dir.path + "/other.key")
         let foreign = ReportVerifier.verify(fileBytes: file, trusted: .key(other.publicKey))
-        #expect(!foreign.valid)
-        #expect(foreign.trusted == false)
-        #expect(foreign.reason.contains("not by the given key"))
+        #expect(foreign.verdict == .unknownKey)
+        #expect(foreign.reason.contains("not a trusted station key"))
     }
 
     @Test func changingAnyByteOfTheSignedContentMakesItInvalid() async throws {
