@@ -7,6 +7,7 @@ SWIFT       ?= swift
 # umockdev, libumockdev-dev and udev (udevadm) are for the USB and udev tests (fake devices, the
 # real rules engine).
 APT_PACKAGES = pkg-config libusb-1.0-0-dev libbluetooth-dev libudev-dev libsqlite3-dev libxml2-utils python3-prometheus-client \
+               python3-cryptography nodejs \
                umockdev libumockdev-dev udev
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

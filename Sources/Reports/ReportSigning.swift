@@ -6,9 +6,13 @@ public enum ReportSigner {
     public static let algorithm = "Ed25519"
     public static let canonicalization = "JCS (RFC 8785)"
 
-    /// Signs `report`: Ed25519 over the canonical JSON bytes of the report object.
+    /// Signs `report`: Ed25519 over the canonical JSON bytes of the report object. A report
+    /// holding a number that JSON tools write differently is refused, since other verifiers
+    /// would not find the signed bytes (`CanonicalJSON.unportableNumber`).
     public static func sign(_ report: DiagnosticReport, with key: StationKey) throws -> SignedReport {
-        let message = try CanonicalJSON.bytes(of: report)
+        let node = try JSONNode.parse([UInt8](JSONEncoder().encode(report)))
+        if let number = CanonicalJSON.unportableNumber(in: node, at: "report") { throw ReportSigningError.unportableNumber(number) }
+        let message = CanonicalJSON.bytes(node)
         let signature = try key.sign(message)
         let publicKey = key.publicKey
         return SignedReport(report: report, signature: ReportSignature(
@@ -20,6 +24,19 @@ public enum ReportSigner {
     /// byte of it is covered by the signature or by the checks of the signature block.
     public static func fileBytes(_ signed: SignedReport) throws -> [UInt8] {
         try CanonicalJSON.bytes(of: signed) + [0x0A]
+    }
+}
+
+/// Why a report cannot be signed.
+public enum ReportSigningError: Error, Sendable, Equatable, CustomStringConvertible {
+    case unportableNumber(String)
+
+    public var description: String {
+        switch self {
+        case .unportableNumber(let number):
+            "the report holds the number \(number), which RFC 8785 and other JSON tools write differently (beyond 2^53, or below 1e-4) "
+                + "— report it as a bug: a report must not carry such numbers"
+        }
     }
 }
 
@@ -106,6 +123,10 @@ public enum ReportVerifier {
         }
         guard reportNode["station"]?["key_fingerprint"]?.stringValue == fingerprint else {
             return .invalid("the report names another station key than the one that signed it", fingerprint: fingerprint)
+        }
+        if let number = CanonicalJSON.unportableNumber(in: reportNode, at: "report") {
+            return .invalid("the report holds the number \(number), which RFC 8785 and other JSON tools write differently (beyond 2^53, "
+                            + "or below 1e-4), so other verifiers would disagree; lockdiag never signs such a number", fingerprint: fingerprint)
         }
         let message = CanonicalJSON.bytes(reportNode)
         guard curveKey.isValidSignature(signature, for: message) else {
