@@ -9,6 +9,8 @@ public enum StationKeyError: Error, Sendable, CustomStringConvertible, Equatable
     case unreadable(path: String, reason: String)
     case notAKey(path: String)
     case tooOpen(path: String, mode: String)
+    case wrongOwner(path: String, owner: UInt32, expected: UInt32)
+    case symbolicLink(path: String)
     case cannotCreate(path: String, reason: String)
 
     public var description: String {
@@ -18,6 +20,11 @@ public enum StationKeyError: Error, Sendable, CustomStringConvertible, Equatable
             "\(path) is not a lockdiag station key (expected a 'private: BASE64' line) — move it aside and restart lockdiagd to make a new key"
         case .tooOpen(let path, let mode):
             "the station key \(path) is readable by others (mode \(mode)) — run `chmod 600 \(path)`; anyone who read it can sign reports as this station"
+        case .wrongOwner(let path, let owner, let expected):
+            "the station key \(path) belongs to uid \(owner), not to lockdiagd's uid \(expected) — run `chown \(expected) \(path)` if it is "
+                + "this station's key; whoever owns it can read it and sign reports as this station"
+        case .symbolicLink(let path):
+            "the station key \(path) is a symbolic link — give the key file's real path with --key; lockdiagd does not follow a link to its private key"
         case .cannotCreate(let path, let reason): "cannot create the station key \(path): \(reason) — check the folder's permissions or give --key PATH"
         }
     }
@@ -42,18 +49,35 @@ public struct StationKey: Sendable {
 
     /// Loads the key at `path`, or creates one there (mode 0600) if there is none.
     public static func loadOrCreate(path: String) throws(StationKeyError) -> (key: StationKey, created: Bool) {
-        if FileManager.default.fileExists(atPath: path) { return (try load(path: path), false) }
-        return (try create(path: path), true)
+        let fd = openKey(path)
+        if fd < 0 && errno == ENOENT { return (try create(path: path), true) }
+        return (try load(opened: fd, error: errno, path: path), false)
     }
 
     public static func load(path: String) throws(StationKeyError) -> StationKey {
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
-        if info.st_mode & 0o077 != 0 { throw .tooOpen(path: path, mode: String(info.st_mode & 0o777, radix: 8)) }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw .unreadable(path: path, reason: String(cString: strerror(errno)))
+        let fd = openKey(path)
+        return try load(opened: fd, error: errno, path: path)
+    }
+
+    /// Opens the key file itself, never a link to it, and never blocking (a FIFO is refused below).
+    static func openKey(_ path: String) -> Int32 { open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
+
+    /// Checks and reads the key through the one descriptor `openKey` opened, so the file whose
+    /// owner and mode were checked is the file read: a regular file, owned by this process's
+    /// user, that group and others cannot read.
+    static func load(opened fd: Int32, error: Int32, path: String) throws(StationKeyError) -> StationKey {
+        guard fd >= 0 else {
+            if error == ELOOP { throw .symbolicLink(path: path) }
+            throw .unreadable(path: path, reason: String(cString: strerror(error)))
         }
-        guard let seed = field("private", in: String(decoding: data, as: UTF8.self)).flatMap({ Data(base64Encoded: $0) }), seed.count == 32,
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw .unreadable(path: path, reason: "not a regular file") }
+        guard info.st_uid == geteuid() else { throw .wrongOwner(path: path, owner: info.st_uid, expected: geteuid()) }
+        if info.st_mode & 0o077 != 0 { throw .tooOpen(path: path, mode: String(info.st_mode & 0o777, radix: 8)) }
+        guard let bytes = readAll(fd, limit: 65_536) else { throw .unreadable(path: path, reason: "read failed or larger than 64 KiB") }
+        guard let seed = field("private", in: String(decoding: bytes, as: UTF8.self)).flatMap({ Data(base64Encoded: $0) }), seed.count == 32,
               let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: seed) else { throw .notAKey(path: path) }
         return StationKey(privateKey: key, path: path)
     }

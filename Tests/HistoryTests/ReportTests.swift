@@ -107,6 +107,33 @@ func sampleReport(fingerprint: String) -> DiagnosticReport {
         #expect(TrustedKey.parse("SHA256:short") == nil)
     }
 
+    /// The key is opened once, without following a link, and its owner and mode are checked on
+    /// that descriptor before it is read from it.
+    @Test func aStationKeyOfAnotherUserOrBehindALinkIsRefused() throws {
+        defer { dir.remove() }
+        let foreign = dir.path + "/foreign.key"
+        _ = try StationKey.create(path: foreign)
+        #expect(chown(foreign, 4242, 4242) == 0)
+        #expect(throws: StationKeyError.wrongOwner(path: foreign, owner: 4242, expected: geteuid())) { try StationKey.load(path: foreign) }
+        #expect(throws: StationKeyError.wrongOwner(path: foreign, owner: 4242, expected: geteuid())) { try StationKey.loadOrCreate(path: foreign) }
+
+        let link = dir.path + "/link.key"
+        #expect(symlink(key.path, link) == 0)
+        #expect(throws: StationKeyError.symbolicLink(path: link)) { try StationKey.load(path: link) }
+        #expect(throws: StationKeyError.symbolicLink(path: link)) { try StationKey.loadOrCreate(path: link) }
+        // A dangling link is not "no key yet": nothing is created through it.
+        let dangling = dir.path + "/dangling.key"
+        #expect(symlink(dir.path + "/nowhere.key", dangling) == 0)
+        #expect(throws: StationKeyError.self) { try StationKey.loadOrCreate(path: dangling) }
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/nowhere.key"))
+
+        let fifo = dir.path + "/fifo.key"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(throws: StationKeyError.unreadable(path: fifo, reason: "not a regular file")) { try StationKey.load(path: fifo) }
+        // The genuine key still loads.
+        #expect(try StationKey.load(path: key.path).publicKey == key.publicKey)
+    }
+
     @Test func aSignedReportVerifiesPrettyPrintedOrNotAndAgainstItsStationKey() throws {
         defer { dir.remove() }
         let signed = try ReportSigner.sign(sampleReport(fingerprint: key.publicKey.fingerprint), with: key)
