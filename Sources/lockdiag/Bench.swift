@@ -1,6 +1,7 @@
 import ArgumentParser
 import BenchKit
 import Foundation
+import OptionRanges
 import LockDiagAPI
 import LockDiagCLI
 import Synchronization
@@ -61,14 +62,17 @@ extension LockDiag {
                                    valueName: "dir"))
         var csv: String?
 
-        @Option(help: ArgumentHelp("Locks tested at once (default: the plan's 'parallel', else all).", valueName: "n"))
+        @Option(help: ArgumentHelp(Self.parallelRange.help("Locks tested at once (default: the plan's 'parallel', else all)"), valueName: "n"))
         var parallel: Int?
 
         @Option(name: .long, help: ArgumentHelp("lockdiagd's socket.", valueName: "path"))
         var socket: String = DefaultPaths.effectiveSocket
 
+        /// Each lock in parallel costs a connection (lockdiagd's --max-connections).
+        static let parallelRange = OptionRange<Int>("--parallel", 1...256)
+
         func validate() throws {
-            if let parallel, !(1...256).contains(parallel) { throw ValidationError("--parallel takes 1 to 256") }
+            try Self.parallelRange.check(parallel)
         }
 
         func run() throws {

@@ -4,6 +4,7 @@ import BLETransport
 import JSONRPC
 import LockDiagAPI
 import LockDiagCLI
+import OptionRanges
 
 extension LockDiag {
     struct Scan: ParsableCommand {
@@ -19,7 +20,7 @@ extension LockDiag {
                 ends the scan early and still prints what was heard.
                 """)
 
-        @Option(help: ArgumentHelp("How long to listen.", valueName: "seconds"))
+        @Option(help: ArgumentHelp(Self.secondsRange.help("How long to listen"), valueName: "seconds"))
         var seconds = 10.0
 
         @Option(help: ArgumentHelp("The adapter (default: the first one up).", valueName: "hciN"))
@@ -31,8 +32,10 @@ extension LockDiag {
         @Flag(help: "Print the result as JSON (pretty-printed, keys sorted).")
         var json = false
 
+        static let secondsRange = OptionRange<Double>("--seconds", 0.1...600, unit: "seconds")
+
         func validate() throws {
-            guard seconds > 0, seconds <= 600, seconds.isFinite else { throw ValidationError("--seconds must be between 0 and 600") }
+            try Self.secondsRange.check(seconds)
         }
 
         func run() throws {
