@@ -200,6 +200,25 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp(DaemonRanges.maxConnections.help("Clients connected at once; more are refused with an error")))
     var maxConnections = SecurityConfiguration().maxConnections
 
+    @Option(help: ArgumentHelp(DaemonRanges.technicianConnections.help(
+        "Of --max-connections, slots only technicians may take, so readers can never lock them out (default: an eighth)"),
+                               valueName: "n"))
+    var technicianConnections: Int?
+
+    /// --technician-connections, or an eighth of --max-connections (8 of the default 64).
+    var reservedForTechnicians: Int { technicianConnections ?? maxConnections / 8 }
+
+    @Option(help: ArgumentHelp(DaemonRanges.maxConnectionsPerReader.help("Connections one reader (uid) may hold at once"),
+                               valueName: "n"))
+    var maxConnectionsPerReader = SecurityConfiguration().maxConnectionsPerReader
+
+    @Option(help: ArgumentHelp(DaemonRanges.maxBatch.help("Requests one JSON-RPC batch may hold"), valueName: "n"))
+    var maxBatch = SecurityConfiguration().maxBatchRequests
+
+    @Option(help: ArgumentHelp(DaemonRanges.maxReplyBytes.help(
+        "Longest reply; a bigger result is an error telling the client to page or narrow the call"), valueName: "bytes"))
+    var maxReplyBytes = SecurityConfiguration().maxReplyBytes
+
     @Option(help: ArgumentHelp(DaemonRanges.rateLimit.help("Requests per second one connection may send on average (0: no limit); past it requests get an error"),
                                valueName: "n"))
     var rateLimit = SecurityConfiguration().requestsPerSecond
@@ -233,6 +252,13 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
         try DaemonRanges.rateBurst.check(rateBurst)
         try DaemonRanges.idleTimeout.check(idleTimeout)
         try DaemonRanges.maxSubscribers.check(maxSubscribers)
+        try DaemonRanges.technicianConnections.check(technicianConnections)
+        try DaemonRanges.maxConnectionsPerReader.check(maxConnectionsPerReader)
+        try DaemonRanges.maxBatch.check(maxBatch)
+        try DaemonRanges.maxReplyBytes.check(maxReplyBytes)
+        guard reservedForTechnicians < maxConnections else {
+            throw ValidationError("--technician-connections (\(reservedForTechnicians)) must be less than --max-connections (\(maxConnections)), or readers could never connect")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
         guard !readerGroup.isEmpty, !technicianGroup.isEmpty else { throw ValidationError("--reader-group and --technician-group need a name") }
         guard !noDiscovery || !serialPaths.isEmpty || !usbAddresses.isEmpty || !simulate.isEmpty || !bleAddresses.isEmpty
@@ -338,6 +364,10 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
         configuration.security.technicianGroup = technicianGroup
         configuration.security.maxRequestBytes = maxRequestBytes
         configuration.security.maxConnections = maxConnections
+        configuration.security.technicianConnections = reservedForTechnicians
+        configuration.security.maxConnectionsPerReader = maxConnectionsPerReader
+        configuration.security.maxBatchRequests = maxBatch
+        configuration.security.maxReplyBytes = maxReplyBytes
         configuration.security.requestsPerSecond = rateLimit
         configuration.security.requestBurst = rateBurst
         configuration.security.idleTimeoutSeconds = idleTimeout

@@ -24,5 +24,10 @@ enum DaemonRanges {
     static let rateLimit = OptionRange<Double>("--rate-limit", 0...100_000)
     static let rateBurst = OptionRange<Int>("--rate-burst", 1...100_000)
     static let idleTimeout = OptionRange<Double>("--idle-timeout", 0...86_400, unit: "seconds")
+    static let technicianConnections = OptionRange<Int>("--technician-connections", 0...4095)
+    static let maxConnectionsPerReader = OptionRange<Int>("--max-connections-per-reader", 1...4096)
+    static let maxBatch = OptionRange<Int>("--max-batch", 1...1000)
+    /// 64 KiB holds any one device's status; 256 MiB is more than a client should ever buffer.
+    static let maxReplyBytes = OptionRange<Int>("--max-reply-bytes", 65_536...268_435_456, unit: "bytes")
     static let maxSubscribers = OptionRange<Int>("--max-subscribers", 1...1000)
 }

@@ -40,6 +40,10 @@ import Testing
         .init(name: "--rate-burst", range: "1–100000", more: ["0"]),
         .init(name: "--idle-timeout", range: "0–86400", more: ["1e10"]),
         .init(name: "--max-subscribers", range: "1–1000", more: ["0"]),
+        .init(name: "--technician-connections", range: "0–4095", more: ["4096"]),
+        .init(name: "--max-connections-per-reader", range: "1–4096", more: ["0"]),
+        .init(name: "--max-batch", range: "1–1000", more: ["0", "1001"]),
+        .init(name: "--max-reply-bytes", range: "65536–268435456", more: ["65535"]),
     ]
 
     static let cliOptions: [NumericOption] = [

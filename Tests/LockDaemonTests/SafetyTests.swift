@@ -171,10 +171,13 @@ final class ScriptedDevice: Sendable {
     }
 
     @Test func refusalsNameTheGroupToJoin() {
-        let refusal = policy.admission(PeerCredentials(pid: 1, uid: 1000, gid: 1000, groups: []))
-        #expect(refusal?.code == RPCError.Code.permissionDenied)
-        #expect(refusal?.data?["group"] == "lockdiag")
-        #expect(policy.admission(PeerCredentials(pid: 1, uid: 1000, gid: 1000, groups: [4700])) == nil)
+        guard case .refuse(let refusal) = policy.admission(PeerCredentials(pid: 1, uid: 1000, gid: 1000, groups: [])) else {
+            Issue.record("a peer without a role is refused")
+            return
+        }
+        #expect(refusal.code == RPCError.Code.permissionDenied)
+        #expect(refusal.data?["group"] == "lockdiag")
+        #expect(policy.admission(PeerCredentials(pid: 1, uid: 1000, gid: 1000, groups: [4700])) == .admit(privileged: false))
         let denial = policy.denial(of: "faults.clear")
         #expect(denial.data?["group"] == "lockdiag-admin" && denial.data?["role"] == "technician")
         #expect(denial.message.contains("sudo usermod -aG lockdiag-admin"))

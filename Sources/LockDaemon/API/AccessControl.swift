@@ -113,11 +113,15 @@ public struct AccessPolicy: Sendable {
     /// The group that grants `role`.
     public func group(for role: Role) -> RoleGroup { role == .technician ? technicianGroup : readerGroup }
 
-    /// The connection-admission decision: nil admits, an error refuses (it is the client's
-    /// only line before the server closes).
-    public func admission(_ peer: PeerCredentials?) -> RPCError? {
-        guard role(of: peer) == nil else { return nil }
-        return .permissionDenied("connecting to lockdiagd", role: Role.reader.description, group: readerGroup.name)
+    /// The connection-admission decision: technicians are privileged (they may take the slots
+    /// kept for them and are not capped per uid), readers ordinary, anyone else refused with
+    /// an error that is the client's only line before the server closes.
+    public func admission(_ peer: PeerCredentials?) -> JSONRPCServer.Admission {
+        switch role(of: peer) {
+        case .technician: .admit(privileged: true)
+        case .reader: .admit(privileged: false)
+        case nil: .refuse(.permissionDenied("connecting to lockdiagd", role: Role.reader.description, group: readerGroup.name))
+        }
     }
 
     /// The -32004 for a caller whose role is below what `method` needs.

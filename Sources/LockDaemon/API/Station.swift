@@ -31,7 +31,7 @@ public struct Station: Sendable {
     func register(into table: inout RPCMethodTable, hub: Hub, logger: Logger) {
         table.register(APIMethod.faultsHistory) { call in
             let params = try call.decodeParams(as: FaultsHistoryParams.self)
-            return try JSONValue(encoding: try faultHistory(params, hub: hub))
+            return try JSONValue(encoding: try await faultHistory(params, hub: hub))
         }
         table.register(APIMethod.reportCreate) { call in
             let params = try call.decodeParams(as: DeviceParams.self)
@@ -58,7 +58,9 @@ public struct Station: Sendable {
         return (name, nil)
     }
 
-    func faultHistory(_ params: FaultsHistoryParams, hub: Hub) throws(RPCError) -> FaultHistory {
+    /// One page of a device's fault history, newest page first. Read on the history's read
+    /// queue, never on the cooperative pool.
+    func faultHistory(_ params: FaultsHistoryParams, hub: Hub) async throws(RPCError) -> FaultHistory {
         var since: Int64?
         if let text = params.since {
             guard let ms = APITime.parse(text) else {
@@ -66,15 +68,23 @@ public struct Station: Sendable {
             }
             since = ms
         }
-        let limit = params.limit ?? 10_000
-        guard (1...10_000).contains(limit) else { throw RPCError.invalidParams("limit: give 1 to 10000 (events, newest kept)") }
-        let (id, _) = try historyID(params.device, hub: hub)
-        do {
-            let (events, truncated) = try history.database.faultEvents(device: id, sinceMilliseconds: since, limit: limit)
-            return FaultHistory(device: id, since: params.since, record: try history.database.deviceRecord(id), events: events,
-                                truncated: truncated)
-        } catch {
-            throw RPCError.internalError("\(error)")
+        let limit = params.limit ?? FaultsHistoryParams.defaultLimit
+        guard (1...FaultsHistoryParams.maxLimit).contains(limit) else {
+            throw RPCError.invalidParams("limit: give 1 to \(FaultsHistoryParams.maxLimit) events per page, and follow next_cursor for more")
+        }
+        let sinceMilliseconds = since
+        let beforeID = try params.cursor.map { text throws(RPCError) in try FaultHistoryCursor.eventID(text) }
+        let station = self
+        return try await history.database.offPool { (db) throws(RPCError) -> FaultHistory in
+            let (id, _) = try station.historyID(params.device, hub: hub)
+            do {
+                let (events, truncated) = try db.faultEvents(device: id, sinceMilliseconds: sinceMilliseconds, beforeID: beforeID, limit: limit)
+                let next = truncated ? events.first.map { FaultHistoryCursor.text(before: $0.id) } : nil
+                return FaultHistory(device: id, since: params.since, record: try db.deviceRecord(id), events: events,
+                                    truncated: truncated, nextCursor: next)
+            } catch {
+                throw RPCError.internalError("\(error)")
+            }
         }
     }
 
@@ -129,6 +139,23 @@ public struct Station: Sendable {
         } catch {
             throw RPCError.internalError("could not build the report: \(error)")
         }
+    }
+}
+
+/// `faults.history`'s cursor: opaque to clients; it names the oldest event of the page it
+/// follows, so the next page starts below it whatever was recorded since.
+enum FaultHistoryCursor {
+    static let prefix = "faults.history/v1/"
+
+    static func text(before id: Int64) -> String { Data((prefix + String(id)).utf8).base64EncodedString() }
+
+    static func eventID(_ text: String) throws(RPCError) -> Int64 {
+        guard let data = Data(base64Encoded: text), let plain = String(data: data, encoding: .utf8), plain.hasPrefix(prefix),
+              let id = Int64(plain.dropFirst(prefix.count)) else {
+            throw RPCError.invalidParams("cursor: '\(text)' is not a cursor faults.history gave — pass next_cursor as it came, "
+                                         + "or leave cursor out to start from the newest events")
+        }
+        return id
     }
 }
 
