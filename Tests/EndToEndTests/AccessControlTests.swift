@@ -163,6 +163,26 @@ struct AccessControlTests {
         #expect(technicians.outcomes(2) == ["ok", "ok"])
         _ = (first, second)
     }
+
+    /// A reader looping on a refused call: five refusals are recorded one by one, the rest in one
+    /// summary when the connection closes; the log and the audit table stay small.
+    @Test func aReadersRefusalsAreRecordedInBrief() async throws {
+        let daemon = try DaemonProcess(["--simulate", "healthy", "--simulate-activity", "0", "--rate-limit", "0"] + Self.groupOptions)
+        defer { #expect(daemon.stop() == 0) }
+        let script = try SocketScript(as: reader, connections: 1, socket: daemon.socketPath,
+                                      requests: 200, method: "faults.clear", params: #"{"device":"SIM-0001-000"}"#)
+        #expect(script.outcomes(1) == ["ok"])
+        #expect(script.finish(within: 30))
+        let summary = try #require(daemon.child.waitForErrorLine(containing: #"command=* {"suppressed":"#, within: 10), "\(daemon.child.allErrors)")
+        let suppressed = Int(summary.split(separator: ":").last?.prefix { $0.isNumber } ?? "") ?? 0
+        let oneByOne = daemon.child.allErrors.split(separator: "\n").filter { $0.contains("→ DENIED") && !$0.contains("suppressed") }
+        // Five at once, and one a minute after (a slow runner may see a second).
+        #expect((5...7).contains(oneByOne.count), "\(oneByOne.count) refusals recorded one by one")
+        #expect(oneByOne.count + suppressed == 200, "every refusal is counted: \(oneByOne.count) + \(suppressed)")
+        #expect(try TestSupport.wait(upTo: 20, pollEvery: 0.1) {
+            try HistoryDatabase(path: daemon.databasePath).auditEntries().filter { $0.outcome == "denied" }.count == oneByOne.count + 1
+        }, "the audit table holds the same, not 200 rows")
+    }
 }
 
 /// A Python client run as another user (setpriv): opens `connections` connections to the

@@ -175,6 +175,7 @@ extension Station {
             logger.notice("created the station key \(keyFile) (Ed25519, mode 0600), fingerprint \(key.publicKey.fingerprint)")
         }
         let recorder = HistoryRecorder(database: database, logger: logger)
+        try database.capAudit(keeping: recorder.retention.auditEntries)
         logger.info("history \(path) (schema \((try? database.schemaVersion()) ?? "?")); station key \(key.publicKey.fingerprint)")
         return Station(key: key, history: recorder, version: version)
     }
