@@ -39,6 +39,7 @@ extension LockDiag {
         static let configuration = CommandConfiguration(
             commandName: "run",
             abstract: "Run a test plan on every matching lock in parallel, through lockdiagd.",
+            usage: "lockdiag bench run <plan> [--junit <file>] [--csv <dir>] [<options>]",
             discussion: """
                 The plan is checked first; a plan with an error is refused, with its line and the reason, \
                 before any lock is touched. Then every matching lock runs the plan's steps, in parallel \

@@ -10,6 +10,7 @@ extension LockDiag {
     struct Scan: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Scan for Bluetooth LE devices nearby and mark the likely locks (no daemon needed).",
+            usage: "lockdiag scan [--seconds <n>] [--adapter <hciN>] [--passive] [--json]",
             discussion: """
                 Listens for LE advertisements through the adapter's raw HCI socket (active scanning, \
                 so scan responses with names come in too) and lists each device once: address (with \

@@ -15,29 +15,31 @@ import USBTransport
 struct LockDiagDaemonCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lockdiagd",
-        abstract: "The lockdiag daemon: polls smart door-lock controllers and diagnoses them.",
+        abstract: "The lockdiag daemon: polls smart door locks and diagnoses them.",
         discussion: """
-        lockdiagd owns the locks' links and the timing. It polls each lock over LDP/1 (see
-        firmware-specs/ldp-v1.md), turns what it sees into faults with advice, and serves it all
-        as JSON-RPC on a Unix socket to `lockdiag`, scripts and bench rigs (docs/socket-api.md).
+        lockdiagd owns the locks' links and the timing. It polls each lock over LDP/1
+        (see firmware-specs/ldp-v1.md), turns what it sees into faults with advice, and
+        serves it all as JSON-RPC on a Unix socket to `lockdiag`, scripts and bench
+        rigs (docs/socket-api.md).
 
-        Locks plugged in over USB are found by themselves (udev discovery, on by default): the
-        vendor-bulk variant (USB 1209:0001) and the CDC-ACM variant (1209:0002, a /dev/ttyACM*
-        port), and any device udev/70-lockdiag.rules or a local rule tags LOCKDIAG_TRANSPORT.
-        They appear in `lockdiag list` as they are plugged in; an unplugged lock stays listed as
-        offline under the same id until it is plugged back in or --forget-unplugged passes.
-        USB-UART service cables (CH340, CP210x, FTDI, PL2303) are never probed by default:
-        name one with --serial PATH or --usb-serial SERIAL. `lockdiagd --scan` shows what is
+        Locks plugged in over USB are found by themselves (udev discovery, on by
+        default): the vendor-bulk variant (USB 1209:0001) and the CDC-ACM variant
+        (1209:0002, a /dev/ttyACM* port), and any device udev/70-lockdiag.rules or a
+        local rule tags LOCKDIAG_TRANSPORT. They appear in `lockdiag list` as they are
+        plugged in; an unplugged lock stays listed as offline under the same id until
+        it is plugged back in or --forget-unplugged passes. USB-UART service cables
+        (CH340, CP210x, FTDI, PL2303) are never probed by default: name one with
+        --serial PATH or --usb-serial SERIAL. `lockdiagd --scan` shows what is
         connected. See firmware-specs/usb.md and udev/README.md.
 
         Examples:
-          lockdiagd                                    # every lock plugged in, now or later
+          lockdiagd                              # every lock plugged in, now or later
           lockdiagd --serial /dev/ttyACM0 --no-discovery
-          lockdiagd --usb 1-1.4 --usb LX3-000123       # bulk locks by port path and by serial number
-          lockdiagd --usb-serial A10K3Z9Q              # a service cable, by its USB serial number
-          lockdiagd --simulate healthy,motor-stall,battery-worn --socket /tmp/lockdiag.sock
+          lockdiagd --usb 1-1.4 --usb LX3-000123 # bulk locks by port and by serial
+          lockdiagd --usb-serial A10K3Z9Q        # a service cable, by its USB serial
+          lockdiagd --simulate healthy,motor-stall --socket /tmp/lockdiag.sock
           sudo lockdiagd --serial /dev/lockdiag/LX3-000123 --realtime
-          lockdiagd --serial /dev/ttyACM0 --metrics 127.0.0.1:9464   # Prometheus scrapes /metrics
+          lockdiagd --serial /dev/ttyACM0 --metrics 127.0.0.1:9464 # Prometheus
           lockdiagd --scan
           lockdiagd --ble C4:7C:8D:6A:1B:2E/random     # `lockdiag scan` finds it
           lockdiagd --ble-att-socket /tmp/lock.att     # locksim --ble-att-socket

@@ -27,7 +27,7 @@ struct LockSim: ParsableCommand {
             a directory holding lock0, lock1, … `unplug` takes a BLE lock out of range (its \
             connection drops, its socket goes), `hang` stops it answering ATT requests too.
 
-            SCENARIOS (--scenario takes one, or a comma list applied round-robin over --count):
+            SCENARIOS (--scenario: one, or a comma list applied round-robin over --count):
             \(HelpText.scenarios)
 
             COMMANDS on stdin, one per line, each answered with lines starting "ok" or "error" \
