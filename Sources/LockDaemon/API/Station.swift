@@ -35,16 +35,20 @@ public struct Station: Sendable {
         }
         table.register(APIMethod.reportCreate) { call in
             let params = try call.decodeParams(as: DeviceParams.self)
-            let signed = try makeReport(params.device, hub: hub)
+            let station = self
+            let signed = try await history.database.offPool { (_) throws(RPCError) in try station.makeReport(params.device, hub: hub) }
             logger.notice("report \(signed.report.reportID) on \(signed.report.device.id) signed for \(requester(of: call))")
             return try JSONValue(encoding: signed)
         }
         table.register(APIMethod.stationInfo) { _ in
-            try JSONValue(encoding: StationInfo(
+            // Counting the history's rows reads every table: on the read queue too.
+            let history = self.history
+            let info = await history.database.offPool { _ in history.info() }
+            return try JSONValue(encoding: StationInfo(
                 host: host,
                 key: StationKeyInfo(algorithm: ReportSigner.algorithm, publicKey: key.publicKey.base64,
                                     fingerprint: key.publicKey.fingerprint, path: key.path),
-                history: history.info()))
+                history: info))
         }
     }
 
