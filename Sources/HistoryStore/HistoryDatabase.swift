@@ -266,13 +266,15 @@ public final class HistoryDatabase: Sendable {
 
     private static let decoder = JSONDecoder()
 
-    /// A device's fault events, oldest first: the newest `limit` at or after `since`.
-    public func faultEvents(device: String, sinceMilliseconds: Int64? = nil, limit: Int = 10_000) throws(HistoryError)
-        -> (events: [FaultEvent], truncated: Bool) {
+    /// A device's fault events, oldest first: the newest `limit` at or after `since` and, given
+    /// `beforeID`, older than that event (the next page back; new events never shift it, as
+    /// they only get higher ids). `truncated`: older ones matched too.
+    public func faultEvents(device: String, sinceMilliseconds: Int64? = nil, beforeID: Int64? = nil, limit: Int = 10_000)
+        throws(HistoryError) -> (events: [FaultEvent], truncated: Bool) {
         try read { db in
             let rows = try Row.fetchAll(db, sql: """
-                SELECT * FROM fault_event WHERE device = ? AND at_ms >= ? ORDER BY id DESC LIMIT ?
-                """, arguments: [device, sinceMilliseconds ?? Int64.min, limit + 1])
+                SELECT * FROM fault_event WHERE device = ? AND at_ms >= ? AND id < ? ORDER BY id DESC LIMIT ?
+                """, arguments: [device, sinceMilliseconds ?? Int64.min, beforeID ?? Int64.max, limit + 1])
             let events = try rows.prefix(limit).reversed().map(Self.faultEvent)
             return (events, rows.count > limit)
         }

@@ -173,7 +173,10 @@ extension Daemon {
         let started = MonotonicClock.nanoseconds()
         let server: MetricsServer
         do {
-            server = try await MetricsServer(address: address) {
+            var limits = MetricsServer.Limits()
+            limits.idleTimeoutSeconds = configuration.security.idleTimeoutSeconds
+            limits.maxRequestBytes = configuration.security.maxRequestBytes
+            server = try await MetricsServer(address: address, limits: limits) {
                 MetricsExposition.render(MetricsSnapshot(version: version, uptimeSeconds: Double(MonotonicClock.nanoseconds() - started) / 1e9,
                                                          devices: hub.metricsDevices(), loop: hub.loop.statistics))
             }

@@ -6,6 +6,7 @@ extension LockDiag {
     struct Faults: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show faults with their evidence and what to do (`→` lines), confirmed first.",
+            usage: "lockdiag faults [<device>] [--history [--since <time>]] [<options>]",
             discussion: """
                 Exits 2 when a fault shown is confirmed. --json prints the faults.list result.
                 --history DEVICE shows the device's fault history from lockdiagd's database instead (every raised, \

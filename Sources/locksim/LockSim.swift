@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LockSimulator
+import OptionRanges
 
 /// `locksim`: emulated LDP/1 lock controllers on pseudo-terminals.
 @main
@@ -26,7 +27,7 @@ struct LockSim: ParsableCommand {
             a directory holding lock0, lock1, … `unplug` takes a BLE lock out of range (its \
             connection drops, its socket goes), `hang` stops it answering ATT requests too.
 
-            SCENARIOS (--scenario takes one, or a comma list applied round-robin over --count):
+            SCENARIOS (--scenario: one, or a comma list applied round-robin over --count):
             \(HelpText.scenarios)
 
             COMMANDS on stdin, one per line, each answered with lines starting "ok" or "error" \
@@ -57,7 +58,7 @@ struct LockSim: ParsableCommand {
     @Option(name: .customLong("gatt-services"), help: ArgumentHelp("With --ble-att-socket: full (Battery, Device Information, LDP) or standard (no LDP)."))
     var gattServices = BLEServing.Services.full.rawValue
 
-    @Option(name: .customLong("ble-mtu"), help: ArgumentHelp("With --ble-att-socket: the ATT MTU the lock can receive (23–517).", valueName: "bytes"))
+    @Option(name: .customLong("ble-mtu"), help: ArgumentHelp(Ranges.bleMTU.help("With --ble-att-socket: the ATT MTU the lock can receive"), valueName: "bytes"))
     var bleMTU = 247
 
     @Flag(name: .customLong("ble-indicate"),
@@ -71,16 +72,16 @@ struct LockSim: ParsableCommand {
     @Option(help: "Scenario name, or a comma list applied round-robin across the locks.")
     var scenario = Scenario.healthy.rawValue
 
-    @Option(help: "How many locks to serve.")
+    @Option(help: ArgumentHelp(Ranges.count.help("How many locks to serve")))
     var count = 1
 
-    @Option(help: "Seed for every random draw; the same seed and input give the same bytes.")
+    @Option(help: ArgumentHelp(Ranges.seed.help("Seed for every random draw; the same seed and input give the same bytes")))
     var seed: UInt64 = 1
 
     @Option(name: .customLong("link-dir"), help: "Directory for stable lock<N> symlinks to the ptys.")
     var linkDirectory: String?
 
-    @Option(help: "Mean seconds between simulated uses (actuation or finger touch, alternately; ±30 % jitter); 0 for none.")
+    @Option(help: ArgumentHelp(Ranges.activity.help("Mean seconds between simulated uses (actuation or finger touch, alternately; ±30 % jitter); 0 for none")))
     var activity = 4.0
 
     @Option(help: "The locks' wire protocol: ldp (LDP/1), tuya (Tuya MCU, standard) or tuya-lowpower.")
@@ -94,9 +95,10 @@ struct LockSim: ParsableCommand {
             throw ValidationError("give exactly one of --pty (serial locks) or --ble-att-socket PATH (Bluetooth LE locks)")
         }
         guard BLEServing.Services(rawValue: gattServices) != nil else { throw ValidationError("--gatt-services must be full or standard") }
-        guard (23...517).contains(bleMTU) else { throw ValidationError("--ble-mtu must be 23…517, not \(bleMTU)") }
-        guard (1...64).contains(count) else { throw ValidationError("--count must be 1…64, not \(count)") }
-        guard activity >= 0, activity.isFinite else { throw ValidationError("--activity must be 0 or more seconds") }
+        try Ranges.bleMTU.check(bleMTU)
+        try Ranges.count.check(count)
+        try Ranges.seed.check(seed)
+        try Ranges.activity.check(activity)
         do { _ = try Scenario.list(scenario) } catch { throw ValidationError(error.description) }
         guard ["ldp", "tuya", "tuya-lowpower"].contains(dialect) else {
             throw ValidationError("--dialect is ldp, tuya or tuya-lowpower, not '\(dialect)'")
@@ -105,6 +107,14 @@ struct LockSim: ParsableCommand {
         guard bleATTSocket == nil || dialect == "ldp" else {
             throw ValidationError("--ble-att-socket serves LDP/1 over GATT; Tuya locks are served on ptys (--pty --dialect \(dialect))")
         }
+    }
+
+    /// The numeric options' documented ranges; seconds become nanoseconds in 64 bits.
+    enum Ranges {
+        static let bleMTU = OptionRange<Int>("--ble-mtu", 23...517, unit: "bytes")
+        static let count = OptionRange<Int>("--count", 1...64)
+        static let seed = OptionRange<UInt64>("--seed", 0...UInt64.max)
+        static let activity = OptionRange<Double>("--activity", 0...86_400, unit: "seconds")
     }
 
     func run() throws {

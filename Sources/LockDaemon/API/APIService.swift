@@ -75,15 +75,19 @@ public struct APIService: Sendable {
         table.register(APIMethod.telemetryUnsubscribe) { call in
             let index = try resolve(try call.decodeParams(as: DeviceParams.self).device)
             let was = hub.unsubscribe(call.connection.id, from: index)
-            call.connection.setReceivesNotifications(hub.hasSubscriptions(call.connection.id))
+            updateListening(call.connection)
             return try encode(Unsubscribed(device: hub.deviceID(index), unsubscribed: was))
         }
         station?.register(into: &table, hub: hub, logger: logger)
         table.register(APIMethod.devicesSubscribe) { call in
-            try encode(DevicesSubscription(subscribed: true, devices: hub.watchDevices(DeviceChangeConnectionSink(call.connection))))
+            let devices = hub.watchDevices(DeviceChangeConnectionSink(call.connection))
+            call.connection.setReceivesNotifications(true)
+            return try encode(DevicesSubscription(subscribed: true, devices: devices))
         }
         table.register(APIMethod.devicesUnsubscribe) { call in
-            try encode(DevicesUnsubscribed(unsubscribed: hub.unwatchDevices(call.connection.id)))
+            let was = hub.unwatchDevices(call.connection.id)
+            updateListening(call.connection)
+            return try encode(DevicesUnsubscribed(unsubscribed: was))
         }
         table.onConnectionClosed { connection in hub.removeSink(connection.id) }
         table.onInternalError { error, call in
@@ -110,6 +114,13 @@ public struct APIService: Sendable {
                                                                  max: h.maxMicroseconds, mean: (h.meanMicroseconds * 10).rounded() / 10),
                            ringDropped: s.ringDropped, uptimeSeconds: uptime(), devices: hub.linkStats(),
                            clients: clientStatistics.current())
+    }
+
+    /// Tells the server whether `connection` still waits for notifications of either kind
+    /// (telemetry, device changes): a listening connection is not idle.
+    private func updateListening(_ connection: RPCConnection) {
+        let watchesDevices = hub.deviceWatchers.withLock { $0[connection.id] != nil }
+        connection.setReceivesNotifications(watchesDevices || hub.hasSubscriptions(connection.id))
     }
 
     private func uptime() -> Double { Double(MonotonicClock.nanoseconds() - startedAtNanoseconds) / 1e9 }
