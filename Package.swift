@@ -128,6 +128,7 @@ let package = Package(
         // The history store, signed reports (canonical JSON, sign/verify/tamper, HTML) and the crash test with a real lockdiagd.
         .testTarget(name: "HistoryTests", dependencies: [
             "HistoryStore", "Reports", "LockDiagAPI", "LockDiagCLI", "JSONRPC", "LockDiagTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            "LockDaemon", logging,
         ], swiftSettings: swift6),
         .testTarget(name: "USBTransportTests", dependencies: ["USBTransport", "LockDiagTestSupport"], swiftSettings: swift6),
         .testTarget(name: "DeviceDiscoveryTests", dependencies: ["DeviceDiscovery", "LockDiagTestSupport"], swiftSettings: swift6),

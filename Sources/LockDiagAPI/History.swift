@@ -44,6 +44,10 @@ public enum FaultEventKind: String, Codable, Sendable, CaseIterable {
     case healed
     /// Removed from the active faults by `faults.clear` (who asked is in `cleared_by`).
     case cleared
+    /// Not a fault's transition: a gap. Events of this device that were never written (the
+    /// daemon's queue was full while the disk refused writes, or the database refused them):
+    /// `count` of them between `first_seen` and `at`, what they were in `evidence`.
+    case lost
 }
 
 /// One entry of a device's fault history, as it was committed to the history database.

@@ -41,7 +41,7 @@ public struct APIService: Sendable {
         table.register(APIMethod.faultsList) { call in
             let params = try call.decodeParams(as: FaultsListParams.self)
             let index = try params.device.map(resolve)
-            return try encode(FaultsList(faults: hub.faults(of: index)))
+            return try encode(hub.faultsList(of: index))
         }
         table.register(APIMethod.faultsClear) { call in
             let index = try resolve(try call.decodeParams(as: DeviceParams.self).device)
@@ -102,7 +102,8 @@ public struct APIService: Sendable {
         return DaemonInfo(version: version, pid: getpid(), uptimeSeconds: uptime(), devices: count.total, devicesOnline: count.online,
                           protocols: ["LDP/1", "GATT", "Tuya MCU"], socket: socketPath, pollHz: hub.loop.configuration.pollHz,
                           realtime: RealtimeInfo(requested: hub.loop.configuration.realtime != nil, granted: realtime.granted,
-                                                 missing: realtime.missing))
+                                                 missing: realtime.missing),
+                          health: DaemonHealth(history: hub.history?.health()))
     }
 
     func stats() -> DaemonStats {

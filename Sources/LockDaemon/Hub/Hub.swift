@@ -111,10 +111,11 @@ public final class Hub: Sendable {
         return state.withLock { $0.devices[index]?.apiStatus(now: now, silenceNanoseconds: silenceNanoseconds) }
     }
 
+    /// Each marked with whether its events are on disk (Hub+History.swift).
     public func faults(of index: Int?) -> [Fault] {
         state.withLock { s in
-            s.devices.compactMap { $0 }.filter { index == nil || $0.index == index }
-                .flatMap { d in d.faults.ordered.map { d.apiFault($0) } }
+            annotateSaved(s.devices.compactMap { $0 }.filter { index == nil || $0.index == index }
+                .flatMap { d in d.faults.ordered.map { d.apiFault($0) } })
         }
     }
 
