@@ -33,6 +33,8 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let timeout = -32005
         public static let limitExceeded = -32006
         public static let deviceRefused = -32007
+        /// A device name that more than one lock answers to; `data.candidates` lists them.
+        public static let ambiguousDevice = -32008
 
         /// The range the spec leaves to implementations for server errors.
         public static let serverErrorRange = -32099 ... -32000

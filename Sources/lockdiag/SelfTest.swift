@@ -22,7 +22,7 @@ extension LockDiag {
 
         @OptionGroup var options: Options
 
-        @Argument(help: "The device id from `lockdiag list` (or its path).")
+        @Argument(help: "The device id from `lockdiag list` (or a serial number or path only one lock has).")
         var device: String
 
         @Argument(help: "Which self-test.")

@@ -75,6 +75,14 @@ struct LockSim: ParsableCommand {
     @Option(help: ArgumentHelp(Ranges.count.help("How many locks to serve")))
     var count = 1
 
+    @Option(name: .customLong("serial-number"),
+            help: ArgumentHelp("IDENTIFY's serial number: one for every lock, or a comma list applied round-robin (default SIM-<seed>-<index>, unique).",
+                               valueName: "serial"))
+    var serialNumber: String?
+
+    @Option(help: ArgumentHelp("Where each bolt is at start: locked or unlocked, or a comma list applied round-robin.", valueName: "position"))
+    var bolt = BoltStart.locked.rawValue
+
     @Option(help: ArgumentHelp(Ranges.seed.help("Seed for every random draw; the same seed and input give the same bytes")))
     var seed: UInt64 = 1
 
@@ -100,6 +108,14 @@ struct LockSim: ParsableCommand {
         try Ranges.seed.check(seed)
         try Ranges.activity.check(activity)
         do { _ = try Scenario.list(scenario) } catch { throw ValidationError(error.description) }
+        guard boltStarts != nil else { throw ValidationError("--bolt takes locked or unlocked (or a comma list of them), not '\(bolt)'") }
+        if let serialNumber {
+            let serials = serialNumber.split(separator: ",", omittingEmptySubsequences: false)
+            // IDENTIFY carries at most 32 bytes of serial (firmware-specs/ldp-v1.md §6.1).
+            guard serials.allSatisfy({ (1...32).contains($0.utf8.count) }) else {
+                throw ValidationError("--serial-number: each serial number is 1 to 32 bytes, not '\(serialNumber)'")
+            }
+        }
         guard ["ldp", "tuya", "tuya-lowpower"].contains(dialect) else {
             throw ValidationError("--dialect is ldp, tuya or tuya-lowpower, not '\(dialect)'")
         }
@@ -117,6 +133,12 @@ struct LockSim: ParsableCommand {
         static let activity = OptionRange<Double>("--activity", 0...86_400, unit: "seconds")
     }
 
+    /// `--bolt` read, nil when it names something else.
+    private var boltStarts: [BoltStart]? {
+        let parts = bolt.split(separator: ",", omittingEmptySubsequences: false).map { BoltStart(rawValue: String($0)) }
+        return parts.contains(nil) ? nil : parts.compactMap { $0 }
+    }
+
     func run() throws {
         // Block the stop signals before any thread exists, so every thread inherits the mask
         // and the main thread alone takes them with sigwait (no async-signal-safety worries).
@@ -132,9 +154,13 @@ struct LockSim: ParsableCommand {
         var configurations = SimulatorConfiguration.fleet(
             count: count, scenarios: scenarios, seed: seed,
             activityIntervalNanoseconds: activity > 0 ? UInt64(activity * 1e9) : nil)
+        let serials = serialNumber.map { $0.split(separator: ",").map(String.init) } ?? []
+        let bolts = boltStarts ?? [.locked]
         for index in configurations.indices {
             configurations[index].tuya = dialect == "tuya" ? .standard : dialect == "tuya-lowpower" ? .lowPower : nil
             configurations[index].tuyaTap = tap
+            if !serials.isEmpty { configurations[index].serial = serials[index % serials.count] }
+            configurations[index].startBolt = bolts[index % bolts.count]
         }
         if let bleATTSocket {
             var isDirectory: ObjCBool = false

@@ -127,7 +127,7 @@ public struct APIService: Sendable {
     private func uptime() -> Double { Double(MonotonicClock.nanoseconds() - startedAtNanoseconds) / 1e9 }
 
     private func resolve(_ device: String) throws(RPCError) -> Int {
-        do { return try hub.resolve(device) } catch { throw RPCError.unknownDevice(device) }
+        do { return try hub.resolve(device) } catch { throw RPCError(resolving: error) }
     }
 
     private func mapped<T>(_ device: String, _ body: () async throws(HubError) -> T) async throws(RPCError) -> T {
@@ -136,7 +136,7 @@ public struct APIService: Sendable {
         } catch {
             let data: JSONValue = ["device": .string(device)]
             switch error {
-            case .unknownDevice(let id): throw RPCError.unknownDevice(id)
+            case .unknownDevice, .ambiguousDevice: throw RPCError(resolving: error)
             case .offline(let id): throw RPCError.deviceOffline(id)
             case .busy(let message): throw RPCError(code: RPCError.Code.busy, message: message, data: data)
             case .timeout(let message): throw RPCError(code: RPCError.Code.timeout, message: message, data: data)

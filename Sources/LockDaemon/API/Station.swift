@@ -55,7 +55,13 @@ public struct Station: Sendable {
     /// A device's id: the live one if it is attached, else the name itself if the history knows
     /// it (a lock that was unplugged still has its history).
     func historyID(_ name: String, hub: Hub) throws(RPCError) -> (id: String, index: Int?) {
-        if let index = try? hub.resolve(name) { return (hub.deviceID(index), index) }
+        do {
+            let index = try hub.resolve(name)
+            return (hub.deviceID(index), index)
+        } catch {
+            // A name several locks answer to must not fall back to whichever history it finds.
+            if case .ambiguousDevice = error { throw RPCError(resolving: error) }
+        }
         let known = (try? history.database.deviceRecord(name)) != nil
             || ((try? history.database.faultEvents(device: name, limit: 1).events.isEmpty) == false)
         guard known else { throw RPCError.unknownDevice(name) }

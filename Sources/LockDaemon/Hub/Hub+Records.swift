@@ -109,11 +109,13 @@ extension Hub {
         switch response {
         case .identify(let identity):
             let firstTime = d.identity == nil
-            d.identity = identity
-            if !identity.serial.isEmpty {
-                let taken = s.devices.contains { $0 != nil && $0!.index != d.index && $0!.id == identity.serial }
-                d.id = taken ? "\(identity.serial)@\(d.path)" : identity.serial
+            // The id follows the serial number only when it changes (another lock on this port):
+            // a lock answering again after a reconnect keeps its id, even if it could now have a
+            // shorter one.
+            if identity.serial != (d.identity?.serial ?? "") {
+                d.id = s.uniqueID(identity.serial.isEmpty ? d.path : identity.serial, path: d.path, for: d.index)
             }
+            d.identity = identity
             if firstTime {
                 effects.log.append("\(d.id): \(identity.model) rev \(identity.hardwareRevision), firmware \(identity.firmwareVersion) on \(d.path)")
             }
