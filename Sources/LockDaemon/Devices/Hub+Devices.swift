@@ -122,6 +122,7 @@ extension Hub {
                 let wasUnplugged = d.unpluggedAtNanoseconds != nil
                 d.usb = info
                 d.unpluggedAtNanoseconds = nil
+                if wasUnplugged { d.pluggedBackAtNanoseconds = MonotonicClock.nanoseconds() }
                 guard d.discovered else {
                     // Named on the command line: its own link reconnects by itself.
                     if wasUnplugged { d.problem = nil }
@@ -185,6 +186,8 @@ extension Hub {
             guard let i = s.devices.firstIndex(where: { $0?.discoveryKey == key && $0?.transport == transport }),
                   s.devices[i]!.unpluggedAtNanoseconds == nil else { return nil }
             s.devices[i]!.unpluggedAtNanoseconds = now
+            // Its link failing a moment ago was this unplug, not a lost link.
+            s.devices[i]!.linkDroppedAtNanoseconds = nil
             s.devices[i]!.usb?.plugged = false
             s.devices[i]!.problem = "unplugged from USB port \(device.port) — plug it back in: it keeps its id and its faults"
             return (i, s.devices[i]!.discovered)
