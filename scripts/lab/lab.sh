@@ -15,7 +15,7 @@ MEMORY=${LAB_MEMORY:-3G}
 here=$ROOT/scripts/lab
 
 # Scenarios in the order they run; each boot group shares one guest.
-DEVICE_SCENARIOS="smoke cdc-acm vendor-bulk ble"   # one guest, busybox init + chroot
+DEVICE_SCENARIOS="cdc-acm vendor-bulk ble"   # one guest, busybox init + chroot
 SYSTEMD_SCENARIOS="systemd"                  # one guest, systemd as PID 1
 POWER_CUT_CYCLES=${LAB_POWER_CUT_CYCLES:-5}  # power-cut: one guest per cycle, killed outright
 
