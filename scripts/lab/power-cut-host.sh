@@ -1,6 +1,6 @@
 # Sourced by lab.sh: scenario 5's cycles. Each boot of scenarios/power-cut.sh runs one cycle on
 # the same ext4 disk image (made here with mkfs.ext4); once the guest says "running-CYCLE", QEMU
-# is killed with SIGKILL after a random 3–15 s. A last boot checks the last cycle and the disk.
+# is killed with SIGKILL after a random 1–12 s. A last boot checks the last cycle and the disk.
 pc_dir=$RESULTS/power-cut
 mkdir -p "$pc_dir"
 pc_disk=$LAB_DIR/power-cut.ext4
@@ -18,7 +18,7 @@ while [ "$pc_cycle" -le $((POWER_CUT_CYCLES + 1)) ] && [ -z "$pc_failed" ]; do
         end=$(( $(date +%s) + 240 ))
         while [ ! -f "$pc_dir/running-$pc_cycle" ] && kill -0 "$QEMU_PID" 2>/dev/null && [ "$(date +%s)" -lt "$end" ]; do sleep 1; done
         if [ -f "$pc_dir/running-$pc_cycle" ]; then
-            after=$(( 3 + $(od -An -N2 -tu2 /dev/urandom) % 13 ))
+            after=$(( 1 + $(od -An -N2 -tu2 /dev/urandom) % 12 ))
             sleep "$after"
             kill -9 "$QEMU_PID" 2>/dev/null
             wait "$QEMU_PID" 2>/dev/null

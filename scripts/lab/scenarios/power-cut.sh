@@ -11,6 +11,7 @@ export PATH=$BIN:$PATH
 
 step "mount the history disk (cycle $cycle)"
 mkdir -p /mnt/history
+modprobe crc32c_generic  # ext4's metadata checksums (a soft dependency modprobe does not follow)
 mount -t ext4 /dev/vda /mnt/history || fail "cannot mount the history disk /dev/vda (cycle $cycle)"
 DB=/mnt/history/history.sqlite
 # --simulate locks whose faults come and go: stalls and timeouts per actuation, a sensor that
@@ -32,7 +33,8 @@ if [ "$cycle" -gt "$last" ]; then
 fi
 
 step "cycle $cycle: watch every lock, clear faults now and then"
-wait_for 60 "six simulated locks listed" sh -c '"$0" list --json > "$1" && python3 -c "import json,sys; sys.exit(0 if len(json.load(open(sys.argv[1]))[\"devices\"])==6 else 1)" "$1"' "$BIN/lockdiag" "$WORK/l.json"
+six_listed() { list_json "$WORK/l.json" && json "$WORK/l.json" "len(d['devices'])==6"; }
+wait_for 60 "six simulated locks listed" six_listed
 ids=$(python3 -c "import json,sys; print(' '.join(x['id'] for x in json.load(open(sys.argv[1]))['devices']))" "$WORK/l.json")
 events=$LAB_OUT/events-$cycle.jsonl
 : > "$events"
@@ -44,6 +46,8 @@ for id in $ids; do
 done
 ( while sleep 3; do for id in $ids; do lockdiag clear "$id" > /dev/null 2>&1; done; done ) &
 cleanup_kill $!
+# The cut comes after the client has been told something: a cycle without events proves nothing.
+wait_for 120 "the client's first fault event" test -s "$events"
 echo "$cycle" > "$LAB_OUT/running-$cycle"
 sync
 step "running until the power is cut"
