@@ -24,6 +24,10 @@ public struct SimulatorConfiguration: Sendable, Equatable {
     public var firmwareVersion: String
     /// Serve over Bluetooth LE (a GATT server on the seqpacket seam) instead of a pty.
     public var ble: BLEServing?
+    /// Serve on this existing tty instead of a pty of our own: the lock's end of a real line, such
+    /// as a USB gadget's `/dev/ttyGS0` (`locksim --tty`). A hang-up there (the gadget unplugged)
+    /// closes it; the lock reopens it until it comes back, as firmware re-enumerates.
+    public var ttyPath: String? = nil
     /// Speak Tuya (standard or low-power) instead of LDP/1 (`locksim --dialect`); nil: LDP/1.
     public var tuya: TuyaVariant? = nil
     /// With `tuya`: play the module too and mirror each direction to a pty of its own, a passive

@@ -19,6 +19,11 @@ struct LockSim: ParsableCommand {
             until SIGTERM or SIGINT (exit 0, ptys closed). With --link-dir, the paths are stable \
             symlinks DIR/lock<N> that follow a replug to its new pty.
 
+            With --tty PATH (repeatable) each lock is served on an existing tty instead, one lock \
+            per PATH: the firmware side of a real line, such as a USB gadget's /dev/ttyGS0 (the \
+            kernel lab, docs/lab.md). When the tty hangs up (the gadget is unplugged) the lock \
+            reopens it every 0.1 s until it is back; stdout lists the PATHs.
+
             With --ble-att-socket the locks are Bluetooth LE locks instead: each serves a GATT \
             server (GAP, GATT, Battery, Device Information and the LDP service of \
             firmware-specs/ble-gatt.md; only Battery and Device Information with --gatt-services \
@@ -45,11 +50,15 @@ struct LockSim: ParsableCommand {
             Example:
               locksim --pty --count 2 --scenario motor-stall,healthy --link-dir /tmp/locks
               locksim --ble-att-socket /tmp/lock.att --scenario battery-worn --ble-mtu 23
+              locksim --tty /dev/ttyGS0 --scenario motor-stall
               locksim --pty --dialect tuya-lowpower --scenario battery-low --tap
             """)
 
     @Flag(help: "Serve each lock on a pseudo-terminal (USB serial).")
     var pty = false
+
+    @Option(name: .customLong("tty"), help: ArgumentHelp("Serve one lock on this existing tty (e.g. a USB gadget's /dev/ttyGS0); repeat for more.", valueName: "path"))
+    var ttys: [String] = []
 
     @Option(name: .customLong("ble-att-socket"),
             help: ArgumentHelp("Serve each lock as a BLE GATT server on a Unix SOCK_SEQPACKET socket (one ATT PDU per packet).", valueName: "path"))
@@ -99,8 +108,11 @@ struct LockSim: ParsableCommand {
     var tap = false
 
     func validate() throws {
-        guard pty != (bleATTSocket != nil) else {
-            throw ValidationError("give exactly one of --pty (serial locks) or --ble-att-socket PATH (Bluetooth LE locks)")
+        guard [pty, bleATTSocket != nil, !ttys.isEmpty].filter({ $0 }).count == 1 else {
+            throw ValidationError("give exactly one of --pty (serial locks on ptys), --tty PATH (serial locks on existing ttys) or --ble-att-socket PATH (Bluetooth LE locks)")
+        }
+        guard ttys.isEmpty || count == 1 || count == ttys.count else {
+            throw ValidationError("--tty serves one lock per PATH: leave out --count, or give it as \(ttys.count)")
         }
         guard BLEServing.Services(rawValue: gattServices) != nil else { throw ValidationError("--gatt-services must be full or standard") }
         try Ranges.bleMTU.check(bleMTU)
@@ -120,6 +132,7 @@ struct LockSim: ParsableCommand {
             throw ValidationError("--dialect is ldp, tuya or tuya-lowpower, not '\(dialect)'")
         }
         guard !tap || dialect != "ldp" else { throw ValidationError("--tap needs --dialect tuya or tuya-lowpower: LDP/1 locks have no module to tap") }
+        guard ttys.isEmpty || dialect == "ldp" else { throw ValidationError("--tty serves LDP/1 locks; Tuya locks are served on ptys (--pty --dialect \(dialect))") }
         guard bleATTSocket == nil || dialect == "ldp" else {
             throw ValidationError("--ble-att-socket serves LDP/1 over GATT; Tuya locks are served on ptys (--pty --dialect \(dialect))")
         }
@@ -152,7 +165,7 @@ struct LockSim: ParsableCommand {
 
         let scenarios = try Scenario.list(scenario)
         var configurations = SimulatorConfiguration.fleet(
-            count: count, scenarios: scenarios, seed: seed,
+            count: ttys.isEmpty ? count : ttys.count, scenarios: scenarios, seed: seed,
             activityIntervalNanoseconds: activity > 0 ? UInt64(activity * 1e9) : nil)
         let serials = serialNumber.map { $0.split(separator: ",").map(String.init) } ?? []
         let bolts = boltStarts ?? [.locked]
@@ -161,6 +174,7 @@ struct LockSim: ParsableCommand {
             configurations[index].tuyaTap = tap
             if !serials.isEmpty { configurations[index].serial = serials[index % serials.count] }
             configurations[index].startBolt = bolts[index % bolts.count]
+            if !ttys.isEmpty { configurations[index].ttyPath = ttys[index] }
         }
         if let bleATTSocket {
             var isDirectory: ObjCBool = false

@@ -124,6 +124,7 @@ extension Hub {
                 let wasUnplugged = d.unpluggedAtNanoseconds != nil
                 d.usb = info
                 d.unpluggedAtNanoseconds = nil
+                if wasUnplugged { d.pluggedBackAtNanoseconds = MonotonicClock.nanoseconds() }
                 guard d.discovered else {
                     // Named on the command line: its own link reconnects by itself.
                     if wasUnplugged { d.problem = nil }
@@ -187,6 +188,8 @@ extension Hub {
             let plugged = s.devices.compactMap { $0 }.filter { $0.discoveryKey == key && $0.transport == transport && $0.unpluggedAtNanoseconds == nil }
             guard let i = (plugged.first { $0.path == device.path } ?? plugged.first)?.index else { return nil }
             s.devices[i]!.unpluggedAtNanoseconds = now
+            // Its link failing a moment ago was this unplug, not a lost link.
+            s.devices[i]!.linkDroppedAtNanoseconds = nil
             s.devices[i]!.usb?.plugged = false
             s.devices[i]!.problem = "unplugged from USB port \(device.port) — plug it back in: it keeps its id and its faults"
             return (i, s.devices[i]!.discovered)
