@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import JSONRPC
+import LockDiagCLI
 import LockDiagTestSupport
 import Reports
 import Testing
@@ -130,6 +131,24 @@ import Testing
             #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
             #expect(result.stdout.isEmpty)
         }
+    }
+
+    /// A report is anyone's file: its strings reach `--json` output escaped, never raw.
+    @Test func verifyJSONOutputIsInertOnATerminal() throws {
+        defer { dir.remove() }
+        var report = sampleReport(fingerprint: station.publicKey.fingerprint)
+        let hostile = "LX3\u{7F}\u{9B}2J\u{202E}321\u{2066}"
+        report.device.id = hostile
+        report.reportID = "r\u{85}\u{200F}"
+        let file = dir.path + "/hostile.json"
+        _ = FileManager.default.createFile(atPath: file, contents: Data(try ReportSigner.fileBytes(try ReportSigner.sign(report, with: station))))
+        let out = try verify([file, "--key", station.publicKey.base64, "--json"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let unsafe = out.stdout.unicodeScalars.filter { $0 != "\n" && (DisplayText.isUnsafe($0) || $0.value == 0x2028) }
+        #expect(unsafe.isEmpty, "raw \(unsafe.map { String($0.value, radix: 16) }) in \(out.stdout)")
+        let result = try JSONValue(parsing: out.stdout)
+        #expect(result["device"] == .string(hostile))
+        #expect(result["report_id"] == .string(report.reportID))
     }
 
     @Test func theHelpNamesEveryVerdictAndItsExitStatus() throws {
