@@ -251,12 +251,12 @@ public struct TrustedKeys: Sendable, Equatable {
     public static let none = TrustedKeys()
 
     /// Trusts one public key (what `--key` gives).
-    public static func key(_ key: PublicKeyText, station: String = "the key given with --key") -> TrustedKeys {
+    public static func key(_ key: PublicKeyText, station: String = "given with --key") -> TrustedKeys {
         TrustedKeys([Entry(key: .key(key), station: station)])
     }
 
     /// Trusts one fingerprint.
-    public static func fingerprint(_ fingerprint: String, station: String = "the key given with --key") -> TrustedKeys {
+    public static func fingerprint(_ fingerprint: String, station: String = "given with --key") -> TrustedKeys {
         TrustedKeys([Entry(key: .fingerprint(fingerprint), station: station)])
     }
 

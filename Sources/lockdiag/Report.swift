@@ -154,7 +154,7 @@ extension LockDiag {
                 guard let parsed = TrustedKey.parse(text) else {
                     throw CLIError(status: .failure, message: "--key '\(DisplayText.safe(text))' is not a public key: give the base64 key or SHA256: fingerprint that `lockdiag key` shows, or a file holding one")
                 }
-                keys.entries.append(.init(key: parsed, station: "the key given with --key"))
+                keys.entries.append(.init(key: parsed, station: "given with --key"))
             }
             if !key.isEmpty { sources.append("--key") }
             var path = trustedKeys

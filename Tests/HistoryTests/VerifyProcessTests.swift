@@ -48,10 +48,11 @@ import Testing
         for report in [json, html] {
             let byFile = try verify([report, "--trusted-keys", file])
             #expect(byFile.status == 0, "\(byFile.stdout) \(byFile.stderr)")
-            #expect(byFile.stdout.hasPrefix("valid: signed by the trusted station bench-3, workshop Hamburg"), "\(byFile.stdout)")
+            #expect(byFile.stdout.hasPrefix("valid: signed with a trusted station key: bench-3, workshop Hamburg (\(station.publicKey.fingerprint))"),
+                    "\(byFile.stdout)")
             let byKey = try verify([report, "--key", station.publicKey.base64])
             #expect(byKey.status == 0, "\(byKey.stdout) \(byKey.stderr)")
-            #expect(byKey.stdout.hasPrefix("valid"))
+            #expect(byKey.stdout.hasPrefix("valid: signed with a trusted station key: given with --key"), "\(byKey.stdout)")
             // Any of several keys; a key file counts.
             #expect(try verify([report, "--key", stranger.publicKey.base64, "--key", station.path]).status == 0)
         }
