@@ -270,7 +270,8 @@ public struct TrustedKeys: Sendable, Equatable {
     /// not quietly change what is trusted.
     public static func parse(_ text: String, path: String) throws(TrustedKeysError) -> TrustedKeys {
         var entries: [Entry] = []
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // "\r\n" is one Character in Swift, so lines are split on any line break, CRLF included.
+        for (index, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = rawLine.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") { continue }
             let token = String(line.prefix { !$0.isWhitespace })

@@ -42,7 +42,7 @@ import Testing
         let file = trustedKeys("""
             # station keys of the workshop
             \(stranger.publicKey.fingerprint) bench-9
-            \(station.publicKey.base64)   bench-3, workshop Hamburg
+            \(station.publicKey.base64)   bench-3, workshop Hamburg\r
 
             """)
         for report in [json, html] {
