@@ -4,25 +4,32 @@
 SWIFT       ?= swift
 # libxml2-utils (xmllint) validates bench JUnit XML against its schema; python3-prometheus-client
 # parses the metrics endpoint's output (both only in tests); libsqlite3-dev backs the history store;
-# umockdev, libumockdev-dev and udev (udevadm) are for the USB and udev tests (fake devices, the
+# python3-seccomp runs lockdiagd under the unit's syscall filter (HardeningTests); python3-cryptography
+# and nodejs are the independent checks of signed reports (IndependentCheckTests); umockdev,
+# libumockdev-dev and udev (udevadm) are for the USB and udev tests (fake devices, the
 # real rules engine).
 APT_PACKAGES = pkg-config libusb-1.0-0-dev libbluetooth-dev libudev-dev libsqlite3-dev libxml2-utils python3-prometheus-client \
+               python3-seccomp \
                python3-cryptography nodejs \
                umockdev libumockdev-dev udev
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build test demo bench bench-usb catalog vectors clean report-check crash-soak tuya-schemas fuzz fuzz-build fuzz-merge fuzz-seeds
+.PHONY: deps build test lab demo bench bench-usb catalog vectors clean report-check crash-soak tuya-schemas fuzz fuzz-build fuzz-merge fuzz-seeds
 
 # Install only what is missing, so a machine that has everything never touches apt.
+define install-missing
+@missing=""; for p in $(1); do \
+    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+done; \
+if [ -n "$$missing" ]; then \
+    echo "installing:$$missing"; \
+    $(SUDO) apt-get update -qq && \
+    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+fi
+endef
+
 deps:
-	@missing=""; for p in $(APT_PACKAGES); do \
-	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	    echo "installing:$$missing"; \
-	    $(SUDO) apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	$(call install-missing,$(APT_PACKAGES))
 
 build: deps
 	$(SWIFT) build
@@ -35,6 +42,16 @@ TEST_PARALLELISM ?= 2
 
 test: deps
 	SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=$(TEST_PARALLELISM) $(SWIFT) test
+
+# The kernel lab (docs/lab.md): Debian's own kernel in QEMU (TCG) running the lab scenarios as
+# root against the real USB gadget, Bluetooth and systemd stacks, with the host's / read-only over
+# 9p. The kernel image is downloaded and unpacked under .build/lab, never installed.
+# LAB_SCENARIOS picks some, e.g. LAB_SCENARIOS=cdc-acm.
+LAB_PACKAGES = qemu-system-x86 busybox-static cpio kmod xz-utils bluez bluez-test-tools systemd udev e2fsprogs sqlite3 socat
+lab: deps
+	$(call install-missing,$(LAB_PACKAGES))
+	$(SWIFT) build
+	sh scripts/lab/lab.sh $(LAB_SCENARIOS)
 
 # lockdiagd with simulated healthy and faulty locks, diagnosed by the CLI, then stopped.
 demo: deps

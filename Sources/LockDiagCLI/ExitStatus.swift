@@ -8,7 +8,7 @@ import LockDiagAPI
 /// | 1 | any other error (permission denied, protocol error, no reply in time) |
 /// | 2 | confirmed fault(s) in what was shown (list, status, faults), or a self-test failed or was aborted |
 /// | 3 | lockdiagd is unreachable (stderr says how to start it) |
-/// | 4 | device problem: unknown, offline, busy, timed out, or it refused |
+/// | 4 | device problem: unknown, ambiguous (several locks answer to the name), offline, busy, timed out, or it refused |
 /// | 5 | `verify`: a valid signature, but not by a trusted station key |
 /// | 64 | usage error (bad arguments) |
 public enum ExitStatus: Int32, Sendable, CaseIterable {
@@ -43,7 +43,8 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
           2   confirmed fault(s) in what was shown (list, status, faults),
               or the self-test failed or was aborted
           3   lockdiagd is unreachable (the message says how to start it)
-          4   device problem: unknown device, offline, busy, timed out, or refused
+          4   device problem: unknown device, offline, busy, timed out, or
+              refused; or a name several locks answer to (give the id)
           5   verify: valid signature, but not by a trusted station key
           64  usage error (bad arguments, or an invalid bench plan)
           130 bench run stopped by Ctrl-C (partial results were written)

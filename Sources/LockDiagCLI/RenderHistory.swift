@@ -43,6 +43,7 @@ public enum HistoryRenderer {
         case .raised, .reoccurred: .yellow
         case .healed: .green
         case .cleared: .dim
+        case .lost: .yellow
         }
     }
 
@@ -50,6 +51,7 @@ public enum HistoryRenderer {
         switch e.event {
         case .cleared: "by \(e.clearedBy ?? "unknown")"
         case .healed: "checks pass again (\(e.count)× in all)"
+        case .lost: VisibleText.truncate(e.evidence, to: 110)
         default: VisibleText.truncate(e.freezeFrame?.evidence ?? e.evidence, to: 70)
         }
     }

@@ -21,9 +21,14 @@ final class ServerLoop {
         /// then carries what the MCU sends.
         var module: TuyaModuleEmulator?
         var modulePty: PseudoTerminal?
+        /// An existing tty the lock is served on instead of a pty (`locksim --tty`).
+        var tty: TTYLine?
 
-        /// Plugged in (pty open), or in range (radio listening).
-        var isOnline: Bool { radio.map { $0.listener >= 0 } ?? (pty != nil) }
+        /// Plugged in (pty or tty open), or in range (radio listening).
+        var isOnline: Bool { radio.map { $0.listener >= 0 } ?? tty.map(\.isOpen) ?? (pty != nil) }
+
+        /// The descriptor the lock's bytes go through: the pty's master, or the open tty.
+        var line: Int32? { pty?.master ?? tty.flatMap { $0.isOpen ? $0.fd : nil } }
     }
 
     /// The loop wakes at least this often even when no lock asks to.
@@ -46,7 +51,8 @@ final class ServerLoop {
         slots = configurations.indices.map { i in
             let c = configurations[i]
             return Slot(lock: SimulatedLock(configuration: c, now: now), pty: ptys[i],
-                        radio: c.ble.map { GATTPeripheral(serving: $0, values: c.gattValues, listener: listeners[i]) })
+                        radio: c.ble.map { GATTPeripheral(serving: $0, values: c.gattValues, listener: listeners[i]) },
+                        tty: c.ttyPath.map(TTYLine.init(path:)))
         }
         for index in slots.indices {
             guard let variant = configurations[index].tuya else { continue }
@@ -79,6 +85,7 @@ final class ServerLoop {
             return
         }
         while shared.control.withLock({ $0.running }) {
+            reopenTTYs(now: MonotonicClock.nanoseconds())
             let timeout = timeoutMilliseconds(now: MonotonicClock.nanoseconds())
             var ready: [(UInt64, Epoll.Events)] = []
             do throws(SystemError) {
@@ -97,8 +104,14 @@ final class ServerLoop {
                     serveRadio(Int(token & 0xFFFF_FFFF) - 1, now: now)
                 } else {
                     let index = Int(token - 1)
-                    guard slots.indices.contains(index), slots[index].pty != nil else { continue }
-                    if events.contains(.readable) { readRequests(index, now: now) }
+                    guard slots.indices.contains(index), slots[index].line != nil else { continue }
+                    // A hung-up tty reports EPOLLHUP (a raw tty's read returns 0 whenever it is
+                    // empty, so only the hang-up tells the two apart).
+                    if slots[index].tty != nil && !events.isDisjoint(with: [.hangUp, .error]) {
+                        hangUpTTY(index, now: now)
+                    } else if events.contains(.readable) {
+                        readRequests(index, now: now)
+                    }
                 }
             }
             for index in slots.indices { deliver(index, now: now) }
@@ -153,13 +166,14 @@ final class ServerLoop {
         for slot in slots { wake = min(wake, slot.lock.nextWakeNanoseconds) }
         // A Tuya head retransmits and a tap's module paces itself in fractions of a second.
         if slots.contains(where: { $0.tuya != nil }) { wake = min(wake, now &+ 50_000_000) }
+        for slot in slots { if let tty = slot.tty, !tty.isOpen { wake = min(wake, tty.retryAt) } }
         if wake <= now { return 0 }
         let milliseconds = (wake - now + 999_999) / 1_000_000
         return Int32(min(UInt64(Self.maxTimeoutMilliseconds), milliseconds))
     }
 
     private func readRequests(_ index: Int, now: UInt64) {
-        guard let master = slots[index].pty?.master else { return }
+        guard let master = slots[index].line else { return }
         while true {
             let result: IOResult
             do throws(SystemError) {
@@ -198,7 +212,10 @@ final class ServerLoop {
         }
         guard slots[index].lock.pendingOutputByteCount > 0 else { return }
         let bytes = slots[index].lock.takeOutput()
-        guard let master = slots[index].pty?.master else { return }
+        guard let master = slots[index].line else {
+            slots[index].outputBytesDropped += UInt64(bytes.count)
+            return
+        }
         let result = bytes.withUnsafeBytes { raw in
             Result { () throws(SystemError) -> IOResult in try FileIO.write(master, raw) }
         }
@@ -283,6 +300,8 @@ final class ServerLoop {
         case .tamper(let index, let cause):
             slots[index].lock.raiseTamper(cause: cause)
             return .done
+        case .unplug(let index) where slots[index].tty != nil, .replug(let index) where slots[index].tty != nil:
+            return .failed(.externalLine(index, path: slots[index].tty?.path ?? ""))
         case .unplug(let index):
             guard slots[index].isOnline else { return .failed(.alreadyUnplugged(index)) }
             unplug(index)
@@ -301,6 +320,10 @@ final class ServerLoop {
     }
 
     private func unplug(_ index: Int) {
+        if slots[index].tty != nil {
+            hangUpTTY(index, now: 0)
+            return
+        }
         if let radio = slots[index].radio {
             if radio.connection >= 0 { epoll?.remove(radio.connection) }
             if radio.listener >= 0 { epoll?.remove(radio.listener) }
@@ -317,6 +340,25 @@ final class ServerLoop {
         pty.close()
         slots[index].pty = nil
         links?.remove(lock: index)
+    }
+
+    /// The tty hung up (a USB gadget unplugged): close it; `reopenTTYs` opens it again.
+    private func hangUpTTY(_ index: Int, now: UInt64) {
+        guard let fd = slots[index].line else { return }
+        epoll?.remove(fd)
+        slots[index].tty?.hangUp(now: now)
+    }
+
+    /// Reopens each hung-up tty when its retry is due.
+    private func reopenTTYs(now: UInt64) {
+        for index in slots.indices where slots[index].tty.map({ !$0.isOpen }) ?? false {
+            guard slots[index].tty?.reopenIfDue(now: now) == true, let fd = slots[index].line else { continue }
+            do throws(SystemError) {
+                try epoll?.add(fd, events: .readable, token: token(index))
+            } catch {
+                slots[index].tty?.hangUp(now: now)
+            }
+        }
     }
 
     private func replug(_ index: Int) throws(SystemError) {
@@ -348,8 +390,8 @@ final class ServerLoop {
         let slot = slots[index]
         let lock = slot.lock
         return LockSnapshot(
-            index: index, devicePath: slot.radio?.path ?? links?.path(forLock: index) ?? slot.pty?.slavePath ?? shared.control.withLock { $0.devicePaths[index] },
-            ptyPath: slot.pty?.slavePath, serial: lock.configuration.serial, scenario: lock.scenario, bolt: lock.bolt,
+            index: index, devicePath: slot.radio?.path ?? slot.tty?.path ?? links?.path(forLock: index) ?? slot.pty?.slavePath ?? shared.control.withLock { $0.devicePaths[index] },
+            ptyPath: slot.pty?.slavePath ?? slot.tty.flatMap { $0.isOpen ? $0.path : nil }, serial: lock.configuration.serial, scenario: lock.scenario, bolt: lock.bolt,
             batteryMillivolts: lock.batteryMillivolts, batteryPercent: lock.batteryPercent,
             activeFaults: UInt8(lock.faultRecords.filter { $0.status.contains(.testFailed) }.count),
             isOnline: slot.isOnline, isHung: lock.isHung, counters: lock.counters, outputBytesDropped: slot.outputBytesDropped,

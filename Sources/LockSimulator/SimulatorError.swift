@@ -8,6 +8,8 @@ public enum SimulatorError: Error, Sendable, Equatable, CustomStringConvertible 
     case alreadyUnplugged(Int)
     case alreadyPlugged(Int)
     case timedOut(String)
+    /// The lock is served on an existing tty (`--tty`): its cable is the device's own.
+    case externalLine(Int, path: String)
     case system(SystemError)
 
     public var description: String {
@@ -19,6 +21,8 @@ public enum SimulatorError: Error, Sendable, Equatable, CustomStringConvertible 
         case .notRunning: "the simulator is not running: call start() first"
         case .alreadyUnplugged(let index): "lock \(index) is already unplugged; replug it first"
         case .alreadyPlugged(let index): "lock \(index) is plugged in; unplug it first"
+        case .externalLine(let index, let path):
+            "lock \(index) is served on \(path): unplug or replug the device itself (for a USB gadget, write its UDC)"
         case .timedOut(let what): "the simulator thread did not carry out '\(what)' in time"
         case .system(let error): error.description
         }

@@ -70,11 +70,17 @@ public final class SimulatorServer: Sendable {
             }
         }
         do throws(SystemError) {
-            if configurations.contains(where: { $0.ble == nil }) { try links?.prepare() }
+            if configurations.contains(where: { $0.ble == nil && $0.ttyPath == nil }) { try links?.prepare() }
             for (index, configuration) in configurations.enumerated() {
                 if let ble = configuration.ble {
                     ptys.append(nil)
                     listeners.append(try SeqPacket.listen(ble.socketPath))
+                    modulePtys.append(nil)
+                } else if let ttyPath = configuration.ttyPath {
+                    // Opened here only to report a wrong path at start; the loop opens its own.
+                    FileIO.close(try TTYLine.open(ttyPath))
+                    ptys.append(nil)
+                    listeners.append(-1)
                     modulePtys.append(nil)
                 } else {
                     let pty = try PseudoTerminal.open()
@@ -96,7 +102,7 @@ public final class SimulatorServer: Sendable {
             throw .system(error)
         }
         let paths = self.configurations.indices.map { i in
-            self.configurations[i].ble?.socketPath ?? links?.path(forLock: i) ?? ptys[i]!.slavePath
+            self.configurations[i].ble?.socketPath ?? self.configurations[i].ttyPath ?? links?.path(forLock: i) ?? ptys[i]!.slavePath
         }
         let modulePaths: [String?] = modulePtys.indices.map { i in modulePtys[i].map { links?.path(forModule: i) ?? $0.slavePath } }
         shared.control.withLock { state in

@@ -9,6 +9,7 @@ extension LockDiag {
     struct Report: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Make a signed diagnostic report on a lock: JSON (-o) and/or a self-contained HTML page (--html).",
+            usage: "lockdiag report <device> [--output <path>] [--html <path>] [<options>]",
             discussion: """
                 lockdiagd builds the report from the lock's readings, its active faults, its fault history and the latest \
                 self-tests with their motor-current traces and battery measurements, and signs it with the station's \
@@ -215,6 +216,7 @@ extension LockDiag {
     struct Key: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show the station's report-signing key: its fingerprint and public key.",
+            usage: "lockdiag key [--file <path>] [--public] [<options>]",
             discussion: """
                 Asks lockdiagd (station.info), which created the key on its first start: \(DefaultPaths.stationKey(nextTo: DefaultPaths.historyDatabase)) \
                 by default (mode 0600; `lockdiagd --key` to change). --file reads a key file instead, without the daemon. \

@@ -19,8 +19,11 @@ import Testing
         let changes = Changes()
         let links = Hub.LinkFactory(usb: nil, usbProblem: "USB is off in this test", baudRate: 115_200)
 
-        init(locks: Int = 1) throws {
-            simulator = try SimulatorServer(configurations: (0..<locks).map { SimulatorConfiguration(seed: 3, index: $0) })
+        /// `linkDirectory`: the locks' paths are stable links that vanish while unplugged, as
+        /// /dev/ttyACM0 does.
+        init(locks: Int = 1, configurations: [SimulatorConfiguration]? = nil, linkDirectory: String? = nil) throws {
+            simulator = try SimulatorServer(configurations: configurations ?? (0..<locks).map { SimulatorConfiguration(seed: 3, index: $0) },
+                                            linkDirectory: linkDirectory)
             try simulator.start()
             loop = try PollLoop(configuration: PollLoopConfiguration())
             var logger = Logger(label: "test.hotplug")
@@ -37,10 +40,11 @@ import Testing
             simulator.stop()
         }
 
-        /// A CDC-ACM lock as discovery would report it, its tty being simulated lock `index`.
-        func tty(_ index: Int, serial: String? = "SIM-0003-000", port: String = "1-4") -> DiscoveredDevice {
+        /// A CDC-ACM lock as discovery would report it, its tty being simulated lock `index`'s
+        /// (or `devnode`).
+        func tty(_ index: Int, serial: String? = "SIM-0003-000", port: String = "1-4", devnode: String? = nil) -> DiscoveredDevice {
             DiscoveredDevice(transport: .serial, match: .knownLock, syspath: "/sys/devices/usb1/\(port)/\(port):1.0/tty/ttyACM\(index)",
-                             devnode: simulator.devicePaths[index], devlinks: [], port: port, id: KnownDevices.serialLock, serial: serial,
+                             devnode: devnode ?? simulator.devicePaths[index], devlinks: [], port: port, id: KnownDevices.serialLock, serial: serial,
                              manufacturer: "Example Locks", product: "LX-300")
         }
 
@@ -100,6 +104,47 @@ import Testing
         #expect(TestSupport.wait(upTo: 10) { rig.device("SIM-0003-000")?.online == true })
         #expect(rig.hub.faults(of: slot).count >= before.count)
         #expect(rig.hub.devices().count == 1)
+    }
+
+    /// Found by the kernel lab (docs/lab.md): a CDC-ACM lock's tty hangs up a moment before
+    /// udev's remove event arrives, which took 2 s there; and after a replug udev reports the lock
+    /// before its tty can be opened. Neither is a lost link.
+    @Test func aLateUnplugFromUdevAndASlowReplugRaiseNoLinkLost() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hotplug-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let rig = try Rig(linkDirectory: directory)
+        defer { rig.stop() }
+        let slot = try #require(rig.hub.deviceAppeared(rig.tty(0), links: rig.links))
+        #expect(TestSupport.wait(upTo: 10) { rig.device("SIM-0003-000")?.online == true })
+        /// Lets the hub's once-a-second check run at least twice (the loop's 50 Hz ticks).
+        func twoChecks() {
+            let start = rig.loop.statistics.cycles
+            #expect(TestSupport.wait(upTo: 10) { rig.loop.statistics.cycles > start + 110 })
+        }
+
+        try rig.simulator.unplug(lock: 0)  // the tty goes first…
+        #expect(TestSupport.wait(upTo: 5) { rig.device("SIM-0003-000")?.state == "offline" })
+        twoChecks()
+        rig.hub.deviceDisappeared(rig.tty(0))  // …udev's remove event 2 s later
+        twoChecks()
+        #expect(!rig.hub.faults(of: slot).contains { $0.name == "link_lost" }, "\(rig.hub.faults(of: slot).map(\.name))")
+
+        _ = rig.hub.deviceAppeared(rig.tty(0), links: rig.links)  // udev reports it back…
+        twoChecks()
+        try rig.simulator.replug(lock: 0)  // …its tty opens 2 s later
+        #expect(TestSupport.wait(upTo: 10) { rig.device("SIM-0003-000")?.online == true })
+        twoChecks()
+        #expect(!rig.hub.faults(of: slot).contains { $0.name == "link_lost" }, "\(rig.hub.faults(of: slot).map(\.name))")
+    }
+
+    /// A link that fails with no unplug from udev is still a lost link, once udev had its time.
+    @Test func aDropWithoutAnUnplugIsALostLink() throws {
+        let rig = try Rig()
+        defer { rig.stop() }
+        let slot = try #require(rig.hub.deviceAppeared(rig.tty(0), links: rig.links))
+        #expect(TestSupport.wait(upTo: 10) { rig.device("SIM-0003-000")?.online == true })
+        try rig.simulator.unplug(lock: 0)
+        #expect(TestSupport.wait(upTo: 15) { rig.hub.faults(of: slot).contains { $0.name == "link_lost" } })
     }
 
     @Test func locksUnpluggedLongEnoughAreForgotten() throws {

@@ -25,6 +25,11 @@ final class PtyClient {
         }
     }
 
+    /// A client on a descriptor it now owns, e.g. a pty's master when the lock holds the slave.
+    init(taking fd: Int32) {
+        self.fd = fd
+    }
+
     deinit { FileIO.close(fd) }
 
     var events: [Event] {

@@ -100,9 +100,13 @@ struct DeviceState: Sendable {
     var usb: USBDeviceInfo?
     /// When udev reported it unplugged (monotonic ns); nil while plugged in.
     var unpluggedAtNanoseconds: UInt64?
-    /// The link of a udev-watched lock went down since the last periodic check (which decides,
-    /// knowing whether udev reported an unplug meanwhile, whether that was a lost link).
-    var linkDropPending = false
+    /// When the link of a udev-watched lock went down (monotonic ns) with no unplug from udev yet.
+    /// The periodic check decides whether that was a lost link once udev had
+    /// `Hub.unplugReportGraceNanoseconds` to report an unplug; an unplug clears it.
+    var linkDroppedAtNanoseconds: UInt64?
+    /// When udev reported it plugged back in (monotonic ns): its link reopens a moment later, and
+    /// until `Hub.unplugReportGraceNanoseconds` have passed a link still down is not a lost one.
+    var pluggedBackAtNanoseconds: UInt64?
     /// The vendor-bulk link's own counters (atomics the link updates), for a USB lock.
     var usbCounters: USBLinkCounters?
     /// A BLE lock's connection status, shared with its link (DeviceState+BLE.swift).
