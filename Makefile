@@ -4,9 +4,13 @@
 SWIFT       ?= swift
 # libxml2-utils (xmllint) validates bench JUnit XML against its schema; python3-prometheus-client
 # parses the metrics endpoint's output (both only in tests); libsqlite3-dev backs the history store;
-# umockdev, libumockdev-dev and udev (udevadm) are for the USB and udev tests (fake devices, the
+# python3-seccomp runs lockdiagd under the unit's syscall filter (HardeningTests); python3-cryptography
+# and nodejs are the independent checks of signed reports (IndependentCheckTests); umockdev,
+# libumockdev-dev and udev (udevadm) are for the USB and udev tests (fake devices, the
 # real rules engine).
 APT_PACKAGES = pkg-config libusb-1.0-0-dev libbluetooth-dev libudev-dev libsqlite3-dev libxml2-utils python3-prometheus-client \
+               python3-seccomp \
+               python3-cryptography nodejs \
                umockdev libumockdev-dev udev
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -87,10 +87,14 @@ let package = Package(
             "TuyaProtocol",
         ], swiftSettings: swift6),
 
+        // Every numeric command-line option's documented range, checked in one place (exit 64 outside it).
+        .target(name: "OptionRanges", dependencies: [argumentParser], swiftSettings: swift6),
         .executableTarget(name: "lockdiagd", dependencies: ["LockDaemon", "LockSimulator", "LinuxIO", "BLEProtocol", "BLETransport", argumentParser, logging,
+                                                         "OptionRanges",
                                                          "DeviceDiscovery", "USBTransport"], swiftSettings: swift6),
-        .executableTarget(name: "lockdiag", dependencies: ["LockDiagAPI", "LockDiagCLI", "JSONRPC", "BenchKit", "Reports", "BLEProtocol", "BLETransport", argumentParser], swiftSettings: swift6),
-        .executableTarget(name: "locksim", dependencies: ["LockSimulator", argumentParser], swiftSettings: swift6),
+        .executableTarget(name: "lockdiag", dependencies: ["LockDiagAPI", "LockDiagCLI", "JSONRPC", "BenchKit", "Reports", "BLEProtocol", "BLETransport", argumentParser,
+                                                        "OptionRanges"], swiftSettings: swift6),
+        .executableTarget(name: "locksim", dependencies: ["LockSimulator", argumentParser, "OptionRanges"], swiftSettings: swift6),
         // `make bench`: poll-loop lateness and allocations per cycle (a benchmark, not a test).
         .executableTarget(name: "lockdiag-bench", dependencies: [
             "LockDaemon", "LockSimulator", "LinuxIO", "CLockDiagSys", "BLETransport", argumentParser, logging,
@@ -124,6 +128,7 @@ let package = Package(
         // The history store, signed reports (canonical JSON, sign/verify/tamper, HTML) and the crash test with a real lockdiagd.
         .testTarget(name: "HistoryTests", dependencies: [
             "HistoryStore", "Reports", "LockDiagAPI", "LockDiagCLI", "JSONRPC", "LockDiagTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            "LockDaemon", logging,
         ], swiftSettings: swift6),
         .testTarget(name: "USBTransportTests", dependencies: ["USBTransport", "LockDiagTestSupport"], swiftSettings: swift6),
         .testTarget(name: "DeviceDiscoveryTests", dependencies: ["DeviceDiscovery", "LockDiagTestSupport"], swiftSettings: swift6),

@@ -41,12 +41,31 @@ public struct LockSelection: Sendable, Equatable {
         self.joinLate = joinLate
     }
 
-    /// Whether a lock is in the plan. A lock that has not identified itself has no model yet
-    /// and matches a model filter only once it has.
-    public func matches(_ device: DeviceSummary) -> Bool {
-        if !ids.isEmpty && !ids.contains(device.id) && !(device.serial.map(ids.contains) ?? false) { return false }
+    /// Whether a lock of `devices` (the daemon's list) is in the plan. Each of `ids` picks a
+    /// lock as the daemon resolves names (DeviceName): an id that one lock; a serial number
+    /// only when a single lock has it, never several (`ambiguous` says which). A lock that has
+    /// not identified itself has no model yet and matches a model filter only once it has.
+    public func matches(_ device: DeviceSummary, among devices: [DeviceSummary]) -> Bool {
+        if !ids.isEmpty {
+            let candidates = devices.map(DeviceCandidate.init)
+            let picked = ids.contains { name in
+                if case .one(let i) = DeviceName.match(name, in: candidates) { return devices[i].id == device.id }
+                return false
+            }
+            if !picked { return false }
+        }
         if !models.isEmpty && !(device.model.map(models.contains) ?? false) { return false }
         return true
+    }
+
+    /// The entries of `ids` that several of `devices` answer to, with those locks: a plan that
+    /// names a lock must name one, so the run refuses to start.
+    public func ambiguous(among devices: [DeviceSummary]) -> [(name: String, candidates: [DeviceCandidate])] {
+        let candidates = devices.map(DeviceCandidate.init)
+        return ids.compactMap { name in
+            guard case .several(let hits) = DeviceName.match(name, in: candidates) else { return nil }
+            return (name, hits.map { candidates[$0] })
+        }
     }
 
     public var isAll: Bool { models.isEmpty && ids.isEmpty }

@@ -58,6 +58,10 @@ int lockdiag_pin_current_thread(int cpu) {
 
 int lockdiag_gettid(void) { return (int)syscall(SYS_gettid); }
 
+int lockdiag_open_path_nofollow(const char *path) { return open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC); }
+
+int lockdiag_fchown_group(int fd, unsigned int gid) { return fchownat(fd, "", (uid_t)-1, (gid_t)gid, AT_EMPTY_PATH); }
+
 int lockdiag_open_pty(char *name, unsigned long name_length) {
     int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (master < 0) return -1;

@@ -10,7 +10,11 @@ public enum HistoryError: Error, Sendable, CustomStringConvertible, Equatable {
     case corrupt(path: String, details: String)
     case tooNew(path: String, unknown: [String])
     case query(String)
+    /// A write the database could not take now (full disk, I/O error, locked): worth retrying.
     case writeFailed(String)
+    /// A record the database refuses whatever the disk does (a constraint, a value it cannot
+    /// store): retrying it cannot help, so it is set aside and the rest go on.
+    case recordRefused(String)
 
     public var description: String {
         switch self {
@@ -25,8 +29,24 @@ public enum HistoryError: Error, Sendable, CustomStringConvertible, Equatable {
         case .tooNew(let path, let unknown):
             "the history database \(path) was written by a newer lockdiagd (schema \(unknown.joined(separator: ", "))) — upgrade lockdiagd or give --db PATH elsewhere"
         case .query(let reason): "history query failed: \(reason)"
-        case .writeFailed(let reason): "history write failed: \(reason) — check free space and the disk; lockdiagd keeps the records in memory and retries"
+        case .writeFailed(let reason): "history write failed: \(reason); lockdiagd keeps what is unsaved in memory and retries"
+        case .recordRefused(let reason):
+            "the history database refused a record: \(reason) — it is set aside (daemon.info lists it) and the other records are written"
         }
+    }
+
+    /// A failed write's reason and advice, without the sentence around it.
+    public var detail: String {
+        switch self {
+        case .writeFailed(let reason), .recordRefused(let reason), .query(let reason): reason
+        default: description
+        }
+    }
+
+    /// Whether retrying the same write can never work.
+    public var isPermanent: Bool {
+        if case .recordRefused = self { return true }
+        return false
     }
 }
 
@@ -166,19 +186,56 @@ public final class HistoryDatabase: Sendable {
     /// Writes `records` in one transaction: all or none. `durable`: synced to disk before it
     /// returns (`synchronous=FULL`); otherwise (`NORMAL`) it survives a crash of the process but
     /// may be lost in a power cut, until the next durable write or checkpoint syncs the WAL.
-    public func write(_ records: [HistoryRecord], durable: Bool = true) throws(HistoryError) {
+    ///
+    /// Throws `.writeFailed` for what may work later (full disk, I/O error, another process
+    /// holding the write lock past `busyTimeoutMilliseconds`) and `.recordRefused` for what never
+    /// will (a constraint, a value SQLite or the JSON encoder refuses), each with what to do.
+    public func write(_ records: [HistoryRecord], durable: Bool = true, busyTimeoutMilliseconds: Int = 250) throws(HistoryError) {
         guard !records.isEmpty else { return }
         do {
             try pool.writeWithoutTransaction { db in
                 // Not allowed inside a transaction; the connection is the pool's only writer.
                 try db.execute(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+                // The writer never waits long for another process's lock: the recorder retries later instead.
+                try db.execute(sql: "PRAGMA busy_timeout = \(max(0, busyTimeoutMilliseconds))")
                 try db.inTransaction(.immediate) {
                     for record in records { try Self.insert(record, into: db) }
                     return .commit
                 }
             }
         } catch {
-            throw .writeFailed(Self.reason(error))
+            throw classify(error)
+        }
+    }
+
+    /// Sorts a failed write into "retry later" and "never", with advice for the first kind.
+    /// Result codes: https://www.sqlite.org/rescode.html
+    func classify(_ error: any Error) -> HistoryError {
+        guard let error = error as? DatabaseError else {
+            // Not SQLite: the record could not be encoded (e.g. a NaN the JSON encoder refuses).
+            return .recordRefused("cannot encode it: \(error)")
+        }
+        let message = error.message ?? error.description
+        let folder = (path as NSString).deletingLastPathComponent
+        switch error.resultCode {
+        case .SQLITE_FULL:
+            return .writeFailed("\(message) — free space on the filesystem holding \(folder) (df -h \(folder))")
+        case .SQLITE_IOERR:
+            return .writeFailed("\(message) (disk I/O error) — check the disk holding \(folder) (dmesg, df -h \(folder))")
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            return .writeFailed("\(message) — another process holds the write lock on \(path) (fuser \(path))")
+        case .SQLITE_READONLY:
+            return .writeFailed("\(message) — make \(path) writable again (is the filesystem mounted read-only? its owner?)")
+        case .SQLITE_CANTOPEN:
+            return .writeFailed("\(message) — \(path) or its folder went away; restore it or restart lockdiagd")
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+            return .writeFailed("\(message) — the database is damaged: stop lockdiagd, move \(path) aside and restart")
+        case .SQLITE_NOMEM, .SQLITE_PROTOCOL, .SQLITE_INTERRUPT, .SQLITE_ABORT:
+            return .writeFailed(message)
+        default:
+            // SQLITE_CONSTRAINT, SQLITE_TOOBIG, SQLITE_MISMATCH, SQLITE_RANGE, SQLITE_ERROR…:
+            // the statement is wrong for this record, whatever the disk does.
+            return .recordRefused("\(message) (SQLite result code \(error.extendedResultCode.rawValue))")
         }
     }
 
@@ -266,13 +323,15 @@ public final class HistoryDatabase: Sendable {
 
     private static let decoder = JSONDecoder()
 
-    /// A device's fault events, oldest first: the newest `limit` at or after `since`.
-    public func faultEvents(device: String, sinceMilliseconds: Int64? = nil, limit: Int = 10_000) throws(HistoryError)
-        -> (events: [FaultEvent], truncated: Bool) {
+    /// A device's fault events, oldest first: the newest `limit` at or after `since` and, given
+    /// `beforeID`, older than that event (the next page back; new events never shift it, as
+    /// they only get higher ids). `truncated`: older ones matched too.
+    public func faultEvents(device: String, sinceMilliseconds: Int64? = nil, beforeID: Int64? = nil, limit: Int = 10_000)
+        throws(HistoryError) -> (events: [FaultEvent], truncated: Bool) {
         try read { db in
             let rows = try Row.fetchAll(db, sql: """
-                SELECT * FROM fault_event WHERE device = ? AND at_ms >= ? ORDER BY id DESC LIMIT ?
-                """, arguments: [device, sinceMilliseconds ?? Int64.min, limit + 1])
+                SELECT * FROM fault_event WHERE device = ? AND at_ms >= ? AND id < ? ORDER BY id DESC LIMIT ?
+                """, arguments: [device, sinceMilliseconds ?? Int64.min, beforeID ?? Int64.max, limit + 1])
             let events = try rows.prefix(limit).reversed().map(Self.faultEvent)
             return (events, rows.count > limit)
         }
@@ -388,32 +447,42 @@ public final class HistoryDatabase: Sendable {
     @discardableResult
     public func prune(_ policy: RetentionPolicy, nowMilliseconds: Int64) throws(HistoryError) -> Int {
         do {
-            return try pool.write { db in
-                let day: Int64 = 86_400_000
+            return try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA busy_timeout = 250")
                 var removed = 0
-                try db.execute(sql: "DELETE FROM status_sample WHERE at_ms < ?",
-                               arguments: [nowMilliseconds - Int64(policy.statusSampleMaxAgeDays) * day])
-                removed += db.changesCount
-                try db.execute(sql: "DELETE FROM actuation WHERE at_ms < ?",
-                               arguments: [nowMilliseconds - Int64(policy.actuationMaxAgeDays) * day])
-                removed += db.changesCount
-                for (table, keep) in [("status_sample", policy.statusSamplesPerDevice), ("actuation", policy.actuationsPerDevice)] {
-                    for device in try String.fetchAll(db, sql: "SELECT DISTINCT device FROM \(table)") {
-                        try db.execute(sql: """
-                            DELETE FROM \(table) WHERE device = ? AND id <= (
-                                SELECT id FROM \(table) WHERE device = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
-                            """, arguments: [device, device, keep])
-                        removed += db.changesCount
-                    }
+                try db.inTransaction(.immediate) {
+                    removed = try Self.prune(policy, nowMilliseconds: nowMilliseconds, in: db)
+                    return .commit
                 }
-                try db.execute(sql: """
-                    DELETE FROM audit_event WHERE id <= (SELECT id FROM audit_event ORDER BY id DESC LIMIT 1 OFFSET ?)
-                    """, arguments: [policy.auditEntries])
-                removed += db.changesCount
                 return removed
             }
         } catch {
-            throw .writeFailed(Self.reason(error))
+            throw classify(error)
         }
+    }
+
+    private static func prune(_ policy: RetentionPolicy, nowMilliseconds: Int64, in db: Database) throws -> Int {
+        let day: Int64 = 86_400_000
+        var removed = 0
+        try db.execute(sql: "DELETE FROM status_sample WHERE at_ms < ?",
+                       arguments: [nowMilliseconds - Int64(policy.statusSampleMaxAgeDays) * day])
+        removed += db.changesCount
+        try db.execute(sql: "DELETE FROM actuation WHERE at_ms < ?",
+                       arguments: [nowMilliseconds - Int64(policy.actuationMaxAgeDays) * day])
+        removed += db.changesCount
+        for (table, keep) in [("status_sample", policy.statusSamplesPerDevice), ("actuation", policy.actuationsPerDevice)] {
+            for device in try String.fetchAll(db, sql: "SELECT DISTINCT device FROM \(table)") {
+                try db.execute(sql: """
+                    DELETE FROM \(table) WHERE device = ? AND id <= (
+                        SELECT id FROM \(table) WHERE device = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
+                    """, arguments: [device, device, keep])
+                removed += db.changesCount
+            }
+        }
+        try db.execute(sql: """
+            DELETE FROM audit_event WHERE id <= (SELECT id FROM audit_event ORDER BY id DESC LIMIT 1 OFFSET ?)
+            """, arguments: [policy.auditEntries])
+        removed += db.changesCount
+        return removed
     }
 }

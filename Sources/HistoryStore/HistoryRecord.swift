@@ -22,6 +22,42 @@ public enum HistoryRecord: Sendable, Equatable {
         if case .fault = self { return true }
         return false
     }
+
+    /// The table it goes to, as `daemon.info` names a quarantined record.
+    public var kindName: String {
+        switch self {
+        case .device: "device"
+        case .fault(let e, _): e.event == .lost ? "lost" : "fault_event"
+        case .testRun: "test_run"
+        case .actuation: "actuation"
+        case .status: "status_sample"
+        case .audit: "audit"
+        }
+    }
+
+    /// The device it is about; nil for an audit entry.
+    public var deviceID: String? {
+        switch self {
+        case .device(let s): s.id
+        case .fault(let e, _): e.device
+        case .testRun(let run, _, _): run.device
+        case .actuation(let device, _, _, _): device
+        case .status(let s): s.device
+        case .audit: nil
+        }
+    }
+
+    /// When it happened, ms since 1970.
+    public var atMilliseconds: Int64 {
+        switch self {
+        case .device(let s): s.atMilliseconds
+        case .fault(_, let at): at
+        case .testRun(_, let at, _): at
+        case .actuation(_, _, _, let at): at
+        case .status(let s): s.atMilliseconds
+        case .audit(let a): a.atMilliseconds
+        }
+    }
 }
 
 /// What a device said about itself on IDENTIFY.

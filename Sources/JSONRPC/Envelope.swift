@@ -121,14 +121,15 @@ enum EnvelopeWriter {
         out.append(UInt8(ascii: "}"))
     }
 
-    /// A batch response: the elements' responses in one array (§6).
-    static func writeBatch(_ responses: [(RPCRequestID, RPCOutcome)], to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "["))
-        for (index, response) in responses.enumerated() {
+    /// A batch response: the elements' encoded responses in one array (§6).
+    static func batch(_ encodedResponses: [[UInt8]]) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "[")]
+        for (index, response) in encodedResponses.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            writeResponse(id: response.0, outcome: response.1, to: &out)
+            out.append(contentsOf: response)
         }
         out.append(UInt8(ascii: "]"))
+        return out
     }
 
     /// A request (with id) or a notification (id nil).

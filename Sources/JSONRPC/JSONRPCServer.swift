@@ -20,6 +20,18 @@ public final class JSONRPCServer: Sendable {
         public var maxRequestBytes: Int = 1 << 20
         /// Connections past this get one -32006 error line and are closed.
         public var maxConnections: Int = 64
+        /// Of `maxConnections`, slots only a connection `admission` calls privileged may take:
+        /// ordinary clients, together, hold at most `maxConnections - reservedPrivilegedConnections`.
+        public var reservedPrivilegedConnections: Int = 0
+        /// Ordinary (not privileged) connections one uid may hold at once; past it one -32006
+        /// line and close. Privileged peers are bound only by `maxConnections`.
+        public var maxConnectionsPerUser: Int = .max
+        /// Elements one batch may hold; a longer batch gets one -32006 error (id null) and none
+        /// of it runs.
+        public var maxBatchElements: Int = 100
+        /// Longest reply line sent, in bytes: a result that would make it longer is replaced by
+        /// a -32006 error telling the client to page or narrow the call.
+        public var maxReplyBytes: Int = 16 << 20
         /// Requests (a batch counts as one) running at once for one connection; past it the
         /// server stops reading that connection until one finishes (nothing is refused).
         public var maxConcurrentRequestsPerConnection: Int = 64
@@ -36,9 +48,10 @@ public final class JSONRPCServer: Sendable {
         /// A connection with no request for this long, none running and no notifications awaited
         /// (`RPCConnection.setReceivesNotifications`) gets a -32006 line and is closed. 0: never.
         public var idleTimeoutSeconds: Double = 0
-        /// Decides at connect, from the peer's credentials, whether a client may stay: nil admits
-        /// it; an error is sent as the only line (id null) and the connection closed.
-        public var admission: (@Sendable (PeerCredentials?) -> RPCError?)? = nil
+        /// Decides at connect, from the peer's credentials, whether a client may stay and whether
+        /// it may take a reserved slot; a refusal is sent as the only line (id null) and the
+        /// connection closed. nil admits everyone as ordinary.
+        public var admission: (@Sendable (PeerCredentials?) -> Admission)? = nil
         /// Group to give the socket file and the directories the server creates for it (chown),
         /// so that group's members may connect; nil keeps the process's own group.
         public var socketGroupID: UInt32? = nil
@@ -46,6 +59,14 @@ public final class JSONRPCServer: Sendable {
         public init(socketPath: String) {
             self.socketPath = socketPath
         }
+    }
+
+    /// `Configuration.admission`'s decision on a new connection.
+    public enum Admission: Sendable, Equatable {
+        /// It may stay; a privileged one may use the reserved slots and is not capped per uid.
+        case admit(privileged: Bool)
+        /// It is sent this error and closed.
+        case refuse(RPCError)
     }
 
     /// A snapshot of the server's counters.
@@ -94,7 +115,9 @@ public final class JSONRPCServer: Sendable {
         precondition(configuration.maxRequestBytes > 0 && configuration.maxConnections > 0)
         precondition(configuration.maxConcurrentRequestsPerConnection > 0 && configuration.outboundHighWaterMarkBytes > 0)
         precondition(configuration.maxRequestsPerSecondPerConnection >= 0 && configuration.requestBurstPerConnection > 0)
-        precondition(configuration.idleTimeoutSeconds >= 0)
+        precondition(configuration.idleTimeoutSeconds >= 0 && configuration.idleTimeoutSeconds <= 1e9)
+        precondition((0..<configuration.maxConnections).contains(configuration.reservedPrivilegedConnections))
+        precondition(configuration.maxConnectionsPerUser > 0 && configuration.maxBatchElements > 0 && configuration.maxReplyBytes > 0)
         self.configuration = configuration
         self.core = ServerCore(configuration: configuration, handler: handler)
         if let group {
@@ -158,15 +181,11 @@ public final class JSONRPCServer: Sendable {
             throw .bindFailed(path: path, reason: "\(error)")
         }
         // bind(2) created the file with the process umask applied; set the mode we were asked for.
-        if chmod(path, mode_t(configuration.socketMode)) != 0 {
-            let failure = SystemError.last("chmod", path: path)
+        do {
+            try SocketFile.setAttributes(of: path, type: S_IFSOCK, mode: configuration.socketMode, groupID: configuration.socketGroupID)
+        } catch {
             try? await channel.close()
-            throw .system(failure)
-        }
-        if let group = configuration.socketGroupID, chown(path, uid_t.max, gid_t(group)) != 0 {
-            let failure = SystemError.last("chown", path: path)
-            try? await channel.close()
-            throw .system(failure)
+            throw error
         }
         return (channel, SocketFile.identity(of: path))
     }
@@ -272,6 +291,10 @@ final class ServerCore: Sendable {
     private struct Registry {
         var connections: [UInt64: Entry] = [:]
         var stopping = false
+        /// Connection slots held, all and ordinary ones, and ordinary ones per uid.
+        var slotsTaken = 0
+        var ordinaryTaken = 0
+        var ordinaryPerUID: [UInt32: Int] = [:]
     }
 
     private struct Entry {
@@ -289,50 +312,93 @@ final class ServerCore: Sendable {
         registry.withLock { $0.connections.values.map(\.connection).sorted { $0.id < $1.id } }
     }
 
-    /// Sets up an accepted channel (runs on its event loop, before it becomes active).
+    /// Sets up an accepted channel (runs on its event loop, before it becomes active): asks
+    /// `admission`, then takes a slot, or refuses with one error line.
     func accept(_ channel: any Channel) -> EventLoopFuture<Void> {
-        let open = counters.connectionsOpen.add(1, ordering: .relaxed).newValue
-        let stopping = registry.withLock { $0.stopping }
-        if open > configuration.maxConnections || stopping {
-            counters.connectionsOpen.subtract(1, ordering: .relaxed)
+        if registry.withLock({ $0.stopping }) {
             counters.connectionsRejected.add(1, ordering: .relaxed)
-            var line: [UInt8] = []
-            let error = stopping ? RPCError.internalError("the server is shutting down; retry once it is back") :
-                RPCError.tooManyConnections(limit: configuration.maxConnections)
-            EnvelopeWriter.writeResponse(id: .null, outcome: .error(error), to: &line)
-            line.append(0x0A)
+            return reject(channel, .internalError("the server is shutting down; retry once it is back"))
+        }
+        let id = nextConnectionID.add(1, ordering: .relaxed).newValue
+        return peerCredentials(of: channel).flatMap { peer in
+            let privileged: Bool
+            switch self.configuration.admission?(peer) ?? .admit(privileged: false) {
+            case .refuse(let refusal):
+                self.counters.connectionsRefused.add(1, ordering: .relaxed)
+                return self.reject(channel, refusal)
+            case .admit(let isPrivileged):
+                privileged = isPrivileged
+            }
+            if let refusal = self.takeSlot(uid: peer?.uid, privileged: privileged) {
+                self.counters.connectionsRejected.add(1, ordering: .relaxed)
+                return self.reject(channel, refusal)
+            }
+            self.counters.connectionsOpen.add(1, ordering: .relaxed)
+            self.counters.connectionsTotal.add(1, ordering: .relaxed)
             return channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(RejectingHandler(line: line))
+                let connection = RPCConnection(
+                    id: id, peer: peer, channel: channel, counters: self.counters,
+                    notificationHighWaterMark: self.configuration.outboundHighWaterMarkBytes)
+                channel.closeFuture.whenComplete { _ in
+                    self.counters.connectionsOpen.subtract(1, ordering: .relaxed)
+                    self.releaseSlot(uid: peer?.uid, privileged: privileged)
+                }
+                let handler = RPCChannelHandler(core: self, connection: connection)
+                try channel.pipeline.syncOperations.addHandlers([BackPressureHandler(), handler])
+                let bound = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+                let drainNow = self.register(connection, drain: {
+                    connection.onEventLoopIfOpen { bound.value.beginDrain() }
+                })
+                if drainNow { handler.beginDrain() }
+                channel.closeFuture.whenComplete { _ in
+                    connection.markClosed()
+                    self.unregister(connection)
+                    self.handler.connectionClosed(connection)
+                }
             }
         }
-        counters.connectionsTotal.add(1, ordering: .relaxed)
-        let counters = self.counters
-        channel.closeFuture.whenComplete { _ in counters.connectionsOpen.subtract(1, ordering: .relaxed) }
+    }
 
-        let id = nextConnectionID.add(1, ordering: .relaxed).newValue
-        return peerCredentials(of: channel).flatMapThrowing { peer in
-            if let admission = self.configuration.admission, let refusal = admission(peer) {
-                self.counters.connectionsRefused.add(1, ordering: .relaxed)
-                var line: [UInt8] = []
-                EnvelopeWriter.writeResponse(id: .null, outcome: .error(refusal), to: &line)
-                line.append(0x0A)
-                try channel.pipeline.syncOperations.addHandler(RejectingHandler(line: line))
-                return
+    /// Answers `channel` with `error` as its only line, then closes it.
+    private func reject(_ channel: any Channel, _ error: RPCError) -> EventLoopFuture<Void> {
+        var line: [UInt8] = []
+        EnvelopeWriter.writeResponse(id: .null, outcome: .error(error), to: &line)
+        line.append(0x0A)
+        return channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(RejectingHandler(line: line))
+        }
+    }
+
+    /// Takes a connection slot for a peer, or says why there is none: the whole server is full,
+    /// only reserved slots are left and the peer is ordinary, or its uid holds its share.
+    private func takeSlot(uid: UInt32?, privileged: Bool) -> RPCError? {
+        let c = configuration
+        return registry.withLock { r -> RPCError? in
+            if r.slotsTaken >= c.maxConnections { return .tooManyConnections(limit: c.maxConnections) }
+            if !privileged {
+                let ordinaryLimit = c.maxConnections - c.reservedPrivilegedConnections
+                if r.ordinaryTaken >= ordinaryLimit {
+                    return .onlyReservedConnectionsLeft(limit: ordinaryLimit, reserved: c.reservedPrivilegedConnections)
+                }
+                if let uid, r.ordinaryPerUID[uid, default: 0] >= c.maxConnectionsPerUser {
+                    return .tooManyConnectionsForUser(uid: uid, limit: c.maxConnectionsPerUser)
+                }
+                r.ordinaryTaken += 1
+                if let uid { r.ordinaryPerUID[uid, default: 0] += 1 }
             }
-            let connection = RPCConnection(
-                id: id, peer: peer, channel: channel, counters: self.counters,
-                notificationHighWaterMark: self.configuration.outboundHighWaterMarkBytes)
-            let handler = RPCChannelHandler(core: self, connection: connection)
-            try channel.pipeline.syncOperations.addHandlers([BackPressureHandler(), handler])
-            let bound = NIOLoopBound(handler, eventLoop: channel.eventLoop)
-            let drainNow = self.register(connection, drain: {
-                connection.onEventLoopIfOpen { bound.value.beginDrain() }
-            })
-            if drainNow { handler.beginDrain() }
-            channel.closeFuture.whenComplete { _ in
-                connection.markClosed()
-                self.unregister(connection)
-                self.handler.connectionClosed(connection)
+            r.slotsTaken += 1
+            return nil
+        }
+    }
+
+    private func releaseSlot(uid: UInt32?, privileged: Bool) {
+        registry.withLock { r in
+            r.slotsTaken -= 1
+            guard !privileged else { return }
+            r.ordinaryTaken -= 1
+            if let uid {
+                let left = r.ordinaryPerUID[uid, default: 1] - 1
+                r.ordinaryPerUID[uid] = left > 0 ? left : nil
             }
         }
     }

@@ -159,6 +159,8 @@ final class RPCChannelHandler: ChannelDuplexHandler {
             sendError(.parseError(error.description), id: .null)
         case .emptyBatch:
             sendError(.invalidRequest("empty batch"), id: .null)
+        case .batch(let elements) where elements.count > core.configuration.maxBatchElements:
+            sendError(.batchTooLarge(elements: elements.count, limit: core.configuration.maxBatchElements), id: .null)
         case .batch(let elements):
             startBatch(elements)
         case .single(.failure(let invalid)):
@@ -176,13 +178,9 @@ final class RPCChannelHandler: ChannelDuplexHandler {
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         Task {
             let outcome = await core.run(request, on: connection)
-            var line: [UInt8]?
-            if let id = request.id {
-                var bytes: [UInt8] = []
-                EnvelopeWriter.writeResponse(id: id, outcome: outcome, to: &bytes)
-                line = bytes
+            let reply = request.id.map { id in
+                ReplyEncoder(limitBytes: core.configuration.maxReplyBytes).response(id: id, method: request.method, outcome: outcome)
             }
-            let reply = line
             // A client that has gone gets nothing, and its loop is not touched.
             connection.onEventLoopIfOpen { bound.value.finish(reply: reply) }
         }
@@ -206,22 +204,18 @@ final class RPCChannelHandler: ChannelDuplexHandler {
                 for await (index, outcome) in group { outcomes[index] = outcome }
                 return outcomes
             }
-            var responses: [(RPCRequestID, RPCOutcome)] = []
+            var responses: [ReplyEncoder.Response] = []
             for (index, element) in elements.enumerated() {
                 switch element {
                 case .failure(let invalid):
-                    responses.append((invalid.id, .error(invalid.error)))
+                    responses.append(.init(id: invalid.id, method: nil, outcome: .error(invalid.error)))
                 case .success(let request):
-                    if let id = request.id, let outcome = outcomes[index] { responses.append((id, outcome)) }
+                    if let id = request.id, let outcome = outcomes[index] {
+                        responses.append(.init(id: id, method: request.method, outcome: outcome))
+                    }
                 }
             }
-            var line: [UInt8]?
-            if !responses.isEmpty {
-                var bytes: [UInt8] = []
-                EnvelopeWriter.writeBatch(responses, to: &bytes)
-                line = bytes
-            }
-            let reply = line
+            let reply = responses.isEmpty ? nil : ReplyEncoder(limitBytes: core.configuration.maxReplyBytes).batch(responses)
             connection.onEventLoopIfOpen { bound.value.finish(reply: reply) }
         }
     }
@@ -281,5 +275,58 @@ final class RPCChannelHandler: ChannelDuplexHandler {
         buffer.writeBytes(line)
         buffer.writeInteger(UInt8(0x0A))
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+}
+
+/// Encodes replies within the server's reply-size limit: a result that would make its line
+/// longer is replaced by a -32006 error saying to page or narrow the call, so no client ever
+/// gets an unbounded line (and the server never queues one).
+struct ReplyEncoder {
+    let limitBytes: Int
+
+    struct Response {
+        let id: RPCRequestID
+        /// nil for an element that was not a valid request (its reply is an error already).
+        let method: String?
+        let outcome: RPCOutcome
+    }
+
+    func response(id: RPCRequestID, method: String, outcome: RPCOutcome) -> [UInt8] {
+        var bytes: [UInt8] = []
+        EnvelopeWriter.writeResponse(id: id, outcome: outcome, to: &bytes)
+        guard bytes.count > limitBytes, case .result = outcome else { return bytes }
+        let error = RPCError.replyTooLarge(method: method, bytes: bytes.count, limit: limitBytes)
+        bytes.removeAll(keepingCapacity: false)
+        EnvelopeWriter.writeResponse(id: id, outcome: .error(error), to: &bytes)
+        return bytes
+    }
+
+    /// A batch's reply array; while it is over the limit, the largest remaining result is
+    /// replaced by the error (each element's error counts the whole line it would have made).
+    func batch(_ responses: [Response]) -> [UInt8] {
+        var encoded = responses.map { response -> [UInt8] in
+            var bytes: [UInt8] = []
+            EnvelopeWriter.writeResponse(id: response.id, outcome: response.outcome, to: &bytes)
+            return bytes
+        }
+        var replaced = Set<Int>()
+        func total() -> Int { encoded.reduce(2 + max(0, encoded.count - 1)) { $0 + $1.count } }
+        var size = total()
+        while size > limitBytes {
+            let candidates = encoded.indices.filter { index in
+                if replaced.contains(index) { return false }
+                if case .result = responses[index].outcome { return true }
+                return false
+            }
+            guard let largest = candidates.max(by: { encoded[$0].count < encoded[$1].count }) else { break }
+            let response = responses[largest]
+            let error = RPCError.replyTooLarge(method: response.method ?? "", bytes: size, limit: limitBytes)
+            var bytes: [UInt8] = []
+            EnvelopeWriter.writeResponse(id: response.id, outcome: .error(error), to: &bytes)
+            encoded[largest] = bytes
+            replaced.insert(largest)
+            size = total()
+        }
+        return EnvelopeWriter.batch(encoded)
     }
 }

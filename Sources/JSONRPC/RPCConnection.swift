@@ -9,7 +9,8 @@ public struct PeerCredentials: Sendable, Equatable, CustomStringConvertible {
     public let uid: UInt32
     public let gid: UInt32
     /// The connecting process's supplementary group ids at connect time (SO_PEERGROUPS,
-    /// Linux 4.13+); nil when the kernel did not say, and the caller must look them up.
+    /// Linux 4.13+); nil when the kernel did not say: then only `gid` is known, and a caller
+    /// deciding permissions must not guess the rest (the group database is not the process).
     public let groups: [UInt32]?
 
     public init(pid: Int32, uid: UInt32, gid: UInt32, groups: [UInt32]? = nil) {
@@ -34,8 +35,8 @@ struct KernelUcred: Sendable {
 /// call zero-fills the buffer and does not return the length the kernel wrote; the kernel keeps a
 /// process's groups sorted ascending (setgroups(2) sorts them), so trailing zeros are padding and
 /// a gid 0 can only come first — so a process whose only supplementary group is 0 reads as one
-/// with none (lockdiag never grants a role through gid 0). Over 1024 groups the call fails (ERANGE) and the caller falls back
-/// to the group database.
+/// with none (lockdiag never grants a role through gid 0). Over 1024 groups the call fails
+/// (ERANGE) and `PeerCredentials.groups` is nil.
 struct KernelPeerGroups: Sendable {
     /// SO_PEERGROUPS from <asm-generic/socket.h> (Linux 4.13), absent from Swift's Glibc module.
     static let option: Int32 = 59

@@ -33,6 +33,8 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let timeout = -32005
         public static let limitExceeded = -32006
         public static let deviceRefused = -32007
+        /// A device name that more than one lock answers to; `data.candidates` lists them.
+        public static let ambiguousDevice = -32008
 
         /// The range the spec leaves to implementations for server errors.
         public static let serverErrorRange = -32099 ... -32000
@@ -207,6 +209,42 @@ extension RPCError {
             message: "permission denied: \(action) needs the \(role) role — ask an administrator to add you to group '\(group)' "
                 + "(sudo usermod -aG \(group) $USER), log in again, and retry; or run it with sudo",
             data: ["action": .string(action), "role": .string(role), "group": .string(group)]
+        )
+    }
+
+    /// -32006 for a batch with more elements than the server runs at once.
+    public static func batchTooLarge(elements: Int, limit: Int) -> RPCError {
+        limitExceeded(
+            "a batch of \(elements) requests; at most \(limit) are taken in one batch", limit: limit,
+            advice: "split it into batches of at most \(limit) and send the next when the previous one is answered"
+        )
+    }
+
+    /// -32006 in place of a result whose reply line would be longer than the server sends.
+    public static func replyTooLarge(method: String, bytes: Int, limit: Int) -> RPCError {
+        RPCError(
+            code: Code.limitExceeded,
+            message: "limit exceeded: the reply to '\(method)' would be \(bytes) bytes, over the \(limit)-byte limit — "
+                + "ask for less: page the call (faults.history takes limit and cursor), or narrow it (one device, a later since)",
+            data: ["limit": .integer(Int64(limit)), "reply_bytes": .integer(Int64(bytes)), "method": .string(method)]
+        )
+    }
+
+    /// -32006 for a connection past the per-user connection limit.
+    public static func tooManyConnectionsForUser(uid: UInt32, limit: Int) -> RPCError {
+        RPCError(
+            code: Code.limitExceeded,
+            message: "limit exceeded: uid \(uid) already has \(limit) connections to the daemon — close one "
+                + "(a forgotten `lockdiag watch` or `lockdiag list --follow`?) and retry",
+            data: ["limit": .integer(Int64(limit)), "uid": .integer(Int64(uid))]
+        )
+    }
+
+    /// -32006 for an ordinary client when only the slots kept for privileged ones are left.
+    public static func onlyReservedConnectionsLeft(limit: Int, reserved: Int) -> RPCError {
+        limitExceeded(
+            "the server already has \(limit) clients connected (\(reserved) more slots are kept for technicians)", limit: limit,
+            advice: "close an idle client (a forgotten `lockdiag watch`?) and retry"
         )
     }
 

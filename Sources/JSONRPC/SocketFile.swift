@@ -17,6 +17,12 @@ public enum JSONRPCServerError: Error, Sendable, Equatable, CustomStringConverti
     case system(SystemError)
     /// Binding failed for a reason that is not an errno.
     case bindFailed(path: String, reason: String)
+    /// A directory above the socket, or the socket file itself, is not safely ours: owned by
+    /// someone else, writable by others without the sticky bit, or a symlink (someone could
+    /// point the server at a file of their choosing).
+    case unsafePath(path: String, reason: String)
+    /// The socket needs the reader group, and changing a file's group is not allowed here.
+    case groupChangeRefused(path: String, groupID: UInt32, errno: Int32)
 
     public var description: String {
         switch self {
@@ -32,7 +38,21 @@ public enum JSONRPCServerError: Error, Sendable, Equatable, CustomStringConverti
             error.description
         case .bindFailed(let path, let reason):
             "cannot listen on \(path): \(reason)"
+        case .unsafePath(let path, let reason):
+            "refusing \(path): \(reason) — use a directory only you (or root) can write, e.g. --socket $XDG_RUNTIME_DIR/lockdiag.sock"
+        case .groupChangeRefused(let path, let groupID, let errno):
+            "cannot give \(path) group \(groupID): chown: \(String(cString: strerror(errno))) — run lockdiagd with that group "
+                + "as its primary group (the unit's Group=), so the socket is created with it and needs no chown"
         }
+    }
+}
+
+extension JSONRPCServer.Configuration {
+    /// Creates the socket's directory as `start()` would (mode, group, safety checks), for a
+    /// program that puts other things there before the server starts.
+    public func prepareSocketDirectory() throws(JSONRPCServerError) {
+        try SocketFile.checkLength(socketPath)
+        try SocketFile.ensureParentDirectory(of: socketPath, mode: directoryMode, groupID: socketGroupID)
     }
 }
 
@@ -55,16 +75,18 @@ enum SocketFile {
         }
     }
 
-    /// Creates the missing directories above `path` with `mode` (exactly: the umask is undone
-    /// with chmod) and, given `groupID`, that group. Existing directories are left as they are.
+    /// Creates the missing directories above `path` with `mode` (exactly: the umask is undone)
+    /// and, given `groupID`, that group. Existing directories are left as they are, but the one
+    /// that will hold the socket must be safe: owned by us or root, and not writable by others
+    /// unless sticky (like /tmp) — a fallback such as /tmp/lockdiag-UID made by someone else
+    /// first would let them replace or read what we put there.
     static func ensureParentDirectory(of path: String, mode: UInt32, groupID: UInt32? = nil) throws(JSONRPCServerError) {
         let components = path.split(separator: "/", omittingEmptySubsequences: true).dropLast()
         var prefix = path.hasPrefix("/") ? "" : "."
-        for component in components {
+        for (index, component) in components.enumerated() {
             prefix += "/" + component
             if mkdir(prefix, mode_t(mode)) == 0 {
-                guard chmod(prefix, mode_t(mode)) == 0 else { throw .system(.last("chmod", path: prefix)) }
-                if let groupID, chown(prefix, uid_t.max, gid_t(groupID)) != 0 { throw .system(.last("chown", path: prefix)) }
+                try setAttributes(of: prefix, type: S_IFDIR, mode: mode, groupID: groupID)
                 continue
             }
             let error = errno
@@ -73,6 +95,46 @@ enum SocketFile {
             guard stat(prefix, &info) == 0 else { throw .system(.last("stat", path: prefix)) }
             guard info.st_mode & S_IFMT == S_IFDIR else {
                 throw .system(SystemError("mkdir", errno: ENOTDIR, path: prefix))
+            }
+            if index == components.count - 1 { try checkHolder(prefix, info) }
+        }
+    }
+
+    /// The directory that holds the socket, found already there.
+    private static func checkHolder(_ directory: String, _ info: stat) throws(JSONRPCServerError) {
+        let owner = UInt32(info.st_uid)
+        if owner != geteuid() && owner != 0 {
+            throw .unsafePath(path: directory, reason: "the directory belongs to uid \(owner), not to this user (uid \(geteuid()))")
+        }
+        if info.st_mode & (S_IWGRP | S_IWOTH) != 0 && info.st_mode & S_ISVTX == 0 {
+            throw .unsafePath(path: directory, reason: "others may write to the directory (mode \(String(info.st_mode & 0o7777, radix: 8))) and it is not sticky")
+        }
+    }
+
+    /// Gives the file at `path` — which must be of `type` and ours — `mode` and, when it does not
+    /// have it yet, `groupID`. Works through a descriptor opened with O_PATH|O_NOFOLLOW, so a
+    /// symlink put at `path` is refused instead of followed (chmod(2) and chown(2) follow links).
+    /// The group is left alone when the file has it already: that is what lets a service whose
+    /// primary group is the reader group run where chown is filtered (`~@privileged`).
+    static func setAttributes(of path: String, type: mode_t, mode: UInt32, groupID: UInt32?) throws(JSONRPCServerError) {
+        let fd: Int32
+        do { fd = try FileIO.openPathNoFollow(path) } catch { throw .system(error) }
+        defer { FileIO.close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .system(.last("fstat", path: path)) }
+        guard info.st_mode & S_IFMT == type else {
+            throw .unsafePath(path: path, reason: info.st_mode & S_IFMT == S_IFLNK ? "it is a symlink" : "it is not what was created there")
+        }
+        guard UInt32(info.st_uid) == geteuid() else {
+            throw .unsafePath(path: path, reason: "it belongs to uid \(info.st_uid), not to this user (uid \(geteuid()))")
+        }
+        if UInt32(info.st_mode & 0o7777) != mode {
+            // An O_PATH descriptor has no fchmod; its /proc link reaches the same inode, never a symlink's target.
+            guard chmod("/proc/self/fd/\(fd)", mode_t(mode)) == 0 else { throw .system(.last("chmod", path: path)) }
+        }
+        if let groupID, UInt32(info.st_gid) != groupID {
+            do { try FileIO.changeGroup(fd, to: groupID) } catch {
+                throw .groupChangeRefused(path: path, groupID: groupID, errno: error.errno)
             }
         }
     }

@@ -1,3 +1,4 @@
+import CLockDiagSys
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,6 +15,20 @@ public enum IOResult: Equatable, Sendable {
 
 /// Thin, typed wrappers over file-descriptor calls; EINTR is retried, errno becomes `SystemError`.
 public enum FileIO {
+    /// A descriptor that names the file at `path` without opening it for I/O (O_PATH), and
+    /// names a symlink itself rather than its target (O_NOFOLLOW): fstat it to see what is
+    /// really there before changing it.
+    public static func openPathNoFollow(_ path: String) throws(SystemError) -> Int32 {
+        let fd = retryingOnInterrupt { lockdiag_open_path_nofollow(path) }
+        guard fd >= 0 else { throw .last("open", path: path) }
+        return fd
+    }
+
+    /// Gives what `fd` (from `openPathNoFollow`) names the group `gid`; the owner stays.
+    public static func changeGroup(_ fd: Int32, to gid: UInt32) throws(SystemError) {
+        guard lockdiag_fchown_group(fd, gid) == 0 else { throw .last("chown") }
+    }
+
     public static func open(_ path: String, flags: Int32, mode: mode_t = 0) throws(SystemError) -> Int32 {
         let fd = retryingOnInterrupt { Glibc.open(path, flags | O_CLOEXEC, mode) }
         guard fd >= 0 else { throw .last("open", path: path) }

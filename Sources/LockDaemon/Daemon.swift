@@ -66,6 +66,14 @@ public final class Daemon: Service {
 
     public func run() async throws {
         let c = configuration
+        let policy = accessPolicy()
+        var serverConfiguration = JSONRPCServer.Configuration(socketPath: c.socketPath)
+        serverConfiguration.socketMode = c.socketMode
+        serverConfiguration.outboundHighWaterMarkBytes = c.subscriberBufferBytes
+        serverConfiguration.apply(c.security, policy: policy)
+        // The simulator's links go into the socket's directory: it must exist with the server's
+        // mode and group first, not the simulator's.
+        try serverConfiguration.prepareSocketDirectory()
         var simulator: SimulatorServer?
         var devicePaths = c.serialPaths
         if !c.simulate.isEmpty {
@@ -134,11 +142,6 @@ public final class Daemon: Service {
         var api = APIService(hub: hub, socketPath: c.socketPath, version: version, logger: logger)
         api.station = station
         api.limits.maxSubscribersPerDevice = c.security.maxSubscribersPerDevice
-        let policy = accessPolicy()
-        var serverConfiguration = JSONRPCServer.Configuration(socketPath: c.socketPath)
-        serverConfiguration.socketMode = c.socketMode
-        serverConfiguration.outboundHighWaterMarkBytes = c.subscriberBufferBytes
-        serverConfiguration.apply(c.security, policy: policy)
         let server = JSONRPCServer(configuration: serverConfiguration,
                                    handler: AccessControlledHandler(api.methodTable(), policy: policy, audit: audit))
         api.clientStatistics.provide(server)
@@ -170,7 +173,10 @@ extension Daemon {
         let started = MonotonicClock.nanoseconds()
         let server: MetricsServer
         do {
-            server = try await MetricsServer(address: address) {
+            var limits = MetricsServer.Limits()
+            limits.idleTimeoutSeconds = configuration.security.idleTimeoutSeconds
+            limits.maxRequestBytes = configuration.security.maxRequestBytes
+            server = try await MetricsServer(address: address, limits: limits) {
                 MetricsExposition.render(MetricsSnapshot(version: version, uptimeSeconds: Double(MonotonicClock.nanoseconds() - started) / 1e9,
                                                          devices: hub.metricsDevices(), loop: hub.loop.statistics))
             }

@@ -26,16 +26,31 @@ public struct Fault: Codable, Sendable, Equatable {
     public var meaning: String
     /// The technician's next step.
     public var advice: String
+    /// Whether every event of this fault is in the history database; false while some wait in
+    /// memory for the disk (`unsaved_events`) or were lost (`lost_events`). Absent when the
+    /// daemon keeps no history (docs/reports.md#durability).
+    public var saved: Bool?
+    /// Events of this fault waiting in memory to be written; absent when none.
+    public var unsavedEvents: Int?
+    /// Events of this fault that will never be written (the queue was full, or the database
+    /// refused them); the history has a `lost` event in their place. Absent when none.
+    public var lostEvents: Int?
 
     enum CodingKeys: String, CodingKey {
-        case device, code, name, title, category, severity, status, source, count, meaning, advice
+        case device, code, name, title, category, severity, status, source, count, meaning, advice, saved
         case firstSeen = "first_seen"
         case lastSeen = "last_seen"
         case freezeFrame = "freeze_frame"
+        case unsavedEvents = "unsaved_events"
+        case lostEvents = "lost_events"
     }
 
     public init(device: String, code: String, name: String, title: String, category: String, severity: String, status: FaultStatus,
-                source: String, count: Int, firstSeen: String, lastSeen: String, freezeFrame: FreezeFrame?, meaning: String, advice: String) {
+                source: String, count: Int, firstSeen: String, lastSeen: String, freezeFrame: FreezeFrame?, meaning: String, advice: String,
+                saved: Bool? = nil, unsavedEvents: Int? = nil, lostEvents: Int? = nil) {
+        self.saved = saved
+        self.unsavedEvents = unsavedEvents
+        self.lostEvents = lostEvents
         self.device = device
         self.code = code
         self.name = name
@@ -127,7 +142,14 @@ public struct LinkHealth: Codable, Sendable, Equatable {
 /// `faults.list` result.
 public struct FaultsList: Codable, Sendable, Equatable {
     public var faults: [Fault]
-    public init(faults: [Fault]) { self.faults = faults }
+    /// The history database's health (as in `daemon.info`), so a client can say why a fault is
+    /// unsaved; absent when the daemon keeps no history.
+    public var history: HistoryHealth?
+
+    public init(faults: [Fault], history: HistoryHealth? = nil) {
+        self.faults = faults
+        self.history = history
+    }
 }
 
 /// `faults.clear` result.

@@ -17,13 +17,20 @@ public struct FaultsHistoryParams: Codable, Sendable, Equatable {
     public var device: String
     /// Only events at or after this time (ISO 8601, UTC); all when absent.
     public var since: String?
-    /// At most this many events, the newest ones (default and maximum 10 000).
+    /// At most this many events in this page, the newest ones (default `defaultLimit`,
+    /// at most `maxLimit`).
     public var limit: Int?
+    /// The previous page's `next_cursor`: this page holds the events older than that page's.
+    public var cursor: String?
 
-    public init(device: String, since: String? = nil, limit: Int? = nil) {
+    public static let defaultLimit = 500
+    public static let maxLimit = 1000
+
+    public init(device: String, since: String? = nil, limit: Int? = nil, cursor: String? = nil) {
         self.device = device
         self.since = since
         self.limit = limit
+        self.cursor = cursor
     }
 }
 
@@ -37,6 +44,10 @@ public enum FaultEventKind: String, Codable, Sendable, CaseIterable {
     case healed
     /// Removed from the active faults by `faults.clear` (who asked is in `cleared_by`).
     case cleared
+    /// Not a fault's transition: a gap. Events of this device that were never written (the
+    /// daemon's queue was full while the disk refused writes, or the database refused them):
+    /// `count` of them between `first_seen` and `at`, what they were in `evidence`.
+    case lost
 }
 
 /// One entry of a device's fault history, as it was committed to the history database.
@@ -152,15 +163,23 @@ public struct FaultHistory: Codable, Sendable, Equatable {
     /// The device's identity and firmware over time; nil if it never identified itself.
     public var record: DeviceRecord?
     public var events: [FaultEvent]
-    /// More events matched than `limit`; the oldest were left out.
+    /// More events matched than `limit`; the oldest were left out (ask again with `nextCursor`).
     public var truncated: Bool
+    /// Opaque; passed as `cursor` it gives the next page of older events. nil on the last page.
+    public var nextCursor: String?
 
-    public init(device: String, since: String?, record: DeviceRecord?, events: [FaultEvent], truncated: Bool) {
+    enum CodingKeys: String, CodingKey {
+        case device, since, record, events, truncated
+        case nextCursor = "next_cursor"
+    }
+
+    public init(device: String, since: String?, record: DeviceRecord?, events: [FaultEvent], truncated: Bool, nextCursor: String? = nil) {
         self.device = device
         self.since = since
         self.record = record
         self.events = events
         self.truncated = truncated
+        self.nextCursor = nextCursor
     }
 }
 

@@ -10,16 +10,19 @@ public struct DaemonInfo: Codable, Sendable, Equatable {
     public var socket: String
     public var pollHz: Int
     public var realtime: RealtimeInfo
+    /// What works and what does not; absent from daemons older than the field.
+    public var health: DaemonHealth?
 
     enum CodingKeys: String, CodingKey {
-        case version, pid, devices, protocols, socket, realtime
+        case version, pid, devices, protocols, socket, realtime, health
         case uptimeSeconds = "uptime_s"
         case devicesOnline = "devices_online"
         case pollHz = "poll_hz"
     }
 
     public init(version: String, pid: Int32, uptimeSeconds: Double, devices: Int, devicesOnline: Int, protocols: [String],
-                socket: String, pollHz: Int, realtime: RealtimeInfo) {
+                socket: String, pollHz: Int, realtime: RealtimeInfo, health: DaemonHealth? = nil) {
+        self.health = health
         self.version = version
         self.pid = pid
         self.uptimeSeconds = uptimeSeconds

@@ -8,7 +8,8 @@ import LockDiagAPI
 /// | 1 | any other error (permission denied, protocol error, no reply in time) |
 /// | 2 | confirmed fault(s) in what was shown (list, status, faults), or a self-test failed or was aborted |
 /// | 3 | lockdiagd is unreachable (stderr says how to start it) |
-/// | 4 | device problem: unknown, offline, busy, timed out, or it refused |
+/// | 4 | device problem: unknown, ambiguous (several locks answer to the name), offline, busy, timed out, or it refused |
+/// | 5 | `verify`: a valid signature, but not by a trusted station key |
 /// | 64 | usage error (bad arguments) |
 public enum ExitStatus: Int32, Sendable, CaseIterable {
     case ok = 0
@@ -16,6 +17,8 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     case faultsPresent = 2
     case daemonUnreachable = 3
     case deviceProblem = 4
+    /// `lockdiag verify`: the signature is valid, but its key is not a trusted station key.
+    case untrustedSignature = 5
     /// sysexits.h EX_USAGE, which swift-argument-parser already uses for parse errors.
     case usage = 64
     /// `bench run` stopped by Ctrl-C (128 + SIGINT, as a shell reports it); results are partial.
@@ -40,7 +43,9 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
           2   confirmed fault(s) in what was shown (list, status, faults),
               or the self-test failed or was aborted
           3   lockdiagd is unreachable (the message says how to start it)
-          4   device problem: unknown device, offline, busy, timed out, or refused
+          4   device problem: unknown device, offline, busy, timed out, or
+              refused; or a name several locks answer to (give the id)
+          5   verify: valid signature, but not by a trusted station key
           64  usage error (bad arguments, or an invalid bench plan)
           130 bench run stopped by Ctrl-C (partial results were written)
         """

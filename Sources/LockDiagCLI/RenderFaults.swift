@@ -92,16 +92,39 @@ public enum FaultsRenderer {
             head,
             "    \(fault.category)/\(fault.severity) · \(seen) · \(source(fault.source))",
             "    evidence: \(evidence(fault))",
+        ] + (unsaved(fault).map { ["    " + style.yellow($0)] } ?? []) + [
             "    " + style.apply(.cyan, "→ \(fault.advice)"),
         ]
+    }
+
+    /// Says so when the fault's events are not all in the history database (docs/reports.md#durability).
+    public static func unsaved(_ fault: Fault) -> String? {
+        guard fault.saved == false else { return nil }
+        var parts: [String] = []
+        if let n = fault.unsavedEvents {
+            parts.append("\(Units.count(n, "event")) of this fault not on disk yet (written when the history takes writes again)")
+        }
+        if let n = fault.lostEvents { parts.append("\(Units.count(n, "event")) lost (the history marks the gap)") }
+        return "NOT SAVED: " + (parts.isEmpty ? "not all of its events are on disk" : parts.joined(separator: "; "))
+    }
+
+    /// The history's health when it is degraded: why, and what it means for the faults shown.
+    public static func historyWarning(_ health: HistoryHealth?) -> String? {
+        guard let health, health.status == .degraded else { return nil }
+        return "History DEGRADED\(health.since.map { " since \(Units.timestamp($0))" } ?? ""): \(health.reason ?? "writes fail")\n"
+            + "\(Units.count(health.unsavedFaultEvents, "fault event")) not on disk yet (marked NOT SAVED)"
+            + (health.droppedRecords > 0 ? ", \(Units.count(Int(health.droppedRecords), "record")) dropped" : "")
+            + "; `lockdiag info` has the details."
     }
 
     /// Every fault in the order given (the API puts confirmed ones first), a blank line between
     /// them, and a closing count; a plain message when there are none.
     /// `scope` names what was asked about: a device id, or nil for every device.
-    public static func render(_ faults: [Fault], scope: String?, style: Style) -> String {
+    /// `history`: the daemon's history health, shown after the faults when it is degraded.
+    public static func render(_ faults: [Fault], scope: String?, history: HistoryHealth? = nil, style: Style) -> String {
+        let warning = historyWarning(history).map { "\n" + style.yellow($0) } ?? ""
         guard !faults.isEmpty else {
-            return scope.map { "No faults on \($0)." } ?? "No faults on any device."
+            return (scope.map { "No faults on \($0)." } ?? "No faults on any device.") + warning
         }
         var lines: [String] = []
         for (index, fault) in faults.enumerated() {
@@ -113,6 +136,6 @@ public enum FaultsRenderer {
         let devices = Set(faults.map(\.device)).count
         let on = scope == nil ? " on \(Units.count(devices, "device"))" : ""
         lines.append(style.apply(counts.tint, "\(Units.count(counts.total, "fault"))\(on): \(counts.text)"))
-        return lines.joined(separator: "\n")
+        return lines.joined(separator: "\n") + warning
     }
 }

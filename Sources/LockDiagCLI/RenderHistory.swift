@@ -43,6 +43,7 @@ public enum HistoryRenderer {
         case .raised, .reoccurred: .yellow
         case .healed: .green
         case .cleared: .dim
+        case .lost: .yellow
         }
     }
 
@@ -50,6 +51,7 @@ public enum HistoryRenderer {
         switch e.event {
         case .cleared: "by \(e.clearedBy ?? "unknown")"
         case .healed: "checks pass again (\(e.count)× in all)"
+        case .lost: VisibleText.truncate(e.evidence, to: 110)
         default: VisibleText.truncate(e.freezeFrame?.evidence ?? e.evidence, to: 70)
         }
     }
@@ -57,19 +59,36 @@ public enum HistoryRenderer {
 
 /// What `lockdiag verify` says about a report.
 public enum VerificationRenderer {
+    /// The verdict, as docs/reports.md names it.
+    public enum Outcome: Sendable {
+        /// A valid signature by a trusted station key.
+        case trusted
+        /// A valid signature by a key that is not trusted.
+        case untrusted
+        case invalid
+    }
+
     /// The lines for a checked report: the verdict first, then what the report is about.
-    public static func render(valid: Bool, reason: String, fingerprint: String?, reportID: String?, device: String?, createdAt: String?,
-                              host: String?, verdict: String?, style: Style) -> String {
+    public static func render(outcome: Outcome, reason: String, fingerprint: String?, reportID: String?, device: String?, createdAt: String?,
+                              host: String?, verdict: String?, trustedKeys: String, style: Style) -> String {
         // Everything here but the verdict word comes from the file, which anyone may have made.
         let (reason, fingerprint, reportID, device, createdAt, host, verdict) = (
             DisplayText.safe(reason), DisplayText.safe(fingerprint), DisplayText.safe(reportID), DisplayText.safe(device),
             DisplayText.safe(createdAt), DisplayText.safe(host), DisplayText.safe(verdict))
-        var lines = [valid ? style.green("valid") + ": \(reason)" : style.red("INVALID") + ": \(reason)"]
+        var lines = switch outcome {
+        case .trusted: [style.green("valid") + ": \(reason)"]
+        case .untrusted: [style.yellow("UNTRUSTED") + ": \(reason)"]
+        case .invalid: [style.red("INVALID") + ": \(reason)"]
+        }
         if let device { lines.append("  device:   \(device)") }
-        if let createdAt { lines.append("  made:     \(Units.timestamp(createdAt))" + (host.map { " by \($0)" } ?? "")) }
+        if let createdAt { lines.append("  made:     \(Units.timestamp(createdAt))" + (host.map { " by \($0) (as the report says)" } ?? "")) }
         if let reportID { lines.append("  report:   \(reportID)") }
         if let verdict { lines.append("  verdict:  \(verdict)") }
         if let fingerprint { lines.append("  key:      \(fingerprint)") }
+        lines.append("  trusted:  \(DisplayText.safe(trustedKeys))")
+        if outcome == .untrusted {
+            lines.append("  To trust a station, add its key (`lockdiag key --public` on it) and name to the trusted keys, or pass --key.")
+        }
         return lines.joined(separator: "\n")
     }
 }

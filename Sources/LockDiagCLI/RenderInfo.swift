@@ -23,6 +23,7 @@ public enum InfoRenderer {
             realtime += "; " + style.yellow("missing: " + info.realtime.missing.joined(separator: ", "))
         }
         lines.append(row("real-time", realtime))
+        if let history = info.health?.history { lines += historyRows(history, style: style) }
         guard !stats.devices.isEmpty else { return lines.joined(separator: "\n") }
         lines.append("")
         lines.append(style.bold("Links"))
@@ -38,5 +39,33 @@ public enum InfoRenderer {
         lines += TextTable.render(header: header, rows: rows, style: style)
         lines.append(style.dim("OTHER ERR: truncated, oversized, unsupported version, unexpected and undecodable frames"))
         return lines.joined(separator: "\n")
+    }
+
+    /// The history writer's health: `ok`, or DEGRADED with the reason and what waits in memory;
+    /// drops and refused (quarantined) records whenever there were any.
+    static func historyRows(_ h: HistoryHealth, style: Style) -> [String] {
+        var rows: [String] = []
+        if h.status == .ok {
+            rows.append(row("history", style.green("ok") + (h.pendingTelemetry > 0 ? " · \(h.pendingTelemetry) telemetry records to flush" : "")))
+        } else {
+            rows.append(row("history", style.yellow("DEGRADED") + (h.since.map { " since \(Units.timestamp($0))" } ?? "")
+                            + ": " + (h.reason ?? "writes fail")))
+            rows.append(row("", "unsaved in memory: \(Units.count(h.unsavedFaultEvents, "fault event")) "
+                            + "(\(h.unsavedRecords) of at most \(h.unsavedLimit) records), \(h.pendingTelemetry) telemetry"
+                            + (h.retryInMilliseconds.map { " · next try in \(Units.milliseconds($0))" } ?? "")))
+        }
+        if h.droppedRecords > 0 || h.droppedTelemetry > 0 {
+            rows.append(row("", style.yellow("dropped: \(Units.count(Int(h.droppedRecords), "record")) (newest first; a `lost` event marks "
+                                             + "each gap), \(h.droppedTelemetry) telemetry")))
+        }
+        if h.quarantined > 0 {
+            rows.append(row("", style.yellow("refused by the database and set aside: \(Units.count(Int(h.quarantined), "record"))")))
+            for q in h.quarantine.suffix(5) {
+                rows.append(row("", "  \(Units.timestamp(q.at)) \(q.kind)" + (q.device.map { " \($0)" } ?? "") + (q.what.map { " \($0)" } ?? "")
+                                + ": \(q.reason)"))
+            }
+        }
+        if h.writeErrors > 0 { rows.append(row("", "\(h.writeErrors) failed write attempts since start")) }
+        return rows
     }
 }

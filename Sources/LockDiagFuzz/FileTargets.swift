@@ -60,7 +60,7 @@ extension FuzzTarget {
             let position = Int(reader.u16()) % file.count
             file[position] = reader.u8()
         }
-        let verification = ReportVerifier.verify(fileBytes: file, trusted: reader.remaining % 2 == 0 ? nil : .key(sample.publicKey))
+        let verification = ReportVerifier.verify(fileBytes: file, trusted: reader.remaining % 2 == 0 ? .none : .key(sample.publicKey))
         guard verification.valid else { return [] }
         return verification.report == sample.report ? [] : ["an altered report verified as valid"]
     }

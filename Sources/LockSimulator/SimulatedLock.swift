@@ -113,7 +113,8 @@ public final class SimulatedLock {
         thermal = ControllerThermal(ambientCelsius: ControllerThermal.nominalAmbientCelsius + setup.uniform(-0.5, 0.5))
         driveTrain = DriveTrain(fault: scenario.driveTrainFault, jamPosition: setup.uniform(0.40, 0.50),
                                 torqueConstant: DriveTrain.nominalTorqueConstant * setup.uniform(0.97, 1.03),
-                                boltLoadAmps: DriveTrain.nominalBoltLoadAmps * setup.uniform(0.9, 1.1), boltPosition: 0)
+                                boltLoadAmps: DriveTrain.nominalBoltLoadAmps * setup.uniform(0.9, 1.1),
+                                boltPosition: configuration.startBolt == .locked ? 0 : 1)
         fingerprint = FingerprintSensor(condition: scenario.fingerprintCondition)
         // A lock in service for a while: up for days, a few thousand actuations behind it.
         let uptimeAtStart = UInt64(setup.uniform(2 * 86_400, 9 * 86_400))
@@ -132,8 +133,9 @@ public final class SimulatedLock {
     /// The state a host finds on connecting: one recorded actuation (so the latest trace is
     /// real), the fault memory holding the scenario's history, nothing pending on the wire.
     private func replayPastActuation(now: UInt64, uptimeAtStart: UInt64) {
-        // Ten minutes before start, the lock was locked by its user from unlocked.
-        _ = startActuation(.lock, source: .user)
+        // Ten minutes before start, its user locked it from unlocked (or unlocked it, for a
+        // lock told to start unlocked).
+        _ = startActuation(configuration.startBolt == .locked ? .lock : .unlock, source: .user)
         advance(to: now + UInt64(ActuationRun.timeoutSamples + 100) * ActuationRun.samplePeriodNanoseconds)
         brakeUntil = nil
         thermal.relax(seconds: 600)

@@ -1,6 +1,11 @@
 import LockProtocol
 import TuyaProtocol
 
+/// Where a simulated lock's bolt is when it starts (for a jamming lock: where its last move was headed).
+public enum BoltStart: String, Sendable, CaseIterable {
+    case locked, unlocked
+}
+
 /// Everything that makes one simulated lock what it is; two locks with equal configurations
 /// given the same input schedule produce the same bytes.
 public struct SimulatorConfiguration: Sendable, Equatable {
@@ -28,6 +33,9 @@ public struct SimulatorConfiguration: Sendable, Equatable {
     /// With `tuya`: play the module too and mirror each direction to a pty of its own, a passive
     /// tap for `lockdiagd --dialect tuya-sniff` (`locksim --tap`).
     public var tuyaTap = false
+    /// Where the bolt is at start: the user's last actuation, ten minutes before, moved it there
+    /// (`locksim --bolt`).
+    public var startBolt = BoltStart.locked
 
     public init(scenario: Scenario = .healthy, seed: UInt64 = 1, index: Int = 0, serial: String? = nil,
                 activityIntervalNanoseconds: UInt64? = nil, model: String = "LX-300",

@@ -32,9 +32,16 @@ public struct JSONSyntaxError: Error, Sendable, CustomStringConvertible, Equatab
 /// The JSON Canonicalization Scheme (RFC 8785, "JCS"): the bytes a report's signature covers.
 /// Object members sorted by their names' UTF-16 code units, no whitespace, strings with only
 /// the escapes JSON requires (`\"`, `\\`, `\b \f \n \r \t`, `\u00xx` for the other control
-/// characters) and everything else as UTF-8, numbers as ECMAScript writes them (integers without
-/// a fraction or exponent). docs/reports.md says the same for people writing their own verifier.
+/// characters) and everything else as UTF-8, numbers as IEEE-754 doubles written as ECMAScript
+/// writes them (RFC 8785 §3.2.2.3): integers without a fraction or exponent, and an integer
+/// beyond 2^53 as the double nearest to it. docs/reports.md says the same for people writing
+/// their own verifier.
 public enum CanonicalJSON {
+    /// 2^53: every integer up to it in magnitude is a double exactly, so JCS and tools that read
+    /// integers exactly write it the same way; beyond it they differ (RFC 8785 §3.2.2.3 and
+    /// RFC 7493 §2.2 advise keeping integers within it).
+    public static let exactIntegerLimit: Int64 = 1 << 53
+
     /// The canonical bytes of `node`.
     public static func bytes(_ node: JSONNode) -> [UInt8] {
         var out: [UInt8] = []
@@ -55,7 +62,8 @@ public enum CanonicalJSON {
         switch node {
         case .null: out += Array("null".utf8)
         case .bool(let b): out += Array((b ? "true" : "false").utf8)
-        case .integer(let i): out += Array(String(i).utf8)
+        // Beyond 2^53 an integer is not a double exactly: JCS writes the double it reads as.
+        case .integer(let i): out += Array((i.magnitude <= exactIntegerLimit.magnitude ? String(i) : ecmaScript(Double(i))).utf8)
         case .number(let d): out += Array(ecmaScript(d).utf8)
         case .string(let s): writeString(s, into: &out)
         case .array(let items):
@@ -75,6 +83,29 @@ public enum CanonicalJSON {
                 write(members[key]!, into: &out)
             }
             out.append(0x7D)
+        }
+    }
+
+    /// The first number in `node` that RFC 8785 and a JSON tool that reads integers exactly and
+    /// writes doubles as Python's `repr` does (the independent check in docs/reports.md) would
+    /// write differently, with where it is (`report.status.battery_mv`); nil if there is none.
+    /// Agreed on: integers within ±2^53, and other numbers of magnitude from 1e-4 to 2^53 (where
+    /// both write the shortest round-trip digits without an exponent).
+    public static func unportableNumber(in node: JSONNode, at path: String) -> String? {
+        switch node {
+        case .integer(let i): return i.magnitude <= exactIntegerLimit.magnitude ? nil : "\(i) at \(path)"
+        case .number(let d): return abs(d) >= 1e-4 && abs(d) < Double(exactIntegerLimit) ? nil : "\(ecmaScript(d)) at \(path)"
+        case .array(let items):
+            for (i, item) in items.enumerated() {
+                if let found = unportableNumber(in: item, at: "\(path)[\(i)]") { return found }
+            }
+            return nil
+        case .object(let members):
+            for key in members.keys.sorted() {
+                if let found = unportableNumber(in: members[key]!, at: "\(path).\(key)") { return found }
+            }
+            return nil
+        case .null, .bool, .string: return nil
         }
     }
 

@@ -25,6 +25,9 @@ public struct DiagnosticReport: Codable, Sendable, Equatable {
     public var actuations: [ReportActuation]
     /// The diagnosis thresholds the traces were judged against.
     public var thresholds: ReportThresholds
+    /// The version of the HTML page renderer (`ReportHTML.version`) whose page shows this report;
+    /// nil in reports made before pages were checked, whose pages cannot be checked.
+    public var htmlRenderer: String?
 
     public static let formatName = "lockdiag-report/1"
 
@@ -36,11 +39,13 @@ public struct DiagnosticReport: Codable, Sendable, Equatable {
         case faultHistory = "fault_history"
         case faultHistoryTruncated = "fault_history_truncated"
         case selfTests = "self_tests"
+        case htmlRenderer = "html_renderer"
     }
 
     public init(reportID: String, createdAt: String, station: ReportStation, device: ReportDevice, verdict: ReportVerdict,
                 status: DeviceStatus?, activeFaults: [Fault], faultHistory: [FaultEvent], faultHistoryTruncated: Bool,
-                selfTests: [ReportSelfTest], actuations: [ReportActuation], thresholds: ReportThresholds) {
+                selfTests: [ReportSelfTest], actuations: [ReportActuation], thresholds: ReportThresholds,
+                htmlRenderer: String? = ReportHTML.version) {
         format = Self.formatName
         self.reportID = reportID
         self.createdAt = createdAt
@@ -54,6 +59,7 @@ public struct DiagnosticReport: Codable, Sendable, Equatable {
         self.selfTests = selfTests
         self.actuations = actuations
         self.thresholds = thresholds
+        self.htmlRenderer = htmlRenderer
     }
 }
 

@@ -4,16 +4,29 @@ import LockDiagAPI
 /// The report as one self-contained HTML page for the customer and the workshop: the verdict, the
 /// faults with their advice, SVG plots of the motor current per actuation (stall threshold drawn
 /// in), the battery voltage under load and the fault timeline. No scripts run and nothing is
-/// fetched; the signed JSON rides along inside, so `lockdiag verify report.html` checks the page.
+/// fetched. The page is a pure function of the signed report, which rides along inside, so
+/// `lockdiag verify report.html` renders it again and checks the file is that page, byte for byte.
 public enum ReportHTML {
     static let scriptOpen = "<script type=\"application/json\" id=\"lockdiag-signed-report\">"
     static let scriptClose = "</script>"
 
-    public static func render(_ signed: SignedReport, verification: Verification? = nil) throws -> String {
+    /// This renderer's version, signed into every report as `html_renderer`. Any change to the
+    /// bytes a report renders to needs a new version, with the old rendering kept for as long as
+    /// pages of the old version must verify (docs/reports.md, "Which renderer").
+    public static let version = "lockdiag-html/1"
+    /// The versions this lockdiag renders exactly as they were rendered when they were signed.
+    public static let versions: [String] = [version]
+
+    /// The page of a signed report, rendered as its `html_renderer` version renders it.
+    public static func render(_ signed: SignedReport) throws(ReportPageError) -> String {
+        guard let renderer = signed.report.htmlRenderer else { throw .noRenderer }
+        guard versions.contains(renderer) else { throw .unknownRenderer(renderer) }
         let r = signed.report
         // `<` never occurs in JSON outside strings, and `\u003c` is the same string to a JSON
         // parser, so the embedded text cannot close the script element and still verifies.
-        let embedded = String(decoding: try CanonicalJSON.bytes(of: signed), as: UTF8.self).replacingOccurrences(of: "<", with: "\\u003c")
+        let canonical: [UInt8]
+        do { canonical = try CanonicalJSON.bytes(of: signed) } catch { throw .notEncodable("\(error)") }
+        let embedded = String(decoding: canonical, as: UTF8.self).replacingOccurrences(of: "<", with: "\\u003c")
         let title = "Lock diagnostic report — \(r.device.id)"
         var html = """
             <!DOCTYPE html>
@@ -42,7 +55,7 @@ public enum ReportHTML {
         html += timelineSection(r)
         html += selfTestSection(r)
         html += deviceSection(r)
-        html += signatureSection(signed, verification: verification)
+        html += signatureSection(signed)
         html += "\(scriptOpen)\(embedded)\(scriptClose)\n</body>\n</html>\n"
         return html
     }
@@ -53,6 +66,23 @@ public enum ReportHTML {
         guard text.hasPrefix("<!DOCTYPE html>"), let open = text.range(of: scriptOpen),
               let close = text.range(of: scriptClose, range: open.upperBound..<text.endIndex) else { return nil }
         return Array(text[open.upperBound..<close.lowerBound].utf8)
+    }
+
+    /// Where `page` first differs from `expected` (the page its signed report renders to), or nil
+    /// if they are the same bytes.
+    public static func difference(page: [UInt8], expected: [UInt8]) -> PageDifference? {
+        let common = min(page.count, expected.count)
+        var offset = 0
+        while offset < common && page[offset] == expected[offset] { offset += 1 }
+        if offset == page.count && offset == expected.count { return nil }
+        let lineStart = page[..<offset].lastIndex(of: 0x0A).map { $0 + 1 } ?? 0
+        func excerpt(_ bytes: [UInt8]) -> String {
+            let from = max(lineStart, offset - 24)
+            let to = min(bytes.count, offset + 40)
+            return from < to ? String(decoding: bytes[from..<to], as: UTF8.self) : ""
+        }
+        return PageDifference(offset: offset, line: page[..<offset].count { $0 == 0x0A } + 1, column: offset - lineStart + 1,
+                              found: excerpt(page), expected: excerpt(expected))
     }
 
     public static func escape(_ text: String) -> String {
@@ -307,15 +337,11 @@ public enum ReportHTML {
         return html + "</section>\n"
     }
 
-    static func signatureSection(_ signed: SignedReport, verification: Verification?) -> String {
+    static func signatureSection(_ signed: SignedReport) -> String {
         var html = "<section id=\"signature\"><h2>Signature</h2>\n"
         html += "<p>Signed by the diagnostic station <strong>\(escape(signed.report.station.host))</strong> with its Ed25519 key "
-            + "<code>\(escape(signed.signature.keyFingerprint))</code> when the report was made. Changing anything in it breaks the signature.</p>\n"
-        if let verification {
-            html += verification.valid
-                ? "<p class=\"valid\">Signature checked when this page was written: valid, the content is as signed.</p>\n"
-                : "<p class=\"invalid\">Signature checked when this page was written: INVALID — \(escape(verification.reason)).</p>\n"
-        }
+            + "<code>\(escape(signed.signature.keyFingerprint))</code> when the report was made. This page is rendered from the signed "
+            + "report it carries (renderer \(escape(signed.report.htmlRenderer ?? ""))): changing anything on it breaks the signature.</p>\n"
         html += "<p>To check it yourself: <code>lockdiag verify THIS-FILE --key \(escape(signed.signature.publicKey))</code> "
             + "(no daemon needed; the key must be the station's, which <code>lockdiag key</code> shows on the station).</p>\n"
         let t = signed.report.thresholds
@@ -343,4 +369,38 @@ public enum ReportHTML {
         table.kv th{width:220px}.when{white-space:nowrap}
         @media print{body{margin:0}section{break-inside:avoid}}
         """
+}
+
+/// Why a page cannot be rendered from a signed report.
+public enum ReportPageError: Error, Sendable, Equatable, CustomStringConvertible {
+    case noRenderer
+    case unknownRenderer(String)
+    case notEncodable(String)
+
+    public var description: String {
+        switch self {
+        case .noRenderer:
+            "the signed report names no html_renderer (it was made before pages could be checked) — check the JSON report instead, or make a new report"
+        case .unknownRenderer(let version):
+            "the signed report was made for the page renderer \(version), which this lockdiag cannot render (it renders \(ReportHTML.versions.joined(separator: ", "))) — check it with a newer lockdiag"
+        case .notEncodable(let reason): "the report cannot be encoded: \(reason)"
+        }
+    }
+}
+
+/// Where a page differs from the page its signed report renders to.
+public struct PageDifference: Sendable, Equatable, CustomStringConvertible {
+    /// The byte offset (from 0) of the first byte that differs.
+    public var offset: Int
+    /// Line and column (from 1, the column in bytes) of that byte in the file.
+    public var line: Int
+    public var column: Int
+    /// The file's bytes around the difference, and what the signed report renders there.
+    public var found: String
+    public var expected: String
+
+    public var description: String {
+        "the page differs from the page its signed report renders to at line \(line), column \(column) (byte \(offset)): "
+            + "the file has \"\(found)\" where the signed report renders \"\(expected)\""
+    }
 }

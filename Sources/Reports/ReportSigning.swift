@@ -6,9 +6,13 @@ public enum ReportSigner {
     public static let algorithm = "Ed25519"
     public static let canonicalization = "JCS (RFC 8785)"
 
-    /// Signs `report`: Ed25519 over the canonical JSON bytes of the report object.
+    /// Signs `report`: Ed25519 over the canonical JSON bytes of the report object. A report
+    /// holding a number that JSON tools write differently is refused, since other verifiers
+    /// would not find the signed bytes (`CanonicalJSON.unportableNumber`).
     public static func sign(_ report: DiagnosticReport, with key: StationKey) throws -> SignedReport {
-        let message = try CanonicalJSON.bytes(of: report)
+        let node = try JSONNode.parse([UInt8](JSONEncoder().encode(report)))
+        if let number = CanonicalJSON.unportableNumber(in: node, at: "report") { throw ReportSigningError.unportableNumber(number) }
+        let message = CanonicalJSON.bytes(node)
         let signature = try key.sign(message)
         let publicKey = key.publicKey
         return SignedReport(report: report, signature: ReportSignature(
@@ -23,31 +27,64 @@ public enum ReportSigner {
     }
 }
 
+/// Why a report cannot be signed.
+public enum ReportSigningError: Error, Sendable, Equatable, CustomStringConvertible {
+    case unportableNumber(String)
+
+    public var description: String {
+        switch self {
+        case .unportableNumber(let number):
+            "the report holds the number \(number), which RFC 8785 and other JSON tools write differently (beyond 2^53, or below 1e-4) "
+                + "— report it as a bug: a report must not carry such numbers"
+        }
+    }
+}
+
 /// The outcome of checking a report file.
 public struct Verification: Sendable, Equatable {
-    public var valid: Bool
-    /// Why it is invalid, or what "valid" covers.
+    /// What a check can prove (docs/reports.md, "What a verdict proves").
+    public enum Verdict: String, Sendable {
+        /// The signature is valid and made with a trusted station key: that station made this
+        /// report (and page), and nothing in it changed since.
+        case trusted
+        /// The signature is valid, but made with a key that is not trusted: nothing changed since
+        /// it was signed, but anyone can make a key, so it says nothing about who made it.
+        case unknownKey = "unknown-key"
+        /// Not a signed report, changed since it was signed, or a page that is not the one its
+        /// signed report renders to.
+        case invalid
+    }
+
+    public var verdict: Verdict
+    /// Why it is invalid, or what the verdict covers.
     public var reason: String
     /// The signing key's fingerprint, when the signature block could be read.
     public var fingerprint: String?
-    /// Whether the signing key is the one given with `--key` (nil: none was given).
-    public var trusted: Bool?
+    /// The trusted station's name, for a `trusted` verdict.
+    public var station: String?
     /// The report, when it could be decoded.
     public var report: DiagnosticReport?
+    /// For a page: where it differs from the page its signed report renders to.
+    public var difference: PageDifference?
 
-    static func invalid(_ reason: String, fingerprint: String? = nil) -> Verification {
-        Verification(valid: false, reason: reason, fingerprint: fingerprint, trusted: nil, report: nil)
+    /// The signature is valid and the content is as signed, whoever signed it.
+    public var valid: Bool { verdict != .invalid }
+    public var trusted: Bool { verdict == .trusted }
+
+    static func invalid(_ reason: String, fingerprint: String? = nil, difference: PageDifference? = nil) -> Verification {
+        Verification(verdict: .invalid, reason: reason, fingerprint: fingerprint, station: nil, report: nil, difference: difference)
     }
 }
 
 /// Checks report files: the `.json` that `lockdiag report -o` writes, or the `.html` page, which
-/// carries the same signed JSON in a `<script type="application/json">` element.
+/// carries the same signed JSON in a `<script type="application/json">` element and must be,
+/// byte for byte, the page that signed JSON renders to.
 public enum ReportVerifier {
-    /// Verifies the bytes of a report file. `trusted` is the station key the report must be signed
-    /// with; without it only the report's integrity against its own key is checked.
-    public static func verify(fileBytes bytes: [UInt8], trusted: TrustedKey? = nil) -> Verification {
-        var json = bytes
-        if let embedded = ReportHTML.embeddedJSON(in: bytes) { json = embedded }
+    /// Verifies the bytes of a report file; a valid signature is `trusted` only when its key is
+    /// one of `trusted`.
+    public static func verify(fileBytes bytes: [UInt8], trusted: TrustedKeys = .none) -> Verification {
+        let embedded = ReportHTML.embeddedJSON(in: bytes)
+        let json = embedded ?? bytes
         let node: JSONNode
         do { node = try JSONNode.parse(json) } catch {
             return .invalid("the file is not a report: \(error)")
@@ -87,25 +124,35 @@ public enum ReportVerifier {
         guard reportNode["station"]?["key_fingerprint"]?.stringValue == fingerprint else {
             return .invalid("the report names another station key than the one that signed it", fingerprint: fingerprint)
         }
+        if let number = CanonicalJSON.unportableNumber(in: reportNode, at: "report") {
+            return .invalid("the report holds the number \(number), which RFC 8785 and other JSON tools write differently (beyond 2^53, "
+                            + "or below 1e-4), so other verifiers would disagree; lockdiag never signs such a number", fingerprint: fingerprint)
+        }
         let message = CanonicalJSON.bytes(reportNode)
         guard curveKey.isValidSignature(signature, for: message) else {
             return .invalid("the signature does not match the content: the report was changed after it was signed, or signed by another key",
                             fingerprint: fingerprint)
         }
         let report = try? JSONDecoder().decode(DiagnosticReport.self, from: Data(message))
-        guard let trusted else {
-            return Verification(valid: true, reason: "signature valid for the report's own key \(fingerprint); pass --key to check that it is your station's key",
-                                fingerprint: fingerprint, trusted: nil, report: report)
+        if embedded != nil {
+            // What a person sees is the page, not the JSON inside it: the page must be the one
+            // the signed report renders to, or anything outside the JSON could have been edited.
+            guard let signed = try? JSONDecoder().decode(SignedReport.self, from: Data(CanonicalJSON.bytes(node))) else {
+                return .invalid("the signed report cannot be read by this lockdiag, so its page cannot be checked — check it with a newer lockdiag",
+                                fingerprint: fingerprint)
+            }
+            let page: String
+            do { page = try ReportHTML.render(signed) } catch { return .invalid("\(error)", fingerprint: fingerprint) }
+            if let difference = ReportHTML.difference(page: bytes, expected: Array(page.utf8)) {
+                return .invalid("\(difference) — the page was changed after it was made, or was not made by lockdiag", fingerprint: fingerprint, difference: difference)
+            }
         }
-        let matches: Bool = switch trusted {
-        case .key(let key): key.raw == publicKey.raw
-        case .fingerprint(let f): f == fingerprint
+        guard let station = trusted.station(for: fingerprint) else {
+            return Verification(verdict: .unknownKey, reason: "the signature is valid, but its key \(fingerprint) is not a trusted station key: "
+                                + "nothing was changed since it was signed, but anyone can make a key, so this says nothing about who made it",
+                                fingerprint: fingerprint, station: nil, report: report, difference: nil)
         }
-        guard matches else {
-            return Verification(valid: false, reason: "signed by \(fingerprint), not by the given key \(trusted.fingerprint)",
-                                fingerprint: fingerprint, trusted: false, report: report)
-        }
-        return Verification(valid: true, reason: "signature valid, made with the given station key \(fingerprint)",
-                            fingerprint: fingerprint, trusted: true, report: report)
+        return Verification(verdict: .trusted, reason: "signed by the trusted station \(station) (key \(fingerprint)); nothing was changed since",
+                            fingerprint: fingerprint, station: station, report: report, difference: nil)
     }
 }

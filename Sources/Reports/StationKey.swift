@@ -9,6 +9,8 @@ public enum StationKeyError: Error, Sendable, CustomStringConvertible, Equatable
     case unreadable(path: String, reason: String)
     case notAKey(path: String)
     case tooOpen(path: String, mode: String)
+    case wrongOwner(path: String, owner: UInt32, expected: UInt32)
+    case symbolicLink(path: String)
     case cannotCreate(path: String, reason: String)
 
     public var description: String {
@@ -18,6 +20,11 @@ public enum StationKeyError: Error, Sendable, CustomStringConvertible, Equatable
             "\(path) is not a lockdiag station key (expected a 'private: BASE64' line) — move it aside and restart lockdiagd to make a new key"
         case .tooOpen(let path, let mode):
             "the station key \(path) is readable by others (mode \(mode)) — run `chmod 600 \(path)`; anyone who read it can sign reports as this station"
+        case .wrongOwner(let path, let owner, let expected):
+            "the station key \(path) belongs to uid \(owner), not to lockdiagd's uid \(expected) — run `chown \(expected) \(path)` if it is "
+                + "this station's key; whoever owns it can read it and sign reports as this station"
+        case .symbolicLink(let path):
+            "the station key \(path) is a symbolic link — give the key file's real path with --key; lockdiagd does not follow a link to its private key"
         case .cannotCreate(let path, let reason): "cannot create the station key \(path): \(reason) — check the folder's permissions or give --key PATH"
         }
     }
@@ -42,18 +49,35 @@ public struct StationKey: Sendable {
 
     /// Loads the key at `path`, or creates one there (mode 0600) if there is none.
     public static func loadOrCreate(path: String) throws(StationKeyError) -> (key: StationKey, created: Bool) {
-        if FileManager.default.fileExists(atPath: path) { return (try load(path: path), false) }
-        return (try create(path: path), true)
+        let fd = openKey(path)
+        if fd < 0 && errno == ENOENT { return (try create(path: path), true) }
+        return (try load(opened: fd, error: errno, path: path), false)
     }
 
     public static func load(path: String) throws(StationKeyError) -> StationKey {
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
-        if info.st_mode & 0o077 != 0 { throw .tooOpen(path: path, mode: String(info.st_mode & 0o777, radix: 8)) }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw .unreadable(path: path, reason: String(cString: strerror(errno)))
+        let fd = openKey(path)
+        return try load(opened: fd, error: errno, path: path)
+    }
+
+    /// Opens the key file itself, never a link to it, and never blocking (a FIFO is refused below).
+    static func openKey(_ path: String) -> Int32 { open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
+
+    /// Checks and reads the key through the one descriptor `openKey` opened, so the file whose
+    /// owner and mode were checked is the file read: a regular file, owned by this process's
+    /// user, that group and others cannot read.
+    static func load(opened fd: Int32, error: Int32, path: String) throws(StationKeyError) -> StationKey {
+        guard fd >= 0 else {
+            if error == ELOOP { throw .symbolicLink(path: path) }
+            throw .unreadable(path: path, reason: String(cString: strerror(error)))
         }
-        guard let seed = field("private", in: String(decoding: data, as: UTF8.self)).flatMap({ Data(base64Encoded: $0) }), seed.count == 32,
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw .unreadable(path: path, reason: "not a regular file") }
+        guard info.st_uid == geteuid() else { throw .wrongOwner(path: path, owner: info.st_uid, expected: geteuid()) }
+        if info.st_mode & 0o077 != 0 { throw .tooOpen(path: path, mode: String(info.st_mode & 0o777, radix: 8)) }
+        guard let bytes = readAll(fd, limit: 65_536) else { throw .unreadable(path: path, reason: "read failed or larger than 64 KiB") }
+        guard let seed = field("private", in: String(decoding: bytes, as: UTF8.self)).flatMap({ Data(base64Encoded: $0) }), seed.count == 32,
               let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: seed) else { throw .notAKey(path: path) }
         return StationKey(privateKey: key, path: path)
     }
@@ -145,27 +169,35 @@ public struct PublicKeyText: Sendable, Equatable {
     }
 }
 
-/// What `lockdiag verify --key` was given: a public key (base64), a fingerprint (`SHA256:…`), or
-/// a file holding either (a station key file's `public:` line counts).
+/// One trusted key: a public key (base64) or its fingerprint (`SHA256:…`).
 public enum TrustedKey: Sendable, Equatable {
     case key(PublicKeyText)
     case fingerprint(String)
 
-    /// Reads `text` as a key, a fingerprint or a file path; nil if it is none of them.
+    /// Reads `text` as a key, a fingerprint or a file path (what `lockdiag verify --key` takes; a
+    /// station key file's `public:` line counts); nil if it is none of them.
     public static func parse(_ text: String) -> TrustedKey? {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        if trimmed.hasPrefix("SHA256:") && trimmed.count > 7 { return .fingerprint(trimmed) }
-        if let key = PublicKeyText(base64: trimmed) { return .key(key) }
+        if let key = token(trimmed) { return key }
         guard let data = FileManager.default.contents(atPath: trimmed) else { return nil }
         let content = String(decoding: data, as: UTF8.self)
         if let line = StationKey.field("public", in: content), let key = PublicKeyText(base64: line) { return .key(key) }
         for line in content.split(whereSeparator: \.isNewline) {
             let value = line.trimmingCharacters(in: .whitespaces)
             if value.hasPrefix("#") || value.isEmpty || value.hasPrefix("private:") { continue }
-            if value.hasPrefix("SHA256:") { return .fingerprint(value) }
-            if let key = PublicKeyText(base64: value) { return .key(key) }
+            if let key = token(value) { return key }
         }
         return nil
+    }
+
+    /// A base64 public key or a well-formed fingerprint (`SHA256:` and 43 base64 characters).
+    static func token(_ text: String) -> TrustedKey? {
+        if text.hasPrefix("SHA256:") {
+            let digest = text.dropFirst(7)
+            guard digest.count == 43, let raw = Data(base64Encoded: digest + "="), raw.count == 32 else { return nil }
+            return .fingerprint(text)
+        }
+        return PublicKeyText(base64: text).map { .key($0) }
     }
 
     public var fingerprint: String {
@@ -173,5 +205,119 @@ public enum TrustedKey: Sendable, Equatable {
         case .key(let key): key.fingerprint
         case .fingerprint(let f): f
         }
+    }
+}
+
+/// Why a trusted-keys file cannot be used, with what to do.
+public enum TrustedKeysError: Error, Sendable, Equatable, CustomStringConvertible {
+    case unreadable(path: String, reason: String)
+    case unsafe(path: String, reason: String)
+    case badLine(path: String, line: Int, reason: String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let path, let reason): "cannot read the trusted keys \(path): \(reason)"
+        case .unsafe(let path, let reason): "the trusted keys \(path) \(reason): whoever can change it can make their own key trusted"
+        case .badLine(let path, let line, let reason):
+            "\(path) line \(line): \(reason) — each line is a station's public key (base64, as `lockdiag key --public` prints it) "
+                + "or its SHA256: fingerprint, a space, and the station's name; # starts a comment"
+        }
+    }
+}
+
+/// The station keys whose signatures a verifier accepts as "made by that station", each with the
+/// station's name: `lockdiag verify --key`, or a trusted-keys file (docs/reports.md):
+///
+///     # public key (or SHA256: fingerprint)          station name
+///     TGqcORDc8HIVxGm3bwAzjgaN8Zv0gH49Lwf5CIovI8w=   bench-3, workshop Hamburg
+public struct TrustedKeys: Sendable, Equatable {
+    /// A trusted key and the station it belongs to.
+    public struct Entry: Sendable, Equatable {
+        public var key: TrustedKey
+        public var station: String
+
+        public init(key: TrustedKey, station: String) {
+            self.key = key
+            self.station = station
+        }
+    }
+
+    public var entries: [Entry]
+
+    public init(_ entries: [Entry] = []) { self.entries = entries }
+
+    /// Where `lockdiag verify` reads trusted keys when neither --key nor --trusted-keys is given.
+    public static let defaultPath = "/etc/lockdiag/trusted-keys"
+    public static let none = TrustedKeys()
+
+    /// Trusts one public key (what `--key` gives).
+    public static func key(_ key: PublicKeyText, station: String = "the key given with --key") -> TrustedKeys {
+        TrustedKeys([Entry(key: .key(key), station: station)])
+    }
+
+    /// Trusts one fingerprint.
+    public static func fingerprint(_ fingerprint: String, station: String = "the key given with --key") -> TrustedKeys {
+        TrustedKeys([Entry(key: .fingerprint(fingerprint), station: station)])
+    }
+
+    /// The station whose key has `fingerprint`, if it is trusted.
+    public func station(for fingerprint: String) -> String? {
+        entries.first { $0.key.fingerprint == fingerprint }?.station
+    }
+
+    /// Reads a trusted-keys text: one key per line, then the station's name; blank lines and
+    /// lines starting with # are skipped. Any other line is an error, not skipped: a typo must
+    /// not quietly change what is trusted.
+    public static func parse(_ text: String, path: String) throws(TrustedKeysError) -> TrustedKeys {
+        var entries: [Entry] = []
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            let token = String(line.prefix { !$0.isWhitespace })
+            guard let key = TrustedKey.token(token) else {
+                throw .badLine(path: path, line: index + 1, reason: "'\(token.prefix(60))' is not a public key or a SHA256: fingerprint")
+            }
+            let station = line.dropFirst(token.count).trimmingCharacters(in: .whitespaces)
+            guard !station.isEmpty else { throw .badLine(path: path, line: index + 1, reason: "no station name after the key") }
+            entries.append(Entry(key: key, station: station))
+        }
+        return TrustedKeys(entries)
+    }
+
+    /// Reads a trusted-keys file that only its owner — root or the user running lockdiag — can
+    /// change: a regular file, not writable by group or others. Checked on the open descriptor
+    /// and read from it, so the file checked is the file read.
+    public static func load(path: String) throws(TrustedKeysError) -> TrustedKeys {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw .unsafe(path: path, reason: "is not a regular file") }
+        guard info.st_uid == 0 || info.st_uid == geteuid() else {
+            throw .unsafe(path: path, reason: "is owned by uid \(info.st_uid), not by root or you (uid \(geteuid())) — `chown root \(path)`")
+        }
+        guard info.st_mode & 0o022 == 0 else {
+            throw .unsafe(path: path, reason: "is writable by group or others (mode \(String(info.st_mode & 0o777, radix: 8))) — `chmod go-w \(path)`")
+        }
+        guard let bytes = readAll(fd, limit: 1 << 20) else {
+            throw .unreadable(path: path, reason: "read failed or larger than 1 MiB")
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw .unreadable(path: path, reason: "not UTF-8 text") }
+        return try parse(text, path: path)
+    }
+}
+
+/// All of `fd`'s bytes, up to `limit`; nil on a read error or a longer file.
+func readAll(_ fd: Int32, limit: Int) -> [UInt8]? {
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 16_384)
+    while true {
+        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if count < 0 && errno == EINTR { continue }
+        guard count >= 0 else { return nil }
+        if count == 0 { return bytes }
+        bytes += chunk[..<count]
+        if bytes.count > limit { return nil }
     }
 }

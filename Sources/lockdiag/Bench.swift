@@ -1,6 +1,7 @@
 import ArgumentParser
 import BenchKit
 import Foundation
+import OptionRanges
 import LockDiagAPI
 import LockDiagCLI
 import Synchronization
@@ -38,6 +39,7 @@ extension LockDiag {
         static let configuration = CommandConfiguration(
             commandName: "run",
             abstract: "Run a test plan on every matching lock in parallel, through lockdiagd.",
+            usage: "lockdiag bench run <plan> [--junit <file>] [--csv <dir>] [<options>]",
             discussion: """
                 The plan is checked first; a plan with an error is refused, with its line and the reason, \
                 before any lock is touched. Then every matching lock runs the plan's steps, in parallel \
@@ -61,14 +63,17 @@ extension LockDiag {
                                    valueName: "dir"))
         var csv: String?
 
-        @Option(help: ArgumentHelp("Locks tested at once (default: the plan's 'parallel', else all).", valueName: "n"))
+        @Option(help: ArgumentHelp(Self.parallelRange.help("Locks tested at once (default: the plan's 'parallel', else all)"), valueName: "n"))
         var parallel: Int?
 
         @Option(name: .long, help: ArgumentHelp("lockdiagd's socket.", valueName: "path"))
         var socket: String = DefaultPaths.effectiveSocket
 
+        /// Each lock in parallel costs a connection (lockdiagd's --max-connections).
+        static let parallelRange = OptionRange<Int>("--parallel", 1...256)
+
         func validate() throws {
-            if let parallel, !(1...256).contains(parallel) { throw ValidationError("--parallel takes 1 to 256") }
+            try Self.parallelRange.check(parallel)
         }
 
         func run() throws {

@@ -61,7 +61,13 @@ final class BenchRunner: Sendable {
         if plan.steps.contains(where: \.movesBolt) {
             Output.err("lockdiag: this plan moves the bolt of every lock it runs on — keep hands and doors clear; Ctrl-C stops safely")
         }
-        var initial = devices.filter(plan.selection.matches)
+        if let (name, candidates) = plan.selection.ambiguous(among: devices).first {
+            let list = candidates.map { "\($0.id) (\($0.transport) \($0.path))" }.joined(separator: ", ")
+            throw CLIError(status: .deviceProblem,
+                           message: DisplayText.safe("the plan's 'ids' entry '\(name)' names \(candidates.count) locks: \(list) — "
+                                                     + "give the id of the one you mean (`lockdiag list`); nothing was run"))
+        }
+        var initial = devices.filter { plan.selection.matches($0, among: devices) }
         if initial.isEmpty && attachWindow == 0 && !plan.selection.joinLate {
             let known = devices.map { "\($0.id) (\($0.model ?? "not identified"))" }.joined(separator: ", ")
             throw CLIError(status: .deviceProblem,
@@ -89,7 +95,7 @@ final class BenchRunner: Sendable {
                 if let fresh = try? listDevices(client) {
                     devices = fresh
                     let inWindow = now - started < attachWindow
-                    for device in devices where device.online && plan.selection.matches(device) && !isKnown(device) {
+                    for device in devices where device.online && plan.selection.matches(device, among: devices) && !isKnown(device) {
                         if inWindow || plan.selection.joinLate { admit(device, late: !inWindow) }
                     }
                 }

@@ -12,8 +12,8 @@ struct StepAbort: Error {
 }
 
 /// Runs the plan's steps on one lock, on a thread of its own with its own connection. The
-/// device is addressed by its path, which stays the same when its id changes from the path to
-/// its serial number as it identifies itself.
+/// device is addressed by its id, which names exactly one lock; its id changes once, from its
+/// path to its serial number, as it identifies itself, and the worker follows it by its path.
 final class BenchWorker {
     let runner: BenchRunner
     let path: String
@@ -148,19 +148,19 @@ final class BenchWorker {
             // (docs/bench.md): the rig asks nothing at each lock.
             for kind in kinds {
                 try checkStop("before the \(kind.rawValue) self-test")
-                let run: TestRun = try callRetryingBusy(APIMethod.testsRun, TestsRunParams(device: path, test: kind, confirm: kind.actuates ? true : nil),
+                let run: TestRun = try callRetryingBusy(APIMethod.testsRun, TestsRunParams(device: id, test: kind, confirm: kind.actuates ? true : nil),
                                                         timeout: BenchRunner.testTimeoutSeconds)
                 let outcome = Evaluate.selfTests(run, limits: step.limits, origin: origin(out, context: kind.rawValue))
                 merge(outcome, into: &out)
                 out.log.append("\(kind.rawValue) self-test: \(run.verdict.rawValue) in \(run.durationMilliseconds) ms")
             }
         case .actuate(let cycles, let pauseSeconds):
-            var status: DeviceStatus = try call(APIMethod.deviceStatus, DeviceParams(device: path))
+            var status: DeviceStatus = try call(APIMethod.deviceStatus, DeviceParams(device: id))
             // Just after attaching the bolt position may not be read yet; give it a moment.
             let known = monotonicSeconds() + 2
             while status.lock == "unknown" && monotonicSeconds() < known {
                 try pause(0.1, step: "before the first move")
-                status = try call(APIMethod.deviceStatus, DeviceParams(device: path))
+                status = try call(APIMethod.deviceStatus, DeviceParams(device: id))
             }
             // A cycle goes there and back, so the bolt ends where it started.
             let order: [ActuationDirection] = status.lock == "locked" ? [.unlock, .lock] : [.lock, .unlock]
@@ -168,7 +168,7 @@ final class BenchWorker {
             for cycle in 1...cycles {
                 for (n, direction) in order.enumerated() {
                     try checkStop("after \(cycle - 1) of \(cycles) cycles")
-                    let moved: ActuateResult = try callRetryingBusy(APIMethod.deviceActuate, ActuateParams(device: path, direction: direction),
+                    let moved: ActuateResult = try callRetryingBusy(APIMethod.deviceActuate, ActuateParams(device: id, direction: direction),
                                                                     timeout: BenchRunner.callTimeoutSeconds + 15)
                     var o = origin(out, context: direction.rawValue)
                     o.cycle = cycle
@@ -189,7 +189,7 @@ final class BenchWorker {
             let end = monotonicSeconds() + seconds
             let interval = max(1, seconds / 300)
             while monotonicSeconds() < end {
-                let status: DeviceStatus = try call(APIMethod.deviceStatus, DeviceParams(device: path))
+                let status: DeviceStatus = try call(APIMethod.deviceStatus, DeviceParams(device: id))
                 if !status.online { _ = try requireOnline(try device()) }
                 out.measurements.append(BenchMeasurement(lock: id, step: out.index, stepKind: out.kind, name: "battery_mv",
                                                          value: status.battery.voltageMillivolts, unit: "mV", at: isoTime(Date())))
@@ -230,9 +230,17 @@ final class BenchWorker {
 
     // MARK: Calls
 
+    /// The lock as lockdiagd lists it now: by its id, or, when that id is gone (it was the path
+    /// and the lock has identified itself since), by its path; the worker takes its new id.
     private func device() throws(StepAbort) -> DeviceSummary? {
         let list: DevicesList = try call(APIMethod.devicesList, Optional<DeviceParams>.none)
-        return list.devices.first { $0.path == path }
+        guard let found = list.devices.first(where: { $0.id == id }) ?? list.devices.first(where: { $0.path == path }) else { return nil }
+        if found.id != id {
+            id = found.id
+            result.id = found.id
+            publish()
+        }
+        return found
     }
 
     /// A lock whose link went down is gone at once; one that is only slow to answer (shown
@@ -252,7 +260,7 @@ final class BenchWorker {
     }
 
     private func faults() throws(StepAbort) -> [Fault] {
-        let list: FaultsList = try call(APIMethod.faultsList, FaultsListParams(device: path))
+        let list: FaultsList = try call(APIMethod.faultsList, FaultsListParams(device: id))
         return list.faults
     }
 

@@ -10,7 +10,7 @@ extension LockDiag {
 
         @OptionGroup var options: Options
 
-        @Argument(help: "The device id from `lockdiag list` (or its path).")
+        @Argument(help: "The device id from `lockdiag list` (or a serial number or path only one lock has).")
         var device: String
 
         func run() throws {

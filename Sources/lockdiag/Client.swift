@@ -26,14 +26,27 @@ struct CLIError: Error {
             self.init(status: .daemonUnreachable, message: error.description)
         case .remote(let remote):
             let device = [RPCError.Code.unknownDevice, RPCError.Code.deviceOffline, RPCError.Code.busy, RPCError.Code.timeout,
-                          RPCError.Code.deviceRefused]
-            self.init(status: device.contains(remote.code) ? .deviceProblem : .failure, message: DisplayText.safe(remote.message), rpcCode: remote.code)
+                          RPCError.Code.deviceRefused, RPCError.Code.ambiguousDevice]
+            let message = remote.code == RPCError.Code.ambiguousDevice ? Self.ambiguity(remote) : DisplayText.safe(remote.message)
+            self.init(status: device.contains(remote.code) ? .deviceProblem : .failure, message: message, rpcCode: remote.code)
         case .timeout, .protocolError, .connectionClosed:
             self.init(status: .failure, message: DisplayText.safe(error.description))
         }
     }
 
     var isBusy: Bool { rpcCode == RPCError.Code.busy }
+
+    /// A name several locks answer to: what to do, then one line per candidate, id first
+    /// (strings cleaned as DisplayText does: locks choose their serial numbers).
+    static func ambiguity(_ error: RPCError) -> String {
+        guard case .object(let data)? = error.data?.displaySafe, case .string(let name)? = data["device"],
+              let candidates = try? data["candidates"]?.decode(as: [DeviceCandidate].self), !candidates.isEmpty else {
+            return DisplayText.safe(error.message)
+        }
+        let rows: [[Cell]] = candidates.map { [Cell($0.id), Cell($0.transport), Cell($0.path), Cell($0.serial ?? "")] }
+        return "'\(name)' names \(candidates.count) locks; give the id of the one you mean:\n"
+            + TextTable.render(header: ["ID", "TRANSPORT", "PATH", "SERIAL"], rows: rows, style: .plain).map { "  " + $0 }.joined(separator: "\n")
+    }
 }
 
 /// A result as the daemon sent it and as the CLI reads it.

@@ -6,8 +6,11 @@ extension LockDiag {
     struct Faults: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show faults with their evidence and what to do (`→` lines), confirmed first.",
+            usage: "lockdiag faults [<device>] [--history [--since <time>]] [<options>]",
             discussion: """
                 Exits 2 when a fault shown is confirmed. --json prints the faults.list result.
+                A fault whose events are not in lockdiagd's history database yet (the disk \
+                refused them) is marked NOT SAVED, with the history's reason below the list.
                 --history DEVICE shows the device's fault history from lockdiagd's database instead (every raised, \
                 confirmed, healed and cleared event, and who cleared it); it outlives `lockdiag clear`, exits 0, and \
                 --json prints the faults.history result.
@@ -33,7 +36,8 @@ extension LockDiag {
                 if options.json {
                     printJSON(faults.raw)
                 } else {
-                    Output.out(FaultsRenderer.render(faults.value.faults, scope: device, style: Terminal.style(json: false)))
+                    Output.out(FaultsRenderer.render(faults.value.faults, scope: device, history: faults.value.history,
+                                                     style: Terminal.style(json: false)))
                 }
                 return ExitStatus.forFaults(faults.value.faults)
             }

@@ -6,7 +6,7 @@ import LockDiagCLI
 extension LockDiag {
     struct Info: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show lockdiagd's version, uptime, poll loop timing and link counters.",
+            abstract: "Show lockdiagd's version, uptime, poll loop timing, link counters and history health.",
             discussion: "--json prints {\"info\": <daemon.info result>, \"stats\": <daemon.stats result>}.")
 
         @OptionGroup var options: Options

@@ -7,6 +7,7 @@ extension LockDiag {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the locks lockdiagd knows, with their state and fault counts.",
+            usage: "lockdiag list [--follow] [<options>]",
             discussion: """
                 Exits 2 when any lock has a confirmed fault. --json prints the devices.list result. \
                 --follow then stays, printing a line as each lock is plugged in, unplugged or forgotten \

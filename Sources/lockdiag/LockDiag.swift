@@ -1,6 +1,7 @@
 import ArgumentParser
 import LockDiagAPI
 import LockDiagCLI
+import OptionRanges
 
 // Exit statuses (scripts and bench rigs rely on them; ExitStatus in LockDiagCLI is the one
 // definition, and `lockdiag --help` prints the same table):
@@ -43,17 +44,19 @@ struct Options: ParsableArguments {
     @Flag(name: .long, help: "Print the API's JSON result (pretty-printed, keys sorted) and nothing else on stdout.")
     var json = false
 
-    @Option(name: .long, help: ArgumentHelp("How long to wait for each reply (default \(Int(Options.defaultTimeout)) s; \(Int(Options.defaultTestTimeout)) s for `test`).",
+    @Option(name: .long, help: ArgumentHelp(Options.timeoutRange.help(
+        "How long to wait for each reply (default \(Int(Options.defaultTimeout)) s; \(Int(Options.defaultTestTimeout)) s for `test`)"),
                                             valueName: "seconds"))
     var timeout: Double?
 
     static let defaultTimeout = 10.0
     static let defaultTestTimeout = 60.0
 
+    /// A day: no reply is worth waiting longer for.
+    static let timeoutRange = OptionRange<Double>("--timeout", 0.1...86_400, unit: "seconds")
+
     func validate() throws {
-        if let timeout, !(timeout > 0 && timeout.isFinite) {
-            throw ValidationError("--timeout takes a positive number of seconds, e.g. --timeout 30")
-        }
+        try Self.timeoutRange.check(timeout)
     }
 
     /// The timeout for ordinary calls.

@@ -9,6 +9,7 @@ extension LockDiag {
     struct Report: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Make a signed diagnostic report on a lock: JSON (-o) and/or a self-contained HTML page (--html).",
+            usage: "lockdiag report <device> [--output <path>] [--html <path>] [<options>]",
             discussion: """
                 lockdiagd builds the report from the lock's readings, its active faults, its fault history and the latest \
                 self-tests with their motor-current traces and battery measurements, and signs it with the station's \
@@ -67,11 +68,16 @@ extension LockDiag {
                     }
                 }
                 if let html {
-                    let page: String
-                    do { page = try ReportHTML.render(reply.value, verification: verification) } catch {
+                    let page: [UInt8]
+                    // From the signed bytes, not `reply.value`, whose strings are cleaned for the terminal.
+                    do { page = Array(try ReportHTML.render(JSONDecoder().decode(SignedReport.self, from: Data(bytes))).utf8) } catch {
                         throw CLIError(status: .failure, message: "cannot render the HTML report: \(error)")
                     }
-                    try writeFile(html, Array(page.utf8))
+                    let checked = ReportVerifier.verify(fileBytes: page)
+                    guard checked.valid else {
+                        throw CLIError(status: .failure, message: "the HTML page does not verify (\(checked.reason)) — \(html) not written")
+                    }
+                    try writeFile(html, page)
                 }
                 let r = reply.value.report
                 var written: [String] = []
@@ -103,42 +109,82 @@ extension LockDiag {
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check a report's signature (report.json or report.html); needs no daemon.",
+            abstract: "Check a report (report.json or report.html) and who signed it; needs no daemon.",
+            usage: "lockdiag verify <file> [--key <pub>]... [--trusted-keys <path>] [--json]",
             discussion: """
-                Says valid or INVALID and why. Changing any byte of the signed content makes a report invalid. Without \
-                --key, the signature is checked against the key the report names, which proves it was not changed since \
-                it was signed, but not by whom: give --key (the station's public key from `lockdiag key`, its SHA256: \
-                fingerprint, or a file holding either) to check it comes from your station.
-                Exit status: 0 valid, 2 invalid, 1 the file cannot be read or --key is not a key.
+                A report is signed with its station's key; the key travels in the report, so a valid signature \
+                alone proves only that nothing changed since signing: anyone can make a key. Who signed it \
+                counts only for a trusted key: --key (the station's public key from `lockdiag key --public`, \
+                its SHA256: fingerprint, or a file holding either; may repeat), or a trusted-keys file: \
+                --trusted-keys PATH, else \(TrustedKeys.defaultPath) if it exists. That file has one key per \
+                line, then the station's name ("KEY bench-3"); # starts a comment. It must be owned by root or \
+                you and not writable by others.
+
+                An HTML page must be, byte for byte, the page its signed report renders to; any difference \
+                is INVALID, and the message says where (line, column, both texts).
+
+                EXIT STATUS
+                  0   valid: signed by a trusted station key, unchanged since
+                  5   UNTRUSTED: the signature is valid, but the key is not a
+                      trusted one; proves nothing about who made the report
+                  2   INVALID: changed since signing, or not a signed report
+                  1   could not check: the file, --key or the trusted keys
+                      cannot be read
                 """)
 
         @Argument(help: ArgumentHelp("The report file (JSON from `lockdiag report -o`, or the HTML page).", valueName: "file"))
         var file: String
 
-        @Option(name: .long, help: ArgumentHelp("The station's public key (base64), its SHA256: fingerprint, or a file with either.",
+        @Option(name: .long, help: ArgumentHelp("A trusted station key: base64, SHA256: fingerprint, or a file with either.",
                                                 valueName: "pub"))
-        var key: String?
+        var key: [String] = []
+
+        @Option(name: .long, help: ArgumentHelp("Trusted station keys, one per line with the station's name (default \(TrustedKeys.defaultPath)).",
+                                                valueName: "path"))
+        var trustedKeys: String?
 
         @Flag(name: .long, help: "Print the outcome as JSON.")
         var json = false
 
+        /// The keys to trust: --key and --trusted-keys, else the default file if there is one.
+        func trust() throws(CLIError) -> (keys: TrustedKeys, source: String) {
+            var keys = TrustedKeys()
+            var sources: [String] = []
+            for text in key {
+                guard let parsed = TrustedKey.parse(text) else {
+                    throw CLIError(status: .failure, message: "--key '\(DisplayText.safe(text))' is not a public key: give the base64 key or SHA256: fingerprint that `lockdiag key` shows, or a file holding one")
+                }
+                keys.entries.append(.init(key: parsed, station: "the key given with --key"))
+            }
+            if !key.isEmpty { sources.append("--key") }
+            var path = trustedKeys
+            if path == nil && key.isEmpty && FileManager.default.fileExists(atPath: TrustedKeys.defaultPath) { path = TrustedKeys.defaultPath }
+            if let path {
+                do throws(TrustedKeysError) { keys.entries += try TrustedKeys.load(path: path).entries } catch {
+                    throw CLIError(status: .failure, message: DisplayText.safe(error.description))
+                }
+                sources.append(path)
+            }
+            return (keys, sources.isEmpty ? "none: no --key, no --trusted-keys, no \(TrustedKeys.defaultPath)" : sources.joined(separator: " and "))
+        }
+
         func run() throws {
             try perform { () throws(CLIError) in
+                let (keys, source) = try trust()
                 guard let data = FileManager.default.contents(atPath: file) else {
                     throw CLIError(status: .failure, message: "cannot read \(file): \(String(cString: strerror(errno)))")
                 }
-                var trusted: TrustedKey?
-                if let key {
-                    guard let parsed = TrustedKey.parse(key) else {
-                        throw CLIError(status: .failure, message: "--key '\(key)' is not a public key: give the base64 key or SHA256: fingerprint that `lockdiag key` shows, or a file holding one")
-                    }
-                    trusted = parsed
-                }
-                let v = ReportVerifier.verify(fileBytes: [UInt8](data), trusted: trusted)
+                let v = ReportVerifier.verify(fileBytes: [UInt8](data), trusted: keys)
                 if json {
-                    var object: [String: JSONValue] = ["valid": .bool(v.valid), "reason": .string(v.reason)]
+                    var object: [String: JSONValue] = ["verdict": .string(v.verdict.rawValue), "valid": .bool(v.valid), "trusted": .bool(v.trusted),
+                                                       "reason": .string(v.reason), "trusted_keys": .string(source)]
                     if let f = v.fingerprint { object["key_fingerprint"] = .string(f) }
-                    if let t = v.trusted { object["trusted"] = .bool(t) }
+                    if let s = v.station { object["station"] = .string(s) }
+                    if let d = v.difference {
+                        object["difference"] = .object(["offset": .integer(Int64(d.offset)), "line": .integer(Int64(d.line)),
+                                                        "column": .integer(Int64(d.column)), "found": .string(d.found),
+                                                        "expected": .string(d.expected)])
+                    }
                     if let r = v.report {
                         object["report_id"] = .string(r.reportID)
                         object["device"] = .string(r.device.id)
@@ -147,12 +193,21 @@ extension LockDiag {
                     printJSON(.object(object))
                 } else {
                     let r = v.report
-                    Output.out(VerificationRenderer.render(valid: v.valid, reason: v.reason, fingerprint: v.fingerprint, reportID: r?.reportID,
+                    let outcome: VerificationRenderer.Outcome = switch v.verdict {
+                    case .trusted: .trusted
+                    case .unknownKey: .untrusted
+                    case .invalid: .invalid
+                    }
+                    Output.out(VerificationRenderer.render(outcome: outcome, reason: v.reason, fingerprint: v.fingerprint, reportID: r?.reportID,
                                                            device: r?.device.id, createdAt: r?.createdAt, host: r?.station.host,
                                                            verdict: r.map { "\($0.verdict.result) — \($0.verdict.summary)" },
-                                                           style: Terminal.style(json: false)))
+                                                           trustedKeys: source, style: Terminal.style(json: false)))
                 }
-                return v.valid ? .ok : .faultsPresent
+                return switch v.verdict {
+                case .trusted: .ok
+                case .unknownKey: .untrustedSignature
+                case .invalid: .faultsPresent
+                }
             }
         }
     }
@@ -160,6 +215,7 @@ extension LockDiag {
     struct Key: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show the station's report-signing key: its fingerprint and public key.",
+            usage: "lockdiag key [--file <path>] [--public] [<options>]",
             discussion: """
                 Asks lockdiagd (station.info), which created the key on its first start: \(DefaultPaths.stationKey(nextTo: DefaultPaths.historyDatabase)) \
                 by default (mode 0600; `lockdiagd --key` to change). --file reads a key file instead, without the daemon. \

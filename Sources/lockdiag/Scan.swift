@@ -4,11 +4,13 @@ import BLETransport
 import JSONRPC
 import LockDiagAPI
 import LockDiagCLI
+import OptionRanges
 
 extension LockDiag {
     struct Scan: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Scan for Bluetooth LE devices nearby and mark the likely locks (no daemon needed).",
+            usage: "lockdiag scan [--seconds <n>] [--adapter <hciN>] [--passive] [--json]",
             discussion: """
                 Listens for LE advertisements through the adapter's raw HCI socket (active scanning, \
                 so scan responses with names come in too) and lists each device once: address (with \
@@ -19,7 +21,7 @@ extension LockDiag {
                 ends the scan early and still prints what was heard.
                 """)
 
-        @Option(help: ArgumentHelp("How long to listen.", valueName: "seconds"))
+        @Option(help: ArgumentHelp(Self.secondsRange.help("How long to listen"), valueName: "seconds"))
         var seconds = 10.0
 
         @Option(help: ArgumentHelp("The adapter (default: the first one up).", valueName: "hciN"))
@@ -31,8 +33,10 @@ extension LockDiag {
         @Flag(help: "Print the result as JSON (pretty-printed, keys sorted).")
         var json = false
 
+        static let secondsRange = OptionRange<Double>("--seconds", 0.1...600, unit: "seconds")
+
         func validate() throws {
-            guard seconds > 0, seconds <= 600, seconds.isFinite else { throw ValidationError("--seconds must be between 0 and 600") }
+            try Self.secondsRange.check(seconds)
         }
 
         func run() throws {

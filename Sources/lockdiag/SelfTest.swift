@@ -9,6 +9,7 @@ extension LockDiag {
         static let configuration = CommandConfiguration(
             commandName: "test",
             abstract: "Run a lock's self-test (motor, battery, fingerprint or all) and show the verdict.",
+            usage: "lockdiag test <device> <kind> [--yes] [<options>]",
             discussion: """
                 The motor test (and `all`) moves the bolt: it unlocks and locks the door, so lockdiag asks \
                 first on a terminal; --yes confirms it up front (needed when stdin is not a terminal). \
@@ -21,7 +22,7 @@ extension LockDiag {
 
         @OptionGroup var options: Options
 
-        @Argument(help: "The device id from `lockdiag list` (or its path).")
+        @Argument(help: "The device id from `lockdiag list` (or a serial number or path only one lock has).")
         var device: String
 
         @Argument(help: "Which self-test.")

@@ -6,6 +6,7 @@ extension LockDiag {
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show one lock's readings, its last actuation and its faults.",
+            usage: "lockdiag status <device> [<options>]",
             discussion: "Exits 2 when the lock has a confirmed fault, 4 when it is offline. --json prints the device.status result.")
 
         @OptionGroup var options: Options

@@ -7,6 +7,7 @@ import LockDaemon
 import LockDiagAPI
 import LockSimulator
 import Logging
+import OptionRanges
 import ServiceLifecycle
 import USBTransport
 
@@ -14,29 +15,31 @@ import USBTransport
 struct LockDiagDaemonCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lockdiagd",
-        abstract: "The lockdiag daemon: polls smart door-lock controllers and diagnoses them.",
+        abstract: "The lockdiag daemon: polls smart door locks and diagnoses them.",
         discussion: """
-        lockdiagd owns the locks' links and the timing. It polls each lock over LDP/1 (see
-        firmware-specs/ldp-v1.md), turns what it sees into faults with advice, and serves it all
-        as JSON-RPC on a Unix socket to `lockdiag`, scripts and bench rigs (docs/socket-api.md).
+        lockdiagd owns the locks' links and the timing. It polls each lock over LDP/1
+        (see firmware-specs/ldp-v1.md), turns what it sees into faults with advice, and
+        serves it all as JSON-RPC on a Unix socket to `lockdiag`, scripts and bench
+        rigs (docs/socket-api.md).
 
-        Locks plugged in over USB are found by themselves (udev discovery, on by default): the
-        vendor-bulk variant (USB 1209:0001) and the CDC-ACM variant (1209:0002, a /dev/ttyACM*
-        port), and any device udev/70-lockdiag.rules or a local rule tags LOCKDIAG_TRANSPORT.
-        They appear in `lockdiag list` as they are plugged in; an unplugged lock stays listed as
-        offline under the same id until it is plugged back in or --forget-unplugged passes.
-        USB-UART service cables (CH340, CP210x, FTDI, PL2303) are never probed by default:
-        name one with --serial PATH or --usb-serial SERIAL. `lockdiagd --scan` shows what is
+        Locks plugged in over USB are found by themselves (udev discovery, on by
+        default): the vendor-bulk variant (USB 1209:0001) and the CDC-ACM variant
+        (1209:0002, a /dev/ttyACM* port), and any device udev/70-lockdiag.rules or a
+        local rule tags LOCKDIAG_TRANSPORT. They appear in `lockdiag list` as they are
+        plugged in; an unplugged lock stays listed as offline under the same id until
+        it is plugged back in or --forget-unplugged passes. USB-UART service cables
+        (CH340, CP210x, FTDI, PL2303) are never probed by default: name one with
+        --serial PATH or --usb-serial SERIAL. `lockdiagd --scan` shows what is
         connected. See firmware-specs/usb.md and udev/README.md.
 
         Examples:
-          lockdiagd                                    # every lock plugged in, now or later
+          lockdiagd                              # every lock plugged in, now or later
           lockdiagd --serial /dev/ttyACM0 --no-discovery
-          lockdiagd --usb 1-1.4 --usb LX3-000123       # bulk locks by port path and by serial number
-          lockdiagd --usb-serial A10K3Z9Q              # a service cable, by its USB serial number
-          lockdiagd --simulate healthy,motor-stall,battery-worn --socket /tmp/lockdiag.sock
+          lockdiagd --usb 1-1.4 --usb LX3-000123 # bulk locks by port and by serial
+          lockdiagd --usb-serial A10K3Z9Q        # a service cable, by its USB serial
+          lockdiagd --simulate healthy,motor-stall --socket /tmp/lockdiag.sock
           sudo lockdiagd --serial /dev/lockdiag/LX3-000123 --realtime
-          lockdiagd --serial /dev/ttyACM0 --metrics 127.0.0.1:9464   # Prometheus scrapes /metrics
+          lockdiagd --serial /dev/ttyACM0 --metrics 127.0.0.1:9464 # Prometheus
           lockdiagd --scan
           lockdiagd --ble C4:7C:8D:6A:1B:2E/random     # `lockdiag scan` finds it
           lockdiagd --ble-att-socket /tmp/lock.att     # locksim --ble-att-socket
@@ -93,7 +96,7 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
         valueName: "dir"))
     var tuyaSchemas: [String] = []
 
-    @Option(help: "Baud rate of the serial links (LDP/1 default 115200).")
+    @Option(help: ArgumentHelp(DaemonRanges.baud.help("Baud rate of the serial links (LDP/1 default 115200)")))
     var baud: UInt32 = 115_200
 
     @Option(name: .customLong("usb"), help: ArgumentHelp(
@@ -109,7 +112,7 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-discovery"), help: "Do not look for locks with udev; poll only --serial, --usb and --simulate locks.")
     var noDiscovery = false
 
-    @Option(help: ArgumentHelp("Seconds an unplugged lock stays listed (offline, same id) before it is forgotten.", valueName: "seconds"))
+    @Option(help: ArgumentHelp(DaemonRanges.forgetUnplugged.help("Seconds an unplugged lock stays listed (offline, same id) before it is forgotten"), valueName: "seconds"))
     var forgetUnplugged: Double = 600
 
     @Flag(help: "Print the USB locks and service cables connected now, with whether lockdiagd may open them, and exit.")
@@ -129,42 +132,42 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
                                valueName: "level"))
     var bleSecurity = BLESecurityLevel.low.rawValue
 
-    @Option(name: .customLong("ble-connect-timeout"), help: ArgumentHelp("Seconds one BLE connection attempt may take.", valueName: "seconds"))
+    @Option(name: .customLong("ble-connect-timeout"), help: ArgumentHelp(DaemonRanges.bleConnectTimeout.help("Seconds one BLE connection attempt may take"), valueName: "seconds"))
     var bleConnectTimeout = 10.0
 
-    @Option(name: .customLong("ble-mtu"), help: ArgumentHelp("The ATT MTU offered to BLE locks (23–517).", valueName: "bytes"))
+    @Option(name: .customLong("ble-mtu"), help: ArgumentHelp(DaemonRanges.bleMTU.help("The ATT MTU offered to BLE locks"), valueName: "bytes"))
     var bleMTU = 247
 
     @Option(name: .customLong("ble-att-timeout"),
-            help: ArgumentHelp("ATT transaction timeout (the ATT specification's 30 s; lower it only to test).", valueName: "seconds"))
+            help: ArgumentHelp(DaemonRanges.bleATTTimeout.help("ATT transaction timeout (the ATT specification's 30 s; lower it only to test)"), valueName: "seconds"))
     var bleATTTimeout = 30.0
 
     @Option(help: ArgumentHelp("Embedded simulated locks on ptys, one per scenario (comma list, repeatable).",
                                valueName: "scenario[,scenario…]"))
     var simulate: [String] = []
 
-    @Option(help: "Seed of the simulated locks (same seed, same locks).")
+    @Option(help: ArgumentHelp(DaemonRanges.simulateSeed.help("Seed of the simulated locks (same seed, same locks)")))
     var simulateSeed: UInt64 = 1
 
-    @Option(help: ArgumentHelp("Mean seconds between simulated uses (actuations, finger touches) of each simulated lock; 0 for none."))
+    @Option(help: ArgumentHelp(DaemonRanges.simulateActivity.help("Mean seconds between simulated uses (actuations, finger touches) of each simulated lock; 0 for none")))
     var simulateActivity: Double = 3
 
-    @Option(help: "Status polls per second per lock.")
+    @Option(help: ArgumentHelp(DaemonRanges.pollHz.help("Status polls per second per lock")))
     var pollHz: Int = 50
 
     @Flag(help: "Ask for SCHED_FIFO, locked memory and a quiet CPU for the poll loop; the log says what could not be had.")
     var realtime = false
 
-    @Option(help: ArgumentHelp("Pin the poll loop to this CPU (with --realtime; default: the last CPU).", valueName: "n"))
+    @Option(help: ArgumentHelp(DaemonRanges.cpu.help("Pin the poll loop to this CPU (with --realtime; default: the last CPU)"), valueName: "n"))
     var cpu: Int32?
 
-    @Option(help: "Failed checks before a pending fault is confirmed.")
+    @Option(help: ArgumentHelp(DaemonRanges.confirmAfter.help("Failed checks before a pending fault is confirmed")))
     var confirmAfter = 2
 
-    @Option(help: "Clean checks before a fault is healed.")
+    @Option(help: ArgumentHelp(DaemonRanges.healAfter.help("Clean checks before a fault is healed")))
     var healAfter = 3
 
-    @Option(help: ArgumentHelp("Bytes of unread telemetry a client may have queued before newer notifications are dropped (it is told how many).",
+    @Option(help: ArgumentHelp(DaemonRanges.subscriberBuffer.help("Bytes of unread telemetry a client may have queued before newer notifications are dropped (it is told how many)"),
                                valueName: "bytes"))
     var subscriberBuffer = 256 * 1024
 
@@ -193,38 +196,73 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
                                valueName: "group"))
     var technicianGroup = AccessPolicy.defaultTechnicianGroup
 
-    @Option(help: ArgumentHelp("Longest request line a client may send.", valueName: "bytes"))
+    @Option(help: ArgumentHelp(DaemonRanges.maxRequestBytes.help("Longest request line a client may send"), valueName: "bytes"))
     var maxRequestBytes = SecurityConfiguration().maxRequestBytes
 
-    @Option(help: "Clients connected at once; more are refused with an error.")
+    @Option(help: ArgumentHelp(DaemonRanges.maxConnections.help("Clients connected at once; more are refused with an error")))
     var maxConnections = SecurityConfiguration().maxConnections
 
-    @Option(help: ArgumentHelp("Requests per second one connection may send on average (0: no limit); past it requests get an error.",
+    @Option(help: ArgumentHelp(DaemonRanges.technicianConnections.help(
+        "Of --max-connections, slots only technicians may take, so readers can never lock them out (default: an eighth)"),
+                               valueName: "n"))
+    var technicianConnections: Int?
+
+    /// --technician-connections, or an eighth of --max-connections (8 of the default 64).
+    var reservedForTechnicians: Int { technicianConnections ?? maxConnections / 8 }
+
+    @Option(help: ArgumentHelp(DaemonRanges.maxConnectionsPerReader.help("Connections one reader (uid) may hold at once"),
+                               valueName: "n"))
+    var maxConnectionsPerReader = SecurityConfiguration().maxConnectionsPerReader
+
+    @Option(help: ArgumentHelp(DaemonRanges.maxBatch.help("Requests one JSON-RPC batch may hold"), valueName: "n"))
+    var maxBatch = SecurityConfiguration().maxBatchRequests
+
+    @Option(help: ArgumentHelp(DaemonRanges.maxReplyBytes.help(
+        "Longest reply; a bigger result is an error telling the client to page or narrow the call"), valueName: "bytes"))
+    var maxReplyBytes = SecurityConfiguration().maxReplyBytes
+
+    @Option(help: ArgumentHelp(DaemonRanges.rateLimit.help("Requests per second one connection may send on average (0: no limit); past it requests get an error"),
                                valueName: "n"))
     var rateLimit = SecurityConfiguration().requestsPerSecond
 
-    @Option(help: ArgumentHelp("Requests one connection may send at once before --rate-limit applies.", valueName: "n"))
+    @Option(help: ArgumentHelp(DaemonRanges.rateBurst.help("Requests one connection may send at once before --rate-limit applies"), valueName: "n"))
     var rateBurst = SecurityConfiguration().requestBurst
 
-    @Option(help: ArgumentHelp("Seconds a connection may go without a request before it is closed (0: never); subscribers are exempt.",
+    @Option(help: ArgumentHelp(DaemonRanges.idleTimeout.help("Seconds a connection may go without a request before it is closed (0: never); subscribers are exempt"),
                                valueName: "seconds"))
     var idleTimeout = SecurityConfiguration().idleTimeoutSeconds
 
-    @Option(help: "Telemetry subscribers per device.")
+    @Option(help: ArgumentHelp(DaemonRanges.maxSubscribers.help("Telemetry subscribers per device")))
     var maxSubscribers = SecurityConfiguration().maxSubscribersPerDevice
 
     func validate() throws {
-        guard (1...1000).contains(pollHz) else { throw ValidationError("--poll-hz must be between 1 and 1000") }
-        guard subscriberBuffer >= 4096 else { throw ValidationError("--subscriber-buffer must be at least 4096 bytes") }
-        guard confirmAfter >= 1, healAfter >= 1 else { throw ValidationError("--confirm-after and --heal-after must be at least 1") }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
-        guard maxRequestBytes >= 1024 else { throw ValidationError("--max-request-bytes must be at least 1024") }
-        guard maxConnections >= 1, maxSubscribers >= 1, rateBurst >= 1 else {
-            throw ValidationError("--max-connections, --max-subscribers and --rate-burst must be at least 1")
+        try DaemonRanges.baud.check(baud)
+        try DaemonRanges.forgetUnplugged.check(forgetUnplugged)
+        try DaemonRanges.bleConnectTimeout.check(bleConnectTimeout)
+        try DaemonRanges.bleMTU.check(bleMTU)
+        try DaemonRanges.bleATTTimeout.check(bleATTTimeout)
+        try DaemonRanges.simulateSeed.check(simulateSeed)
+        try DaemonRanges.simulateActivity.check(simulateActivity)
+        try DaemonRanges.pollHz.check(pollHz)
+        try DaemonRanges.cpu.check(cpu)
+        try DaemonRanges.confirmAfter.check(confirmAfter)
+        try DaemonRanges.healAfter.check(healAfter)
+        try DaemonRanges.subscriberBuffer.check(subscriberBuffer)
+        try DaemonRanges.maxRequestBytes.check(maxRequestBytes)
+        try DaemonRanges.maxConnections.check(maxConnections)
+        try DaemonRanges.rateLimit.check(rateLimit)
+        try DaemonRanges.rateBurst.check(rateBurst)
+        try DaemonRanges.idleTimeout.check(idleTimeout)
+        try DaemonRanges.maxSubscribers.check(maxSubscribers)
+        try DaemonRanges.technicianConnections.check(technicianConnections)
+        try DaemonRanges.maxConnectionsPerReader.check(maxConnectionsPerReader)
+        try DaemonRanges.maxBatch.check(maxBatch)
+        try DaemonRanges.maxReplyBytes.check(maxReplyBytes)
+        guard reservedForTechnicians < maxConnections else {
+            throw ValidationError("--technician-connections (\(reservedForTechnicians)) must be less than --max-connections (\(maxConnections)), or readers could never connect")
         }
-        guard rateLimit >= 0, idleTimeout >= 0 else { throw ValidationError("--rate-limit and --idle-timeout cannot be negative") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
         guard !readerGroup.isEmpty, !technicianGroup.isEmpty else { throw ValidationError("--reader-group and --technician-group need a name") }
-        guard forgetUnplugged >= 0, forgetUnplugged.isFinite else { throw ValidationError("--forget-unplugged takes 0 or more seconds") }
         guard !noDiscovery || !serialPaths.isEmpty || !usbAddresses.isEmpty || !simulate.isEmpty || !bleAddresses.isEmpty
                 || !bleATTSockets.isEmpty || scan else {
             throw ValidationError("nothing to diagnose: with --no-discovery give --serial PATH, --usb PORT|SERIAL or --ble ADDRESS for a lock, or --simulate SCENARIO to try it without one")
@@ -232,10 +270,6 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
         _ = try bleEndpoints()
         guard BLESecurityLevel(rawValue: bleSecurity) != nil else {
             throw ValidationError("--ble-security must be low, medium or high, not '\(bleSecurity)'")
-        }
-        guard (23...517).contains(bleMTU) else { throw ValidationError("--ble-mtu must be between 23 and 517") }
-        guard bleConnectTimeout > 0, bleConnectTimeout.isFinite, bleATTTimeout > 0, bleATTTimeout.isFinite else {
-            throw ValidationError("--ble-connect-timeout and --ble-att-timeout take a positive number of seconds")
         }
         _ = try scenarios()
         let specs = try dialectSpecs()
@@ -332,6 +366,10 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
         configuration.security.technicianGroup = technicianGroup
         configuration.security.maxRequestBytes = maxRequestBytes
         configuration.security.maxConnections = maxConnections
+        configuration.security.technicianConnections = reservedForTechnicians
+        configuration.security.maxConnectionsPerReader = maxConnectionsPerReader
+        configuration.security.maxBatchRequests = maxBatch
+        configuration.security.maxReplyBytes = maxReplyBytes
         configuration.security.requestsPerSecond = rateLimit
         configuration.security.requestBurst = rateBurst
         configuration.security.idleTimeoutSeconds = idleTimeout

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LockSimulator
+import OptionRanges
 
 /// `locksim`: emulated LDP/1 lock controllers on pseudo-terminals.
 @main
@@ -31,7 +32,7 @@ struct LockSim: ParsableCommand {
             a directory holding lock0, lock1, … `unplug` takes a BLE lock out of range (its \
             connection drops, its socket goes), `hang` stops it answering ATT requests too.
 
-            SCENARIOS (--scenario takes one, or a comma list applied round-robin over --count):
+            SCENARIOS (--scenario: one, or a comma list applied round-robin over --count):
             \(HelpText.scenarios)
 
             COMMANDS on stdin, one per line, each answered with lines starting "ok" or "error" \
@@ -66,7 +67,7 @@ struct LockSim: ParsableCommand {
     @Option(name: .customLong("gatt-services"), help: ArgumentHelp("With --ble-att-socket: full (Battery, Device Information, LDP) or standard (no LDP)."))
     var gattServices = BLEServing.Services.full.rawValue
 
-    @Option(name: .customLong("ble-mtu"), help: ArgumentHelp("With --ble-att-socket: the ATT MTU the lock can receive (23–517).", valueName: "bytes"))
+    @Option(name: .customLong("ble-mtu"), help: ArgumentHelp(Ranges.bleMTU.help("With --ble-att-socket: the ATT MTU the lock can receive"), valueName: "bytes"))
     var bleMTU = 247
 
     @Flag(name: .customLong("ble-indicate"),
@@ -80,16 +81,24 @@ struct LockSim: ParsableCommand {
     @Option(help: "Scenario name, or a comma list applied round-robin across the locks.")
     var scenario = Scenario.healthy.rawValue
 
-    @Option(help: "How many locks to serve.")
+    @Option(help: ArgumentHelp(Ranges.count.help("How many locks to serve")))
     var count = 1
 
-    @Option(help: "Seed for every random draw; the same seed and input give the same bytes.")
+    @Option(name: .customLong("serial-number"),
+            help: ArgumentHelp("IDENTIFY's serial number: one for every lock, or a comma list applied round-robin (default SIM-<seed>-<index>, unique).",
+                               valueName: "serial"))
+    var serialNumber: String?
+
+    @Option(help: ArgumentHelp("Where each bolt is at start: locked or unlocked, or a comma list applied round-robin.", valueName: "position"))
+    var bolt = BoltStart.locked.rawValue
+
+    @Option(help: ArgumentHelp(Ranges.seed.help("Seed for every random draw; the same seed and input give the same bytes")))
     var seed: UInt64 = 1
 
     @Option(name: .customLong("link-dir"), help: "Directory for stable lock<N> symlinks to the ptys.")
     var linkDirectory: String?
 
-    @Option(help: "Mean seconds between simulated uses (actuation or finger touch, alternately; ±30 % jitter); 0 for none.")
+    @Option(help: ArgumentHelp(Ranges.activity.help("Mean seconds between simulated uses (actuation or finger touch, alternately; ±30 % jitter); 0 for none")))
     var activity = 4.0
 
     @Option(help: "The locks' wire protocol: ldp (LDP/1), tuya (Tuya MCU, standard) or tuya-lowpower.")
@@ -106,10 +115,19 @@ struct LockSim: ParsableCommand {
             throw ValidationError("--tty serves one lock per PATH: leave out --count, or give it as \(ttys.count)")
         }
         guard BLEServing.Services(rawValue: gattServices) != nil else { throw ValidationError("--gatt-services must be full or standard") }
-        guard (23...517).contains(bleMTU) else { throw ValidationError("--ble-mtu must be 23…517, not \(bleMTU)") }
-        guard (1...64).contains(count) else { throw ValidationError("--count must be 1…64, not \(count)") }
-        guard activity >= 0, activity.isFinite else { throw ValidationError("--activity must be 0 or more seconds") }
+        try Ranges.bleMTU.check(bleMTU)
+        try Ranges.count.check(count)
+        try Ranges.seed.check(seed)
+        try Ranges.activity.check(activity)
         do { _ = try Scenario.list(scenario) } catch { throw ValidationError(error.description) }
+        guard boltStarts != nil else { throw ValidationError("--bolt takes locked or unlocked (or a comma list of them), not '\(bolt)'") }
+        if let serialNumber {
+            let serials = serialNumber.split(separator: ",", omittingEmptySubsequences: false)
+            // IDENTIFY carries at most 32 bytes of serial (firmware-specs/ldp-v1.md §6.1).
+            guard serials.allSatisfy({ (1...32).contains($0.utf8.count) }) else {
+                throw ValidationError("--serial-number: each serial number is 1 to 32 bytes, not '\(serialNumber)'")
+            }
+        }
         guard ["ldp", "tuya", "tuya-lowpower"].contains(dialect) else {
             throw ValidationError("--dialect is ldp, tuya or tuya-lowpower, not '\(dialect)'")
         }
@@ -118,6 +136,20 @@ struct LockSim: ParsableCommand {
         guard bleATTSocket == nil || dialect == "ldp" else {
             throw ValidationError("--ble-att-socket serves LDP/1 over GATT; Tuya locks are served on ptys (--pty --dialect \(dialect))")
         }
+    }
+
+    /// The numeric options' documented ranges; seconds become nanoseconds in 64 bits.
+    enum Ranges {
+        static let bleMTU = OptionRange<Int>("--ble-mtu", 23...517, unit: "bytes")
+        static let count = OptionRange<Int>("--count", 1...64)
+        static let seed = OptionRange<UInt64>("--seed", 0...UInt64.max)
+        static let activity = OptionRange<Double>("--activity", 0...86_400, unit: "seconds")
+    }
+
+    /// `--bolt` read, nil when it names something else.
+    private var boltStarts: [BoltStart]? {
+        let parts = bolt.split(separator: ",", omittingEmptySubsequences: false).map { BoltStart(rawValue: String($0)) }
+        return parts.contains(nil) ? nil : parts.compactMap { $0 }
     }
 
     func run() throws {
@@ -135,9 +167,13 @@ struct LockSim: ParsableCommand {
         var configurations = SimulatorConfiguration.fleet(
             count: ttys.isEmpty ? count : ttys.count, scenarios: scenarios, seed: seed,
             activityIntervalNanoseconds: activity > 0 ? UInt64(activity * 1e9) : nil)
+        let serials = serialNumber.map { $0.split(separator: ",").map(String.init) } ?? []
+        let bolts = boltStarts ?? [.locked]
         for index in configurations.indices {
             configurations[index].tuya = dialect == "tuya" ? .standard : dialect == "tuya-lowpower" ? .lowPower : nil
             configurations[index].tuyaTap = tap
+            if !serials.isEmpty { configurations[index].serial = serials[index % serials.count] }
+            configurations[index].startBolt = bolts[index % bolts.count]
             if !ttys.isEmpty { configurations[index].ttyPath = ttys[index] }
         }
         if let bleATTSocket {

@@ -143,15 +143,37 @@ import Testing
         #expect(!Evaluate.firmware(nil, minimum: FirmwareVersion("1")!).isEmpty)
     }
 
+    static func device(_ id: String, model: String?, serial: String? = nil, path: String = "/dev/x") -> DeviceSummary {
+        DeviceSummary(id: id, transport: "serial", path: path, wireProtocol: "LDP/1", model: model, hardwareRevision: nil,
+                      firmware: nil, serial: serial, capabilities: [], online: true, state: "online", problem: nil, lastSeen: nil)
+    }
+
     @Test func selectionMatchesByModelAndIdOrSerial() {
-        func device(_ id: String, model: String?, serial: String? = nil) -> DeviceSummary {
-            DeviceSummary(id: id, transport: "serial", path: "/dev/x", wireProtocol: "LDP/1", model: model, hardwareRevision: nil,
-                          firmware: nil, serial: serial, capabilities: [], online: true, state: "online", problem: nil, lastSeen: nil)
-        }
-        #expect(LockSelection().matches(device("/dev/x", model: nil)))
-        #expect(!LockSelection(models: ["LX-300"]).matches(device("/dev/x", model: nil)))
-        #expect(LockSelection(models: ["LX-300"]).matches(device("A", model: "LX-300")))
-        #expect(LockSelection(ids: ["SN1"]).matches(device("SN1@/dev/x", model: "LX-300", serial: "SN1")))
-        #expect(!LockSelection(ids: ["SN2"]).matches(device("SN1", model: "LX-300")))
+        func matches(_ selection: LockSelection, _ device: DeviceSummary) -> Bool { selection.matches(device, among: [device]) }
+        func device(_ id: String, model: String?, serial: String? = nil) -> DeviceSummary { Self.device(id, model: model, serial: serial) }
+        #expect(matches(LockSelection(), device("/dev/x", model: nil)))
+        #expect(!matches(LockSelection(models: ["LX-300"]), device("/dev/x", model: nil)))
+        #expect(matches(LockSelection(models: ["LX-300"]), device("A", model: "LX-300")))
+        #expect(matches(LockSelection(ids: ["SN1"]), device("SN1@/dev/x", model: "LX-300", serial: "SN1")))
+        #expect(!matches(LockSelection(ids: ["SN2"]), device("SN1", model: "LX-300")))
+    }
+
+    /// Two locks sharing a serial number: an id picks exactly one; the bare serial, when it is
+    /// no lock's id, picks neither and is reported, so a plan never moves a lock it did not name.
+    @Test func aSerialSharedByTwoLocksPicksNeitherAndIsReported() {
+        let first = Self.device("SN1@/dev/a", model: "LX-300", serial: "SN1", path: "/dev/a")
+        let second = Self.device("SN1@/dev/b", model: "LX-300", serial: "SN1", path: "/dev/b")
+        let rack = [first, second]
+        let byID = LockSelection(ids: ["SN1@/dev/b"])
+        #expect(!byID.matches(first, among: rack) && byID.matches(second, among: rack))
+        #expect(byID.ambiguous(among: rack).isEmpty)
+        let bySerial = LockSelection(ids: ["SN1"])
+        #expect(!bySerial.matches(first, among: rack) && !bySerial.matches(second, among: rack))
+        let reported = bySerial.ambiguous(among: rack)
+        #expect(reported.count == 1 && reported.first?.name == "SN1")
+        #expect(reported.first?.candidates.map(\.id) == ["SN1@/dev/a", "SN1@/dev/b"])
+        // An id that equals the other lock's serial still names only the lock with that id.
+        let bare = Self.device("SN1", model: "LX-300", serial: "SN1", path: "/dev/a")
+        #expect(bySerial.matches(bare, among: [bare, second]) && !bySerial.matches(second, among: [bare, second]))
     }
 }

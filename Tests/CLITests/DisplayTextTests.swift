@@ -20,9 +20,9 @@ import Testing
     }
 
     @Test func aReportFilesTextIsCleanedBeforeItIsShown() {
-        let out = VerificationRenderer.render(valid: false, reason: "unsigned members next to the report: \u{1B}[1A\u{1B}[2Kvalid",
+        let out = VerificationRenderer.render(outcome: .invalid, reason: "unsigned members next to the report: \u{1B}[1A\u{1B}[2Kvalid",
                                               fingerprint: nil, reportID: "r\u{1B}", device: "LX\u{202E}3", createdAt: nil, host: nil,
-                                              verdict: nil, style: .plain)
+                                              verdict: nil, trustedKeys: "--key", style: .plain)
         #expect(!out.unicodeScalars.contains { $0 != "\n" && DisplayText.isUnsafe($0) }, "\(out)")
         #expect(out.hasPrefix("INVALID: "))
     }

@@ -82,9 +82,11 @@ struct UdevRulesTests {
         let rules = scratch.path + "/rules.d"
         try FileManager.default.createDirectory(atPath: rules, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: TestSupport.repositoryRoot.path + "/udev/70-lockdiag.rules", toPath: rules + "/70-lockdiag.rules")
+        // A machine where lockdiag is installed has the group already: replace its line, so the
+        // copy has exactly one `lockdiag` (udev would take the first of two) with the gid expected here.
         var group = try String(contentsOfFile: "/etc/group", encoding: .utf8)
-        if !group.hasSuffix("\n") { group += "\n" }
-        group += "lockdiag:x:\(Self.lockdiagGID):\n"
+            .split(separator: "\n").filter { !$0.hasPrefix("lockdiag:") }.joined(separator: "\n")
+        group += "\nlockdiag:x:\(Self.lockdiagGID):\n"
         try group.write(toFile: scratch.path + "/group", atomically: true, encoding: .utf8)
         let text = try String(contentsOfFile: TestSupport.repositoryRoot.path + "/Tests/Recordings/" + recording, encoding: .utf8)
         let description = edit(text).split(separator: "\n", omittingEmptySubsequences: false)

@@ -142,4 +142,126 @@ struct AccessControlTests {
         #expect(run.verdict == .pass)
         #expect(daemon.child.allErrors.contains("command=tests.run {\"device\":\"\(id)\",\"test\":\"motor\"} → failed -32602"))
     }
+
+    /// A reader can never lock a technician out: readers share the unreserved slots, each reader
+    /// uid holds at most its share, and a technician still gets in.
+    @Test func readersCannotTakeTheTechniciansSlots() async throws {
+        let daemon = try DaemonProcess(["--simulate", "healthy", "--simulate-activity", "0", "--max-connections", "6",
+                                        "--technician-connections", "2", "--max-connections-per-reader", "3"] + Self.groupOptions)
+        defer { #expect(daemon.stop() == 0) }
+        let first = try SocketScript(as: reader, connections: 5, socket: daemon.socketPath)
+        let firstOutcomes = first.outcomes(5)
+        #expect(firstOutcomes.prefix(3).allSatisfy { $0 == "ok" }, "\(firstOutcomes)")
+        #expect(firstOutcomes.dropFirst(3).allSatisfy { $0.contains("uid 65534 already has 3 connections") }, "\(firstOutcomes)")
+        let other = OtherUser(uid: 65533, gid: 65533, groups: [Self.readerGID])
+        let second = try SocketScript(as: other, connections: 2, socket: daemon.socketPath)
+        let secondOutcomes = second.outcomes(2)
+        #expect(secondOutcomes.first == "ok", "\(secondOutcomes)")
+        #expect(secondOutcomes.last?.contains("kept for technicians") == true, "\(secondOutcomes)")
+        // Four readers' connections are held; both technician slots are free.
+        let technicians = try SocketScript(as: technician, connections: 2, socket: daemon.socketPath)
+        #expect(technicians.outcomes(2) == ["ok", "ok"])
+        _ = (first, second)
+    }
+
+    /// A reader looping on a refused call: five refusals are recorded one by one, the rest in one
+    /// summary when the connection closes; the log and the audit table stay small.
+    @Test func aReadersRefusalsAreRecordedInBrief() async throws {
+        let daemon = try DaemonProcess(["--simulate", "healthy", "--simulate-activity", "0", "--rate-limit", "0"] + Self.groupOptions)
+        defer { #expect(daemon.stop() == 0) }
+        let script = try SocketScript(as: reader, connections: 1, socket: daemon.socketPath,
+                                      requests: 200, method: "faults.clear", params: #"{"device":"SIM-0001-000"}"#)
+        #expect(script.outcomes(1) == ["ok"])
+        #expect(script.finish(within: 30))
+        let summary = try #require(daemon.child.waitForErrorLine(containing: #"command=* {"suppressed":"#, within: 10), "\(daemon.child.allErrors)")
+        let suppressed = Int(summary.split(separator: ":").last?.prefix { $0.isNumber } ?? "") ?? 0
+        let oneByOne = daemon.child.allErrors.split(separator: "\n").filter { $0.contains("→ DENIED") && !$0.contains("suppressed") }
+        // Five at once, and one a minute after (a slow runner may see a second).
+        #expect((5...7).contains(oneByOne.count), "\(oneByOne.count) refusals recorded one by one")
+        #expect(oneByOne.count + suppressed == 200, "every refusal is counted: \(oneByOne.count) + \(suppressed)")
+        #expect(try TestSupport.wait(upTo: 20, pollEvery: 0.1) {
+            try HistoryDatabase(path: daemon.databasePath).auditEntries().filter { $0.outcome == "denied" }.count == oneByOne.count + 1
+        }, "the audit table holds the same, not 200 rows")
+    }
+}
+
+/// A Python client run as another user (setpriv): opens `connections` connections to the
+/// socket, sends `requests` calls on each, prints one line per connection ("ok" or the refusal's
+/// message), then holds them until its stdin closes.
+final class SocketScript {
+    let process = Process()
+    private let input = Pipe()
+    private let output = Pipe()
+    private var buffer: [UInt8] = []
+
+    static let script = """
+        import json, socket, sys
+        path, count, requests, method, params = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+        held = []
+        for n in range(count):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(path)
+            f = s.makefile("rb")
+            first = None
+            for i in range(requests):
+                try:
+                    s.sendall((json.dumps({"jsonrpc": "2.0", "id": i, "method": method, "params": json.loads(params)}) + "\\n").encode())
+                except OSError:
+                    pass  # refused at connect: its one line is still there to read
+                line = f.readline()
+                if not line:
+                    break
+                reply = json.loads(line)
+                if first is None:
+                    first = reply
+            if first is not None and "result" not in first and (first.get("id") is None or method == "daemon.info"):
+                print(first["error"]["message"], flush=True)
+            else:
+                print("ok", flush=True)
+            held.append((s, f))
+        sys.stdin.read()
+        """
+
+    init(as user: OtherUser, connections: Int, socket: String, requests: Int = 1, method: String = "daemon.info", params: String = "{}") throws {
+        process.executableURL = URL(fileURLWithPath: user.launcher[0])
+        process.arguments = Array(user.launcher.dropFirst()) + ["/usr/bin/python3", "-c", Self.script, socket, "\(connections)", "\(requests)", method, params]
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+    }
+
+    deinit {
+        try? input.fileHandleForWriting.close()
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+    }
+
+    /// The next `count` lines of output, waiting up to 30 s for them.
+    func outcomes(_ count: Int) -> [String] {
+        var lines: [String] = []
+        let deadline = Date().addingTimeInterval(30)
+        let fd = output.fileHandleForReading.fileDescriptor
+        while lines.count < count, deadline.timeIntervalSinceNow > 0 {
+            if let newline = buffer.firstIndex(of: 0x0A) {
+                lines.append(String(decoding: buffer[..<newline], as: UTF8.self))
+                buffer.removeSubrange(...newline)
+                continue
+            }
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&p, 1, Int32(deadline.timeIntervalSinceNow * 1000) + 1) > 0 else { continue }
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let n = read(fd, &chunk, chunk.count)
+            if n <= 0 { break }
+            buffer += chunk[0..<n]
+        }
+        return lines
+    }
+
+    /// Closes its stdin, so it closes its connections and exits; whether it did in time.
+    func finish(within seconds: Double) -> Bool {
+        try? input.fileHandleForWriting.close()
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning, deadline.timeIntervalSinceNow > 0 { usleep(10_000) }
+        return !process.isRunning
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import HistoryStore
 import JSONRPC
 import LockDiagAPI
 import LockDiagTestSupport
@@ -114,5 +115,112 @@ import Testing
         _ = try first.call(APIMethod.telemetryUnsubscribe, params: ["device": "SIM-0001-000"])
         _ = try second.call(APIMethod.telemetrySubscribe, params: ["device": "SIM-0001-000"])
         #expect(try second.nextNotification(timeoutSeconds: 5)?.method == APIMethod.telemetryNotification)
+    }
+
+    @Test func aBatchOverTheLimitIsRefusedAndOneAtTheLimitRuns() async throws {
+        let daemon = try DaemonProcess(Self.quiet + ["--max-batch", "2"])
+        defer { #expect(daemon.stop() == 0) }
+        let raw = try RawConnection(daemon.socketPath)
+        let call = { (id: Int) in #"{"jsonrpc":"2.0","id":\#(id),"method":"daemon.info"}"# }
+        raw.send("[\(call(1)),\(call(2)),\(call(3))]\n")
+        let refused = raw.line(within: 20)
+        #expect(refused?["error"]?["code"]?.intValue == -32006)
+        #expect(refused?["error"]?["message"]?.stringValue?.contains("at most 2") == true)
+        raw.send("[\(call(4)),\(call(5))]\n")
+        #expect(raw.line(within: 20)?.arrayValue?.count == 2)
+    }
+
+    /// `lockdiag list --follow` and `watch` wait on subscriptions: neither kind is idle.
+    @Test func aDevicesSubscriberOutlivesTheIdleTimeout() async throws {
+        let daemon = try DaemonProcess(Self.quiet + ["--idle-timeout", "1"])
+        defer { #expect(daemon.stop() == 0) }
+        let follower = try RawConnection(daemon.socketPath)
+        follower.send(#"{"jsonrpc":"2.0","id":1,"method":"devices.subscribe"}"# + "\n")
+        #expect(follower.line(within: 20)?["result"]?["subscribed"]?.boolValue == true)
+        // A connection opened after it is closed for idleness: the timeout has passed for both.
+        let idle = try RawConnection(daemon.socketPath)
+        #expect(idle.line(within: 20)?["error"]?["message"]?.stringValue?.contains("no request for 1 s") == true)
+        follower.send(#"{"jsonrpc":"2.0","id":2,"method":"daemon.info"}"# + "\n")
+        var reply = follower.line(within: 20)
+        while let method = reply?["method"]?.stringValue, method == APIMethod.devicesChangedNotification { reply = follower.line(within: 20) }
+        #expect(reply?["id"]?.intValue == 2, "still served, not closed: \(String(describing: reply))")
+    }
+
+    /// A history of `count` events of a device the daemon knows only from its database.
+    static func seededHistory(_ directory: TemporaryDirectory, count: Int, evidenceBytes: Int = 40) throws {
+        let db = try HistoryDatabase(path: directory.path + "/history.sqlite")
+        try db.write((0..<count).map { i in Self.event(i, evidenceBytes: evidenceBytes) })
+    }
+
+    static func event(_ i: Int, evidenceBytes: Int = 40) -> HistoryRecord {
+        let at = 1_700_000_000_000 + Int64(i) * 1000
+        return .fault(FaultEvent(device: "ARCHIVED-1", code: "0x0101", name: "motor_stall", title: "Motor stall", severity: "error",
+                                 event: .raised, status: .pending, at: APITime.format(milliseconds: at), count: i + 1,
+                                 firstSeen: APITime.format(milliseconds: at), source: "host",
+                                 evidence: "event \(i) " + String(repeating: "e", count: evidenceBytes), freezeFrame: nil, advice: "check the bolt"),
+                      atMilliseconds: at)
+    }
+
+    @Test func faultsHistoryPagesAreStableWhileEventsAreAdded() async throws {
+        let directory = try TemporaryDirectory()
+        try Self.seededHistory(directory, count: 1200)
+        let daemon = try DaemonProcess(Self.quiet, directory: directory)
+        defer {
+            #expect(daemon.stop() == 0)
+            directory.remove()
+        }
+        let client = JSONRPCClient(socketPath: daemon.socketPath)
+        func page(_ cursor: String?, limit: Int? = nil) throws -> FaultHistory {
+            try client.call(APIMethod.faultsHistory, params: try JSONValue(encoding: FaultsHistoryParams(device: "ARCHIVED-1", limit: limit, cursor: cursor)))
+                .decode(as: FaultHistory.self)
+        }
+        let first = try page(nil)
+        #expect(first.events.count == FaultsHistoryParams.defaultLimit)
+        #expect(first.truncated && first.nextCursor != nil)
+        #expect(first.events.last?.evidence.hasPrefix("event 1199 ") == true, "the newest page comes first")
+        // Events recorded between pages do not shift the pages that follow.
+        try HistoryDatabase(path: daemon.databasePath).write((1200..<1300).map { Self.event($0) })
+        var seen = first.events.map(\.evidence)
+        var cursor = first.nextCursor
+        while let next = cursor {
+            let older = try page(next)
+            seen = older.events.map(\.evidence) + seen
+            cursor = older.nextCursor
+        }
+        #expect(seen == (0..<1200).map { "event \($0) " + String(repeating: "e", count: 40) }, "every event once, in order")
+        // The newest page now starts with the added events; a bad cursor and a page too large are refused.
+        #expect(try page(nil, limit: 1).events.first?.evidence.hasPrefix("event 1299 ") == true)
+        #expect { try page("bm90IGEgY3Vyc29y") } throws: { error in
+            guard case .remote(let remote) = error as? RPCClientError else { return false }
+            return remote.code == RPCError.Code.invalidParams && remote.message.contains("next_cursor")
+        }
+        #expect { try page(nil, limit: FaultsHistoryParams.maxLimit + 1) } throws: { error in
+            guard case .remote(let remote) = error as? RPCClientError else { return false }
+            return remote.code == RPCError.Code.invalidParams
+        }
+    }
+
+    @Test func aReplyOverTheCapIsAnErrorAndAPageFits() async throws {
+        let directory = try TemporaryDirectory()
+        try Self.seededHistory(directory, count: 300, evidenceBytes: 1000)
+        let daemon = try DaemonProcess(Self.quiet + ["--max-reply-bytes", "65536"], directory: directory)
+        defer {
+            #expect(daemon.stop() == 0)
+            directory.remove()
+        }
+        let client = JSONRPCClient(socketPath: daemon.socketPath)
+        #expect {
+            try client.call(APIMethod.faultsHistory, params: ["device": "ARCHIVED-1", "limit": 300])
+        } throws: { error in
+            guard case .remote(let remote) = error as? RPCClientError else { return false }
+            return remote.code == -32006 && remote.message.contains("page the call") && remote.data?["limit"]?.intValue == 65536
+        }
+        let page = try client.call(APIMethod.faultsHistory, params: ["device": "ARCHIVED-1", "limit": 20]).decode(as: FaultHistory.self)
+        #expect(page.events.count == 20)
+        // lockdiag follows the pages by itself.
+        let cli = try ChildProcess.run("lockdiag", ["faults", "--history", "ARCHIVED-1", "--json", "--socket", daemon.socketPath])
+        #expect(cli.status == 0, "\(cli.stderr)")
+        let whole = try JSONValue(parsing: Array(cli.stdout.utf8))
+        #expect(whole["events"]?.arrayValue?.count == 300, "\(cli.stderr)")
     }
 }

@@ -89,4 +89,92 @@ import Testing
         #expect(result.status == 64)
         #expect(result.stderr.contains("HOST:PORT"))
     }
+
+    /// Bound like the API socket: at most 8 connections (the 9th gets 503), a request larger
+    /// than --max-request-bytes gets 431, and a connection quiet for --idle-timeout is closed.
+    @Test func theEndpointIsBoundedLikeTheSocket() throws {
+        let daemon = try DaemonProcess(["--simulate", "healthy", "--simulate-activity", "0", "--metrics", "127.0.0.1:0",
+                                        "--idle-timeout", "5", "--max-request-bytes", "2048"])
+        defer { #expect(daemon.stop() == 0) }
+        let url = try Self.metricsURL(daemon)
+        let port = try #require(UInt16(url.split(separator: ":").last?.split(separator: "/").first ?? ""))
+        let scrape = "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n"
+        // Eight scrapers connected and answered, keeping their connections.
+        var held: [TCPConnection] = []
+        for _ in 0..<8 {
+            let connection = try TCPConnection(port: port)
+            connection.send(scrape)
+            #expect(connection.read(until: "lockdiag_", within: 10).hasPrefix("HTTP/1.1 200"))
+            held.append(connection)
+        }
+        let ninth = try TCPConnection(port: port)
+        #expect(ninth.read(until: "\n", within: 10).hasPrefix("HTTP/1.1 503"))
+        #expect(ninth.readsEnd(within: 10))
+        held.removeAll()
+        // Too large a request: refused before it is parsed, the connection closed.
+        let large = try TCPConnection(port: port)
+        #expect(try TestSupport.wait(upTo: 10, pollEvery: 0.05) {
+            // The eight closed connections may still count for a moment.
+            let attempt = try TCPConnection(port: port)
+            attempt.send("GET /metrics HTTP/1.1\r\nX-Pad: " + String(repeating: "x", count: 4000) + "\r\n\r\n")
+            return attempt.read(until: "\n", within: 10).hasPrefix("HTTP/1.1 431")
+        })
+        // A connection that sends nothing is closed after the idle timeout.
+        #expect(large.readsEnd(within: 30))
+    }
+}
+
+/// A TCP connection to the metrics endpoint, read with deadlines.
+final class TCPConnection {
+    let fd: Int32
+    private var received: [UInt8] = []
+
+    init(port: UInt16) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else {
+            close(fd)
+            throw POSIXError(.ECONNREFUSED)
+        }
+    }
+
+    deinit { close(fd) }
+
+    func send(_ text: String) { _ = text.utf8CString.withUnsafeBufferPointer { Glibc.send(fd, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) } }
+
+    /// What arrived until `marker` did (or the peer closed, or the deadline passed).
+    func read(until marker: String, within seconds: Double) -> String {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !String(decoding: received, as: UTF8.self).contains(marker), deadline.timeIntervalSinceNow > 0 {
+            guard readSome(deadline) > 0 else { break }
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+
+    /// Whether the peer closes the connection before the deadline.
+    func readsEnd(within seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while deadline.timeIntervalSinceNow > 0 {
+            let n = readSome(deadline)
+            if n == 0 { return true }
+            if n < 0 { return errno == ECONNRESET }
+        }
+        return false
+    }
+
+    /// One read: bytes read, 0 at end of stream, -1 on error, -2 when nothing came in time.
+    private func readSome(_ deadline: Date) -> Int {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&p, 1, Int32(max(0, deadline.timeIntervalSinceNow) * 1000) + 1) > 0 else { return -2 }
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let n = recv(fd, &chunk, chunk.count, 0)
+        if n > 0 { received += chunk[0..<n] }
+        return n
+    }
 }

@@ -33,6 +33,43 @@ import Testing
         #expect(!text.contains("\u{1B}["), "plain style has no colour codes")
     }
 
+    @Test func aLostEventShowsWhatWasLostInTheHistoryView() {
+        var gap = event(.lost, nil, at: "2026-11-28T09:05:00.000Z")
+        gap.code = "history"
+        gap.title = "Events not saved"
+        gap.evidence = "3 fault events (0x0101 ×3) lost between 2026-11-28T09:01:00.000Z and 2026-11-28T09:05:00.000Z: 3 dropped"
+        let text = HistoryRenderer.render(FaultHistory(device: "LX3-000123", since: nil, record: record, events: [gap], truncated: false),
+                                          style: .plain)
+        let line = text.split(separator: "\n").first { $0.contains("lost") && $0.contains("history") }
+        #expect(line?.contains("3 fault events (0x0101 ×3) lost between") == true, "\(text)")
+    }
+
+    /// `lockdiag faults` says plainly which faults are not on disk, and why.
+    @Test func aFaultNotOnDiskIsMarkedNotSavedWithTheHistorysReason() {
+        func fault(_ code: String, saved: Bool?, unsaved: Int? = nil, lost: Int? = nil) -> Fault {
+            Fault(device: "LX3-000123", code: code, name: "motor_stall", title: "Motor stall / jammed bolt", category: "motor",
+                  severity: "error", status: .confirmed, source: "host", count: 4, firstSeen: "2026-11-28T09:00:00.000Z",
+                  lastSeen: "2026-11-28T09:00:02.000Z", freezeFrame: nil, meaning: "", advice: "check the bolt",
+                  saved: saved, unsavedEvents: unsaved, lostEvents: lost)
+        }
+        let health = HistoryHealth(status: .degraded, reason: "database or disk is full — free space on the filesystem holding /var/lib/lockdiag (df -h /var/lib/lockdiag)",
+                                   since: "2026-11-28T09:00:01.000Z", retryInMilliseconds: 500, unsavedRecords: 4, unsavedFaultEvents: 3,
+                                   unsavedLimit: 10_000, pendingTelemetry: 10, droppedRecords: 0, droppedTelemetry: 0, quarantined: 0,
+                                   quarantine: [], writeErrors: 7)
+        let text = FaultsRenderer.render([fault("0x0101", saved: false, unsaved: 3), fault("0x0102", saved: false, unsaved: 1, lost: 2),
+                                          fault("0x0103", saved: true)], scope: "LX3-000123", history: health, style: .plain)
+        let blocks = text.components(separatedBy: "\n\n")
+        #expect(blocks[0].contains("NOT SAVED: 3 events of this fault not on disk yet"), "\(text)")
+        #expect(blocks[1].contains("NOT SAVED: 1 event of this fault not on disk yet") && blocks[1].contains("2 events lost"))
+        #expect(!blocks[2].contains("NOT SAVED"))
+        #expect(text.contains("History DEGRADED since 2026-11-28 09:00:01 UTC: database or disk is full — free space on the filesystem"))
+        #expect(text.contains("3 fault events not on disk yet"))
+        // Saved, or a daemon without a history: nothing extra.
+        let plain = FaultsRenderer.render([fault("0x0101", saved: nil)], scope: nil, style: .plain)
+        #expect(!plain.contains("NOT SAVED") && !plain.contains("History"))
+        #expect(FaultsRenderer.render([], scope: nil, history: health, style: .plain).contains("History DEGRADED"))
+    }
+
     @Test func anEmptyOrUnknownHistorySaysSo() {
         let text = HistoryRenderer.render(FaultHistory(device: "LX3-9", since: "2026-11-28T00:00:00.000Z", record: nil, events: [],
                                                        truncated: false), style: .plain)

@@ -104,6 +104,34 @@ func sampleReport(fingerprint: String) -> DiagnosticReport {
         #expect(TrustedKey.parse(key.publicKey.fingerprint) == .fingerprint(key.publicKey.fingerprint))
         #expect(TrustedKey.parse(key.path) == .key(key.publicKey))
         #expect(TrustedKey.parse("not a key") == nil)
+        #expect(TrustedKey.parse("SHA256:short") == nil)
+    }
+
+    /// The key is opened once, without following a link, and its owner and mode are checked on
+    /// that descriptor before it is read from it.
+    @Test func aStationKeyOfAnotherUserOrBehindALinkIsRefused() throws {
+        defer { dir.remove() }
+        let foreign = dir.path + "/foreign.key"
+        _ = try StationKey.create(path: foreign)
+        #expect(chown(foreign, 4242, 4242) == 0)
+        #expect(throws: StationKeyError.wrongOwner(path: foreign, owner: 4242, expected: geteuid())) { try StationKey.load(path: foreign) }
+        #expect(throws: StationKeyError.wrongOwner(path: foreign, owner: 4242, expected: geteuid())) { try StationKey.loadOrCreate(path: foreign) }
+
+        let link = dir.path + "/link.key"
+        #expect(symlink(key.path, link) == 0)
+        #expect(throws: StationKeyError.symbolicLink(path: link)) { try StationKey.load(path: link) }
+        #expect(throws: StationKeyError.symbolicLink(path: link)) { try StationKey.loadOrCreate(path: link) }
+        // A dangling link is not "no key yet": nothing is created through it.
+        let dangling = dir.path + "/dangling.key"
+        #expect(symlink(dir.path + "/nowhere.key", dangling) == 0)
+        #expect(throws: StationKeyError.self) { try StationKey.loadOrCreate(path: dangling) }
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/nowhere.key"))
+
+        let fifo = dir.path + "/fifo.key"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(throws: StationKeyError.unreadable(path: fifo, reason: "not a regular file")) { try StationKey.load(path: fifo) }
+        // The genuine key still loads.
+        #expect(try StationKey.load(path: key.path).publicKey == key.publicKey)
     }
 
     @Test func aSignedReportVerifiesPrettyPrintedOrNotAndAgainstItsStationKey() throws {
@@ -113,10 +141,10 @@ func sampleReport(fingerprint: String) -> DiagnosticReport {
         #expect(file.last == 0x0A && !file.dropLast().contains(0x0A), "the file is one canonical line")
         let plain = ReportVerifier.verify(fileBytes: file)
         #expect(plain.valid)
-        #expect(plain.trusted == nil)
+        #expect(plain.verdict == .unknownKey, "no trusted key: the signature proves nothing about who made it")
         #expect(plain.report == signed.report)
         #expect(ReportVerifier.verify(fileBytes: file, trusted: .key(key.publicKey)).trusted == true)
-        #expect(ReportVerifier.verify(fileBytes: file, trusted: .fingerprint(key.publicKey.fingerprint)).valid)
+        #expect(ReportVerifier.verify(fileBytes: file, trusted: .fingerprint(key.publicKey.fingerprint)).verdict == .trusted)
 
         // Whitespace is not content: a pretty-printed copy still verifies.
         let encoder = JSONEncoder()
@@ -126,9 +154,8 @@ func sampleReport(fingerprint: String) -> DiagnosticReport {
         // Another station's key: the signature is fine, but it is not ours.
         let other = try StationKey.create(path: dir.path + "/other.key")
         let foreign = ReportVerifier.verify(fileBytes: file, trusted: .key(other.publicKey))
-        #expect(!foreign.valid)
-        #expect(foreign.trusted == false)
-        #expect(foreign.reason.contains("not by the given key"))
+        #expect(foreign.verdict == .unknownKey)
+        #expect(foreign.reason.contains("not a trusted station key"))
     }
 
     @Test func changingAnyByteOfTheSignedContentMakesItInvalid() async throws {
@@ -171,7 +198,7 @@ func sampleReport(fingerprint: String) -> DiagnosticReport {
     @Test func theHTMLPageCarriesTheSignedReportAndPlotsTheTrace() throws {
         defer { dir.remove() }
         let signed = try ReportSigner.sign(sampleReport(fingerprint: key.publicKey.fingerprint), with: key)
-        let page = try ReportHTML.render(signed, verification: ReportVerifier.verify(fileBytes: try ReportSigner.fileBytes(signed)))
+        let page = try ReportHTML.render(signed)
         #expect(page.hasPrefix("<!DOCTYPE html>"))
         #expect(ReportVerifier.verify(fileBytes: Array(page.utf8), trusted: .key(key.publicKey)).valid)
         // Strings that look like markup are escaped in the page and survive in the embedded JSON.

@@ -13,7 +13,7 @@ import Testing
 @Suite struct AccessAndLimitsTests {
     @Test func admissionRefusesWithOneErrorLineThenCloses() async throws {
         let refusal = RPCError.permissionDenied("connecting to lockdiagd", role: "reader", group: "lockdiag")
-        try await withServer(configure: { $0.admission = { _ in refusal } }) { server, _ in
+        try await withServer(configure: { $0.admission = { _ in .refuse(refusal) } }) { server, _ in
             let reply: JSONValue = try await onThread {
                 let raw = try RawSocket(path: server.socketPath)
                 let line = try raw.readJSON()
@@ -34,7 +34,7 @@ import Testing
         try await withServer(configure: { c in
             c.admission = { peer in
                 seen.withLock { $0.append(peer) }
-                return peer?.uid == getuid() ? nil : .permissionDenied("x", role: "reader", group: "g")
+                return peer?.uid == getuid() ? .admit(privileged: false) : .refuse(.permissionDenied("x", role: "reader", group: "g"))
             }
         }) { server, _ in
             let reply: JSONValue = try await onThread {
@@ -56,7 +56,7 @@ import Testing
             c.socketMode = 0o666
             c.admission = { peer in
                 if let peer { seen.withLock { $0.append(peer) } }
-                return nil
+                return .admit(privileged: false)
             }
         }) { server, _ in
             chmod((server.socketPath as NSString).deletingLastPathComponent, 0o755)

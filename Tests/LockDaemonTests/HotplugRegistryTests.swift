@@ -21,8 +21,8 @@ import Testing
 
         /// `linkDirectory`: the locks' paths are stable links that vanish while unplugged, as
         /// /dev/ttyACM0 does.
-        init(locks: Int = 1, linkDirectory: String? = nil) throws {
-            simulator = try SimulatorServer(configurations: (0..<locks).map { SimulatorConfiguration(seed: 3, index: $0) },
+        init(locks: Int = 1, configurations: [SimulatorConfiguration]? = nil, linkDirectory: String? = nil) throws {
+            simulator = try SimulatorServer(configurations: configurations ?? (0..<locks).map { SimulatorConfiguration(seed: 3, index: $0) },
                                             linkDirectory: linkDirectory)
             try simulator.start()
             loop = try PollLoop(configuration: PollLoopConfiguration())
@@ -40,10 +40,11 @@ import Testing
             simulator.stop()
         }
 
-        /// A CDC-ACM lock as discovery would report it, its tty being simulated lock `index`.
-        func tty(_ index: Int, serial: String? = "SIM-0003-000", port: String = "1-4") -> DiscoveredDevice {
+        /// A CDC-ACM lock as discovery would report it, its tty being simulated lock `index`'s
+        /// (or `devnode`).
+        func tty(_ index: Int, serial: String? = "SIM-0003-000", port: String = "1-4", devnode: String? = nil) -> DiscoveredDevice {
             DiscoveredDevice(transport: .serial, match: .knownLock, syspath: "/sys/devices/usb1/\(port)/\(port):1.0/tty/ttyACM\(index)",
-                             devnode: simulator.devicePaths[index], devlinks: [], port: port, id: KnownDevices.serialLock, serial: serial,
+                             devnode: devnode ?? simulator.devicePaths[index], devlinks: [], port: port, id: KnownDevices.serialLock, serial: serial,
                              manufacturer: "Example Locks", product: "LX-300")
         }
 

@@ -163,18 +163,45 @@ final class ScriptedDevice: Sendable {
         #expect(strict.role(of: PeerCredentials(pid: 1, uid: 0, gid: 0, groups: [])) == .technician)
     }
 
-    @Test func theGroupDatabaseIsAskedWhenTheKernelDidNotSay() throws {
-        // uid 0 is root in every group database; its primary group is 0.
-        let groups = AccessPolicy.groups(of: PeerCredentials(pid: 1, uid: 0, gid: 0, groups: nil))
-        #expect(groups.contains(0))
-        #expect(AccessPolicy.databaseGroups(uid: 4_000_000_000, primaryGroup: 1).isEmpty, "no such user, no groups")
+    /// A user the group database lists as a member of a group other than its primary one
+    /// (on Debian, for example, postgres in ssl-cert): (uid, that group's gid).
+    static let listedMember: (uid: UInt32, gid: UInt32)? = {
+        setgrent()
+        defer { endgrent() }
+        while let group = getgrent() {
+            var member = group.pointee.gr_mem
+            while let name = member?.pointee {
+                if let user = getpwnam(name), user.pointee.pw_gid != group.pointee.gr_gid, group.pointee.gr_gid != 0 {
+                    return (user.pointee.pw_uid, group.pointee.gr_gid)
+                }
+                member = member?.advanced(by: 1)
+            }
+        }
+        return nil
+    }()
+
+    /// When SO_PEERGROUPS did not answer, only the kernel's gid counts: a group the database
+    /// lists the user in, but the process may have dropped, grants nothing.
+    @Test(.enabled(if: listedMember != nil, "needs a group database entry with a member"))
+    func theGroupDatabaseIsNeverAskedWhenTheKernelDidNotSay() throws {
+        let (uid, gid) = try #require(Self.listedMember)
+        let strict = AccessPolicy(readerGroup: RoleGroup(name: "listed", gid: gid), technicianGroup: RoleGroup(name: "none", gid: nil),
+                                  daemonUID: 4_000_000_000)
+        let otherGID: UInt32 = 4_000_000_001
+        #expect(strict.role(of: PeerCredentials(pid: 1, uid: uid, gid: otherGID, groups: nil)) == nil, "the database is not the process")
+        #expect(AccessPolicy.groups(of: PeerCredentials(pid: 1, uid: uid, gid: otherGID, groups: nil)) == [otherGID])
+        #expect(strict.role(of: PeerCredentials(pid: 1, uid: uid, gid: otherGID, groups: [gid])) == .reader, "the kernel's list counts")
+        #expect(strict.role(of: PeerCredentials(pid: 1, uid: uid, gid: gid, groups: nil)) == .reader, "so does the kernel's gid")
     }
 
     @Test func refusalsNameTheGroupToJoin() {
-        let refusal = policy.admission(PeerCredentials(pid: 1, uid: 1000, gid: 1000, groups: []))
-        #expect(refusal?.code == RPCError.Code.permissionDenied)
-        #expect(refusal?.data?["group"] == "lockdiag")
-        #expect(policy.admission(PeerCredentials(pid: 1, uid: 1000, gid: 1000, groups: [4700])) == nil)
+        guard case .refuse(let refusal) = policy.admission(PeerCredentials(pid: 1, uid: 1000, gid: 1000, groups: [])) else {
+            Issue.record("a peer without a role is refused")
+            return
+        }
+        #expect(refusal.code == RPCError.Code.permissionDenied)
+        #expect(refusal.data?["group"] == "lockdiag")
+        #expect(policy.admission(PeerCredentials(pid: 1, uid: 1000, gid: 1000, groups: [4700])) == .admit(privileged: false))
         let denial = policy.denial(of: "faults.clear")
         #expect(denial.data?["group"] == "lockdiag-admin" && denial.data?["role"] == "technician")
         #expect(denial.message.contains("sudo usermod -aG lockdiag-admin"))
@@ -286,32 +313,58 @@ final class DatagramReceiver {
 @Suite struct FuzzFoundTests {
     /// hub-records crash-d1dd6efe: link counters that went backwards (or sat near 2^64) made
     /// the hub's link check trap on an overflowing sum. Counters now wrap.
-    @Test func linkCountersThatGoBackwardsDoNotTrapTheHub() throws {
+    @Test func countersNearTheirLimitWrap() {
         var near = LinkCounters()
         near.decoder.headerErrors = .max
         near.decoder.crcErrors = 2
         #expect(near.checkErrors == 1)
+    }
 
+    /// The kernel lab's replug crash (issue 13): a CDC-ACM lock unplugged and plugged back
+    /// started its link counters from zero, the hub's once-a-second link check took the
+    /// difference across the two links, and the evidence string's sum trapped ("arithmetic
+    /// overflow" in Hub.checkLink); an earlier replug raised a false comm_crc_errors the same way.
+    /// Both orders are fed: the link re-announced (linkDown, linkUp) and counters alone going back.
+    @Test(arguments: [true, false]) func aReattachedLinkNeitherTrapsNorRaisesALinkFault(announced: Bool) throws {
         var configuration = PollLoopConfiguration()
         configuration.maxDevices = 2
         configuration.ringCapacity = 4
         let hub = Hub(loop: try PollLoop(configuration: configuration), logger: Logger(label: "test"))
         let slot = try #require(hub.addSerialDevice(path: "/dev/fuzz"))
-        var counters = LinkCounters()
-        counters.decoder.frames = 1000
-        counters.decoder.crcErrors = 500
-        counters.requests = 1000
         var now: UInt64 = 1_000_000_000_000
-        for step in 0..<3 {
-            if step == 2 { counters = LinkCounters() }  // a re-attached link starts from zero
+        func feed(_ kind: RecordKind, _ counters: LinkCounters = LinkCounters()) {
             var header = RecordHeader()
-            header.kind = .counters
+            header.kind = kind
             header.device = UInt16(slot)
             header.timestampNanoseconds = now
-            header.length = UInt16(MemoryLayout<LinkCounters>.size)
-            withUnsafeBytes(of: counters) { hub.applyForFuzzing(header, payload: $0, periodicAt: now) }
+            if kind == .counters {
+                header.length = UInt16(MemoryLayout<LinkCounters>.size)
+                withUnsafeBytes(of: counters) { hub.applyForFuzzing(header, payload: $0, periodicAt: now) }
+            } else {
+                hub.applyForFuzzing(header, payload: UnsafeRawBufferPointer(start: nil, count: 0), periodicAt: now)
+            }
             now += 1_000_000_000
         }
+        // A healthy first link: 1 000 frames, a few CRC errors, growing each second.
+        feed(.linkUp)
+        var counters = LinkCounters()
+        for second in 1...4 {
+            counters.decoder.frames = UInt64(1000 * second)
+            counters.decoder.crcErrors = UInt64(second)
+            counters.requests = UInt64(1000 * second)
+            feed(.counters, counters)
+        }
+        if announced { feed(.linkDown); feed(.linkUp) }
+        // The new link starts from zero: three frames, three requests, no errors.
+        for second in 1...4 {
+            var fresh = LinkCounters()
+            fresh.decoder.frames = UInt64(3 * second)
+            fresh.requests = UInt64(3 * second)
+            feed(.counters, fresh)
+        }
+        let names = hub.faults(of: slot).map(\.name)
+        #expect(!names.contains("comm_crc_errors"), "a replug is not a CRC problem: \(names)")
+        #expect(!names.contains("response_timeout"), "a replug is not a timeout problem: \(names)")
         #expect(hub.linkStats().count == 1)
     }
 }

@@ -202,8 +202,9 @@ public final class DaemonProcess {
                 directory existing: TemporaryDirectory? = nil) throws {
         directory = try existing ?? TemporaryDirectory()
         keepsDirectory = existing != nil
-        // The daemon may run as another user (launcher): let it create its socket here.
-        chmod(directory.path, 0o777)
+        // The daemon may run as another user (launcher): let it create its socket here. Sticky,
+        // like /tmp: the daemon refuses a socket directory others may write without it.
+        chmod(directory.path, 0o1777)
         let database = arguments.contains("--db") ? [] : ["--db", directory.path + "/history.sqlite"]
         child = try ChildProcess("lockdiagd", arguments + database + ["--socket", directory.path + "/lockdiag.sock"], launcher: launcher)
         guard child.waitForErrorLine(containing: "ready:", within: seconds) != nil, Self.accepts(socketPath) else {

@@ -43,4 +43,11 @@ int lockdiag_open_pty(char *name, unsigned long name_length);
 /// The thread id (gettid) of the calling thread.
 int lockdiag_gettid(void);
 
+/// open(path, O_PATH|O_NOFOLLOW|O_CLOEXEC): a descriptor naming the file itself, a symlink's
+/// own inode when path is one (O_PATH needs _GNU_SOURCE). -1 with errno on failure.
+int lockdiag_open_path_nofollow(const char *path);
+
+/// fchownat(fd, "", -1, gid, AT_EMPTY_PATH): the group of what an O_PATH descriptor names.
+int lockdiag_fchown_group(int fd, unsigned int gid);
+
 #endif

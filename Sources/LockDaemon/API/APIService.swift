@@ -41,7 +41,7 @@ public struct APIService: Sendable {
         table.register(APIMethod.faultsList) { call in
             let params = try call.decodeParams(as: FaultsListParams.self)
             let index = try params.device.map(resolve)
-            return try encode(FaultsList(faults: hub.faults(of: index)))
+            return try encode(hub.faultsList(of: index))
         }
         table.register(APIMethod.faultsClear) { call in
             let index = try resolve(try call.decodeParams(as: DeviceParams.self).device)
@@ -75,15 +75,19 @@ public struct APIService: Sendable {
         table.register(APIMethod.telemetryUnsubscribe) { call in
             let index = try resolve(try call.decodeParams(as: DeviceParams.self).device)
             let was = hub.unsubscribe(call.connection.id, from: index)
-            call.connection.setReceivesNotifications(hub.hasSubscriptions(call.connection.id))
+            updateListening(call.connection)
             return try encode(Unsubscribed(device: hub.deviceID(index), unsubscribed: was))
         }
         station?.register(into: &table, hub: hub, logger: logger)
         table.register(APIMethod.devicesSubscribe) { call in
-            try encode(DevicesSubscription(subscribed: true, devices: hub.watchDevices(DeviceChangeConnectionSink(call.connection))))
+            let devices = hub.watchDevices(DeviceChangeConnectionSink(call.connection))
+            call.connection.setReceivesNotifications(true)
+            return try encode(DevicesSubscription(subscribed: true, devices: devices))
         }
         table.register(APIMethod.devicesUnsubscribe) { call in
-            try encode(DevicesUnsubscribed(unsubscribed: hub.unwatchDevices(call.connection.id)))
+            let was = hub.unwatchDevices(call.connection.id)
+            updateListening(call.connection)
+            return try encode(DevicesUnsubscribed(unsubscribed: was))
         }
         table.onConnectionClosed { connection in hub.removeSink(connection.id) }
         table.onInternalError { error, call in
@@ -98,7 +102,8 @@ public struct APIService: Sendable {
         return DaemonInfo(version: version, pid: getpid(), uptimeSeconds: uptime(), devices: count.total, devicesOnline: count.online,
                           protocols: ["LDP/1", "GATT", "Tuya MCU"], socket: socketPath, pollHz: hub.loop.configuration.pollHz,
                           realtime: RealtimeInfo(requested: hub.loop.configuration.realtime != nil, granted: realtime.granted,
-                                                 missing: realtime.missing))
+                                                 missing: realtime.missing),
+                          health: DaemonHealth(history: hub.history?.health()))
     }
 
     func stats() -> DaemonStats {
@@ -112,10 +117,17 @@ public struct APIService: Sendable {
                            clients: clientStatistics.current())
     }
 
+    /// Tells the server whether `connection` still waits for notifications of either kind
+    /// (telemetry, device changes): a listening connection is not idle.
+    private func updateListening(_ connection: RPCConnection) {
+        let watchesDevices = hub.deviceWatchers.withLock { $0[connection.id] != nil }
+        connection.setReceivesNotifications(watchesDevices || hub.hasSubscriptions(connection.id))
+    }
+
     private func uptime() -> Double { Double(MonotonicClock.nanoseconds() - startedAtNanoseconds) / 1e9 }
 
     private func resolve(_ device: String) throws(RPCError) -> Int {
-        do { return try hub.resolve(device) } catch { throw RPCError.unknownDevice(device) }
+        do { return try hub.resolve(device) } catch { throw RPCError(resolving: error) }
     }
 
     private func mapped<T>(_ device: String, _ body: () async throws(HubError) -> T) async throws(RPCError) -> T {
@@ -124,7 +136,7 @@ public struct APIService: Sendable {
         } catch {
             let data: JSONValue = ["device": .string(device)]
             switch error {
-            case .unknownDevice(let id): throw RPCError.unknownDevice(id)
+            case .unknownDevice, .ambiguousDevice: throw RPCError(resolving: error)
             case .offline(let id): throw RPCError.deviceOffline(id)
             case .busy(let message): throw RPCError(code: RPCError.Code.busy, message: message, data: data)
             case .timeout(let message): throw RPCError(code: RPCError.Code.timeout, message: message, data: data)

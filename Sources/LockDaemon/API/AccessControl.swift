@@ -65,8 +65,9 @@ public struct RoleGroup: Sendable, Equatable, CustomStringConvertible {
 /// Who may connect and what each may call. Root, and the daemon's own user (who could trace the
 /// daemon anyway), are technicians; members of the technician group are technicians, members
 /// of the reader group readers; anyone else is refused at connect. Group membership is the
-/// connecting process's (SO_PEERGROUPS, else the group database for its uid), so a user added
-/// to a group must log in again before it counts.
+/// connecting process's as the kernel reports it (SO_PEERCRED's gid and SO_PEERGROUPS), so a
+/// user added to a group must log in again before it counts, and one who dropped a group
+/// (`setgroups`, `newgrp`, a sandbox) does not have it.
 public struct AccessPolicy: Sendable {
     public var readerGroup: RoleGroup
     public var technicianGroup: RoleGroup
@@ -113,11 +114,15 @@ public struct AccessPolicy: Sendable {
     /// The group that grants `role`.
     public func group(for role: Role) -> RoleGroup { role == .technician ? technicianGroup : readerGroup }
 
-    /// The connection-admission decision: nil admits, an error refuses (it is the client's
-    /// only line before the server closes).
-    public func admission(_ peer: PeerCredentials?) -> RPCError? {
-        guard role(of: peer) == nil else { return nil }
-        return .permissionDenied("connecting to lockdiagd", role: Role.reader.description, group: readerGroup.name)
+    /// The connection-admission decision: technicians are privileged (they may take the slots
+    /// kept for them and are not capped per uid), readers ordinary, anyone else refused with
+    /// an error that is the client's only line before the server closes.
+    public func admission(_ peer: PeerCredentials?) -> JSONRPCServer.Admission {
+        switch role(of: peer) {
+        case .technician: .admit(privileged: true)
+        case .reader: .admit(privileged: false)
+        case nil: .refuse(.permissionDenied("connecting to lockdiagd", role: Role.reader.description, group: readerGroup.name))
+        }
     }
 
     /// The -32004 for a caller whose role is below what `method` needs.
@@ -126,31 +131,14 @@ public struct AccessPolicy: Sendable {
         return .permissionDenied(method, role: needed.description, group: group(for: needed).name)
     }
 
-    /// The peer's primary and supplementary groups: the kernel's own list when it gave one,
-    /// else what the group database says for the peer's user.
+    /// The peer's groups as the kernel reported them at connect: its gid and, when
+    /// SO_PEERGROUPS answered, its supplementary groups. When it did not (over 1024 groups, an
+    /// old kernel), only the gid counts — never the group database, which lists the groups a
+    /// user *may* have, including ones the connecting process dropped. /proc/PID/status is not
+    /// asked either: the pid may already name another process, and it tells today's groups,
+    /// not those at connect. Failing closed costs a user with over 1024 groups a role held only
+    /// through a supplementary group; the log's refusal says which group to make primary.
     static func groups(of peer: PeerCredentials) -> Set<UInt32> {
-        var groups: Set<UInt32> = [peer.gid]
-        if let fromKernel = peer.groups {
-            groups.formUnion(fromKernel)
-        } else {
-            groups.formUnion(databaseGroups(uid: peer.uid, primaryGroup: peer.gid))
-        }
-        return groups
-    }
-
-    /// getgrouplist(3) for the user with `uid`; empty when the uid has no user entry.
-    static func databaseGroups(uid: UInt32, primaryGroup: UInt32) -> [UInt32] {
-        var entry = passwd()
-        var result: UnsafeMutablePointer<passwd>?
-        var buffer = [CChar](repeating: 0, count: 16384)
-        guard getpwuid_r(uid, &entry, &buffer, buffer.count, &result) == 0, result != nil, let name = entry.pw_name else { return [] }
-        var count: Int32 = 64
-        while true {
-            var gids = [gid_t](repeating: 0, count: Int(count))
-            let previous = count
-            if getgrouplist(name, primaryGroup, &gids, &count) >= 0 { return gids.prefix(Int(count)).map { UInt32($0) } }
-            // Too small: `count` now holds the size needed.
-            guard count > previous, count < 65_537 else { return [] }
-        }
+        Set([peer.gid] + (peer.groups ?? []))
     }
 }

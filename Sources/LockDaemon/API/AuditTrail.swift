@@ -36,8 +36,26 @@ public final class AuditTrail: Sendable {
     /// Params longer than this are cut in the record.
     public static let maxParamsBytes = 512
 
+    /// Refused calls recorded one by one per connection: a burst of this many, then one a
+    /// minute. The rest are counted and recorded as one summary entry (outcome `denied`, method
+    /// `*`, params `{"suppressed": N}`) with the next refusal recorded, or when the connection
+    /// closes: a reader looping on a refused call costs a few log lines and audit rows, not one
+    /// per call.
+    public static let refusalBurst = 5
+    public static let refusalRefillSeconds = 60.0
+
     let logger: Logger
     private let sinks = Mutex<[@Sendable (AuditEntry) -> Void]>([])
+    /// Per open connection that had a refusal: its budget of recorded refusals.
+    private let refusals = Mutex<[UInt64: RefusalBudget]>([:])
+
+    /// A token bucket of recorded refusals and the count of those left out since the last record.
+    struct RefusalBudget {
+        var tokens = Double(AuditTrail.refusalBurst)
+        var refilledAt = Date()
+        var suppressed = 0
+        var lastSuppressed: AuditEntry?
+    }
 
     public init(logger: Logger) { self.logger = logger }
 
@@ -47,6 +65,53 @@ public final class AuditTrail: Sendable {
     }
 
     func record(_ call: RPCCall, role: Role?, outcome: Outcome) {
+        let record = entry(call, role: role, outcome: outcome)
+        guard outcome == .denied else { return emit(record) }
+        let (recorded, summary) = refusals.withLock { all -> (Bool, AuditEntry?) in
+            var budget = all[call.connection.id] ?? RefusalBudget()
+            let now = Date()
+            budget.tokens = min(Double(Self.refusalBurst), budget.tokens + now.timeIntervalSince(budget.refilledAt) / Self.refusalRefillSeconds)
+            budget.refilledAt = now
+            guard budget.tokens >= 1 else {
+                budget.suppressed += 1
+                budget.lastSuppressed = record
+                all[call.connection.id] = budget
+                return (false, nil)
+            }
+            budget.tokens -= 1
+            let summary = Self.summary(of: budget)
+            budget.suppressed = 0
+            budget.lastSuppressed = nil
+            all[call.connection.id] = budget
+            return (true, summary)
+        }
+        if let summary { emit(summary) }
+        if recorded { emit(record) }
+    }
+
+    /// Records what a closing connection's refusals left unrecorded, and forgets it.
+    func connectionClosed(_ connection: RPCConnection) {
+        let budget = refusals.withLock { $0.removeValue(forKey: connection.id) }
+        if let budget, let summary = Self.summary(of: budget) { emit(summary) }
+    }
+
+    /// The entry standing for a budget's unrecorded refusals (the last one's peer and time).
+    static func summary(of budget: RefusalBudget) -> AuditEntry? {
+        guard budget.suppressed > 0, var entry = budget.lastSuppressed else { return nil }
+        entry.method = "*"
+        entry.params = "{\"suppressed\":\(budget.suppressed)}"
+        return entry
+    }
+
+    private func emit(_ record: AuditEntry) {
+        switch record.outcome {
+        case "denied": logger.warning("\(record.line)")
+        default: logger.notice("\(record.line)")
+        }
+        for sink in sinks.withLock({ $0 }) { sink(record) }
+    }
+
+    private func entry(_ call: RPCCall, role: Role?, outcome: Outcome) -> AuditEntry {
         let peer = call.connection.peer
         var params = call.params?.jsonText ?? "{}"
         if params.utf8.count > Self.maxParamsBytes {
@@ -65,11 +130,7 @@ public final class AuditTrail: Sendable {
             record.errorCode = code
             record.errorMessage = message
         }
-        switch outcome {
-        case .denied: logger.warning("\(record.line)")
-        default: logger.notice("\(record.line)")
-        }
-        for sink in sinks.withLock({ $0 }) { sink(record) }
+        return record
     }
 
     /// /proc/PID/comm, the kernel's 15-character program name; control characters dropped, so
@@ -121,7 +182,10 @@ public struct AccessControlledHandler: JSONRPCHandler {
         }
     }
 
-    public func connectionClosed(_ connection: RPCConnection) { inner.connectionClosed(connection) }
+    public func connectionClosed(_ connection: RPCConnection) {
+        audit.connectionClosed(connection)
+        inner.connectionClosed(connection)
+    }
 
     public func internalError(_ error: any Error, in call: RPCCall) { inner.internalError(error, in: call) }
 }

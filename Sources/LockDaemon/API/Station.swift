@@ -31,34 +31,46 @@ public struct Station: Sendable {
     func register(into table: inout RPCMethodTable, hub: Hub, logger: Logger) {
         table.register(APIMethod.faultsHistory) { call in
             let params = try call.decodeParams(as: FaultsHistoryParams.self)
-            return try JSONValue(encoding: try faultHistory(params, hub: hub))
+            return try JSONValue(encoding: try await faultHistory(params, hub: hub))
         }
         table.register(APIMethod.reportCreate) { call in
             let params = try call.decodeParams(as: DeviceParams.self)
-            let signed = try makeReport(params.device, hub: hub)
+            let station = self
+            let signed = try await history.database.offPool { (_) throws(RPCError) in try station.makeReport(params.device, hub: hub) }
             logger.notice("report \(signed.report.reportID) on \(signed.report.device.id) signed for \(requester(of: call))")
             return try JSONValue(encoding: signed)
         }
         table.register(APIMethod.stationInfo) { _ in
-            try JSONValue(encoding: StationInfo(
+            // Counting the history's rows reads every table: on the read queue too.
+            let history = self.history
+            let info = await history.database.offPool { _ in history.info() }
+            return try JSONValue(encoding: StationInfo(
                 host: host,
                 key: StationKeyInfo(algorithm: ReportSigner.algorithm, publicKey: key.publicKey.base64,
                                     fingerprint: key.publicKey.fingerprint, path: key.path),
-                history: history.info()))
+                history: info))
         }
     }
 
     /// A device's id: the live one if it is attached, else the name itself if the history knows
     /// it (a lock that was unplugged still has its history).
     func historyID(_ name: String, hub: Hub) throws(RPCError) -> (id: String, index: Int?) {
-        if let index = try? hub.resolve(name) { return (hub.deviceID(index), index) }
+        do {
+            let index = try hub.resolve(name)
+            return (hub.deviceID(index), index)
+        } catch {
+            // A name several locks answer to must not fall back to whichever history it finds.
+            if case .ambiguousDevice = error { throw RPCError(resolving: error) }
+        }
         let known = (try? history.database.deviceRecord(name)) != nil
             || ((try? history.database.faultEvents(device: name, limit: 1).events.isEmpty) == false)
         guard known else { throw RPCError.unknownDevice(name) }
         return (name, nil)
     }
 
-    func faultHistory(_ params: FaultsHistoryParams, hub: Hub) throws(RPCError) -> FaultHistory {
+    /// One page of a device's fault history, newest page first. Read on the history's read
+    /// queue, never on the cooperative pool.
+    func faultHistory(_ params: FaultsHistoryParams, hub: Hub) async throws(RPCError) -> FaultHistory {
         var since: Int64?
         if let text = params.since {
             guard let ms = APITime.parse(text) else {
@@ -66,15 +78,23 @@ public struct Station: Sendable {
             }
             since = ms
         }
-        let limit = params.limit ?? 10_000
-        guard (1...10_000).contains(limit) else { throw RPCError.invalidParams("limit: give 1 to 10000 (events, newest kept)") }
-        let (id, _) = try historyID(params.device, hub: hub)
-        do {
-            let (events, truncated) = try history.database.faultEvents(device: id, sinceMilliseconds: since, limit: limit)
-            return FaultHistory(device: id, since: params.since, record: try history.database.deviceRecord(id), events: events,
-                                truncated: truncated)
-        } catch {
-            throw RPCError.internalError("\(error)")
+        let limit = params.limit ?? FaultsHistoryParams.defaultLimit
+        guard (1...FaultsHistoryParams.maxLimit).contains(limit) else {
+            throw RPCError.invalidParams("limit: give 1 to \(FaultsHistoryParams.maxLimit) events per page, and follow next_cursor for more")
+        }
+        let sinceMilliseconds = since
+        let beforeID = try params.cursor.map { text throws(RPCError) in try FaultHistoryCursor.eventID(text) }
+        let station = self
+        return try await history.database.offPool { (db) throws(RPCError) -> FaultHistory in
+            let (id, _) = try station.historyID(params.device, hub: hub)
+            do {
+                let (events, truncated) = try db.faultEvents(device: id, sinceMilliseconds: sinceMilliseconds, beforeID: beforeID, limit: limit)
+                let next = truncated ? events.first.map { FaultHistoryCursor.text(before: $0.id) } : nil
+                return FaultHistory(device: id, since: params.since, record: try db.deviceRecord(id), events: events,
+                                    truncated: truncated, nextCursor: next)
+            } catch {
+                throw RPCError.internalError("\(error)")
+            }
         }
     }
 
@@ -132,6 +152,23 @@ public struct Station: Sendable {
     }
 }
 
+/// `faults.history`'s cursor: opaque to clients; it names the oldest event of the page it
+/// follows, so the next page starts below it whatever was recorded since.
+enum FaultHistoryCursor {
+    static let prefix = "faults.history/v1/"
+
+    static func text(before id: Int64) -> String { Data((prefix + String(id)).utf8).base64EncodedString() }
+
+    static func eventID(_ text: String) throws(RPCError) -> Int64 {
+        guard let data = Data(base64Encoded: text), let plain = String(data: data, encoding: .utf8), plain.hasPrefix(prefix),
+              let id = Int64(plain.dropFirst(prefix.count)) else {
+            throw RPCError.invalidParams("cursor: '\(text)' is not a cursor faults.history gave — pass next_cursor as it came, "
+                                         + "or leave cursor out to start from the newest events")
+        }
+        return id
+    }
+}
+
 /// Who sent a call, as the history records it: `uid 1000, pid 4242`.
 func requester(of call: RPCCall) -> String {
     call.connection.peer.map { "uid \($0.uid), pid \($0.pid)" } ?? "unknown peer"
@@ -148,6 +185,7 @@ extension Station {
             logger.notice("created the station key \(keyFile) (Ed25519, mode 0600), fingerprint \(key.publicKey.fingerprint)")
         }
         let recorder = HistoryRecorder(database: database, logger: logger)
+        try database.capAudit(keeping: recorder.retention.auditEntries)
         logger.info("history \(path) (schema \((try? database.schemaVersion()) ?? "?")); station key \(key.publicKey.fingerprint)")
         return Station(key: key, history: recorder, version: version)
     }

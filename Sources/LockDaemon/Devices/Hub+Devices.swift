@@ -70,7 +70,7 @@ extension Hub {
             guard let free = s.devices.firstIndex(where: { $0 == nil }) else { return nil }
             var d = DeviceState(index: free, transport: "usb", path: address.text, diagnosis: diagnosis)
             if context == nil { d.problem = problem }
-            s.devices[free] = d
+            s.place(d)
             return free
         }
         guard let slot else { return nil }
@@ -116,7 +116,9 @@ extension Hub {
         let diagnosis = self.diagnosis
         let usbMissing = device.transport == .usb && links.usb == nil
         let plan: AppearPlan = state.withLock { s in
-            if let i = s.devices.firstIndex(where: { $0?.discoveryKey == key && $0?.transport == transport }) {
+            // The same key is the same lock only if it is not plugged in elsewhere now: two locks
+            // may share a USB serial number, and the second must not take over the first's slot.
+            if let i = Self.sameLock(key, transport: transport, path: device.path, in: s.devices) {
                 var d = s.devices[i]!
                 defer { s.devices[i] = d }
                 let wasUnplugged = d.unpluggedAtNanoseconds != nil
@@ -140,13 +142,12 @@ extension Hub {
             }
             guard let free = s.devices.firstIndex(where: { $0 == nil }) else { return .noSlot }
             var d = DeviceState(index: free, transport: transport, path: device.path, diagnosis: diagnosis)
-            let taken = s.devices.contains { $0 != nil && $0!.id == key }
-            d.id = taken ? "\(key)@\(device.path)" : key
+            d.id = key
             d.discoveryKey = key
             d.discovered = true
             d.usb = info
             if usbMissing { d.problem = links.usbProblem }
-            s.devices[free] = d
+            s.place(d)
             return usbMissing ? .listOnly(free) : .attach(free, replugged: false)
         }
         switch plan {
@@ -183,8 +184,9 @@ extension Hub {
         let key = device.stableID
         let now = MonotonicClock.nanoseconds()
         let found: (slot: Int, detach: Bool)? = state.withLock { s in
-            guard let i = s.devices.firstIndex(where: { $0?.discoveryKey == key && $0?.transport == transport }),
-                  s.devices[i]!.unpluggedAtNanoseconds == nil else { return nil }
+            // Of two plugged-in locks sharing a key, the one on this path went.
+            let plugged = s.devices.compactMap { $0 }.filter { $0.discoveryKey == key && $0.transport == transport && $0.unpluggedAtNanoseconds == nil }
+            guard let i = (plugged.first { $0.path == device.path } ?? plugged.first)?.index else { return nil }
             s.devices[i]!.unpluggedAtNanoseconds = now
             // Its link failing a moment ago was this unplug, not a lost link.
             s.devices[i]!.linkDroppedAtNanoseconds = nil
@@ -224,6 +226,14 @@ extension Hub {
         let counters = port.counters
         state.withLock { $0.devices[slot]?.usbCounters = counters }
         loop.attach(port, slot: slot)
+    }
+
+    /// The listed lock a discovered one is: the one with its key on its path (seen again, or
+    /// replugged into the same port), else one with its key that is unplugged (replugged
+    /// elsewhere). One with its key plugged in on another path is another lock.
+    static func sameLock(_ key: String, transport: String, path: String, in devices: [DeviceState?]) -> Int? {
+        let keyed = devices.compactMap { $0 }.filter { $0.discoveryKey == key && $0.transport == transport }
+        return (keyed.first { $0.path == path } ?? keyed.first { $0.unpluggedAtNanoseconds != nil })?.index
     }
 
     /// Whether a device named on the command line is the one discovery found.

@@ -10,7 +10,7 @@ extension Hub {
         let diagnosis = self.diagnosis
         let slot: Int? = state.withLock { s in
             guard let free = s.devices.firstIndex(where: { $0 == nil }) else { return nil }
-            s.devices[free] = DeviceState(index: free, transport: "ble", path: endpoint.description, diagnosis: diagnosis)
+            s.place(DeviceState(index: free, transport: "ble", path: endpoint.description, diagnosis: diagnosis))
             return free
         }
         guard let slot else { return nil }

@@ -7,16 +7,20 @@ import LockProtocol
 //
 // Durability order (docs/reports.md#durability): a fault transition changes the device state
 // inside a critical section of the hub's state lock and appends its event to `Effects.history`;
-// `commitHistory` runs at the end of that same critical section and returns only when the
-// transaction is synced. Every reader of fault status — `faults.list`, `report.create`, the
-// telemetry notifications that `perform` delivers after the lock is released — therefore sees a
-// transition only after its event is on disk. The cost is that the lock is held for one fsync
-// when (and only when) a fault changes; the poll loop never takes this lock.
+// `commitHistory` runs at the end of that same critical section. While the history takes writes
+// it returns only once the transaction is synced, so every reader of fault status —
+// `faults.list`, `report.create`, the telemetry notifications that `perform` delivers after the
+// lock is released — sees a transition only after its event is on disk; the cost is one fsync
+// while the lock is held, and only when a fault changes. When the history cannot take the
+// write now (full disk, I/O error, its writer busy), the event is queued for the recorder's
+// own thread instead and the hub goes on at once: the fault is still shown, marked
+// `saved: false` (`unsaved_events`) until its event is on disk. So every fault status a client
+// sees is on disk or says that it is not. The poll loop never takes this lock.
 
 extension Hub {
-    /// Commits the section's fault events (with the telemetry queued so far) and queues its
-    /// telemetry. Call with the state lock held, at the end of every critical section that may
-    /// change a fault.
+    /// Commits the section's fault events (or queues them, see above), queues its telemetry,
+    /// and marks the faults in its notifications saved or not. Call with the state lock held,
+    /// at the end of every critical section that may change a fault.
     func commitHistory(_ effects: inout Effects) {
         guard let history else {
             effects.history.removeAll()
@@ -31,6 +35,24 @@ extension Hub {
             history.commit(effects.history)
             effects.history.removeAll()
         }
+        for i in effects.notifications.indices where effects.notifications[i].1.fault != nil {
+            var faults = [effects.notifications[i].1.fault!]
+            history.annotate(&faults)
+            effects.notifications[i].1.fault = faults[0]
+        }
+    }
+
+    /// Marks faults with whether their events are on disk; nothing without a history.
+    func annotateSaved(_ faults: [Fault]) -> [Fault] {
+        guard let history else { return faults }
+        var faults = faults
+        history.annotate(&faults)
+        return faults
+    }
+
+    /// `faults.list`: the faults, each saved or not, and the history's health.
+    public func faultsList(of index: Int?) -> FaultsList {
+        FaultsList(faults: faults(of: index), history: history?.health())
     }
 
     /// The event of a fault transition, as `faults.list` shows the fault right after it.

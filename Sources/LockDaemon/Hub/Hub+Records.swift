@@ -19,6 +19,8 @@ extension Hub {
             d.everUp = true
             d.problem = nil
             d.assembly = nil
+            // A re-attached link counts from its own start: samples of the old one are not comparable.
+            d.window.removeAll()
             effects.log.append("\(d.id): link up on \(d.path)")
         case .linkDown:
             d.linkUp = false
@@ -53,6 +55,9 @@ extension Hub {
         case .counters:
             if payload.count >= MemoryLayout<LinkCounters>.size {
                 d.counters = payload.loadUnaligned(as: LinkCounters.self)
+                // Counters that went backwards belong to a new link (a replug, a reopened port):
+                // the window restarts there instead of reading the difference as millions of errors.
+                if let last = d.window.last?.counters, !d.counters.continues(last) { d.window.removeAll() }
                 d.window.append(CounterSample(atNanoseconds: header.timestampNanoseconds, counters: d.counters))
                 let keep = UInt64(diagnosis.linkWindowSeconds + 1) * 1_000_000_000
                 d.window.removeAll { header.timestampNanoseconds &- $0.atNanoseconds > keep }
@@ -104,11 +109,13 @@ extension Hub {
         switch response {
         case .identify(let identity):
             let firstTime = d.identity == nil
-            d.identity = identity
-            if !identity.serial.isEmpty {
-                let taken = s.devices.contains { $0 != nil && $0!.index != d.index && $0!.id == identity.serial }
-                d.id = taken ? "\(identity.serial)@\(d.path)" : identity.serial
+            // The id follows the serial number only when it changes (another lock on this port):
+            // a lock answering again after a reconnect keeps its id, even if it could now have a
+            // shorter one.
+            if identity.serial != (d.identity?.serial ?? "") {
+                d.id = s.uniqueID(identity.serial.isEmpty ? d.path : identity.serial, path: d.path, for: d.index)
             }
+            d.identity = identity
             if firstTime {
                 effects.log.append("\(d.id): \(identity.model) rev \(identity.hardwareRevision), firmware \(identity.firmwareVersion) on \(d.path)")
             }
@@ -379,12 +386,14 @@ extension Hub {
         let requests = b.requests &- a.requests
         let seconds = Int((latest.atNanoseconds - oldest.atNanoseconds + 500_000_000) / 1_000_000_000)
         let health = LinkHealth(windowSeconds: seconds, frames: frames, checkErrors: errors, timeouts: timeouts, requests: requests)
-        // Wrapping: a counter that went backwards (a re-attached link) must not trap the hub.
-        if frames &+ errors > 0 {
-            let ratio = Double(errors) / Double(frames &+ errors)
+        // The window holds one link's samples only (see .counters), so these cannot have wrapped;
+        // the sum still wraps rather than trap on counters near 2^64 (hub-records crash-d1dd6efe).
+        let candidates = frames &+ errors
+        if candidates > 0 {
+            let ratio = Double(errors) / Double(candidates)
             if errors >= diagnosis.checkErrorMinimum && ratio > diagnosis.checkErrorRatio {
                 failCheck(FaultCode.commCrcErrors, kind: .condition, fromDevice: false, at: now,
-                          evidence: "\(errors) of \(frames + errors) frames failed their CRC in \(seconds) s (\(Int(ratio * 1000) / 10).\(Int(ratio * 1000) % 10) %)",
+                          evidence: "\(errors) of \(candidates) frames failed their CRC in \(seconds) s (\(Int(ratio * 1000) / 10).\(Int(ratio * 1000) % 10) %)",
                           link: health, device: &d, effects: &effects)
             } else {
                 passCheck(FaultCode.commCrcErrors, device: &d, effects: &effects)

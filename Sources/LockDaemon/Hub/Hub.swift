@@ -10,6 +10,8 @@ import Synchronization
 /// Why a request about a device could not be served.
 public enum HubError: Error, Sendable, Equatable, CustomStringConvertible {
     case unknownDevice(String)
+    /// The name is no lock's id, and more than one lock has it as serial number or path.
+    case ambiguousDevice(String, candidates: [DeviceCandidate])
     case offline(String)
     case busy(String)
     case timeout(String)
@@ -22,9 +24,15 @@ public enum HubError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unknownDevice(let id): "unknown device '\(id)' — `lockdiag list` shows the known ones"
+        case .ambiguousDevice(let name, let candidates): Self.ambiguity(name, candidates)
         case .offline(let id): "device '\(id)' is offline — check its cable and power; lockdiag reconnects by itself"
         case .busy(let message), .timeout(let message), .refused(let message), .interrupted(let message): message
         }
+    }
+
+    static func ambiguity(_ name: String, _ candidates: [DeviceCandidate]) -> String {
+        let list = candidates.map { "\($0.id) (\($0.transport) \($0.path))" }.joined(separator: ", ")
+        return "'\(name)' names \(candidates.count) locks: \(list) — give the id of the one you mean (`lockdiag list` shows them)"
     }
 }
 
@@ -76,7 +84,7 @@ public final class Hub: Sendable {
         let diagnosis = self.diagnosis
         let slot: Int? = state.withLock { s in
             guard let free = s.devices.firstIndex(where: { $0 == nil }) else { return nil }
-            s.devices[free] = DeviceState(index: free, transport: "serial", path: path, diagnosis: diagnosis)
+            s.place(DeviceState(index: free, transport: "serial", path: path, diagnosis: diagnosis))
             return free
         }
         guard let slot else { return nil }
@@ -84,13 +92,17 @@ public final class Hub: Sendable {
         return slot
     }
 
-    /// Finds a device by id, serial number or path.
+    /// Finds a device by name (DeviceName): its id names exactly that lock; a serial number or
+    /// path names the one lock that has it, and is an error naming the candidates when several do.
     public func resolve(_ name: String) throws(HubError) -> Int {
-        let index: Int? = state.withLock { s in
-            s.devices.compactMap { $0 }.first { $0.id == name || $0.identity?.serial == name || $0.path == name }?.index
+        let listed: [(index: Int, candidate: DeviceCandidate)] = state.withLock { s in
+            s.devices.compactMap { $0 }.map { ($0.index, $0.candidate) }
         }
-        guard let index else { throw .unknownDevice(name) }
-        return index
+        switch DeviceName.match(name, in: listed.map(\.candidate)) {
+        case .one(let position): return listed[position].index
+        case .none: throw .unknownDevice(name)
+        case .several(let positions): throw .ambiguousDevice(name, candidates: positions.map { listed[$0].candidate })
+        }
     }
 
     public func deviceCount() -> (total: Int, online: Int) {
@@ -111,10 +123,11 @@ public final class Hub: Sendable {
         return state.withLock { $0.devices[index]?.apiStatus(now: now, silenceNanoseconds: silenceNanoseconds) }
     }
 
+    /// Each marked with whether its events are on disk (Hub+History.swift).
     public func faults(of index: Int?) -> [Fault] {
         state.withLock { s in
-            s.devices.compactMap { $0 }.filter { index == nil || $0.index == index }
-                .flatMap { d in d.faults.ordered.map { d.apiFault($0) } }
+            annotateSaved(s.devices.compactMap { $0 }.filter { index == nil || $0.index == index }
+                .flatMap { d in d.faults.ordered.map { d.apiFault($0) } })
         }
     }
 
@@ -286,6 +299,34 @@ struct SubscriptionEntry: Sendable {
 struct HubState: Sendable {
     var devices: [DeviceState?]
     var subscriptions: [Int: [SubscriptionEntry]] = [:]
+
+    /// An id no other listed device has, so a name never means two locks: `preferred` (a serial
+    /// number, else a path), else `preferred@path`, else that with `#2`, `#3`… An id in use,
+    /// also by an unplugged lock still listed, is never given to another.
+    func uniqueID(_ preferred: String, path: String, for index: Int) -> String {
+        func taken(_ id: String) -> Bool { devices.contains { $0 != nil && $0!.index != index && $0!.id == id } }
+        if !taken(preferred) { return preferred }
+        let qualified = preferred == path ? preferred : "\(preferred)@\(path)"
+        if !taken(qualified) { return qualified }
+        var n = 2
+        while taken("\(qualified)#\(n)") { n += 1 }
+        return "\(qualified)#\(n)"
+    }
+
+    /// Lists a new device in its slot under an id no other device has.
+    mutating func place(_ device: DeviceState) {
+        var d = device
+        d.id = uniqueID(d.id, path: d.path, for: d.index)
+        devices[d.index] = d
+    }
+}
+
+extension DeviceState {
+    /// What a name is matched against (Hub.resolve) and what an ambiguity error lists.
+    var candidate: DeviceCandidate {
+        DeviceCandidate(id: id, path: path, transport: transport,
+                        serial: nonEmpty(identity?.serial) ?? nonEmpty(ble?.snapshot().profile?.deviceInformation.serial))
+    }
 }
 
 /// Side effects decided while the state lock is held, performed after it is released.

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// Where `--metrics` listens: `HOST:PORT`, `[IPv6]:PORT`, or a bare `PORT` (loopback).
 public struct MetricsAddress: Sendable, Equatable, CustomStringConvertible {
@@ -54,25 +55,61 @@ public enum MetricsAddressError: Error, Sendable, CustomStringConvertible {
 
 /// Serves `GET /metrics` over HTTP/1.1 for Prometheus (swift-nio's NIOHTTP1). Every scrape
 /// renders the exposition afresh from `render`, on the event loop: it reads what the hub and
-/// the poll loop already hold, and never waits for either.
+/// the poll loop already hold, and never waits for either. Bounded like the API socket
+/// (docs/security.md): connections at once, idle time, request size.
 public final class MetricsServer: Sendable {
+    /// What one scraper, or anyone else who can reach the port, may cost the daemon.
+    public struct Limits: Sendable, Equatable {
+        /// Connections at once; past it a connection gets 503 and is closed. Prometheus keeps
+        /// one per target.
+        public var maxConnections = 8
+        /// A connection that sends no request for this long is closed (Prometheus reconnects
+        /// by itself); 0: never. lockdiagd uses its --idle-timeout.
+        public var idleTimeoutSeconds = 300.0
+        /// Bytes of one request (head and body); past it 431 and close. A scrape's head is a
+        /// few hundred bytes. lockdiagd uses its --max-request-bytes.
+        public var maxRequestBytes = 64 * 1024
+
+        public init() {}
+    }
+
     private let channel: any Channel
     private let group: MultiThreadedEventLoopGroup
+    /// Connections open now (a class, so the channel initializer can share it).
+    private final class OpenCount: Sendable { let value = Atomic<Int>(0) }
+    private let open = OpenCount()
+    public let limits: Limits
 
     /// The address actually bound (the port is the real one when 0 was asked for).
     public let boundAddress: MetricsAddress
 
     /// Binds and starts serving; throws if the address cannot be had (in use, not local).
-    public init(address: MetricsAddress, render: @escaping @Sendable () -> String) async throws {
+    public init(address: MetricsAddress, limits: Limits = Limits(), render: @escaping @Sendable () -> String) async throws {
+        precondition(limits.idleTimeoutSeconds >= 0 && limits.idleTimeoutSeconds <= 1e9, "a timeout that fits in nanoseconds")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         self.group = group
+        self.limits = limits
+        let open = self.open
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 16)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(render: render))
+                    let sync = channel.pipeline.syncOperations
+                    guard open.value.add(1, ordering: .relaxed).newValue <= limits.maxConnections else {
+                        open.value.subtract(1, ordering: .relaxed)
+                        try sync.addHandler(MetricsRefusal(status: "503 Service Unavailable",
+                                                           reason: "too many connections to the metrics endpoint (\(limits.maxConnections)); retry later"))
+                        return
+                    }
+                    channel.closeFuture.whenComplete { _ in open.value.subtract(1, ordering: .relaxed) }
+                    let budget = RequestBudget(limitBytes: limits.maxRequestBytes)
+                    if limits.idleTimeoutSeconds > 0 {
+                        try sync.addHandler(IdleStateHandler(readTimeout: .nanoseconds(Int64(limits.idleTimeoutSeconds * 1e9))))
+                    }
+                    try sync.addHandler(RequestSizeGuard(budget: budget))
+                    try sync.configureHTTPServerPipeline(withErrorHandling: true)
+                    try sync.addHandler(MetricsHTTPHandler(render: render, budget: budget))
                 }
             }
         do {
@@ -96,9 +133,22 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let render: @Sendable () -> String
+    private let budget: RequestBudget
     private var head: HTTPRequestHead?
 
-    init(render: @escaping @Sendable () -> String) { self.render = render }
+    init(render: @escaping @Sendable () -> String, budget: RequestBudget) {
+        self.render = render
+        self.budget = budget
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // The idle timeout: nothing read for `idleTimeoutSeconds`.
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -107,6 +157,7 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
         case .end:
             guard let request = head else { return }
             head = nil
+            budget.usedBytes = 0
             respond(to: request, context: context)
         }
     }
@@ -153,5 +204,70 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
             let channel = context.channel
             done.whenComplete { _ in channel.close(promise: nil) }
         }
+    }
+}
+
+/// Bytes received of the request being read, shared by the size guard (which counts them)
+/// and the HTTP handler (which starts a new count when a request is complete). Both live on
+/// the connection's event loop.
+final class RequestBudget {
+    let limitBytes: Int
+    var usedBytes = 0
+
+    init(limitBytes: Int) { self.limitBytes = limitBytes }
+}
+
+/// Closes a connection whose request grows past the budget, with 431, before the HTTP decoder
+/// has to hold it.
+final class RequestSizeGuard: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let budget: RequestBudget
+    private var refused = false
+
+    init(budget: RequestBudget) { self.budget = budget }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !refused else { return }
+        budget.usedBytes += unwrapInboundIn(data).readableBytes
+        guard budget.usedBytes <= budget.limitBytes else {
+            refused = true
+            MetricsRefusal.send("431 Request Header Fields Too Large",
+                                reason: "request larger than \(budget.limitBytes) bytes; a scrape is GET /metrics", on: context)
+            return
+        }
+        context.fireChannelRead(data)
+    }
+}
+
+/// Answers with one plain-text HTTP error and closes: past the connection limit, or a request
+/// too large. Written as raw bytes: no HTTP decoder is in the pipeline (or it is bypassed).
+final class MetricsRefusal: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let status: String
+    private let reason: String
+
+    init(status: String, reason: String) {
+        self.status = status
+        self.reason = reason
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        Self.send(status, reason: reason, on: context)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+
+    static func send(_ status: String, reason: String, on context: ChannelHandlerContext) {
+        let body = "lockdiagd: \(reason)\n"
+        let text = "HTTP/1.1 \(status)\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: \(body.utf8.count)\r\n"
+            + "Connection: close\r\n\r\n" + body
+        let channel = context.channel
+        // Close only once the answer is out; close() would discard a pending write.
+        context.writeAndFlush(NIOAny(channel.allocator.buffer(string: text))).whenComplete { _ in channel.close(promise: nil) }
     }
 }

@@ -19,6 +19,13 @@ public struct LinkCounters: Sendable, Equatable {
 
     /// Frames rejected for a bad check value (CRC-8 header or CRC-16 body).
     public var checkErrors: UInt64 { decoder.headerErrors &+ decoder.crcErrors }
+
+    /// Whether these counters can follow `earlier` on the same link: none of the ones the
+    /// diagnosis differences went backwards.
+    public func continues(_ earlier: LinkCounters) -> Bool {
+        decoder.frames >= earlier.decoder.frames && decoder.headerErrors >= earlier.decoder.headerErrors
+            && decoder.crcErrors >= earlier.decoder.crcErrors && requests >= earlier.requests && timeouts >= earlier.timeouts
+    }
 }
 
 /// Wake-up lateness histogram, log-linear so the resolution is within 1 %: 1 µs buckets below

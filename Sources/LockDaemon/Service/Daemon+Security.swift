@@ -32,6 +32,10 @@ extension JSONRPCServer.Configuration {
     mutating func apply(_ security: SecurityConfiguration, policy: AccessPolicy) {
         maxRequestBytes = security.maxRequestBytes
         maxConnections = security.maxConnections
+        reservedPrivilegedConnections = security.technicianConnections
+        maxConnectionsPerUser = security.maxConnectionsPerReader
+        maxBatchElements = security.maxBatchRequests
+        maxReplyBytes = security.maxReplyBytes
         maxRequestsPerSecondPerConnection = security.requestsPerSecond
         requestBurstPerConnection = security.requestBurst
         idleTimeoutSeconds = security.idleTimeoutSeconds

@@ -90,7 +90,7 @@ extension Hub {
             tuya.schema = schema
             tuya.modulePath = modulePath
             d.tuya = tuya
-            s.devices[free] = d
+            s.place(d)
             return free
         }
         guard let slot else { return nil }
