@@ -265,6 +265,10 @@ public final class HistoryDatabase: Sendable {
                     ON CONFLICT(device, version) DO UPDATE SET last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)
                     """, arguments: [s.id, firmware, s.atMilliseconds, s.atMilliseconds])
             }
+            if let former = s.formerID, let since = s.formerIDSinceMilliseconds, former != s.id {
+                try db.execute(sql: "UPDATE fault_event SET device = ? WHERE device = ? AND at_ms BETWEEN ? AND ?",
+                               arguments: [s.id, former, since, s.atMilliseconds])
+            }
         case .fault(let e, let at):
             try db.execute(sql: """
                 INSERT INTO fault_event (device, code, name, title, severity, event, status, at_ms, count, first_seen, source,

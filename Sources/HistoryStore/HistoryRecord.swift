@@ -70,9 +70,16 @@ public struct DeviceSighting: Sendable, Equatable {
     public var transport: String?
     public var path: String?
     public var atMilliseconds: Int64
+    /// The id the daemon knew the device by before it identified itself (its path), when fault
+    /// events were recorded under it from `formerIDSinceMilliseconds` to `atMilliseconds`: they
+    /// are this device's, and are moved to `id`.
+    public var formerID: String?
+    public var formerIDSinceMilliseconds: Int64?
 
     public init(id: String, serial: String?, model: String?, hardwareRevision: String?, firmware: String?, transport: String?,
-                path: String?, atMilliseconds: Int64) {
+                path: String?, atMilliseconds: Int64, formerID: String? = nil, formerIDSinceMilliseconds: Int64? = nil) {
+        self.formerID = formerID
+        self.formerIDSinceMilliseconds = formerIDSinceMilliseconds
         self.id = id
         self.serial = serial
         self.model = model

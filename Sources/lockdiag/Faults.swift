@@ -12,8 +12,8 @@ extension LockDiag {
                 A fault whose events are not in lockdiagd's history database yet (the disk \
                 refused them) is marked NOT SAVED, with the history's reason below the list.
                 --history DEVICE shows the device's fault history from lockdiagd's database instead (every raised, \
-                confirmed, healed and cleared event, and who cleared it); it outlives `lockdiag clear`, exits 0, and \
-                --json prints the faults.history result.
+                confirmed, healed and cleared event, who cleared it, and `lost` gaps where events could not be \
+                written); it outlives `lockdiag clear`, exits 0, and --json prints the faults.history result.
                 """)
 
         @OptionGroup var options: Options

@@ -211,6 +211,9 @@ struct Sighting: Hashable, CustomStringConvertible {
         let directory = try TemporaryDirectory(prefix: "crash")
         defer { directory.remove() }
         var seen = Set<Sighting>()
+        // A lock is shown by its path until it answers IDENTIFY; the events of faults it raised
+        // before that then belong to its serial (HistoryRecord.DeviceSighting.formerID).
+        var laterID: [String: String] = [:]
         var clearsAnswered = 0
         for cycle in 0..<cycles {
             let daemon = try DaemonProcess(Self.arguments, directory: directory)
@@ -245,6 +248,10 @@ struct Sighting: Hashable, CustomStringConvertible {
                     }
                 }
             }
+            for lock in (try? reader.decodedCall(APIMethod.devicesList, [String: String](), as: DevicesList.self).devices) ?? []
+            where lock.id != lock.path {
+                laterID[lock.path] = lock.id
+            }
             daemon.child.signal(SIGKILL)
             #expect(daemon.child.waitForExit(within: 10))
             // What was already on its way to the client counts as seen, too.
@@ -260,7 +267,10 @@ struct Sighting: Hashable, CustomStringConvertible {
         var missing: [Sighting] = []
         var events: [String: [FaultEvent]] = [:]
         for device in Set(seen.map(\.device)) {
-            events[device] = try client.decodedCall(APIMethod.faultsHistory, FaultsHistoryParams(device: device), as: FaultHistory.self).events
+            // By the id it was seen under (if the history knows it) and by the one it got later.
+            events[device] = ([device] + (laterID[device].map { [$0] } ?? [])).flatMap { id in
+                (try? client.decodedCall(APIMethod.faultsHistory, FaultsHistoryParams(device: id), as: FaultHistory.self).events) ?? []
+            }
         }
         // A status shown as unsaved may have died with the daemon; every other one must be on disk.
         let unsaved = seen.filter { $0.saved == false }
@@ -271,9 +281,9 @@ struct Sighting: Hashable, CustomStringConvertible {
         print("crash test: \(cycles) kills, \(seen.count) sightings (\(notifications) by notification, \(unsaved.count) shown unsaved), \(clearsAnswered) clears answered, \(events.values.joined().count) events in history, \(missing.count) missing")
         #expect(notifications > 10, "the test saw too few fault notifications (\(notifications)) to mean anything")
         #expect(seen.allSatisfy { $0.saved != nil }, "every fault carries `saved` when the daemon keeps a history")
-        // With a healthy disk an event is shown unsaved only while the history's own thread is
-        // busy writing (a flush, a prune); most statuses are committed before they are shown.
-        #expect(unsaved.count * 4 < seen.count, "\(unsaved.count) of \(seen.count) sightings were unsaved: \(unsaved.prefix(5))")
+        // With a healthy disk an event is queued (shown unsaved) only while the history thread
+        // prunes, every 10 minutes: nearly every status is committed before it is shown.
+        #expect(unsaved.count * 20 < seen.count, "\(unsaved.count) of \(seen.count) sightings were unsaved: \(unsaved.prefix(5))")
         #expect(clearsAnswered > 0)
         #expect(events.values.joined().filter { $0.event == .cleared }.count >= 1)
         #expect(missing.isEmpty, "seen by a client but not in the history: \(missing.prefix(5))")

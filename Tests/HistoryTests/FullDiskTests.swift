@@ -112,9 +112,15 @@ struct FullDiskTests {
         #expect((recovered?.writeErrors ?? 0) > 0)
 
         // Every fault status a client saw, saved or not at the time, is in the history now.
+        // A lock seen by its path before it identified itself has those events under its serial.
+        var laterID: [String: String] = [:]
+        for lock in try reader.decodedCall(APIMethod.devicesList, [String: String](), as: DevicesList.self).devices where lock.id != lock.path {
+            laterID[lock.path] = lock.id
+        }
         var events: [String: [FaultEvent]] = [:]
         for device in Set(seen.map(\.device)) {
-            events[device] = try reader.decodedCall(APIMethod.faultsHistory, FaultsHistoryParams(device: device), as: FaultHistory.self).events
+            events[device] = try reader.decodedCall(APIMethod.faultsHistory, FaultsHistoryParams(device: laterID[device] ?? device),
+                                                    as: FaultHistory.self).events
         }
         let missing = seen.filter { !$0.isRecorded(in: events[$0.device] ?? []) }
         let unsaved = seen.filter { $0.saved == false }

@@ -48,7 +48,9 @@ import Testing
         // The batch with the poison cannot be written as it is: it is queued, not lost.
         #expect(!recorder.commit([before, poison, sameBatch]))
         recorder.commit([after])
-        #expect(TestSupport.wait(upTo: 20) { recorder.health().unsavedRecords == 0 && recorder.health().quarantined == 1 })
+        #expect(TestSupport.wait(upTo: 20) {
+            recorder.health().unsavedRecords == 0 && (try? db.faultEvents(device: "L1").events.last?.event) == .lost
+        })
 
         let events = try db.faultEvents(device: "L1").events
         #expect(events.map(\.code) == ["0x0101", "0x0301", "0x0102", "history"], "\(events.map(\.code))")
@@ -96,12 +98,8 @@ import Testing
         defer { dir.remove() }
         let path = dir.path + "/history.sqlite"
         let db = try HistoryDatabase(path: path)
-        var configuration = Configuration()
-        configuration.allowsUnsafeTransactions = true
-        let holder = try DatabaseQueue(path: path, configuration: configuration)
-        try holder.inDatabase { try $0.execute(sql: "BEGIN IMMEDIATE") }
-        var holding = true
-        defer { if holding { try? holder.inDatabase { try $0.execute(sql: "ROLLBACK") } } }
+        let holder = try WriteLockHolder(path: path)
+        defer { holder.release() }
 
         let recorder = HistoryRecorder(database: db, limits: HistoryRecorder.Limits(unsavedRecords: 5), logger: logger)
         recorder.start()
@@ -121,8 +119,7 @@ import Testing
         let shown = annotated(recorder, "L1", "0x0101")
         #expect(shown.saved == false && shown.unsavedEvents == 5 && shown.lostEvents == 3)
 
-        try holder.inDatabase { try $0.execute(sql: "COMMIT") }
-        holding = false
+        holder.release()
         #expect(TestSupport.wait(upTo: 20) { recorder.health().status == .ok })
 
         let stored = try db.faultEvents(device: "L1").events
@@ -141,5 +138,57 @@ import Testing
         #expect(annotated(recorder, "L1", "0x0101").lostEvents == 3)
         #expect(recorder.commit([makeEvent("L1", "0x0101", .cleared, status: nil, at: 1_764_000_009_000, by: "uid 0, pid 1")]))
         #expect(annotated(recorder, "L1", "0x0101").saved == true)
+    }
+
+    /// A lock shown by its path until it answers IDENTIFY: a fault raised before that (a link
+    /// timing out) is recorded under the path; once it has identified itself the fault is shown
+    /// under its serial, and its events — queued or on disk — belong to that id (an older
+    /// session's events under the same path stay where they are).
+    @Test func eventsRecordedBeforeALockIdentifiedItselfFollowItToItsId() throws {
+        let dir = try TemporaryDirectory(prefix: "renamed")
+        defer { dir.remove() }
+        let path = dir.path + "/history.sqlite"
+        let db = try HistoryDatabase(path: path)
+        let port = "/dev/ttyACM0"
+        try db.write([makeEvent(port, "0x0402", .raised, status: .pending, at: 500)])  // another lock, earlier
+        let holder = try WriteLockHolder(path: path)
+        defer { holder.release() }
+        let recorder = HistoryRecorder(database: db, logger: logger)
+        recorder.start()
+        defer { recorder.stop() }
+
+        #expect(!recorder.commit([makeEvent(port, "0x0402", .confirmed, status: .confirmed, at: 1_000)]))
+        recorder.commit([.device(DeviceSighting(id: "LX3-000123", serial: "LX3-000123", model: "LX-300", hardwareRevision: "C",
+                                                firmware: "2.4.1", transport: "serial", path: port, atMilliseconds: 2_000,
+                                                formerID: port, formerIDSinceMilliseconds: 1_000))])
+        let waiting = annotated(recorder, "LX3-000123", "0x0402")
+        #expect(waiting.saved == false && waiting.unsavedEvents == 1)
+
+        holder.release()
+        #expect(TestSupport.wait(upTo: 20) { recorder.health().status == .ok && recorder.health().unsavedRecords == 0 })
+        #expect(annotated(recorder, "LX3-000123", "0x0402").saved == true)
+        #expect(try db.faultEvents(device: "LX3-000123").events.map(\.at) == [APITime.format(milliseconds: 1_000)])
+        #expect(try db.faultEvents(device: port).events.map(\.at) == [APITime.format(milliseconds: 500)])
+    }
+}
+
+/// Another process's connection holding the database's write lock (`BEGIN IMMEDIATE`), as a
+/// backup tool or an `sqlite3` shell might: every write of the recorder fails with "database is
+/// locked" until it lets go.
+final class WriteLockHolder {
+    let queue: DatabaseQueue
+    private var holding = true
+
+    init(path: String) throws {
+        var configuration = Configuration()
+        configuration.allowsUnsafeTransactions = true
+        queue = try DatabaseQueue(path: path, configuration: configuration)
+        try queue.inDatabase { try $0.execute(sql: "BEGIN IMMEDIATE") }
+    }
+
+    func release() {
+        guard holding else { return }
+        holding = false
+        try? queue.inDatabase { try $0.execute(sql: "ROLLBACK") }
     }
 }

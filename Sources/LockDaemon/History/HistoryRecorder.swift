@@ -52,6 +52,8 @@ public final class HistoryRecorder: Sendable {
     /// Held while writing to the database (one writer at a time), with the commit figures.
     private let io = Mutex<CommitFigures>(CommitFigures())
     private let running = Atomic<Bool>(false)
+    /// A prune (seconds on a big database) holds the writer lock: `commit` then queues instead of waiting.
+    private let pruning = Atomic<Bool>(false)
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
 
@@ -84,11 +86,13 @@ public final class HistoryRecorder: Sendable {
         self.logger = logger
     }
 
-    /// Starts the writer thread.
+    /// Prunes the telemetry log (before any lock is polled, so no fault waits behind it), then
+    /// starts the writer thread.
     public func start() {
         guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        prune()
         let thread = Thread { [self] in
-            var nextPrune = MonotonicClock.nanoseconds()
+            var nextPrune = MonotonicClock.nanoseconds() + UInt64(Self.pruneIntervalSeconds * 1e9)
             while running.load(ordering: .acquiring) {
                 let now = MonotonicClock.nanoseconds()
                 let retryIn = records.withLock { $0.retryAtNanoseconds }.map { $0 > now ? Double($0 - now) / 1e9 : 0 }
@@ -133,27 +137,18 @@ public final class HistoryRecorder: Sendable {
 
     /// Writes evidence in one synced transaction if that can be done now, and returns true once
     /// it is on disk; otherwise queues it for the writer thread and returns false at once.
+    /// "Now": the last write worked and nothing older waits. It then waits for a write of the
+    /// writer thread's own in progress (a telemetry flush: no fsync, milliseconds) but never for
+    /// a prune, nor for a disk that is failing.
     @discardableResult
     public func commit(_ batch: [HistoryRecord]) -> Bool {
         guard !batch.isEmpty else { return true }
         var line: String?
-        // Never wait for the writer thread: it may be retrying a failing disk.
-        let written: Bool? = io.withLockIfAvailable { figures in
-            guard records.withLock({ $0.evidence.isEmpty && $0.failure == nil }) else {
-                line = records.withLock { $0.append(evidence: batch, limit: limits.unsavedRecords) }
-                return false
-            }
-            guard let error = attempt(batch, durable: true, figures: &figures) else {
-                records.withLock { r in for record in batch { r.forgetLossOnClear(record) } }
-                return true
-            }
-            // Queued while the writer lock is still held, so nothing written later can overtake it.
-            line = records.withLock { r in
-                let failed = error.isPermanent ? nil : failure(error, in: &r)
-                let dropped = r.append(evidence: batch, limit: limits.unsavedRecords)
-                return [failed, dropped].compactMap { $0 }.joined(separator: "\n")
-            }
-            return false
+        var written: Bool?
+        if records.withLock({ $0.evidence.isEmpty && $0.failure == nil }) {
+            written = pruning.load(ordering: .acquiring)
+                ? io.withLockIfAvailable { figures in writeNow(batch, figures: &figures, log: &line) }
+                : io.withLock { figures in writeNow(batch, figures: &figures, log: &line) }
         }
         if written == nil {
             line = records.withLock { $0.append(evidence: batch, limit: limits.unsavedRecords) }
@@ -161,6 +156,25 @@ public final class HistoryRecorder: Sendable {
         if let line, !line.isEmpty { logger.error("\(line)") }
         if written == true { return true }
         wake.signal()
+        return false
+    }
+
+    /// `commit`'s write, with the writer lock held: on disk, or queued before the lock is
+    /// released (so nothing written later can overtake it).
+    private func writeNow(_ batch: [HistoryRecord], figures: inout CommitFigures, log line: inout String?) -> Bool {
+        guard records.withLock({ $0.evidence.isEmpty && $0.failure == nil }) else {
+            line = records.withLock { $0.append(evidence: batch, limit: limits.unsavedRecords) }
+            return false
+        }
+        guard let error = attempt(batch, durable: true, figures: &figures) else {
+            records.withLock { r in for record in batch { r.accepted(record) } }
+            return true
+        }
+        line = records.withLock { r in
+            let failed = error.isPermanent ? nil : failure(error, in: &r)
+            let dropped = r.append(evidence: batch, limit: limits.unsavedRecords)
+            return [failed, dropped].compactMap { $0 }.joined(separator: "\n")
+        }
         return false
     }
 
@@ -254,6 +268,8 @@ public final class HistoryRecorder: Sendable {
     }
 
     private func prune() {
+        pruning.store(true, ordering: .releasing)
+        defer { pruning.store(false, ordering: .releasing) }
         io.withLock { _ in
             do {
                 let removed = try database.prune(retention, nowMilliseconds: WallClock.milliseconds())

@@ -16,6 +16,9 @@ struct UnsavedRecords: Sendable {
 
     var evidence: [HistoryRecord] = []
     var telemetry: [HistoryRecord] = []
+    /// Ids a lock had before it identified itself, while events under them may still be
+    /// queued: former id → its id now, for events from `since` to `until` (ms).
+    var renamed: [String: (id: String, since: Int64, until: Int64)] = [:]
     /// Fault events waiting in `evidence`, per fault.
     var unsaved: [FaultKey: Int] = [:]
     /// Fault events that will never be written (dropped or refused), per fault, until it is cleared.
@@ -59,7 +62,7 @@ struct UnsavedRecords: Sendable {
     mutating func append(evidence records: [HistoryRecord], limit: Int) -> String? {
         var line: String?
         for record in records {
-            forgetLossOnClear(record)
+            accepted(record)
             guard evidence.count < limit else {
                 lose(record, refusedBecause: nil)
                 droppedRecords += 1
@@ -71,7 +74,7 @@ struct UnsavedRecords: Sendable {
                 continue
             }
             evidence.append(record)
-            if case .fault(let e, _) = record { unsaved[FaultKey(device: e.device, code: e.code), default: 0] += 1 }
+            if case .fault(let e, let at) = record { unsaved[key(e, at: at), default: 0] += 1 }
         }
         return line
     }
@@ -107,6 +110,8 @@ struct UnsavedRecords: Sendable {
         }
         for record in evidence.prefix(count) { countDown(record) }
         evidence.removeFirst(count)
+        // Only queued events need the old ids; on disk the sighting moved them.
+        if evidence.isEmpty { renamed.removeAll() }
     }
 
     /// The first record of `queue` was refused for good: it goes to the quarantine. Returns the
@@ -138,15 +143,39 @@ struct UnsavedRecords: Sendable {
         }
     }
 
+    /// The fault an event belongs to, by the id its lock is shown with now.
+    func key(_ e: FaultEvent, at: Int64) -> FaultKey {
+        if let r = renamed[e.device], (r.since...r.until).contains(at) { return FaultKey(device: r.id, code: e.code) }
+        return FaultKey(device: e.device, code: e.code)
+    }
+
     private mutating func countDown(_ record: HistoryRecord) {
-        guard case .fault(let e, _) = record else { return }
-        let key = FaultKey(device: e.device, code: e.code)
+        guard case .fault(let e, let at) = record else { return }
+        let key = key(e, at: at)
         if let n = unsaved[key], n > 1 { unsaved[key] = n - 1 } else { unsaved[key] = nil }
     }
 
-    /// A cleared fault leaves the list; what was lost of it stays in the history's marker.
-    mutating func forgetLossOnClear(_ record: HistoryRecord) {
-        if case .fault(let e, _) = record, e.event == .cleared { lost[FaultKey(device: e.device, code: e.code)] = nil }
+    /// Keeps the books by what is shown: a cleared fault leaves the list (what was lost of it
+    /// stays in the history's marker), and a lock that identified itself is shown by its new id
+    /// (its events recorded under the old one are moved to it on disk too).
+    mutating func accepted(_ record: HistoryRecord) {
+        switch record {
+        case .fault(let e, _) where e.event == .cleared:
+            lost[FaultKey(device: e.device, code: e.code)] = nil
+        case .device(let s):
+            guard let former = s.formerID, let since = s.formerIDSinceMilliseconds, former != s.id else { return }
+            renamed[former] = (s.id, since, s.atMilliseconds)
+            for (key, n) in unsaved where key.device == former {
+                unsaved[key] = nil
+                unsaved[FaultKey(device: s.id, code: key.code), default: 0] += n
+            }
+            for (key, n) in lost where key.device == former {
+                lost[key] = nil
+                lost[FaultKey(device: s.id, code: key.code), default: 0] += n
+            }
+        default:
+            break
+        }
     }
 
     /// Books an evidence record that will never be written (telemetry other than audit
@@ -156,14 +185,15 @@ struct UnsavedRecords: Sendable {
         switch record {
         case .status, .actuation: return
         case .audit: key = Self.auditGapKey
+        case .fault(let e, let at): key = self.key(e, at: at).device
         default: key = record.deviceID ?? Self.auditGapKey
         }
         var gap = gaps[key] ?? Gap()
         switch record {
-        case .fault(let e, _):
+        case .fault(let e, let at):
             gap.faultEvents += 1
             gap.codes[e.code, default: 0] += 1
-            lost[FaultKey(device: e.device, code: e.code), default: 0] += 1
+            lost[self.key(e, at: at), default: 0] += 1
         case .testRun: gap.testRuns += 1
         case .device: gap.sightings += 1
         case .audit: gap.auditEntries += 1

@@ -83,10 +83,14 @@ extension Hub {
         }
     }
 
+    /// A lock known by its path until it answered IDENTIFY may have raised faults under that id
+    /// (a link timing out before it answered): the sighting moves those events to its id.
     func deviceSighting(_ identity: Identity, device d: DeviceState, at now: Int64) -> HistoryRecord {
-        .device(DeviceSighting(id: d.id, serial: identity.serial.isEmpty ? nil : identity.serial, model: identity.model,
-                               hardwareRevision: identity.hardwareRevision, firmware: identity.firmwareVersion,
-                               transport: d.transport, path: d.path, atMilliseconds: now))
+        let since = d.id == d.path ? nil : d.faults.ordered.map(\.firstSeenMilliseconds).min()
+        return .device(DeviceSighting(id: d.id, serial: identity.serial.isEmpty ? nil : identity.serial, model: identity.model,
+                                      hardwareRevision: identity.hardwareRevision, firmware: identity.firmwareVersion,
+                                      transport: d.transport, path: d.path, atMilliseconds: now,
+                                      formerID: since == nil ? nil : d.path, formerIDSinceMilliseconds: since))
     }
 
     /// Status samples for the telemetry log: every reading while the motor runs (and the first
