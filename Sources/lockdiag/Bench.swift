@@ -45,7 +45,7 @@ extension LockDiag {
                 before any lock is touched. Then every matching lock runs the plan's steps, in parallel \
                 (--parallel N at a time). On a terminal one line per lock is redrawn in place; otherwise one \
                 line per event. Ctrl-C stops the run safely: no new actuation or self-test is started, the \
-                ones running finish (the motor stops by itself at the end stop; at most about 30 s), and the \
+                ones running finish (the motor stops by itself at the end stop; at most 40 s), and the \
                 partial results are still written. Steps that move the bolt (actuate, the motor self-test) are \
                 confirmed by running the plan, and need the technician role (group lockdiag-admin, or root).
 
