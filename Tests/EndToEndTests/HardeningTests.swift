@@ -39,6 +39,23 @@ import Testing
         #expect(daemonServes(daemon.socketPath))
     }
 
+    /// Where the group must change (the reader group is only a supplementary group) and chown
+    /// is filtered, lockdiagd stops at once and says how to set the service up, instead of
+    /// failing for ever on "Operation not permitted".
+    @Test(.enabled(if: canFilter, "needs root, setpriv and python3-seccomp"))
+    func aGroupChangeThatIsRefusedStopsTheDaemonWithWhatToDo() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        chmod(directory.path, 0o1777)
+        let launcher = OtherUser(uid: 65534, gid: 65534, groups: [47110]).launcher + Self.withoutChown
+        let result = try ChildProcess.run("lockdiagd", ["--reader-group", "47110", "--socket", directory.path + "/lockdiag.sock",
+                                                        "--db", directory.path + "/h.sqlite"],
+                                          timeoutSeconds: 30, launcher: launcher)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("cannot give \(directory.path)/lockdiag.sock group 47110"), "\(result.stderr)")
+        #expect(result.stderr.contains("as its primary group"), "\(result.stderr)")
+    }
+
     /// chmod(2) and chown(2) follow symlinks: a link put where the socket was must be refused,
     /// never followed to the file it names.
     @Test func aSymlinkAtTheSocketPathIsNotFollowed() throws {
