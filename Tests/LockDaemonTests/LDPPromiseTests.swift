@@ -133,6 +133,8 @@ final class LDPTestLock: Sendable {
                         case .readStatus: reply = Response.status(status.withLock { $0 }).frame(seq: seq).encoded
                         case .readFaults: reply = Response.faults([]).frame(seq: seq).encoded
                         case .clearFaults: reply = Response.faultsCleared(count: 0).frame(seq: seq).encoded
+                        case .runSelfTest(let kind) where kind == .fingerprint && !capabilities.contains(.fingerprint):
+                            reply = NakCode.notAvailable.frame(seq: seq, type: type).encoded  // §6.7: capability absent
                         case .runSelfTest(let kind):
                             reply = Response.selfTestAccepted(kind, expectedDurationMilliseconds: 50).frame(seq: seq).encoded
                             events.append(.selfTestResult(SelfTestResult(test: kind, verdict: .pass, measurements: measurements.withLock { $0 })))
@@ -271,6 +273,22 @@ final class LDPTestRig {
         for type in [MessageType.readFaults, .readFingerprintStatus, .readMotorTrace] {
             #expect(bare.lock.count(type) == 0, "\(type) sent to a lock without the capability")
         }
+    }
+
+    /// ldp-v1.md §4.3 for self-tests: `tests.run` "all" on a lock without a fingerprint sensor
+    /// runs the tests it has and asks for no fingerprint test; asking for that one alone is
+    /// refused (-32007) without sending anything.
+    @Test func selfTestsTheLockLacksAreNeverRequested() throws {
+        let rig = try LDPTestRig(try LDPTestLock(capabilities: [.motor, .batteryLoadTest]))
+        defer { rig.stop() }
+        #expect(try rig.waitOnline())
+        let run = try rig.client.call(APIMethod.testsRun, params: ["device": id, "test": "all", "confirm": true], timeoutSeconds: 60)
+            .decode(as: TestRun.self)
+        #expect(run.results.map(\.test) == [.motor, .battery])
+        let fingerprint = rig.error(APIMethod.testsRun, ["device": id, "test": "fingerprint"])
+        #expect(fingerprint?.code == RPCError.Code.deviceRefused, "\(String(describing: fingerprint))")
+        #expect(fingerprint?.message.contains("fingerprint") == true)
+        #expect(rig.lock.count(.runSelfTest) == 2, "RUN_SELFTEST sent \(rig.lock.count(.runSelfTest)) times; motor and battery only")
     }
 
     /// ldp-v1.md §5 and socket-api.md: BUSY is retried later (within 8 s); NOT_AVAILABLE and
