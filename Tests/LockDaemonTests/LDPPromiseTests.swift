@@ -138,6 +138,8 @@ final class LDPTestLock: Sendable {
                         case .runSelfTest(let kind):
                             reply = Response.selfTestAccepted(kind, expectedDurationMilliseconds: 50).frame(seq: seq).encoded
                             events.append(.selfTestResult(SelfTestResult(test: kind, verdict: .pass, measurements: measurements.withLock { $0 })))
+                        case .actuate where !capabilities.contains(.motor):
+                            reply = NakCode.notAvailable.frame(seq: seq, type: type).encoded
                         case .actuate:
                             actuations &+= 1
                             reply = Response.actuationAccepted(actuation: actuations).frame(seq: seq).encoded
@@ -289,6 +291,20 @@ final class LDPTestRig {
         #expect(fingerprint?.code == RPCError.Code.deviceRefused, "\(String(describing: fingerprint))")
         #expect(fingerprint?.message.contains("fingerprint") == true)
         #expect(rig.lock.count(.runSelfTest) == 2, "RUN_SELFTEST sent \(rig.lock.count(.runSelfTest)) times; motor and battery only")
+    }
+
+    /// The same for the motor: a lock whose IDENTIFY lists no MOTOR is never sent ACTUATE or a
+    /// motor self-test; device.actuate and tests.run motor are refused (-32007) saying why.
+    @Test func aLockWithoutAMotorIsNeverAskedToMoveIt() throws {
+        let rig = try LDPTestRig(try LDPTestLock(capabilities: [.batteryLoadTest]))
+        defer { rig.stop() }
+        #expect(try rig.waitOnline())
+        let actuate = rig.error(APIMethod.deviceActuate, ["device": id, "direction": "unlock", "confirm": true])
+        #expect(actuate?.code == RPCError.Code.deviceRefused, "\(String(describing: actuate))")
+        #expect(actuate?.message.contains("MOTOR") == true, "\(String(describing: actuate))")
+        let motor = rig.error(APIMethod.testsRun, ["device": id, "test": "motor", "confirm": true])
+        #expect(motor?.code == RPCError.Code.deviceRefused, "\(String(describing: motor))")
+        #expect(rig.lock.count(.actuate) == 0 && rig.lock.count(.runSelfTest) == 0)
     }
 
     /// ldp-v1.md §5 and socket-api.md: BUSY is retried later (within 8 s); NOT_AVAILABLE and
