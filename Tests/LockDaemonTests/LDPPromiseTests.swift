@@ -17,6 +17,10 @@ final class LDPTestLock: Sendable {
         case normal
         case nak(NakCode)
         case silent
+        /// Stops process `host` (SIGSTOP), NAKs 30 ms later — after the host's next poll tick
+        /// is due, well within the 100 ms deadline — and lets the host run again (SIGCONT) once
+        /// the deadline has passed: a host woken late, as on a busy machine.
+        case nakWhileHostStopped(NakCode, host: Int32)
     }
 
     struct Seen: Sendable {
@@ -120,6 +124,14 @@ final class LDPTestLock: Sendable {
                     switch answer {
                     case .silent: return
                     case .nak(let code): reply = code.frame(seq: seq, type: type).encoded
+                    case .nakWhileHostStopped(let code, let host):
+                        kill(host, SIGSTOP)
+                        // Fixed delays on purpose: they make the late wake-up, they wait for nothing.
+                        usleep(30_000)
+                        try? FileIO.writeAll(master, code.frame(seq: seq, type: type).encoded)
+                        usleep(150_000)
+                        kill(host, SIGCONT)
+                        return
                     case .normal:
                         guard let message = try? Message(f), case .request(let request) = message else {
                             reply = NakCode.unknownMessage.frame(seq: seq, type: type).encoded
@@ -330,6 +342,19 @@ final class LDPTestRig {
             #expect(error?.message.contains(text) == true, "\(code): \(error?.message ?? "no error")")
             #expect(rig.lock.count(.runSelfTest) == sent + 1, "\(code) was retried")
         }
+    }
+
+    /// An answer that came within LDP/1's deadline is the answer, even when the host wakes too
+    /// late to read it in time (a busy machine): a refused ACTUATE is -32007, not a -32005
+    /// timeout for an answer sitting unread behind the poll timer.
+    @Test func anAnswerInTimeCountsThoughTheHostWakesLate() throws {
+        let rig = try LDPTestRig(try LDPTestLock())
+        defer { rig.stop() }
+        #expect(try rig.waitOnline())
+        rig.lock.answerNext(.actuate, .nakWhileHostStopped(.refused, host: rig.daemon.child.process.processIdentifier))
+        let refused = rig.error(APIMethod.deviceActuate, ["device": id, "direction": "unlock", "confirm": true])
+        #expect(refused?.code == RPCError.Code.deviceRefused, "\(String(describing: refused))")
+        #expect(rig.lock.count(.actuate) == 1)
     }
 
     /// socket-api.md: -32005 when the lock did not answer RUN_SELFTEST for the motor test (it
