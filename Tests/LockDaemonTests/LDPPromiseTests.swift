@@ -17,6 +17,10 @@ final class LDPTestLock: Sendable {
         case normal
         case nak(NakCode)
         case silent
+        /// Stops process `host` (SIGSTOP), NAKs 30 ms later — after the host's next poll tick
+        /// is due, well within the 100 ms deadline — and lets the host run again (SIGCONT) once
+        /// the deadline has passed: a host woken late, as on a busy machine.
+        case nakWhileHostStopped(NakCode, host: Int32)
     }
 
     struct Seen: Sendable {
@@ -120,6 +124,14 @@ final class LDPTestLock: Sendable {
                     switch answer {
                     case .silent: return
                     case .nak(let code): reply = code.frame(seq: seq, type: type).encoded
+                    case .nakWhileHostStopped(let code, let host):
+                        kill(host, SIGSTOP)
+                        // Fixed delays on purpose: they make the late wake-up, they wait for nothing.
+                        usleep(30_000)
+                        try? FileIO.writeAll(master, code.frame(seq: seq, type: type).encoded)
+                        usleep(150_000)
+                        kill(host, SIGCONT)
+                        return
                     case .normal:
                         guard let message = try? Message(f), case .request(let request) = message else {
                             reply = NakCode.unknownMessage.frame(seq: seq, type: type).encoded
@@ -133,9 +145,13 @@ final class LDPTestLock: Sendable {
                         case .readStatus: reply = Response.status(status.withLock { $0 }).frame(seq: seq).encoded
                         case .readFaults: reply = Response.faults([]).frame(seq: seq).encoded
                         case .clearFaults: reply = Response.faultsCleared(count: 0).frame(seq: seq).encoded
+                        case .runSelfTest(let kind) where kind == .fingerprint && !capabilities.contains(.fingerprint):
+                            reply = NakCode.notAvailable.frame(seq: seq, type: type).encoded  // §6.7: capability absent
                         case .runSelfTest(let kind):
                             reply = Response.selfTestAccepted(kind, expectedDurationMilliseconds: 50).frame(seq: seq).encoded
                             events.append(.selfTestResult(SelfTestResult(test: kind, verdict: .pass, measurements: measurements.withLock { $0 })))
+                        case .actuate where !capabilities.contains(.motor):
+                            reply = NakCode.notAvailable.frame(seq: seq, type: type).encoded
                         case .actuate:
                             actuations &+= 1
                             reply = Response.actuationAccepted(actuation: actuations).frame(seq: seq).encoded
@@ -273,6 +289,36 @@ final class LDPTestRig {
         }
     }
 
+    /// ldp-v1.md §4.3 for self-tests: `tests.run` "all" on a lock without a fingerprint sensor
+    /// runs the tests it has and asks for no fingerprint test; asking for that one alone is
+    /// refused (-32007) without sending anything.
+    @Test func selfTestsTheLockLacksAreNeverRequested() throws {
+        let rig = try LDPTestRig(try LDPTestLock(capabilities: [.motor, .batteryLoadTest]))
+        defer { rig.stop() }
+        #expect(try rig.waitOnline())
+        let run = try rig.client.call(APIMethod.testsRun, params: ["device": id, "test": "all", "confirm": true], timeoutSeconds: 60)
+            .decode(as: TestRun.self)
+        #expect(run.results.map(\.test) == [.motor, .battery])
+        let fingerprint = rig.error(APIMethod.testsRun, ["device": id, "test": "fingerprint"])
+        #expect(fingerprint?.code == RPCError.Code.deviceRefused, "\(String(describing: fingerprint))")
+        #expect(fingerprint?.message.contains("fingerprint") == true)
+        #expect(rig.lock.count(.runSelfTest) == 2, "RUN_SELFTEST sent \(rig.lock.count(.runSelfTest)) times; motor and battery only")
+    }
+
+    /// The same for the motor: a lock whose IDENTIFY lists no MOTOR is never sent ACTUATE or a
+    /// motor self-test; device.actuate and tests.run motor are refused (-32007) saying why.
+    @Test func aLockWithoutAMotorIsNeverAskedToMoveIt() throws {
+        let rig = try LDPTestRig(try LDPTestLock(capabilities: [.batteryLoadTest]))
+        defer { rig.stop() }
+        #expect(try rig.waitOnline())
+        let actuate = rig.error(APIMethod.deviceActuate, ["device": id, "direction": "unlock", "confirm": true])
+        #expect(actuate?.code == RPCError.Code.deviceRefused, "\(String(describing: actuate))")
+        #expect(actuate?.message.contains("MOTOR") == true, "\(String(describing: actuate))")
+        let motor = rig.error(APIMethod.testsRun, ["device": id, "test": "motor", "confirm": true])
+        #expect(motor?.code == RPCError.Code.deviceRefused, "\(String(describing: motor))")
+        #expect(rig.lock.count(.actuate) == 0 && rig.lock.count(.runSelfTest) == 0)
+    }
+
     /// ldp-v1.md §5 and socket-api.md: BUSY is retried later (within 8 s); NOT_AVAILABLE and
     /// UNKNOWN_MESSAGE are not retried; REFUSED is shown (-32007); a code the host does not
     /// know is shown as unknown.
@@ -296,6 +342,19 @@ final class LDPTestRig {
             #expect(error?.message.contains(text) == true, "\(code): \(error?.message ?? "no error")")
             #expect(rig.lock.count(.runSelfTest) == sent + 1, "\(code) was retried")
         }
+    }
+
+    /// An answer that came within LDP/1's deadline is the answer, even when the host wakes too
+    /// late to read it in time (a busy machine): a refused ACTUATE is -32007, not a -32005
+    /// timeout for an answer sitting unread behind the poll timer.
+    @Test func anAnswerInTimeCountsThoughTheHostWakesLate() throws {
+        let rig = try LDPTestRig(try LDPTestLock())
+        defer { rig.stop() }
+        #expect(try rig.waitOnline())
+        rig.lock.answerNext(.actuate, .nakWhileHostStopped(.refused, host: rig.daemon.child.process.processIdentifier))
+        let refused = rig.error(APIMethod.deviceActuate, ["device": id, "direction": "unlock", "confirm": true])
+        #expect(refused?.code == RPCError.Code.deviceRefused, "\(String(describing: refused))")
+        #expect(rig.lock.count(.actuate) == 1)
     }
 
     /// socket-api.md: -32005 when the lock did not answer RUN_SELFTEST for the motor test (it

@@ -12,6 +12,10 @@ extension Hub {
         let id = deviceID(index)
         if let reason = tuyaRefusal(index, "device.actuate") { throw .refused(reason) }
         guard isOnline(index) else { throw .offline(id) }
+        // LDP/1 §4.3: no request for a capability the lock lacks.
+        if let capabilities = state.withLock({ $0.devices[index]?.identity?.capabilities }), !capabilities.contains(.motor) {
+            throw .refused("\(id) has no motor to move: its IDENTIFY does not list the MOTOR capability — nothing was sent")
+        }
         // The number the lock gives this actuation, known once it accepts; its conclusion may
         // be offered before that (a fast lock), so until then any host actuation matches.
         let accepted = Mutex<Int?>(nil)

@@ -13,11 +13,20 @@ extension Hub {
         let id = deviceID(index)
         if let reason = tuyaRefusal(index, "tests.run") { throw .refused(reason) }
         guard isOnline(index) else { throw .offline(id) }
-        let kinds: [SelfTestKind] = switch kind {
+        let asked: [SelfTestKind] = switch kind {
         case .motor: [.motor]
         case .battery: [.battery]
         case .fingerprint: [.fingerprint]
         case .all: [.motor, .battery, .fingerprint]
+        }
+        // LDP/1 §4.3: no request for a capability the lock lacks. `all` runs the tests it has;
+        // one it lacks, asked for alone, is refused before anything is sent.
+        let capabilities = state.withLock { $0.devices[index]?.identity?.capabilities }
+        let kinds = asked.filter { test in capabilities.map { Self.canRun(test, with: $0) } ?? true }
+        guard !kinds.isEmpty else {
+            let what = kind == .all ? "self-tests" : "\(kind.rawValue) self-test"
+            throw .refused("\(id) has no \(what): its IDENTIFY does not list the "
+                           + asked.map(Self.neededCapability).joined(separator: " / ") + " it needs — nothing was sent")
         }
         var results: [TestResult] = []
         for test in kinds {
@@ -29,6 +38,24 @@ extension Hub {
                           startedAt: APITime.format(milliseconds: startedAt), durationMilliseconds: Int(ended - startedAt))
         history?.commit([.testRun(run, startedAtMilliseconds: startedAt, requestedBy: requester)])
         return run
+    }
+
+    /// Whether a lock with `capabilities` can run `test` (ldp-v1.md §6.7: the battery test loads
+    /// the battery through the test resistor or the motor).
+    static func canRun(_ test: SelfTestKind, with capabilities: Capabilities) -> Bool {
+        switch test {
+        case .motor: capabilities.contains(.motor)
+        case .battery: !capabilities.isDisjoint(with: [.batteryLoadTest, .motor])
+        case .fingerprint: capabilities.contains(.fingerprint)
+        }
+    }
+
+    static func neededCapability(_ test: SelfTestKind) -> String {
+        switch test {
+        case .motor: "MOTOR capability"
+        case .battery: "BATTERY_LOAD_TEST or MOTOR capability"
+        case .fingerprint: "FINGERPRINT capability (a fingerprint sensor)"
+        }
     }
 
     private func runSelfTest(_ test: SelfTestKind, on index: Int, id: String) async throws(HubError) -> TestResult {

@@ -270,6 +270,12 @@ public final class PollLoop: @unchecked Sendable {
                     publishCounters(slot, now: now)
                 }
             } else if slot.online {
+                // Woken late (a busy machine), the loop may see this tick before the lock's
+                // answer that came in time and waits behind it in epoll's list: read it first.
+                if slot.inFlight && now >= slot.inFlightDeadline && Self.hasInput(slot.link.fileDescriptor) {
+                    service(slot: index, events: [])
+                }
+                guard slot.online else { continue }
                 checkDeadline(slot, now: now)
                 if !slot.inFlight { sendNext(slot, now: now) }
                 flush(slot)
@@ -282,6 +288,14 @@ public final class PollLoop: @unchecked Sendable {
             }
         }
         publishStatistics(force: false, now: now)
+    }
+
+    /// Whether `fd` has input now (poll(2), no wait). Only then may `service` read outside an
+    /// epoll event: a raw tty (VMIN 0) reads 0 bytes when empty, which looks like a hang-up.
+    private static func hasInput(_ fd: Int32) -> Bool {
+        guard fd >= 0 else { return false }
+        var request = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&request, 1, 0) > 0 && request.revents & Int16(POLLIN) != 0
     }
 
     private func publishStatistics(force: Bool, now: UInt64 = MonotonicClock.nanoseconds()) {
