@@ -12,20 +12,10 @@ import JSONRPC
 public enum DisplayText {
     public static let replacement: Unicode.Scalar = "\u{FFFD}"
 
-    /// Whether a terminal would act on `scalar` instead of showing it.
-    public static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.value {
-        case 0x00...0x1F, 0x7F...0x9F: true
-        // Arabic letter mark, LRM/RLM, LRE/RLE/PDF/LRO/RLO, LRI/RLI/FSI/PDI (Unicode UAX #9, table 1).
-        case 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: true
-        default: false
-        }
-    }
-
     public static func safe(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: isUnsafe) else { return text }
+        guard text.unicodeScalars.contains(where: TerminalText.isUnsafe) else { return text }
         var scalars = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars { scalars.append(isUnsafe(scalar) ? replacement : scalar) }
+        for scalar in text.unicodeScalars { scalars.append(TerminalText.isUnsafe(scalar) ? replacement : scalar) }
         return String(scalars)
     }
 
@@ -34,7 +24,7 @@ public enum DisplayText {
 
 extension JSONValue {
     /// This value with every string (object keys included) passed through `DisplayText.safe`:
-    /// what the CLI decodes before rendering. `--json` prints the raw value through `JSONOutput`,
+    /// what the CLI decodes before rendering. `--json` prints the raw value through `TerminalText.inertJSON`,
     /// whose escapes make it inert.
     public var displaySafe: JSONValue {
         switch self {
@@ -44,34 +34,5 @@ extension JSONValue {
             .object(Dictionary(members.map { (DisplayText.safe($0.key), $0.value.displaySafe) }, uniquingKeysWith: { first, _ in first }))
         default: self
         }
-    }
-}
-
-/// JSON as the CLI prints it (`--json`, `--follow --json`, `report --json`): the same value, with
-/// every character a terminal would act on written as a `\uXXXX` escape, so the text is inert
-/// on a terminal and in a pager while any JSON reader gets the same strings back. JSON itself
-/// escapes only C0 controls; this adds DEL, the C1 controls, the bidirectional marks, embeddings,
-/// overrides and isolates (`DisplayText.isUnsafe`) and U+2028/U+2029, which some readers take
-/// for line breaks.
-public enum JSONOutput {
-    /// `json` (valid JSON text) with those characters escaped. Outside strings JSON text is
-    /// ASCII, so every such character is inside a string, where an escape means the same.
-    public static func inert(_ json: String) -> String {
-        guard json.unicodeScalars.contains(where: needsEscape) else { return json }
-        var out = String.UnicodeScalarView()
-        for scalar in json.unicodeScalars {
-            guard needsEscape(scalar) else {
-                out.append(scalar)
-                continue
-            }
-            let hex = String(scalar.value, radix: 16)
-            out.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).unicodeScalars)
-        }
-        return String(out)
-    }
-
-    /// C0 controls are left to the JSON encoder (outside strings they are its line breaks).
-    static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value >= 0x7F && (DisplayText.isUnsafe(scalar) || scalar.value == 0x2028 || scalar.value == 0x2029)
     }
 }

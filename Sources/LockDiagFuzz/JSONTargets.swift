@@ -106,7 +106,7 @@ extension FuzzTarget {
             }
         }
         // A plain style writes no escapes, so any control character here came from the input.
-        return rendered.contains { $0.unicodeScalars.contains { $0 != "\n" && DisplayText.isUnsafe($0) } }
+        return rendered.contains { $0.unicodeScalars.contains { $0 != "\n" && TerminalText.isUnsafe($0) } }
             ? ["rendered text carries a character a terminal would act on"] : []
     }
 

@@ -52,7 +52,7 @@ extension LockDiag {
                 }
                 guard let next, next.method == APIMethod.devicesChangedNotification else { continue }
                 if options.json {
-                    Output.out(JSONOutput.inert(next.params.jsonText))
+                    Output.out(TerminalText.inertJSON(next.params.jsonText))
                     continue
                 }
                 guard let change = try? next.params.displaySafe.decode(as: DeviceChange.self) else {

@@ -59,11 +59,11 @@ extension LockDiag {
                 guard verification.valid else {
                     throw CLIError(status: .failure, message: "lockdiagd's report does not verify (\(verification.reason)) — nothing written")
                 }
-                // On stdout inert (JSONOutput): the same JSON value, so it verifies the same.
-                if options.json { Output.out(JSONOutput.inert(String(decoding: bytes.dropLast(), as: UTF8.self))) }
+                // On stdout inert (TerminalText.inertJSON): the same JSON value, so it verifies the same.
+                if options.json { Output.out(TerminalText.inertJSON(String(decoding: bytes.dropLast(), as: UTF8.self))) }
                 if let output {
                     if output == "-" {
-                        Output.out(JSONOutput.inert(String(decoding: bytes.dropLast(), as: UTF8.self)))
+                        Output.out(TerminalText.inertJSON(String(decoding: bytes.dropLast(), as: UTF8.self)))
                     } else {
                         try writeFile(output, bytes)
                     }

@@ -49,7 +49,7 @@ extension LockDiag {
                             continue
                         }
                         if options.json {
-                            Output.out(JSONOutput.inert(next.params.jsonText))
+                            Output.out(TerminalText.inertJSON(next.params.jsonText))
                             if notification.lost > 0 { Output.err("lockdiag: " + WatchModel.lostText(notification.lost)) }
                         } else if let screen {
                             let log = model.apply(notification, style: style)

@@ -145,7 +145,7 @@ import Testing
         _ = FileManager.default.createFile(atPath: file, contents: Data(try ReportSigner.fileBytes(try ReportSigner.sign(report, with: station))))
         let out = try verify([file, "--key", station.publicKey.base64, "--json"])
         #expect(out.status == 0, "\(out.stderr)")
-        let unsafe = out.stdout.unicodeScalars.filter { $0 != "\n" && (DisplayText.isUnsafe($0) || $0.value == 0x2028) }
+        let unsafe = out.stdout.unicodeScalars.filter { $0 != "\n" && (TerminalText.isUnsafe($0) || $0.value == 0x2028) }
         #expect(unsafe.isEmpty, "raw \(unsafe.map { String($0.value, radix: 16) }) in \(out.stdout)")
         let result = try JSONValue(parsing: out.stdout)
         #expect(result["device"] == .string(hostile))

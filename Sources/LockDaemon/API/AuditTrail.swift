@@ -113,14 +113,13 @@ public final class AuditTrail: Sendable {
 
     private func entry(_ call: RPCCall, role: Role?, outcome: Outcome) -> AuditEntry {
         let peer = call.connection.peer
-        var params = call.params?.jsonText ?? "{}"
-        if params.utf8.count > Self.maxParamsBytes {
-            params = String(decoding: params.utf8.prefix(Self.maxParamsBytes), as: UTF8.self) + "…"
-        }
+        // A client chooses its params (and the error messages that quote them): escaped to one
+        // inert line and cut, so nobody can forge or flood audit lines (docs/security.md).
+        let params = Self.cut(TerminalText.inertJSON(call.params?.jsonText ?? "{}"))
         var record = AuditEntry(
             atMilliseconds: Int64(Date().timeIntervalSince1970 * 1000), uid: peer?.uid, gid: peer?.gid, pid: peer?.pid,
             client: peer.flatMap { Self.programName(pid: $0.pid) }, connection: call.connection.id, role: role?.description,
-            method: call.method, params: params, outcome: "")
+            method: TerminalText.oneInertLine(call.method), params: params, outcome: "")
         switch outcome {
         case .started: record.outcome = "started"
         case .succeeded: record.outcome = "succeeded"
@@ -128,9 +127,22 @@ public final class AuditTrail: Sendable {
         case .failed(let code, let message):
             record.outcome = "failed"
             record.errorCode = code
-            record.errorMessage = message
+            record.errorMessage = Self.cut(TerminalText.oneInertLine(message))
         }
         return record
+    }
+
+    /// `text` cut to `maxParamsBytes` on a character boundary, with "…" where it was cut.
+    static func cut(_ text: String) -> String {
+        guard text.utf8.count > maxParamsBytes else { return text }
+        var kept = Substring.UnicodeScalarView()
+        var bytes = 0
+        for scalar in text.unicodeScalars {
+            bytes += UTF8.width(scalar)
+            guard bytes <= maxParamsBytes else { break }
+            kept.append(scalar)
+        }
+        return String(kept) + "…"
     }
 
     /// /proc/PID/comm, the kernel's 15-character program name; control characters dropped, so
