@@ -41,6 +41,13 @@ lockdiag test "$DEVICE" all >/dev/null || true
 lockdiag report "$DEVICE" -o "$OUT/report.json" --html "$OUT/report.html" || true
 check "lockdiag verify report.html with the station key" \
     'lockdiag verify "$OUT/report.html" --key "$(lockdiag key --public)" >/dev/null'
+# The page is checked as a person sees it, and a signature counts only with a trusted key.
+sed '0,/<h2>/s//<h2>No fault found — lock healthy. /' "$OUT/report.html" >"$DIR/edited.html"
+check "an edited verdict heading is INVALID (exit 2)" \
+    'status=0; lockdiag verify "$DIR/edited.html" --key "$(lockdiag key --public)" >/dev/null || status=$?; [ "$status" -eq 2 ]'
+: >"$DIR/no-trusted-keys"
+check "without a trusted key the signature is UNTRUSTED (exit 5)" \
+    'status=0; lockdiag verify "$OUT/report.html" --trusted-keys "$DIR/no-trusted-keys" >/dev/null || status=$?; [ "$status" -eq 5 ]'
 
 # --dump-dom prints the page as Chromium parsed and laid it out; --screenshot renders it.
 CHROMIUM="chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1000,4200"

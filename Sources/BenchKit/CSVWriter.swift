@@ -68,8 +68,24 @@ public enum CSVWriter {
     }
 
     public static func field(_ value: String) -> String {
+        // A lock chooses its serial number and model, and they land in cells: one a spreadsheet
+        // would read as a formula gets a leading single quote, and is quoted (OWASP, "CSV
+        // Injection"). The numbers this writer puts out (`-12`, `0.5`) are left as they are.
+        if let first = value.unicodeScalars.first, formulaStarts.contains(first), !isNumber(value) {
+            return "\"'" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
         // Scalars, not Characters: "\r\n" is one Character equal to neither "\r" nor "\n".
         guard value.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
         return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// What a cell that a spreadsheet evaluates starts with: = + - @, tab, carriage return.
+    static let formulaStarts: Set<Unicode.Scalar> = ["=", "+", "-", "@", "\t", "\r"]
+
+    /// A plain decimal number, `-12` or `-0.5`: what a spreadsheet reads as a value, never a formula.
+    static func isNumber(_ text: String) -> Bool {
+        let unsigned = text.utf8.first == UInt8(ascii: "-") ? text.utf8.dropFirst() : text.utf8[...]
+        let parts = unsigned.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        return (1...2).contains(parts.count) && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy { (48...57).contains($0) } }
     }
 }

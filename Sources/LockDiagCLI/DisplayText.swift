@@ -34,8 +34,8 @@ public enum DisplayText {
 
 extension JSONValue {
     /// This value with every string (object keys included) passed through `DisplayText.safe`:
-    /// what the CLI decodes before rendering. `--json` prints the raw value, which JSON escaping
-    /// already makes inert.
+    /// what the CLI decodes before rendering. `--json` prints the raw value through `JSONOutput`,
+    /// whose escapes make it inert.
     public var displaySafe: JSONValue {
         switch self {
         case .string(let text): .string(DisplayText.safe(text))
@@ -44,5 +44,34 @@ extension JSONValue {
             .object(Dictionary(members.map { (DisplayText.safe($0.key), $0.value.displaySafe) }, uniquingKeysWith: { first, _ in first }))
         default: self
         }
+    }
+}
+
+/// JSON as the CLI prints it (`--json`, `--follow --json`, `report --json`): the same value, with
+/// every character a terminal would act on written as a `\uXXXX` escape, so the text is inert
+/// on a terminal and in a pager while any JSON reader gets the same strings back. JSON itself
+/// escapes only C0 controls; this adds DEL, the C1 controls, the bidirectional marks, embeddings,
+/// overrides and isolates (`DisplayText.isUnsafe`) and U+2028/U+2029, which some readers take
+/// for line breaks.
+public enum JSONOutput {
+    /// `json` (valid JSON text) with those characters escaped. Outside strings JSON text is
+    /// ASCII, so every such character is inside a string, where an escape means the same.
+    public static func inert(_ json: String) -> String {
+        guard json.unicodeScalars.contains(where: needsEscape) else { return json }
+        var out = String.UnicodeScalarView()
+        for scalar in json.unicodeScalars {
+            guard needsEscape(scalar) else {
+                out.append(scalar)
+                continue
+            }
+            let hex = String(scalar.value, radix: 16)
+            out.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).unicodeScalars)
+        }
+        return String(out)
+    }
+
+    /// C0 controls are left to the JSON encoder (outside strings they are its line breaks).
+    static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value >= 0x7F && (DisplayText.isUnsafe(scalar) || scalar.value == 0x2028 || scalar.value == 0x2029)
     }
 }

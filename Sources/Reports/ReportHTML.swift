@@ -79,7 +79,8 @@ public enum ReportHTML {
         func excerpt(_ bytes: [UInt8]) -> String {
             let from = max(lineStart, offset - 24)
             let to = min(bytes.count, offset + 40)
-            return from < to ? String(decoding: bytes[from..<to], as: UTF8.self) : ""
+            // One line of output: a line break in the excerpt is shown as \n.
+            return from < to ? String(decoding: bytes[from..<to], as: UTF8.self).replacingOccurrences(of: "\n", with: "\\n") : ""
         }
         return PageDifference(offset: offset, line: page[..<offset].count { $0 == 0x0A } + 1, column: offset - lineStart + 1,
                               found: excerpt(page), expected: excerpt(expected))
@@ -395,7 +396,8 @@ public struct PageDifference: Sendable, Equatable, CustomStringConvertible {
     /// Line and column (from 1, the column in bytes) of that byte in the file.
     public var line: Int
     public var column: Int
-    /// The file's bytes around the difference, and what the signed report renders there.
+    /// The file's text around the difference, and what the signed report renders there (a line
+    /// break shown as `\n`).
     public var found: String
     public var expected: String
 

@@ -152,7 +152,7 @@ public enum ReportVerifier {
                                 + "nothing was changed since it was signed, but anyone can make a key, so this says nothing about who made it",
                                 fingerprint: fingerprint, station: nil, report: report, difference: nil)
         }
-        return Verification(verdict: .trusted, reason: "signed by the trusted station \(station) (key \(fingerprint)); nothing was changed since",
+        return Verification(verdict: .trusted, reason: "signed with a trusted station key: \(station) (\(fingerprint)); nothing was changed since",
                             fingerprint: fingerprint, station: station, report: report, difference: nil)
     }
 }

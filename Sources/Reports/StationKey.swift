@@ -251,12 +251,12 @@ public struct TrustedKeys: Sendable, Equatable {
     public static let none = TrustedKeys()
 
     /// Trusts one public key (what `--key` gives).
-    public static func key(_ key: PublicKeyText, station: String = "the key given with --key") -> TrustedKeys {
+    public static func key(_ key: PublicKeyText, station: String = "given with --key") -> TrustedKeys {
         TrustedKeys([Entry(key: .key(key), station: station)])
     }
 
     /// Trusts one fingerprint.
-    public static func fingerprint(_ fingerprint: String, station: String = "the key given with --key") -> TrustedKeys {
+    public static func fingerprint(_ fingerprint: String, station: String = "given with --key") -> TrustedKeys {
         TrustedKeys([Entry(key: .fingerprint(fingerprint), station: station)])
     }
 
@@ -270,7 +270,8 @@ public struct TrustedKeys: Sendable, Equatable {
     /// not quietly change what is trusted.
     public static func parse(_ text: String, path: String) throws(TrustedKeysError) -> TrustedKeys {
         var entries: [Entry] = []
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // "\r\n" is one Character in Swift, so lines are split on any line break, CRLF included.
+        for (index, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = rawLine.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") { continue }
             let token = String(line.prefix { !$0.isWhitespace })

@@ -155,30 +155,20 @@ final class BenchWorker {
                 out.log.append("\(kind.rawValue) self-test: \(run.verdict.rawValue) in \(run.durationMilliseconds) ms")
             }
         case .actuate(let cycles, let pauseSeconds):
-            var status: DeviceStatus = try call(APIMethod.deviceStatus, DeviceParams(device: id))
-            // Just after attaching the bolt position may not be read yet; give it a moment.
-            let known = monotonicSeconds() + 2
-            while status.lock == "unknown" && monotonicSeconds() < known {
-                try pause(0.1, step: "before the first move")
-                status = try call(APIMethod.deviceStatus, DeviceParams(device: id))
-            }
-            // A cycle goes there and back, so the bolt ends where it started.
-            let order: [ActuationDirection] = status.lock == "locked" ? [.unlock, .lock] : [.lock, .unlock]
+            // Each move starts from the end the lock reports just before it and goes to the other
+            // (BoltMoves): a cycle is two full strokes, and a bolt someone else moved in between
+            // is never driven into the stop it already rests on.
             runner.update(path) { $0.progress.cycle = (0, cycles) }
             for cycle in 1...cycles {
-                for (n, direction) in order.enumerated() {
+                for n in 0..<2 {
                     try checkStop("after \(cycle - 1) of \(cycles) cycles")
-                    let moved: ActuateResult = try callRetryingBusy(APIMethod.deviceActuate, ActuateParams(device: id, direction: direction),
-                                                                    timeout: BenchRunner.callTimeoutSeconds + 15)
-                    var o = origin(out, context: direction.rawValue)
-                    o.cycle = cycle
-                    merge(Evaluate.actuation(moved.actuation, trace: moved.trace, findings: moved.findings, limits: step.limits, origin: o), into: &out)
+                    let moved = try moveFromKnownEnd(cycle: cycle, limits: step.limits, into: &out)
                     if let result = moved.actuation.result, result != "reached" {
                         // Do not keep driving a motor into a jam or a broken clutch.
                         out.log.append("cycles stopped at cycle \(cycle): the bolt did not reach its end position (\(result))")
                         return
                     }
-                    if !(cycle == cycles && n == order.count - 1) { try pause(pauseSeconds, step: "after \(cycle) of \(cycles) cycles") }
+                    if !(cycle == cycles && n == 1) { try pause(pauseSeconds, step: "after \(cycle) of \(cycles) cycles") }
                 }
                 runner.update(path) { $0.progress.cycle = (cycle, cycles) }
                 out.log.append("cycle \(cycle)/\(cycles) done")
@@ -202,6 +192,83 @@ final class BenchWorker {
             let list = try faults()
             out.failures += Evaluate.confirmedFaults(list, ignore: ignore)
             out.log.append("\(list.count) fault(s) listed, \(list.filter { $0.status == .confirmed }.count) confirmed")
+        }
+    }
+
+    /// How long a bolt that is moving (someone using the lock) is waited for before a move.
+    static let settleSeconds = 10.0
+
+    /// Moves made again at most when someone else's actuation keeps getting in first.
+    static let maxMoveAttempts = 4
+
+    /// One measured move, from the end the bolt is at to the other: reads where the bolt is
+    /// once it is at rest, moves it home to unlocked first (unmeasured) if it is at neither end,
+    /// and reads again whenever the lock was busy. A move the lock numbers not directly after
+    /// the actuation seen at the reading followed someone else's (lockdiagd waits out a busy
+    /// lock): it started from wherever that one left the bolt, so it is recorded without limits
+    /// and made again.
+    private func moveFromKnownEnd(cycle: Int, limits: Limits, into out: inout StepResult) throws(StepAbort) -> ActuateResult {
+        let deadline = monotonicSeconds() + Self.settleSeconds
+        var homed = false
+        var attempts = 0
+        while true {
+            let status = try settledStatus()
+            var o = origin(out, context: nil)
+            o.cycle = cycle
+            var move = BoltMoves.next(bolt: status.lock)
+            // A lock that does not say where its bolt is: it is where the homing move took it.
+            if homed, case .homing = move { move = .measured(.lock) }
+            let (direction, measured): (ActuationDirection, Bool) = switch move {
+            case .measured(let d): (d, true)
+            case .homing(let d): (d, false)
+            }
+            if !measured { out.log.append("cycle \(cycle): the bolt is \(status.lock), so it is first moved home (\(direction.rawValue), not measured)") }
+            let moved: ActuateResult
+            do {
+                moved = try call(APIMethod.deviceActuate, ActuateParams(device: id, direction: direction), timeout: BenchRunner.callTimeoutSeconds + 15)
+            } catch where error.reason.contains("busy") && !error.gone && monotonicSeconds() < deadline {
+                try pause(0.3, step: "waiting for the busy lock")
+                continue
+            } catch where error.gone && error.reason.hasPrefix("\(id) went offline") && monotonicSeconds() < deadline {
+                _ = try requireOnline(try device())
+                continue
+            }
+            attempts += 1
+            let direct = BoltMoves.follows(moved.actuation.actuation, directly: status.lastActuation?.actuation)
+            o.context = !measured ? "homing \(direction.rawValue)" : direct ? direction.rawValue : "\(direction.rawValue) after another actuation"
+            // A homing move's figures are of a partial stroke, and one after another actuation's
+            // of an unknown start: recorded, not held to the limits.
+            merge(Evaluate.actuation(moved.actuation, trace: moved.trace, findings: moved.findings,
+                                     limits: measured && direct ? limits : Limits(), origin: o), into: &out)
+            if moved.actuation.result != "reached" || (measured && direct) { return moved }
+            if !direct {
+                out.log.append("cycle \(cycle): actuation \(moved.actuation.actuation) followed one the bench did not make (someone used the lock), "
+                               + "so it started from an unknown position: not measured; moving again")
+                guard attempts < Self.maxMoveAttempts else {
+                    throw StepAbort(reason: "someone kept using \(id) during the bench's moves (\(attempts) in a row followed another actuation) "
+                                    + "— keep the rack's locks free during the run")
+                }
+            } else {
+                homed = true
+            }
+        }
+    }
+
+    /// The lock's status once it reports its bolt at rest, in a status newer than this call:
+    /// never a reading from before or during the last move.
+    private func settledStatus() throws(StepAbort) -> DeviceStatus {
+        let since = Int64(Date().timeIntervalSince1970 * 1000)
+        let deadline = monotonicSeconds() + Self.settleSeconds
+        while true {
+            let status: DeviceStatus = try call(APIMethod.deviceStatus, DeviceParams(device: id))
+            if !status.online { _ = try requireOnline(try device()) }
+            let fresh = status.updatedAt.flatMap(APITime.parse).map { $0 >= since } ?? false
+            if fresh && BoltMoves.isSettled(bolt: status.lock, motor: status.motor.state) { return status }
+            guard monotonicSeconds() < deadline else {
+                throw StepAbort(reason: "the bolt of \(id) did not come to rest within \(Int(Self.settleSeconds)) s (it is \(status.lock), "
+                                + "motor \(status.motor.state)) — is someone using the lock?")
+            }
+            try pause(0.05, step: "waiting for the bolt to come to rest")
         }
     }
 

@@ -96,15 +96,16 @@ final class Session {
     }
 }
 
-/// Writes an API result the way --json promises: pretty-printed, keys sorted, slashes as is.
+/// Writes an API result the way --json promises: pretty-printed, keys sorted, slashes as is,
+/// and inert on a terminal (JSONOutput).
 func printJSON(_ value: JSONValue) {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     guard let data = try? encoder.encode(value) else {
-        Output.out(value.jsonText)
+        Output.out(JSONOutput.inert(value.jsonText))
         return
     }
-    Output.out(String(decoding: data, as: UTF8.self))
+    Output.out(JSONOutput.inert(String(decoding: data, as: UTF8.self)))
 }
 
 extension ParsableCommand {

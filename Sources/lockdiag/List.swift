@@ -52,11 +52,11 @@ extension LockDiag {
                 }
                 guard let next, next.method == APIMethod.devicesChangedNotification else { continue }
                 if options.json {
-                    Output.out(next.params.jsonText)
+                    Output.out(JSONOutput.inert(next.params.jsonText))
                     continue
                 }
                 guard let change = try? next.params.displaySafe.decode(as: DeviceChange.self) else {
-                    Output.err("lockdiag: skipped a change lockdiagd sent in an unexpected form: \(next.params.jsonText.prefix(200))")
+                    Output.err("lockdiag: skipped a change lockdiagd sent in an unexpected form: \(DisplayText.safe(String(next.params.jsonText.prefix(200))))")
                     continue
                 }
                 Output.out(DevicesRenderer.changeLine(change, time: Terminal.localTime(), style: style))

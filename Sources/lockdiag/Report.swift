@@ -59,10 +59,11 @@ extension LockDiag {
                 guard verification.valid else {
                     throw CLIError(status: .failure, message: "lockdiagd's report does not verify (\(verification.reason)) — nothing written")
                 }
-                if options.json { Output.out(String(decoding: bytes.dropLast(), as: UTF8.self)) }
+                // On stdout inert (JSONOutput): the same JSON value, so it verifies the same.
+                if options.json { Output.out(JSONOutput.inert(String(decoding: bytes.dropLast(), as: UTF8.self))) }
                 if let output {
                     if output == "-" {
-                        Output.out(String(decoding: bytes.dropLast(), as: UTF8.self))
+                        Output.out(JSONOutput.inert(String(decoding: bytes.dropLast(), as: UTF8.self)))
                     } else {
                         try writeFile(output, bytes)
                     }
@@ -154,7 +155,7 @@ extension LockDiag {
                 guard let parsed = TrustedKey.parse(text) else {
                     throw CLIError(status: .failure, message: "--key '\(DisplayText.safe(text))' is not a public key: give the base64 key or SHA256: fingerprint that `lockdiag key` shows, or a file holding one")
                 }
-                keys.entries.append(.init(key: parsed, station: "the key given with --key"))
+                keys.entries.append(.init(key: parsed, station: "given with --key"))
             }
             if !key.isEmpty { sources.append("--key") }
             var path = trustedKeys

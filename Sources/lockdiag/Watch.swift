@@ -45,11 +45,11 @@ extension LockDiag {
                     }
                     if let next, next.method == APIMethod.telemetryNotification {
                         guard let notification = try? next.params.displaySafe.decode(as: TelemetryNotification.self) else {
-                            Output.err("lockdiag: skipped an update lockdiagd sent in an unexpected form: \(next.params.jsonText.prefix(200))")
+                            Output.err("lockdiag: skipped an update lockdiagd sent in an unexpected form: \(DisplayText.safe(String(next.params.jsonText.prefix(200))))")
                             continue
                         }
                         if options.json {
-                            Output.out(next.params.jsonText)
+                            Output.out(JSONOutput.inert(next.params.jsonText))
                             if notification.lost > 0 { Output.err("lockdiag: " + WatchModel.lostText(notification.lost)) }
                         } else if let screen {
                             let log = model.apply(notification, style: style)

@@ -27,7 +27,8 @@ enum DaemonRanges {
     static let technicianConnections = OptionRange<Int>("--technician-connections", 0...4095)
     static let maxConnectionsPerReader = OptionRange<Int>("--max-connections-per-reader", 1...4096)
     static let maxBatch = OptionRange<Int>("--max-batch", 1...1000)
-    /// 64 KiB holds any one device's status; 256 MiB is more than a client should ever buffer.
-    static let maxReplyBytes = OptionRange<Int>("--max-reply-bytes", 65_536...268_435_456, unit: "bytes")
+    /// 64 KiB holds any one device's status; 64 MiB is the most lockdiag's client reads in one
+    /// line (`JSONRPCClient.maxResponseBytes`).
+    static let maxReplyBytes = OptionRange<Int>("--max-reply-bytes", 65_536...67_108_864, unit: "bytes")
     static let maxSubscribers = OptionRange<Int>("--max-subscribers", 1...1000)
 }

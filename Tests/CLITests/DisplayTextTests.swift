@@ -26,4 +26,17 @@ import Testing
         #expect(!out.unicodeScalars.contains { $0 != "\n" && DisplayText.isUnsafe($0) }, "\(out)")
         #expect(out.hasPrefix("INVALID: "))
     }
+
+    @Test func jsonOutputEscapesWhatATerminalWouldActOnAndMeansTheSame() throws {
+        let hostile = "a\u{7F}b\u{80}c\u{9B}2Jd\u{200E}\u{200F}\u{202A}\u{202E}e\u{2066}\u{2069}\u{61C}f\u{2028}g\u{1B}[31mh é→😀"
+        let value: JSONValue = ["id": .string(hostile), hostile: [1, "x\u{85}"]]
+        let text = JSONOutput.inert(value.jsonText)
+        #expect(!text.unicodeScalars.contains { DisplayText.isUnsafe($0) || $0.value == 0x2028 }, "\(text)")
+        for escape in ["\\u007f", "\\u0080", "\\u009b", "\\u200e", "\\u200f", "\\u202a", "\\u202e", "\\u2066", "\\u2069", "\\u061c",
+                       "\\u2028", "\\u0085"] {
+            #expect(text.contains(escape), "\(escape) missing from \(text)")
+        }
+        #expect(text.contains("é→😀"), "other characters stay as they are")
+        #expect(try JSONValue(parsing: text) == value)
+    }
 }

@@ -121,7 +121,7 @@ enum Sample {
         #expect(ExitStatus.forFaults([Sample.fault(status: .pending, evidence: nil), Sample.fault(status: .healed)]) == .ok)
         #expect(ExitStatus.forTest(.pass) == .ok)
         #expect(ExitStatus.forTest(.aborted) == .faultsPresent)
-        #expect(ExitStatus.allCases.map(\.rawValue) == [0, 1, 2, 3, 4, 64, 130])
+        #expect(ExitStatus.allCases.map(\.rawValue) == [0, 1, 2, 3, 4, 5, 64, 130])
     }
 
     @Test func aFaultShowsWhatWhereHowSureAndWhatToDo() {

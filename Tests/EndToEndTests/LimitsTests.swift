@@ -146,6 +146,19 @@ import Testing
         #expect(reply?["id"]?.intValue == 2, "still served, not closed: \(String(describing: reply))")
     }
 
+    /// The real `lockdiag list --follow`, quiet for longer than the idle timeout, keeps going.
+    @Test func listFollowIsNotCutOffByTheIdleTimeout() async throws {
+        let daemon = try DaemonProcess(Self.quiet + ["--idle-timeout", "1"])
+        defer { #expect(daemon.stop() == 0) }
+        let follower = try ChildProcess("lockdiag", ["list", "--follow", "--socket", daemon.socketPath])
+        #expect(follower.readLine(within: 20) != nil, "the list came: \(follower.allErrors)")
+        let idle = try RawConnection(daemon.socketPath)
+        #expect(idle.line(within: 20)?["error"]?["message"]?.stringValue?.contains("no request for 1 s") == true)
+        #expect(!follower.waitForExit(within: 2), "still following: \(follower.allErrors)")
+        follower.signal(SIGINT)
+        #expect(follower.waitForExit(within: 10))
+    }
+
     /// A history of `count` events of a device the daemon knows only from its database.
     static func seededHistory(_ directory: TemporaryDirectory, count: Int, evidenceBytes: Int = 40) throws {
         let db = try HistoryDatabase(path: directory.path + "/history.sqlite")

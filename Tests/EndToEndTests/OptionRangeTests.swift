@@ -43,7 +43,7 @@ import Testing
         .init(name: "--technician-connections", range: "0–4095", more: ["4096"]),
         .init(name: "--max-connections-per-reader", range: "1–4096", more: ["0"]),
         .init(name: "--max-batch", range: "1–1000", more: ["0", "1001"]),
-        .init(name: "--max-reply-bytes", range: "65536–268435456", more: ["65535"]),
+        .init(name: "--max-reply-bytes", range: "65536–67108864", more: ["65535", "67108865"]),
     ]
 
     static let cliOptions: [NumericOption] = [

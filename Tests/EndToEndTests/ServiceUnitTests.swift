@@ -15,6 +15,15 @@ import Testing
                      "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes", "NoNewPrivileges=yes",
                      "RestrictAddressFamilies=AF_UNIX AF_NETLINK AF_BLUETOOTH", "DevicePolicy=closed", "DeviceAllow=char-ttyUSB rw",
                      "DeviceAllow=char-ttyACM rw", "DeviceAllow=char-usb_device rw", "CapabilityBoundingSet=", "AmbientCapabilities=",
+                     // docs/security.md: the socket's umask window, --realtime by limits, no IP, ptys for --simulate, the lock-down.
+                     "StateDirectoryMode=0750", "UMask=0027", "LimitRTPRIO=90", "LimitMEMLOCK=infinity", "RestrictRealtime=no",
+                     "IPAddressDeny=any", "DeviceAllow=/dev/ptmx rw", "DeviceAllow=char-pts rw", "PrivateMounts=yes",
+                     "ProtectKernelTunables=yes", "ProtectKernelModules=yes", "ProtectKernelLogs=yes", "ProtectControlGroups=yes",
+                     "ProtectClock=yes", "ProtectHostname=yes", "RestrictNamespaces=yes", "RestrictSUIDSGID=yes", "LockPersonality=yes",
+                     "MemoryDenyWriteExecute=yes", "RemoveIPC=yes", "KeyringMode=private", "SystemCallArchitectures=native",
+                     "SystemCallFilter=@system-service",
+                     "SystemCallFilter=~@privileged @mount @debug @reboot @swap @module @obsolete @cpu-emulation @clock",
+                     "SystemCallErrorNumber=EPERM",
                      "ExecStart=/usr/local/bin/lockdiagd --socket /run/lockdiag/lockdiag.sock --db /var/lib/lockdiag/history.sqlite $LOCKDIAGD_OPTIONS"] {
             #expect(settings.contains(line), "missing \(line)")
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import JSONRPC
+import LockDiagCLI
 import LockDiagTestSupport
 import Reports
 import Testing
@@ -41,16 +42,17 @@ import Testing
         let file = trustedKeys("""
             # station keys of the workshop
             \(stranger.publicKey.fingerprint) bench-9
-            \(station.publicKey.base64)   bench-3, workshop Hamburg
+            \(station.publicKey.base64)   bench-3, workshop Hamburg\r
 
             """)
         for report in [json, html] {
             let byFile = try verify([report, "--trusted-keys", file])
             #expect(byFile.status == 0, "\(byFile.stdout) \(byFile.stderr)")
-            #expect(byFile.stdout.hasPrefix("valid: signed by the trusted station bench-3, workshop Hamburg"), "\(byFile.stdout)")
+            #expect(byFile.stdout.hasPrefix("valid: signed with a trusted station key: bench-3, workshop Hamburg (\(station.publicKey.fingerprint))"),
+                    "\(byFile.stdout)")
             let byKey = try verify([report, "--key", station.publicKey.base64])
             #expect(byKey.status == 0, "\(byKey.stdout) \(byKey.stderr)")
-            #expect(byKey.stdout.hasPrefix("valid"))
+            #expect(byKey.stdout.hasPrefix("valid: signed with a trusted station key: given with --key"), "\(byKey.stdout)")
             // Any of several keys; a key file counts.
             #expect(try verify([report, "--key", stranger.publicKey.base64, "--key", station.path]).status == 0)
         }
@@ -130,6 +132,24 @@ import Testing
             #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
             #expect(result.stdout.isEmpty)
         }
+    }
+
+    /// A report is anyone's file: its strings reach `--json` output escaped, never raw.
+    @Test func verifyJSONOutputIsInertOnATerminal() throws {
+        defer { dir.remove() }
+        var report = sampleReport(fingerprint: station.publicKey.fingerprint)
+        let hostile = "LX3\u{7F}\u{9B}2J\u{202E}321\u{2066}"
+        report.device.id = hostile
+        report.reportID = "r\u{85}\u{200F}"
+        let file = dir.path + "/hostile.json"
+        _ = FileManager.default.createFile(atPath: file, contents: Data(try ReportSigner.fileBytes(try ReportSigner.sign(report, with: station))))
+        let out = try verify([file, "--key", station.publicKey.base64, "--json"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let unsafe = out.stdout.unicodeScalars.filter { $0 != "\n" && (DisplayText.isUnsafe($0) || $0.value == 0x2028) }
+        #expect(unsafe.isEmpty, "raw \(unsafe.map { String($0.value, radix: 16) }) in \(out.stdout)")
+        let result = try JSONValue(parsing: out.stdout)
+        #expect(result["device"] == .string(hostile))
+        #expect(result["report_id"] == .string(report.reportID))
     }
 
     @Test func theHelpNamesEveryVerdictAndItsExitStatus() throws {

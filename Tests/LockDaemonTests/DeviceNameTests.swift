@@ -73,13 +73,17 @@ import Testing
         let directory = try TemporaryDirectory(prefix: "names")
         defer { directory.remove() }
         let socket = directory.path + "/s.sock"
-        let api = APIService(hub: rig.hub, socketPath: socket, version: "test", logger: Logger(label: "test.names"))
+        var api = APIService(hub: rig.hub, socketPath: socket, version: "test", logger: Logger(label: "test.names"))
+        api.station = try Station.open(database: directory.path + "/h.sqlite", key: directory.path + "/station.key", version: "test",
+                                       logger: Logger(label: "test.names"))
         let server = JSONRPCServer(configuration: JSONRPCServer.Configuration(socketPath: socket), handler: api.methodTable())
         try await server.start()
         let methods: [(String, JSONValue)] = [
             (APIMethod.deviceStatus, [:]), (APIMethod.faultsList, [:]), (APIMethod.faultsClear, [:]),
             (APIMethod.testsRun, ["test": "battery"]), (APIMethod.deviceActuate, ["direction": "unlock", "confirm": true]),
             (APIMethod.telemetrySubscribe, [:]), (APIMethod.telemetryUnsubscribe, [:]),
+            // The history methods must not fall back to whichever history has the name.
+            (APIMethod.faultsHistory, [:]), (APIMethod.reportCreate, [:]),
         ]
         let errors: [RPCError?] = try await Self.onThread {
             let client = JSONRPCClient(socketPath: socket)
