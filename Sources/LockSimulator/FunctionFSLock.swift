@@ -25,6 +25,10 @@ public final class FunctionFSLock: Sendable {
         let enables = Atomic<UInt64>(0)
         let enabled = Atomic<Bool>(false)
         let running = Atomic<Bool>(true)
+        /// The exchange thread (pthread_t), which ep0's thread interrupts with SIGUSR2 at every
+        /// plug change: an OUT read or IN write blocked across an unplug would otherwise hand the
+        /// host an answer from before it, or wait for one the host never asks for.
+        let exchangeThread = Atomic<UInt>(0)
         /// Lines for stdout (`locksim` prints them), taken by `takeReports`.
         let reports = Mutex<[String]>([])
         func report(_ line: String) { reports.withLock { $0.append(line) } }
@@ -110,8 +114,10 @@ public final class FunctionFSLock: Sendable {
                 case 2:  // FUNCTIONFS_ENABLE: the host set the configuration
                     shared.enabled.store(true, ordering: .releasing)
                     shared.enables.add(1, ordering: .releasing)
+                    interruptExchanges(shared)
                 case 1, 3, 5:  // UNBIND, DISABLE, SUSPEND
                     shared.enabled.store(false, ordering: .releasing)
+                    interruptExchanges(shared)
                 case 4:  // SETUP: the lock has no control requests of its own; stall them
                     // (FunctionFS stalls a request when ep0 is read for an IN one, written for an OUT one).
                     if requestType & 0x80 != 0 { _ = Glibc.read(ep0, nil, 0) } else { _ = Glibc.write(ep0, nil, 0) }
@@ -124,6 +130,21 @@ public final class FunctionFSLock: Sendable {
     }
 
     // MARK: Exchanges
+
+    private static func interruptExchanges(_ shared: Shared) {
+        let thread = shared.exchangeThread.load(ordering: .acquiring)
+        if thread != 0 { _ = pthread_kill(pthread_t(thread), SIGUSR2) }
+    }
+
+    /// SIGUSR2 without SA_RESTART: it makes the exchange thread's blocked FunctionFS I/O return
+    /// EINTR (FunctionFS then dequeues the request).
+    private static func installInterruptHandler() {
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = 0
+        _ = sigaction(SIGUSR2, &action, nil)
+    }
 
     /// Whether a UDC runs at full speed (/sys/class/udc/*/current_speed): the packet size decides
     /// when an answer needs a zero-length packet to end short.
@@ -141,6 +162,8 @@ public final class FunctionFSLock: Sendable {
     }
 
     private static func serveExchanges(configuration: SimulatorConfiguration, directory: String, shared: Shared) {
+        installInterruptHandler()
+        shared.exchangeThread.store(UInt(pthread_self()), ordering: .releasing)
         let lock = SimulatedLock(configuration: configuration, now: MonotonicClock.nanoseconds())
         var buffer = [UInt8](repeating: 0, count: transferBytes)
         var outFD: Int32 = -1, inFD: Int32 = -1
@@ -176,21 +199,25 @@ public final class FunctionFSLock: Sendable {
                 }
             }
             let n = buffer.withUnsafeMutableBytes { Glibc.read(outFD, $0.baseAddress, $0.count) }
-            guard n >= 0 else {
-                // ESHUTDOWN: the endpoint was disabled (unplugged); wait for the next ENABLE.
-                if errno != EINTR { plugged = false; shared.report("unplugged commands=\(lock.counters.commandsAccepted)") }
+            // An error (ESHUTDOWN: the endpoint was disabled) or a plug change while blocked
+            // (EINTR from ep0's thread): unplugged; wait for the next ENABLE.
+            guard n >= 0, shared.enables.load(ordering: .acquiring) == seenEnables else {
+                plugged = false
+                shared.report("unplugged commands=\(lock.counters.commandsAccepted)")
                 continue
             }
             let now = MonotonicClock.nanoseconds()
             buffer.withUnsafeBytes { lock.receive(UnsafeRawBufferPointer(rebasing: $0[0..<n]), now: now) }
             lock.advance(to: now)
             let answer = lock.takeOutput()
+            // Unplugged since the request came: the answer is lost with the link.
+            guard shared.enabled.load(ordering: .acquiring), shared.enables.load(ordering: .acquiring) == seenEnables else { continue }
             // One IN transfer, ended short: a zero-length packet when the answer fills whole packets.
             var written = answer.isEmpty ? 0 : answer.withUnsafeBytes { Glibc.write(inFD, $0.baseAddress, $0.count) }
             if written >= 0 && answer.count % packet == 0 {
                 written = Glibc.write(inFD, buffer, 0)
             }
-            if written < 0 && errno != EINTR {
+            if written < 0 {
                 plugged = false
                 shared.report("unplugged commands=\(lock.counters.commandsAccepted)")
             }
