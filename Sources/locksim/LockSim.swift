@@ -24,6 +24,14 @@ struct LockSim: ParsableCommand {
             kernel lab, docs/lab.md). When the tty hangs up (the gadget is unplugged) the lock \
             reopens it every 0.1 s until it is back; stdout lists the PATHs.
 
+            With --functionfs DIR the lock is a vendor-bulk USB lock instead (firmware-specs/usb.md \
+            §2): its firmware side on a USB gadget through FunctionFS mounted at DIR. locksim writes \
+            the descriptors (one vendor interface, bulk OUT 0x01 and IN 0x81) and strings to \
+            DIR/ep0 and prints "ready DIR"; bind the gadget to a UDC then. It answers each OUT \
+            transfer on DIR/ep1 with one IN transfer on DIR/ep2 and prints "plugged commands=N" \
+            and "unplugged commands=N" as the host configures and drops it (N: commands it \
+            accepted, to see that a host did not resend one).
+
             With --ble-att-socket the locks are Bluetooth LE locks instead: each serves a GATT \
             server (GAP, GATT, Battery, Device Information and the LDP service of \
             firmware-specs/ble-gatt.md; only Battery and Device Information with --gatt-services \
@@ -59,6 +67,9 @@ struct LockSim: ParsableCommand {
 
     @Option(name: .customLong("tty"), help: ArgumentHelp("Serve one lock on this existing tty (e.g. a USB gadget's /dev/ttyGS0); repeat for more.", valueName: "path"))
     var ttys: [String] = []
+
+    @Option(name: .customLong("functionfs"), help: ArgumentHelp("Serve one vendor-bulk USB lock through FunctionFS mounted at this directory.", valueName: "dir"))
+    var functionFS: String?
 
     @Option(name: .customLong("ble-att-socket"),
             help: ArgumentHelp("Serve each lock as a BLE GATT server on a Unix SOCK_SEQPACKET socket (one ATT PDU per packet).", valueName: "path"))
@@ -108,9 +119,10 @@ struct LockSim: ParsableCommand {
     var tap = false
 
     func validate() throws {
-        guard [pty, bleATTSocket != nil, !ttys.isEmpty].filter({ $0 }).count == 1 else {
-            throw ValidationError("give exactly one of --pty (serial locks on ptys), --tty PATH (serial locks on existing ttys) or --ble-att-socket PATH (Bluetooth LE locks)")
+        guard [pty, bleATTSocket != nil, !ttys.isEmpty, functionFS != nil].filter({ $0 }).count == 1 else {
+            throw ValidationError("give exactly one of --pty (serial locks on ptys), --tty PATH (serial locks on existing ttys), --functionfs DIR (a USB gadget's vendor-bulk lock) or --ble-att-socket PATH (Bluetooth LE locks)")
         }
+        guard functionFS == nil || (count == 1 && dialect == "ldp") else { throw ValidationError("--functionfs serves one LDP/1 lock: leave out --count and --dialect") }
         guard ttys.isEmpty || count == 1 || count == ttys.count else {
             throw ValidationError("--tty serves one lock per PATH: leave out --count, or give it as \(ttys.count)")
         }
@@ -186,6 +198,23 @@ struct LockSim: ParsableCommand {
                                                        services: BLEServing.Services(rawValue: gattServices) ?? .full,
                                                        receiveMTU: bleMTU, requirePairing: bleRequirePairing, ldpIndicates: bleIndicate)
             }
+        }
+        if let functionFS {
+            let usbLock = FunctionFSLock(configuration: configurations[0], directory: functionFS)
+            try usbLock.start()
+            print("ready \(functionFS)")
+            fflush(nil)
+            // Report plug changes until a stop signal; the threads serve the lock meanwhile.
+            Thread.detachNewThread {
+                while true {
+                    for line in usbLock.takeReports() { print(line) }
+                    fflush(nil)
+                    Thread.sleep(forTimeInterval: 0.1)
+                }
+            }
+            var received: Int32 = 0
+            while sigwait(&stopSignals, &received) != 0 {}
+            return
         }
         let server = try SimulatorServer(configurations: configurations, linkDirectory: linkDirectory)
         try server.start()

@@ -21,6 +21,9 @@ trap on_exit EXIT
 # cleanup_kill PID: kill PID when the scenario ends.
 cleanup_kill() { CLEANUP="kill $1 2>/dev/null
 $CLEANUP"; }
+# cleanup_run COMMAND: run COMMAND (a string) when the scenario ends.
+cleanup_run() { CLEANUP="$CLEANUP
+$1"; }
 # cleanup_keep FILE: keep FILE in the results when the scenario ends.
 cleanup_keep() { CLEANUP="$CLEANUP
 keep $1"; }
@@ -74,3 +77,43 @@ daemon_alive() { kill -0 "$DAEMON" 2>/dev/null || fail "lockdiagd died: $(tail -
 # list_json FILE / faults_json FILE: the CLI's --json output into FILE.
 list_json() { "$BIN/lockdiag" list --json > "$1" 2>> "$WORK/cli.err"; [ -s "$1" ]; }
 faults_json() { "$BIN/lockdiag" faults --json > "$1" 2>> "$WORK/cli.err"; [ -s "$1" ]; }
+
+# USB lock scenarios (cdc-acm, vendor-bulk): SERIAL, G (the configfs gadget) and UDC set.
+# Predicates for wait_for, over fresh `lockdiag list --json` / `faults --json` output.
+lock_online() { list_json "$WORK/l.json" && json "$WORK/l.json" "$(device $SERIAL).get('state')=='online'"; }
+lock_unplugged() {
+    list_json "$WORK/l.json" &&
+        json "$WORK/l.json" "$(device $SERIAL).get('state')=='offline' and 'unplugged' in $(device $SERIAL).get('problem','')"
+}
+stall_confirmed() {
+    faults_json "$WORK/f.json" &&
+        json "$WORK/f.json" "any(f['device']=='$SERIAL' and f['name']=='motor_stall' and f['status']=='confirmed' for f in d['faults'])"
+}
+# The faults other than motor_stall: the replug must raise none (no comm_crc_errors, link_lost…).
+other_faults() {
+    python3 -c "import json,sys; print(' '.join(sorted({f['name'] for f in json.load(open(sys.argv[1]))['faults'] if f['name']!='motor_stall'})))" "$WORK/f.json"
+}
+
+
+# Unplugs (an empty UDC) and replugs the gadget five times: offline "unplugged", then online under
+# the same id with motor_stall still listed, no other fault raised, the daemon alive.
+replug_five_times() {
+    before=$(other_faults)
+    echo "faults other than motor_stall before the replugs: ${before:-none}"
+    for cycle in 1 2 3 4 5; do
+        step "unplug $cycle"
+        echo "" > "$G/UDC"
+        wait_for 30 "$SERIAL offline 'unplugged' after unplug $cycle" lock_unplugged
+        daemon_alive
+        step "replug $cycle"
+        echo "$UDC" > "$G/UDC" || fail "cannot rebind the gadget (replug $cycle)"
+        wait_for 60 "$SERIAL online again after replug $cycle" lock_online
+        wait_for 30 "motor_stall still listed after replug $cycle" stall_confirmed
+        [ "$(other_faults)" = "$before" ] || fail "replug $cycle raised a false fault: $(other_faults) (before: ${before:-none})"
+        daemon_alive
+    done
+    [ -e "/dev/lockdiag/$SERIAL" ] || fail "/dev/lockdiag/$SERIAL gone after the replugs"
+    n=$(python3 -c "import json,sys; print(sum(1 for x in json.load(open(sys.argv[1]))['devices'] if x.get('serial')=='$SERIAL'))" "$WORK/l.json")
+    [ "$n" = 1 ] || fail "$SERIAL is listed $n times after the replugs (want once, under the same id)"
+    echo "ok: 5 replugs, daemon alive, no false fault"
+}

@@ -1,0 +1,44 @@
+import LockSimulator
+import Testing
+
+/// The blobs `locksim --functionfs` writes to ep0, read back the way the kernel's FunctionFS
+/// parses them (include/uapi/linux/usb/functionfs.h): the kernel lab binds them to a real UDC,
+/// these check them where there is no gadget stack.
+@Suite struct FunctionFSLockTests {
+    static func le32(_ bytes: [UInt8], _ at: Int) -> UInt32 {
+        UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
+    }
+
+    @Test func descriptorsAreTheVendorBulkInterfaceOfUSBmd() {
+        let blob = FunctionFSLock.descriptors
+        #expect(Self.le32(blob, 0) == 3, "FUNCTIONFS_DESCRIPTORS_MAGIC_V2")
+        #expect(Self.le32(blob, 4) == UInt32(blob.count), "the header's length is the blob's")
+        #expect(Self.le32(blob, 8) == 3, "full- and high-speed descriptors")
+        #expect(Self.le32(blob, 12) == 3 && Self.le32(blob, 16) == 3, "three descriptors per speed")
+        // Walk each speed's descriptors by their bLength, as the kernel does.
+        var offset = 20
+        for packet in [64, 512] {
+            let interface = Array(blob[offset..<offset + 9])
+            #expect(interface[0] == 9 && interface[1] == 4)
+            #expect(interface[4] == 2, "bNumEndpoints")
+            #expect(Array(interface[5...7]) == [0xFF, 0x4C, 0x01], "class, subclass, protocol (usb.md §2.1)")
+            offset += 9
+            for address in [UInt8(0x01), 0x81] {
+                let endpoint = Array(blob[offset..<offset + 7])
+                #expect(endpoint[0] == 7 && endpoint[1] == 5 && endpoint[2] == address && endpoint[3] == 2, "bulk endpoint \(address)")
+                #expect(Int(endpoint[4]) | Int(endpoint[5]) << 8 == packet)
+                offset += 7
+            }
+        }
+        #expect(offset == blob.count)
+    }
+
+    @Test func stringsHoldOneUSEnglishString() {
+        let blob = FunctionFSLock.strings
+        #expect(Self.le32(blob, 0) == 2, "FUNCTIONFS_STRINGS_MAGIC")
+        #expect(Self.le32(blob, 4) == UInt32(blob.count))
+        #expect(Self.le32(blob, 8) == 1 && Self.le32(blob, 12) == 1, "one string, one language")
+        #expect(blob[16] == 0x09 && blob[17] == 0x04, "en-US")
+        #expect(blob.last == 0 && blob.dropFirst(18).filter { $0 == 0 }.count == 1, "one NUL-terminated string")
+    }
+}

@@ -1,0 +1,83 @@
+# Scenario 2, a vendor-bulk lock: a configfs gadget 1209:0001 whose one function is FunctionFS,
+# served by `locksim --functionfs` (the lock's firmware side of firmware-specs/usb.md §2: vendor
+# interface 0xFF/0x4C/0x01, bulk OUT 0x01 and IN 0x81), on dummy_hcd; lockdiagd finds it by udev
+# discovery and talks to it through libusb on the real usbfs. Five unplug/replug cycles as for
+# cdc-acm, then an unplug in the middle of a motor self-test: reported, never resent.
+# lab-deadline: 420
+. "$LAB_ROOT/scripts/lab/lib.sh"
+SERIAL=SIM-0002-000      # locksim's serial for seed 2: the USB serial number matches IDENTIFY
+G=/sys/kernel/config/usb_gadget/lab-bulk
+UDC=dummy_udc.0
+FFS=/dev/ffs-lab-lock
+
+step "modules"
+for m in libcomposite dummy_hcd usb_f_fs; do modprobe "$m" || fail "modprobe $m failed"; done
+mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/config
+
+step "udev with the project's rules"
+pidof systemd-udevd > /dev/null || start_udev_with_lockdiag_rules
+
+step "gadget 1209:0001 serial $SERIAL with a FunctionFS function"
+mkdir "$G" || fail "cannot create a configfs gadget"
+echo 0x1209 > "$G/idVendor"
+echo 0x0001 > "$G/idProduct"
+echo 0x0204 > "$G/bcdDevice"
+mkdir "$G/strings/0x409"
+echo "$SERIAL" > "$G/strings/0x409/serialnumber"
+echo "Lockdiag lab" > "$G/strings/0x409/manufacturer"
+echo "LX-300 lock controller (vendor bulk)" > "$G/strings/0x409/product"
+mkdir "$G/configs/c.1" "$G/functions/ffs.lablock"
+ln -s "$G/functions/ffs.lablock" "$G/configs/c.1/"
+mkdir -p "$FFS"
+mount -t functionfs lablock "$FFS" || fail "cannot mount FunctionFS"
+
+step "locksim --functionfs (motor-stall)"
+"$BIN/locksim" --functionfs "$FFS" --scenario motor-stall --seed 2 < /dev/null > "$WORK/locksim.log" 2>&1 &
+SIM=$!
+cleanup_kill $SIM
+cleanup_keep "$WORK/locksim.log"
+wait_for 60 "locksim's descriptors on $FFS/ep0" grep -qx "ready $FFS" "$WORK/locksim.log"
+echo "$UDC" > "$G/UDC" || fail "cannot bind the gadget to $UDC"
+cleanup_run "echo '' > $G/UDC 2>/dev/null"
+
+step "udev: the USB device node and /dev/lockdiag/$SERIAL"
+wait_for 30 "/dev/lockdiag/$SERIAL from udev/70-lockdiag.rules" test -e "/dev/lockdiag/$SERIAL"
+node=$(readlink -f "/dev/lockdiag/$SERIAL")
+echo "link: /dev/lockdiag/$SERIAL -> $node"
+case "$node" in /dev/bus/usb/*) ;; *) fail "/dev/lockdiag/$SERIAL points at $node, not a USB device node" ;; esac
+perm=$(stat -c '%G %a' "$node")
+[ "$perm" = "lockdiag 660" ] || fail "$node is '$perm', not group lockdiag mode 660 as udev/70-lockdiag.rules says"
+
+step "lockdiagd with udev discovery (libusb)"
+start_daemon
+wait_for 90 "$SERIAL online in lockdiag list" lock_online
+json "$WORK/l.json" "$(device $SERIAL).get('transport')=='usb' and $(device $SERIAL)['usb']['product_id']=='0001'" ||
+    fail "lockdiag list shows $SERIAL not as a usb lock 1209:0001: $(cat "$WORK/l.json")"
+step "motor_stall confirmed"
+wait_for 60 "motor_stall confirmed on $SERIAL" stall_confirmed
+replug_five_times
+
+step "unplug in the middle of a motor self-test"
+accepted() { sed -n 's/^plugged commands=\([0-9]*\).*/\1/p' "$WORK/locksim.log" | tail -n1; }
+before=$(accepted)
+"$BIN/lockdiag" test "$SERIAL" motor --yes --json > "$WORK/selftest.json" 2> "$WORK/selftest.err" &
+TEST=$!
+# The daemon audits the self-test as started when it sends RUN_SELFTEST; the test runs ~2 s.
+selftest_started() { grep -q 'command=tests.run .*→ started' "$WORK/lockdiagd.log"; }
+wait_for 60 "the daemon starting the motor self-test" selftest_started
+echo "" > "$G/UDC"
+wait "$TEST"
+rc=$?
+cat "$WORK/selftest.json" "$WORK/selftest.err"
+[ $rc != 0 ] || fail "the self-test interrupted by the unplug was reported as passed"
+wait_for 30 "$SERIAL offline 'unplugged'" lock_unplugged
+echo "$UDC" > "$G/UDC" || fail "cannot rebind the gadget"
+wait_for 60 "$SERIAL online again" lock_online
+replugged() { grep -E '^(un)?plugged ' "$WORK/locksim.log" | tail -n1 | grep -q '^plugged '; }
+wait_for 30 "locksim plugged in again" replugged
+after=$(sed -n 's/^unplugged commands=\([0-9]*\).*/\1/p' "$WORK/locksim.log" | tail -n1)
+echo "commands accepted: $before before the self-test, $after at the unplug, $(accepted) after the replug"
+[ "$(accepted)" = "$after" ] || fail "the lock accepted $(($(accepted) - after)) command(s) after the replug: the self-test was resent"
+[ "$after" = $((before + 1)) ] || fail "the lock accepted $((after - before)) commands for one self-test before the unplug (0: the unplug came first, the lab missed the window)"
+daemon_alive
+echo "ok"
