@@ -45,9 +45,17 @@ public struct TestResult: Codable, Sendable, Equatable {
     public var actuations: [ActuationSummary]
     /// Motor test: the traces of those actuations.
     public var traces: [MotorTrace]
+    /// Measurements under ids this lockdiag does not know (ldp-v1.md §7.3: kept as numbers), in
+    /// the order the lock sent them; nil (absent in JSON) when there were none.
+    public var otherMeasurements: [OtherMeasurement]?
+
+    enum CodingKeys: String, CodingKey {
+        case test, verdict, measurements, findings, faults, actuations, traces
+        case otherMeasurements = "other_measurements"
+    }
 
     public init(test: TestKind, verdict: Verdict, measurements: TestMeasurements, findings: [String], faults: [String],
-                actuations: [ActuationSummary] = [], traces: [MotorTrace] = []) {
+                actuations: [ActuationSummary] = [], traces: [MotorTrace] = [], otherMeasurements: [OtherMeasurement]? = nil) {
         self.test = test
         self.verdict = verdict
         self.measurements = measurements
@@ -55,6 +63,21 @@ public struct TestResult: Codable, Sendable, Equatable {
         self.faults = faults
         self.actuations = actuations
         self.traces = traces
+        self.otherMeasurements = otherMeasurements
+    }
+}
+
+/// A self-test measurement under an id this lockdiag does not know: its unit and meaning are
+/// unknown, so it is passed on as the lock sent it (a newer firmware's measurement, say).
+public struct OtherMeasurement: Codable, Sendable, Equatable {
+    /// The measurement id as the lock sent it (ldp-v1.md §7.3).
+    public var id: Int
+    /// The raw value (an i32 on the wire), in whatever unit the firmware uses.
+    public var value: Int
+
+    public init(id: Int, value: Int) {
+        self.id = id
+        self.value = value
     }
 }
 

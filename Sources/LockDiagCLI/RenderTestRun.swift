@@ -41,6 +41,9 @@ public enum TestRunRenderer {
         for (label, value) in measurements(result.measurements) {
             lines.append("    " + VisibleText.pad(label, to: 21) + value)
         }
+        for other in result.otherMeasurements ?? [] {
+            lines.append("    " + VisibleText.pad("measurement \(other.id)", to: 21) + "\(other.value)" + style.dim(" (unknown to this lockdiag)"))
+        }
         for actuation in result.actuations {
             lines.append("    actuation " + ActuationText.line(actuation, style: style))
             if let trace = result.traces.first(where: { $0.actuation == actuation.actuation }), !trace.samplesMilliamps.isEmpty {

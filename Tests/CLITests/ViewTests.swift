@@ -251,6 +251,15 @@ enum Sample {
         #expect(lines.last == "Overall: FAIL — 1 failed of 1; `lockdiag faults front-door` says what to do")
     }
 
+    /// ldp-v1.md §7.3: a measurement id lockdiag does not know is shown as a number, after the known ones.
+    @Test func anUnknownMeasurementIsShownAsANumber() {
+        let result = TestResult(test: .battery, verdict: .pass, measurements: TestMeasurements(batteryRestMillivolts: 6100),
+                                findings: [], faults: [], otherMeasurements: [OtherMeasurement(id: 42, value: 4711), OtherMeasurement(id: 200, value: -3)])
+        let lines = TestRunRenderer.render(result, traceWidth: 40, style: .plain)
+        #expect(lines == ["✔ battery: PASS", "    battery at rest      6.10 V", "    measurement 42       4711 (unknown to this lockdiag)",
+                          "    measurement 200      -3 (unknown to this lockdiag)"])
+    }
+
     @Test func progressFollowsTheActuation() {
         var progress = TestProgress(device: "front-door", test: .motor)
         #expect(progress.line(elapsedSeconds: 0.25, frame: 0) == "⠋ motor self-test on front-door · 0.3 s")

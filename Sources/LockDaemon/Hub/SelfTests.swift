@@ -208,7 +208,9 @@ extension Hub {
         case .battery: .battery
         case .fingerprint: .fingerprint
         }
+        // ldp-v1.md §7.3: unknown ids are kept and shown as numbers, not dropped.
+        let other = result.measurements.filter { !$0.id.isKnown }.map { OtherMeasurement(id: Int($0.id.rawValue), value: Int($0.value)) }
         return TestResult(test: kind, verdict: verdict, measurements: m, findings: findings, faults: faults,
-                          actuations: actuations, traces: traces)
+                          actuations: actuations, traces: traces, otherMeasurements: other.isEmpty ? nil : other)
     }
 }
