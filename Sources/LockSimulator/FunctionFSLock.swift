@@ -17,7 +17,7 @@ import Glibc
 public final class FunctionFSLock: Sendable {
     public let configuration: SimulatorConfiguration
     public let directory: String
-    private let shared = Shared()
+    private let shared: Shared
 
     /// What the two threads and the caller share.
     private final class Shared: Sendable {
@@ -29,9 +29,9 @@ public final class FunctionFSLock: Sendable {
         /// plug change: an OUT read or IN write blocked across an unplug would otherwise hand the
         /// host an answer from before it, or wait for one the host never asks for.
         let exchangeThread = Atomic<UInt>(0)
-        /// Lines for stdout (`locksim` prints them), taken by `takeReports`.
-        let reports = Mutex<[String]>([])
-        func report(_ line: String) { reports.withLock { $0.append(line) } }
+        /// Where a plug change is told, from the thread that saw it.
+        let report: @Sendable (String) -> Void
+        init(report: @escaping @Sendable (String) -> Void) { self.report = report }
     }
 
     /// wMaxPacketSize of the bulk endpoints at full and at high speed (usb.md §2.1).
@@ -40,9 +40,12 @@ public final class FunctionFSLock: Sendable {
     /// The host reads IN transfers of this size (usb.md §2.2).
     static let transferBytes = 1024
 
-    public init(configuration: SimulatorConfiguration, directory: String) {
+    /// `report` gets a line at every plug change ("plugged commands=N", "unplugged
+    /// commands=N"), on the simulator's own threads; `locksim` prints them.
+    public init(configuration: SimulatorConfiguration, directory: String, report: @escaping @Sendable (String) -> Void) {
         self.configuration = configuration
         self.directory = directory
+        shared = Shared(report: report)
     }
 
     /// The descriptors blob (FUNCTIONFS_DESCRIPTORS_MAGIC_V2 with full- and high-speed sets):
@@ -87,9 +90,6 @@ public final class FunctionFSLock: Sendable {
             throw .system(error)
         }
     }
-
-    /// Lines to print since the last call: plugged in, unplugged, with the commands accepted.
-    public func takeReports() -> [String] { shared.reports.withLock { r in defer { r.removeAll() }; return r } }
 
     private static func writeWhole(_ fd: Int32, _ bytes: [UInt8], what: String) throws(SystemError) {
         let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }

@@ -200,18 +200,14 @@ struct LockSim: ParsableCommand {
             }
         }
         if let functionFS {
-            let usbLock = FunctionFSLock(configuration: configurations[0], directory: functionFS)
+            // Plug changes are printed as they happen; the lock's threads serve it until a stop signal.
+            let usbLock = FunctionFSLock(configuration: configurations[0], directory: functionFS) { line in
+                print(line)
+                fflush(nil)
+            }
             try usbLock.start()
             print("ready \(functionFS)")
             fflush(nil)
-            // Report plug changes until a stop signal; the threads serve the lock meanwhile.
-            Thread.detachNewThread {
-                while true {
-                    for line in usbLock.takeReports() { print(line) }
-                    fflush(nil)
-                    Thread.sleep(forTimeInterval: 0.1)
-                }
-            }
             var received: Int32 = 0
             while sigwait(&stopSignals, &received) != 0 {}
             return
