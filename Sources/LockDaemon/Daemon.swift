@@ -177,8 +177,7 @@ extension Daemon {
             limits.idleTimeoutSeconds = configuration.security.idleTimeoutSeconds
             limits.maxRequestBytes = configuration.security.maxRequestBytes
             server = try await MetricsServer(address: address, limits: limits) {
-                MetricsExposition.render(MetricsSnapshot(version: version, uptimeSeconds: Double(MonotonicClock.nanoseconds() - started) / 1e9,
-                                                         devices: hub.metricsDevices(), loop: hub.loop.statistics))
+                MetricsExposition.render(hub.metricsSnapshot(version: version, uptimeSeconds: Double(MonotonicClock.nanoseconds() - started) / 1e9))
             }
         } catch {
             throw DaemonError.metricsUnavailable(address: address.description, reason: "\(error)")
