@@ -126,6 +126,7 @@ public final class Daemon: Service {
         }
         var hotplugConfiguration = c.hotplug
         hotplugConfiguration.baudRate = c.baudRate
+        hotplugConfiguration.usbFIFOPriority = c.loop.realtime.map { max(1, $0.fifoPriority - 1) }
         let hotplug = Hotplug(hub: hub, configuration: hotplugConfiguration, logger: logger)
         hotplug.start()
         // Declared before the loop's: runs after loop.stop() has closed the USB links.
