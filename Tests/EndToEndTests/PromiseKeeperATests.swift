@@ -157,6 +157,53 @@ final class SimulatedPtyLocks {
         #expect(audit.map(\.outcome) == ["started"], "\(audit)")
     }
 
+    /// README / `lockdiag list --help`: with `--json`, `list --follow` prints each
+    /// `devices.changed` notification's params as one JSON line. A USB lock faked by umockdev is
+    /// plugged in and unplugged; each line is exactly what a subscriber of the same daemon got.
+    @Test func listFollowJSONPrintsEachChangeAsOneLine() throws {
+        let scratch = try TemporaryDirectory(prefix: "usbjson")
+        defer { scratch.remove() }
+        let bed = try Testbed()
+        defer { bed.quit() }
+        let daemon = try DaemonProcess([], launcher: bed.launcher)
+        defer { #expect(daemon.stop() == 0) }
+        let subscriber = JSONRPCClient(socketPath: daemon.socketPath)
+        _ = try subscriber.call(APIMethod.devicesSubscribe)
+        let follow = try ChildProcess("lockdiag", ["list", "--follow", "--json", "--socket", daemon.socketPath])
+        defer { follow.signal(SIGKILL) }
+        // First the list (devices.list's result, pretty-printed, ending with its closing brace).
+        var list = ""
+        while let line = follow.readLine(within: 10) {
+            list += line + "\n"
+            if line == "}" { break }
+        }
+        #expect(try JSONValue(parsing: list)["devices"] == .array([]), "\(list) \(follow.allErrors)")
+        func notified() throws -> JSONValue? {
+            while let (method, params) = try subscriber.nextNotification(timeoutSeconds: 10) {
+                if method == APIMethod.devicesChangedNotification { return params }
+            }
+            return nil
+        }
+        try bed.command("ioctl /dev/bus/usb/001/007 " + Recording.path("lock-bulk.ioctl"))
+        try bed.command("add " + Recording.prepare("lock-bulk.umockdev", in: scratch))
+        let added = try #require(try notified())
+        #expect(added["change"] == "added")
+        let addedLine = try #require(follow.readLine(within: 10), "\(follow.allErrors)")
+        #expect(try JSONValue(parsing: addedLine) == added, "\(addedLine)")
+        try bed.command("uevent \(USBTests.bulkSyspath) remove")
+        try bed.command("remove \(USBTests.bulkSyspath)")
+        var removed = try #require(try notified())
+        // The lock may have come online between the two (a second `added` is not sent, but be exact).
+        while removed["change"] != "removed" {
+            #expect(try JSONValue(parsing: try #require(follow.readLine(within: 10))) == removed)
+            removed = try #require(try notified())
+        }
+        let removedLine = try #require(follow.readLine(within: 10), "\(follow.allErrors)")
+        #expect(try JSONValue(parsing: removedLine) == removed, "\(removedLine)")
+        follow.signal(SIGINT)
+        #expect(follow.waitForExit(within: 5) && follow.process.terminationStatus == 0)
+    }
+
     /// lockdiagd with one healthy simulated lock, online, in `directory` (which outlives it,
     /// so its history can be read after a kill): the daemon, a client and the lock's id.
     static func healthyLockDaemon(in directory: TemporaryDirectory) throws -> (DaemonProcess, JSONRPCClient, String) {
