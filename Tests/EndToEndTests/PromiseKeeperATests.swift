@@ -204,6 +204,30 @@ final class SimulatedPtyLocks {
         #expect(follow.waitForExit(within: 5) && follow.process.terminationStatus == 0)
     }
 
+    /// socket-api.md daemon.stats: counters are published once a second, so figures are at most
+    /// that old. Measured by the loop's own clock, not the test's: `cycles` counts poll-loop
+    /// ticks (a busy machine makes fewer, never more, than time allows), so once it has grown
+    /// by two seconds' worth of ticks after a read, a lock polled all along must show new
+    /// frames. Counters published every 2 s or more would fail this; no timing is asserted.
+    @Test func statsFiguresAreAtMostASecondOld() throws {
+        let directory = try TemporaryDirectory(prefix: "stats")
+        defer { directory.remove() }
+        let (daemon, client, _) = try Self.healthyLockDaemon(in: directory)
+        defer { #expect(daemon.stop() == 0) }
+        func stats() throws -> DaemonStats { try client.call(APIMethod.daemonStats).decode(as: DaemonStats.self) }
+        for _ in 0..<3 {
+            let before = try stats()
+            let frames = try #require(before.devices.first).frames
+            var after = before
+            #expect(try TestSupport.wait(upTo: 30, pollEvery: 0.05) {
+                after = try stats()
+                return after.cycles >= before.cycles + 2 * UInt64(before.pollHz)
+            }, "the poll loop stood still")
+            #expect(try #require(after.devices.first).frames > frames,
+                    "after \(after.cycles - before.cycles) ticks at \(before.pollHz) Hz the counters still read \(frames) frames")
+        }
+    }
+
     /// lockdiagd with one healthy simulated lock, online, in `directory` (which outlives it,
     /// so its history can be read after a kill): the daemon, a client and the lock's id.
     static func healthyLockDaemon(in directory: TemporaryDirectory) throws -> (DaemonProcess, JSONRPCClient, String) {
