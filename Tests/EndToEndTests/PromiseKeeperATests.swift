@@ -37,6 +37,62 @@ final class SimulatedPtyLocks {
     }
 }
 
+/// Another process (Python's sqlite3 module) holding a database's write lock (BEGIN
+/// IMMEDIATE) until released: to lockdiagd, a disk that does not take writes.
+final class SQLiteWriteLock {
+    let process = Process()
+    private let input = Pipe()
+    private let output = Pipe()
+    private let errors = Pipe()
+
+    init(_ path: String) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", """
+            import sqlite3, sys
+            c = sqlite3.connect(sys.argv[1], isolation_level=None)
+            c.execute("BEGIN IMMEDIATE")
+            print("held", flush=True)
+            sys.stdin.readline()
+            c.execute("COMMIT")
+            """, path]
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        // Its first line, with a deadline: "held", or nothing if it failed (then its stderr says why).
+        var line: [UInt8] = []
+        let fd = output.fileHandleForReading.fileDescriptor
+        let deadline = Date().addingTimeInterval(15)
+        while !line.contains(0x0A) && Date() < deadline {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&p, 1, 100) > 0 else { continue }
+            var chunk = [UInt8](repeating: 0, count: 64)
+            let n = read(fd, &chunk, chunk.count)
+            guard n > 0 else { break }
+            line += chunk[0..<n]
+        }
+        guard line == Array("held\n".utf8) else {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            let why = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            throw CouldNotLock(path: path, why: why)
+        }
+    }
+
+    struct CouldNotLock: Error, CustomStringConvertible {
+        var path: String
+        var why: String
+        var description: String { "python3 could not take the write lock of \(path): \(why)" }
+    }
+
+    func release() {
+        input.fileHandleForWriting.write(Data("\n".utf8))
+        process.waitUntilExit()
+    }
+
+    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+}
+
 /// Promises of the README, docs/socket-api.md, docs/reports.md and docs/security.md kept by a
 /// real lockdiagd (issue 14, "every promise holds", part A).
 @Suite(.serialized) struct PromiseKeeperATests {
@@ -226,6 +282,44 @@ final class SimulatedPtyLocks {
             #expect(try #require(after.devices.first).frames > frames,
                     "after \(after.cycles - before.cycles) ticks at \(before.pollHz) Hz the counters still read \(frames) frames")
         }
+    }
+
+    /// reports.md Durability: telemetry (status samples, actuations) goes through a queue the
+    /// history thread flushes, never written inside the hub's lock. While another process holds
+    /// the database's write lock, the lock's actuations are queued (`pending_telemetry`), the
+    /// daemon goes on answering and notifying, and once the database is free the queue is
+    /// written with no one asking.
+    @Test func telemetryIsQueuedAndWrittenByTheHistoryThreadNotByTheHub() throws {
+        let daemon = try DaemonProcess(["--simulate", "healthy", "--simulate-activity", "0.3"])
+        defer { #expect(daemon.stop() == 0) }
+        let client = JSONRPCClient(socketPath: daemon.socketPath)
+        let watcher = JSONRPCClient(socketPath: daemon.socketPath)
+        #expect(try TestSupport.wait(upTo: 10) { try devices(client).first?.online == true })
+        let id = JSONValue.string(try devices(client)[0].id)
+        _ = try watcher.call(APIMethod.telemetrySubscribe, params: ["device": id])
+        func history() throws -> JSONValue? { try client.call(APIMethod.daemonInfo)["health"]?["history"] }
+        func rows() throws -> Int { try client.call(APIMethod.stationInfo).decode(as: StationInfo.self).history.statusSamples }
+
+        let held = try SQLiteWriteLock(daemon.databasePath)
+        // The history thread has tried to write and failed, and actuations wait in its queue.
+        var health: JSONValue?
+        #expect(try TestSupport.wait(upTo: 20, pollEvery: 0.1) {
+            health = try history()
+            return (health?["write_errors"]?.intValue ?? 0) > 0 && (health?["pending_telemetry"]?.intValue ?? 0) > 0
+        }, "the write lock never stopped a flush: \(String(describing: health))")
+        let before = try rows()
+        // The hub answers, and notifies, meanwhile.
+        var actuations = 0
+        #expect(TestSupport.wait(upTo: 20) {
+            if let note = try? watcher.nextNotification(timeoutSeconds: 1), note.params["actuation"] != nil { actuations += 1 }
+            return actuations >= 2
+        }, "no actuation notified while the database was locked")
+        #expect(try client.call(APIMethod.deviceStatus, params: ["device": id]).decode(as: DeviceStatus.self).device == id.stringValue)
+        #expect(try rows() == before, "written while another process held the write lock")
+
+        held.release()
+        #expect(try TestSupport.wait(upTo: 20, pollEvery: 0.1) { try rows() > before && history()?["pending_telemetry"]?.intValue == 0 },
+                "the queue was not written once the database was free: \(String(describing: try? history()))")
     }
 
     /// lockdiagd with one healthy simulated lock, online, in `directory` (which outlives it,
