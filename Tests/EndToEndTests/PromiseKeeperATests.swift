@@ -322,6 +322,26 @@ final class SQLiteWriteLock {
                 "the queue was not written once the database was free: \(String(describing: try? history()))")
     }
 
+    /// socket-api.md faults.clear: a Tuya lock keeps no fault memory, so only the daemon's faults
+    /// are cleared (`cleared_on_device` 0). A simulated Tuya lock with a stuck bolt (its alarm
+    /// raises motor_stall), cleared over the socket.
+    @Test func clearingATuyaLockClearsOnlyTheDaemonsFaults() throws {
+        let sim = try SimulatedPtyLocks(["--seed", "5", "--dialect", "tuya", "--scenario", "motor-stall", "--activity", "0"])
+        defer { sim.stop() }
+        let path = sim.paths[0]
+        let daemon = try DaemonProcess(["--serial", path, "--dialect", "tuya", "--no-discovery"])
+        defer { #expect(daemon.stop() == 0) }
+        let client = JSONRPCClient(socketPath: daemon.socketPath)
+        let device: JSONValue = ["device": .string(path)]
+        func stall() throws -> Fault? {
+            try client.call(APIMethod.faultsList, params: device).decode(as: FaultsList.self).faults.first { $0.name == "motor_stall" }
+        }
+        #expect(try TestSupport.wait(upTo: 20, pollEvery: 0.1) { try stall()?.status == .confirmed }, "the lock's alarm never raised motor_stall")
+        let cleared = try client.call(APIMethod.faultsClear, params: device).decode(as: FaultsCleared.self)
+        #expect(cleared.clearedOnDevice == 0 && cleared.cleared >= 1, "\(cleared)")
+        #expect(try stall() == nil)
+    }
+
     /// lockdiagd with one healthy simulated lock, online, in `directory` (which outlives it,
     /// so its history can be read after a kill): the daemon, a client and the lock's id.
     static func healthyLockDaemon(in directory: TemporaryDirectory) throws -> (DaemonProcess, JSONRPCClient, String) {
