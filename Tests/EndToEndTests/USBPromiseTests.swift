@@ -14,12 +14,8 @@ import Testing
     @Test func transferErrorsAndOverflowsAreCountedAndOnlyThatExchangeIsDropped() throws {
         let scratch = try TemporaryDirectory(prefix: "usberrors")
         defer { scratch.remove() }
-        let bulk = try Recording.prepare("lock-bulk.umockdev", in: scratch)
-        let daemon = try DaemonProcess([], launcher: ["/usr/bin/umockdev-run", "--device", bulk, "--ioctl",
-                                                      "/dev/bus/usb/001/007=" + Recording.path("lock-bulk-errors.ioctl"), "--"])
+        let (daemon, client) = try Recording.bulkLockDaemon(replaying: "lock-bulk-errors.ioctl", in: scratch)
         defer { #expect(Recording.stopUnderUmockdevRun(daemon) == 0) }
-        let client = JSONRPCClient(socketPath: daemon.socketPath)
-        try client.connect()
         func status() throws -> DeviceStatus {
             try client.call(APIMethod.deviceStatus, params: ["device": "LX3-000123"]).decode(as: DeviceStatus.self)
         }

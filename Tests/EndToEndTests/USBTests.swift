@@ -125,12 +125,8 @@ import Testing
     @Test func aStalledEndpointIsClearedCountedAndTheNextExchangeWorks() throws {
         let scratch = try TemporaryDirectory(prefix: "usbstall")
         defer { scratch.remove() }
-        let bulk = try Recording.prepare("lock-bulk.umockdev", in: scratch)
-        let daemon = try DaemonProcess([], launcher: ["/usr/bin/umockdev-run", "--device", bulk, "--ioctl",
-                                                      "/dev/bus/usb/001/007=" + Recording.path("lock-bulk-stall.ioctl"), "--"])
+        let (daemon, client) = try Recording.bulkLockDaemon(replaying: "lock-bulk-stall.ioctl", in: scratch)
         defer { #expect(Recording.stopUnderUmockdevRun(daemon) == 0) }
-        let client = JSONRPCClient(socketPath: daemon.socketPath)
-        try client.connect()
         func status() throws -> DeviceStatus {
             try client.call(APIMethod.deviceStatus, params: ["device": "LX3-000123"]).decode(as: DeviceStatus.self)
         }
@@ -268,6 +264,16 @@ enum Recording {
         let target = directory.path + "/" + (copy ?? name)
         try stripped.write(toFile: target, atomically: true, encoding: .utf8)
         return target
+    }
+
+    /// lockdiagd with lock-bulk.umockdev plugged in, its URBs replayed from `script`, and a
+    /// client connected to it.
+    static func bulkLockDaemon(replaying script: String, in scratch: TemporaryDirectory) throws -> (DaemonProcess, JSONRPCClient) {
+        let bulk = try prepare("lock-bulk.umockdev", in: scratch)
+        let daemon = try DaemonProcess([], launcher: ["/usr/bin/umockdev-run", "--device", bulk, "--ioctl", "/dev/bus/usb/001/007=" + path(script), "--"])
+        let client = JSONRPCClient(socketPath: daemon.socketPath)
+        try client.connect()
+        return (daemon, client)
     }
 
     /// SIGTERM to lockdiagd itself: umockdev-run, started by the test runner with SIGTERM
