@@ -15,10 +15,17 @@
 //   uevent SYSPATH ACTION  send a uevent ("add", "remove", "change") for a device
 //   remove SYSPATH         remove a device (and its children) from sysfs and /dev; no uevent
 //   link DEVNODE TARGET    make the /dev node a symlink to TARGET (e.g. a simulator's pty)
+//   busy DEVNODE           another program holds the device's interfaces: every
+//                          USBDEVFS_CLAIMINTERFACE on DEVNODE fails with EBUSY, as the kernel
+//                          answers when another handle has claimed it; other ioctls get
+//                          umockdev's defaults (no replay script)
+//   claims                 "ok N": the claims refused so far
 //   quit                   remove the testbed and exit (end of input does the same)
 // On start it prints "dir PATH": the testbed root, the UMOCKDEV_DIR for the program under test.
 #include <dlfcn.h>
 #include <errno.h>
+#include <sys/ioctl.h>
+#include <linux/usbdevice_fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +41,23 @@ static int (*load_ioctl)(Testbed *, const char *, const char *, GErrorView **);
 static void (*send_uevent)(Testbed *, const char *, const char *);
 static void (*remove_device)(Testbed *, const char *);
 static void (*object_unref)(void *);
+static int (*attach_ioctl)(Testbed *, const char *, void *, GErrorView **);
+static void *(*ioctl_base_new)(void);
+static unsigned long (*client_request)(void *);
+static void (*client_complete)(void *, long, int);
+static unsigned long (*signal_connect)(void *, const char *, void *, void *, void *, int);
+
+// Counted on umockdev's ioctl thread, read on the main one.
+static int refused_claims;
+
+// umockdev's "handle-ioctl" signal (UMockdevIoctlBase): refuse claims, leave the rest.
+static int refuse_claims(void *handler, void *client, void *data) {
+    (void)handler, (void)data;
+    if (client_request(client) != USBDEVFS_CLAIMINTERFACE) return 0;
+    __atomic_add_fetch(&refused_claims, 1, __ATOMIC_RELAXED);
+    client_complete(client, -1, EBUSY);
+    return 1;
+}
 
 static void *need(void *library, const char *name) {
     void *symbol = dlsym(library, name);
@@ -85,6 +109,11 @@ int main(void) {
     send_uevent = need(library, "umockdev_testbed_uevent");
     remove_device = need(library, "umockdev_testbed_remove_device");
     object_unref = need(RTLD_DEFAULT, "g_object_unref");
+    attach_ioctl = need(library, "umockdev_testbed_attach_ioctl");
+    ioctl_base_new = need(library, "umockdev_ioctl_base_new");
+    client_request = need(library, "umockdev_ioctl_client_get_request");
+    client_complete = need(library, "umockdev_ioctl_client_complete");
+    signal_connect = need(RTLD_DEFAULT, "g_signal_connect_data");
 
     Testbed *testbed = testbed_new();
     const char *root = testbed_root(testbed);
@@ -126,8 +155,18 @@ int main(void) {
             unlink(node);
             if (symlink(target, node) != 0) { answer(0, strerror(errno)); continue; }
             answer(1, NULL);
+        } else if (strcmp(line, "busy") == 0 && argument) {
+            void *handler = ioctl_base_new();
+            signal_connect(handler, "handle-ioctl", (void *)refuse_claims, NULL, NULL, 0);
+            int ok = attach_ioctl(testbed, argument, handler, &error);
+            object_unref(handler);
+            answer(ok, error ? error->message : NULL);
+        } else if (strcmp(line, "claims") == 0) {
+            char count[32];
+            snprintf(count, sizeof count, "%d", __atomic_load_n(&refused_claims, __ATOMIC_RELAXED));
+            answer(1, count);
         } else {
-            answer(0, "unknown command (add FILE | ioctl DEVNODE FILE | uevent SYSPATH ACTION | remove SYSPATH | link DEVNODE TARGET | quit)");
+            answer(0, "unknown command (add FILE | ioctl DEVNODE FILE | uevent SYSPATH ACTION | remove SYSPATH | link DEVNODE TARGET | busy DEVNODE | claims | quit)");
         }
     }
     // Removes the testbed directory.

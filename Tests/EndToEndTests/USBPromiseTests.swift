@@ -35,4 +35,53 @@ import Testing
         let faults = try client.call(APIMethod.faultsList).decode(as: FaultsList.self).faults
         #expect(!faults.contains { $0.name == "link_lost" }, "\(faults.map(\.name))")
     }
+
+    /// A user who may not open the device node is told what to do about it (usb.md §2.3).
+    @Test func accessDeniedOnOpenSaysToJoinTheGroupOrRunAsRoot() throws {
+        let scratch = try TemporaryDirectory(prefix: "usbaccess")
+        defer { scratch.remove() }
+        let bulk = try Recording.prepare("lock-bulk.umockdev", in: scratch)
+        // lockdiagd as nobody: the testbed open to it, all but the lock's node, which stays root's
+        // (0600) as udev leaves it without our rules.
+        let asNobody = #"chmod -R a+rwX "$UMOCKDEV_DIR" && chmod 0600 "$UMOCKDEV_DIR/dev/bus/usb/001/007" && "#
+            + #"exec /usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups "$0" "$@""#
+        let daemon = try DaemonProcess([], launcher: ["/usr/bin/umockdev-run", "--device", bulk, "--", "/bin/sh", "-c", asNobody])
+        defer { #expect(Recording.stopUnderUmockdevRun(daemon) == 0) }
+        let client = JSONRPCClient(socketPath: daemon.socketPath)
+        try client.connect()
+        func problem() throws -> String? {
+            try client.call(APIMethod.devicesList).decode(as: DevicesList.self).devices.first { $0.id == "LX3-000123" }?.problem
+        }
+        #expect(try TestSupport.wait(upTo: 10) { try problem()?.contains("LIBUSB_ERROR_ACCESS") == true })
+        let said = try #require(try problem())
+        #expect(said.contains("libusb_open: LIBUSB_ERROR_ACCESS — permission denied — add your user to group lockdiag (see udev/README.md) or run as root"),
+                "\(said)")
+    }
+
+    /// An interface another program has claimed: lockdiagd says so and keeps trying to claim it.
+    @Test func aBusyInterfaceIsReportedAndClaimedAgainAndAgain() throws {
+        let scratch = try TemporaryDirectory(prefix: "usbbusy")
+        defer { scratch.remove() }
+        let bed = try Testbed()
+        defer { bed.quit() }
+        try bed.command("busy /dev/bus/usb/001/007")
+        try bed.command("add " + Recording.prepare("lock-bulk.umockdev", in: scratch))
+        let daemon = try DaemonProcess([], launcher: bed.launcher)
+        defer { #expect(daemon.stop() == 0) }
+        let client = JSONRPCClient(socketPath: daemon.socketPath)
+        try client.connect()
+        func listed() throws -> DeviceSummary? {
+            try client.call(APIMethod.devicesList).decode(as: DevicesList.self).devices.first { $0.id == "LX3-000123" }
+        }
+        #expect(try TestSupport.wait(upTo: 10) { try listed()?.problem?.contains("LIBUSB_ERROR_BUSY") == true })
+        let said = try #require(try listed())
+        #expect(!said.online)
+        #expect(said.problem?.contains("libusb_claim_interface: LIBUSB_ERROR_BUSY — the interface is claimed by another program") == true
+                    && said.problem?.contains("lockdiag retries") == true, "\(said.problem ?? "")")
+        // And it does: claim after claim while the other program holds on.
+        let first = try #require(Int(try bed.answer("claims")))
+        #expect(first >= 1)
+        #expect(try TestSupport.wait(upTo: 10) { try Int(bed.answer("claims"))! >= first + 3 })
+    }
 }
+

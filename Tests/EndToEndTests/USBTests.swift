@@ -316,10 +316,14 @@ final class Testbed {
     /// Runs the program under test inside the testbed, through umockdev's preload library.
     var launcher: [String] { ["/usr/bin/env", "UMOCKDEV_DIR=\(directory)", "LD_PRELOAD=libumockdev-preload.so.0"] }
 
-    func command(_ line: String) throws {
+    func command(_ line: String) throws { _ = try answer(line) }
+
+    /// What follows "ok" in the tool's answer to `line`.
+    func answer(_ line: String) throws -> String {
         child.send(line)
         let answer = try #require(child.readLine(within: 10), "no answer to '\(line)': \(child.allErrors)")
         try #require(answer.hasPrefix("ok"), "'\(line)': \(answer)")
+        return String(answer.dropFirst(2)).trimmingCharacters(in: .whitespaces)
     }
 
     /// Removes the testbed (its directory) and waits for the tool to exit.
