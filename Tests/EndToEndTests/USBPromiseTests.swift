@@ -83,5 +83,39 @@ import Testing
         #expect(first >= 1)
         #expect(try TestSupport.wait(upTo: 10) { try Int(bed.answer("claims"))! >= first + 3 })
     }
+
+    /// A lock that accepts requests but never ends its answer (its IN transfers stay pending), and
+    /// one that never accepts a request (OUT pending): each exchange ends at libusb's transfer
+    /// timeout as LIBUSB_TRANSFER_TIMED_OUT, is counted as a USB timeout and as a response
+    /// timeout as on serial, and the link stays open for the next exchange.
+    @Test(arguments: ["in", "out"]) func anExchangeThatRunsOutOfTimeIsATimeoutAndTheNextOneIsTried(_ hung: String) throws {
+        let scratch = try TemporaryDirectory(prefix: "usbhang")
+        defer { scratch.remove() }
+        let bed = try Testbed()
+        defer { bed.quit() }
+        try bed.command("hang /dev/bus/usb/001/007 \(hung)")
+        try bed.command("add " + Recording.prepare("lock-bulk.umockdev", in: scratch))
+        let daemon = try DaemonProcess([], launcher: bed.launcher)
+        defer { #expect(daemon.stop() == 0) }
+        let client = JSONRPCClient(socketPath: daemon.socketPath)
+        try client.connect()
+        func link() throws -> LinkStats? {
+            try client.call(APIMethod.daemonStats).decode(as: DaemonStats.self).devices.first { $0.device == "LX3-000123" }
+        }
+        // Counters are published once a second.
+        #expect(try TestSupport.wait(upTo: 10) {
+            let stats = try link()
+            return ((hung == "in" ? stats?.usb?.inTimeouts : stats?.usb?.outTimeouts) ?? 0) >= 3 && (stats?.timeouts ?? 0) >= 3
+        }, "\(String(describing: try? link()))")
+        let stats = try #require(try link())
+        let usb = try #require(stats.usb)
+        #expect((hung == "in" ? usb.outTimeouts : usb.inTimeouts) == 0, "\(usb)")
+        // Each timed-out exchange ended and the next one started, on the same open link.
+        #expect(usb.exchanges >= 3 && usb.transferErrors == 0 && usb.stalls == 0, "\(usb)")
+        #expect(stats.timeouts >= 3 && stats.reconnects == 0, "\(stats)")
+        let faults = try client.call(APIMethod.faultsList).decode(as: FaultsList.self).faults
+        #expect(!faults.contains { $0.name == "link_lost" }, "\(faults.map(\.name))")
+        #expect(!daemon.child.allErrors.contains("LIBUSB_TRANSFER_TIMED_OUT on endpoint"), "a timeout closed the link: \(daemon.child.allErrors)")
+    }
 }
 
