@@ -8,6 +8,25 @@ import Testing
 /// firmware-specs/usb.md §2.2–2.3 (timing and errors), kept by the real lockdiagd and libusb
 /// against umockdev recordings (Tests/Recordings).
 @Suite(.serialized) struct USBPromiseTests {
+    /// lock-bulk.umockdev plugged into a testbed whose usbfs node answers as `setup` (a testbed
+    /// command) says, and lockdiagd on it with a client connected.
+    static func lockOnTestbed(_ setup: String) throws -> (Testbed, DaemonProcess, JSONRPCClient) {
+        let bed = try Testbed()
+        do {
+            try bed.command(setup)
+            let scratch = try TemporaryDirectory(prefix: "usbbed")
+            defer { scratch.remove() }
+            try bed.command("add " + Recording.prepare("lock-bulk.umockdev", in: scratch))
+            let daemon = try DaemonProcess([], launcher: bed.launcher)
+            let client = JSONRPCClient(socketPath: daemon.socketPath)
+            try client.connect()
+            return (bed, daemon, client)
+        } catch {
+            bed.quit()
+            throw error
+        }
+    }
+
     /// A transfer ended by a bus error (TRANSFER_ERROR) or an overflow costs that exchange only:
     /// each is counted, the lost answer counts as a timeout, the link stays up and the next
     /// exchange gets through.
@@ -60,16 +79,9 @@ import Testing
 
     /// An interface another program has claimed: lockdiagd says so and keeps trying to claim it.
     @Test func aBusyInterfaceIsReportedAndClaimedAgainAndAgain() throws {
-        let scratch = try TemporaryDirectory(prefix: "usbbusy")
-        defer { scratch.remove() }
-        let bed = try Testbed()
+        let (bed, daemon, client) = try Self.lockOnTestbed("busy /dev/bus/usb/001/007")
         defer { bed.quit() }
-        try bed.command("busy /dev/bus/usb/001/007")
-        try bed.command("add " + Recording.prepare("lock-bulk.umockdev", in: scratch))
-        let daemon = try DaemonProcess([], launcher: bed.launcher)
         defer { #expect(daemon.stop() == 0) }
-        let client = JSONRPCClient(socketPath: daemon.socketPath)
-        try client.connect()
         func listed() throws -> DeviceSummary? {
             try client.call(APIMethod.devicesList).decode(as: DevicesList.self).devices.first { $0.id == "LX3-000123" }
         }
@@ -89,16 +101,9 @@ import Testing
     /// timeout as LIBUSB_TRANSFER_TIMED_OUT, is counted as a USB timeout and as a response
     /// timeout as on serial, and the link stays open for the next exchange.
     @Test(arguments: ["in", "out"]) func anExchangeThatRunsOutOfTimeIsATimeoutAndTheNextOneIsTried(_ hung: String) throws {
-        let scratch = try TemporaryDirectory(prefix: "usbhang")
-        defer { scratch.remove() }
-        let bed = try Testbed()
+        let (bed, daemon, client) = try Self.lockOnTestbed("hang /dev/bus/usb/001/007 \(hung)")
         defer { bed.quit() }
-        try bed.command("hang /dev/bus/usb/001/007 \(hung)")
-        try bed.command("add " + Recording.prepare("lock-bulk.umockdev", in: scratch))
-        let daemon = try DaemonProcess([], launcher: bed.launcher)
         defer { #expect(daemon.stop() == 0) }
-        let client = JSONRPCClient(socketPath: daemon.socketPath)
-        try client.connect()
         func link() throws -> LinkStats? {
             try client.call(APIMethod.daemonStats).decode(as: DaemonStats.self).devices.first { $0.device == "LX3-000123" }
         }
