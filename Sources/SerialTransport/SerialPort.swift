@@ -69,6 +69,18 @@ public final class SerialPort {
             FileIO.close(fd)
             throw .cannotConfigure(error)
         }
+        // TIOCEXCL does not stop root, and lockdiagd often runs as root: an advisory lock keeps a
+        // second lockdiag link (another lockdiagd, or one still reopening a path that now names
+        // another lock's tty) off a port one already polls. pyserial's `exclusive` takes the same.
+        let locked: Bool
+        do { locked = try FileIO.tryLockExclusive(fd, path: path) } catch {
+            FileIO.close(fd)
+            throw .cannotOpen(error)
+        }
+        guard locked else {
+            FileIO.close(fd)
+            throw .busy(path: path)
+        }
         fileDescriptor = fd
     }
 

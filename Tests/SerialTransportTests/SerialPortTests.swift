@@ -6,6 +6,25 @@ import SerialTransport
 import Testing
 
 @Suite struct SerialPortTests {
+    /// A port one lockdiag link has open is busy for another, root or not: TIOCEXCL does not stop
+    /// root, so two pollers as root (a second lockdiagd, a leftover one reopening a path that now
+    /// names another lock's pty) would take each other's bytes.
+    @Test func aPortAnotherLinkHasOpenIsBusyEvenForRoot() throws {
+        let pty = try PseudoTerminal.open()
+        defer { pty.close() }
+        let first = SerialPort(path: pty.slavePath)
+        try first.open()
+        let second = SerialPort(path: pty.slavePath)
+        #expect(throws: SerialError.busy(path: pty.slavePath)) { try second.open() }
+        #expect(!second.isOpen)
+        #expect(SerialError.busy(path: pty.slavePath).description.contains("another lockdiagd"))
+        // Free once the first lets go.
+        first.close()
+        try second.open()
+        #expect(second.isOpen)
+        second.close()
+    }
+
     @Test func opensRawExclusiveAndCarriesLDPFrames() throws {
         let pty = try PseudoTerminal.open()
         defer { pty.close() }
