@@ -23,6 +23,9 @@ final class TuyaTapRig {
                                                     dialect: DialectSpec(kind: .tuyaSniff, product: "zen3515-wifi-lock")))
         try loop.start()
         hub.start()
+        // The loop opens the tty on its first tick, and opening it flushes what waits there:
+        // the tests' reports go out after that.
+        #expect(TestSupport.wait(upTo: 10) { loop.statistics.cycles >= 3 }, "the poll loop did not start")
     }
 
     func stop() {
@@ -98,8 +101,11 @@ final class TuyaTapRig {
     @Test func checksumErrorsRaiseCommCRCErrors() throws {
         let rig = try TuyaTapRig()
         defer { rig.stop() }
-        rig.send(rig.report(11, .enumeration(0)))
-        #expect(TestSupport.wait(upTo: 10) { rig.hub.devices().first?.state == "online" })
+        // Reported until heard: bytes sent before the loop has opened the pty are flushed by the open.
+        #expect(TestSupport.wait(upTo: 10, pollEvery: 0.2) {
+            rig.send(rig.report(11, .enumeration(0)))
+            return rig.hub.devices().first?.state == "online"
+        })
         // Every other frame corrupted in its checksum byte, for a few seconds of once-a-second checks.
         var sent = 0
         #expect(TestSupport.wait(upTo: 15, pollEvery: 0.05) {
