@@ -53,7 +53,8 @@ public struct BLEOptions: Sendable, Equatable {
     /// The first reconnect delay after a failure; it doubles per failure up to `maximumBackoffSeconds`.
     public var initialBackoffSeconds: Double = 1
     public var maximumBackoffSeconds: Double = 30
-    /// A connection that lasted this long resets the backoff (the next attempt is immediate).
+    /// A connection that lasted this long resets the backoff: the next attempt comes after the
+    /// first step (`initialBackoffSeconds`), never at once (BLEConnector.sessionEnded says why).
     public var stableConnectionSeconds: Double = 10
     /// LDP/1's response deadline over this link: 100 ms (§4.2) plus a few BLE connection
     /// intervals for the request and the notification that answers it.
