@@ -40,6 +40,9 @@ public enum BLESecurityLevel: String, Hashable, Sendable, CaseIterable, CustomSt
 /// timers.
 public struct BLEOptions: Sendable, Equatable {
     public var security: BLESecurityLevel = .low
+    /// The controller to connect through (`hci1`); nil lets the kernel route: the first one up
+    /// whose address is not the lock's.
+    public var adapter: String?
     /// How long one LE connection attempt may take before it is abandoned.
     public var connectTimeoutSeconds: Double = 10
     /// The ATT_MTU this side can receive (23…517); the link uses the smaller of both sides'.
