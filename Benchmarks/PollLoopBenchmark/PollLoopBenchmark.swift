@@ -115,6 +115,15 @@ struct PollLoopBenchmark: ParsableCommand {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(results).write(to: URL(fileURLWithPath: json))
         }
+        // docs/architecture.md § Threads promises a loop that allocates nothing per cycle; this
+        // benchmark is what keeps that promise (docs/promises.md), so it fails when it is broken.
+        let allocating = results.filter { ($0.loopAllocations ?? 0) > 0 }
+        if !allocating.isEmpty {
+            print("FAIL: the poll loop allocated in \(allocating.count) of \(results.count) runs (" +
+                  allocating.map { "\($0.locks) locks: \($0.loopAllocations!)" }.joined(separator: ", ") +
+                  "); it must allocate nothing per cycle (docs/architecture.md § Threads)")
+            throw ExitCode(3)
+        }
     }
 
     /// Linking the interposer is not enough: it counts only when LD_PRELOADed. Find out by

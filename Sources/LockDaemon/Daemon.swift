@@ -126,6 +126,7 @@ public final class Daemon: Service {
         }
         var hotplugConfiguration = c.hotplug
         hotplugConfiguration.baudRate = c.baudRate
+        hotplugConfiguration.usbFIFOPriority = c.loop.realtime.map { max(1, $0.fifoPriority - 1) }
         let hotplug = Hotplug(hub: hub, configuration: hotplugConfiguration, logger: logger)
         hotplug.start()
         // Declared before the loop's: runs after loop.stop() has closed the USB links.
@@ -177,8 +178,7 @@ extension Daemon {
             limits.idleTimeoutSeconds = configuration.security.idleTimeoutSeconds
             limits.maxRequestBytes = configuration.security.maxRequestBytes
             server = try await MetricsServer(address: address, limits: limits) {
-                MetricsExposition.render(MetricsSnapshot(version: version, uptimeSeconds: Double(MonotonicClock.nanoseconds() - started) / 1e9,
-                                                         devices: hub.metricsDevices(), loop: hub.loop.statistics))
+                MetricsExposition.render(hub.metricsSnapshot(version: version, uptimeSeconds: Double(MonotonicClock.nanoseconds() - started) / 1e9))
             }
         } catch {
             throw DaemonError.metricsUnavailable(address: address.description, reason: "\(error)")

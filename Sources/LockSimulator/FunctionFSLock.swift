@@ -41,7 +41,8 @@ public final class FunctionFSLock: Sendable {
     static let transferBytes = 1024
 
     /// `report` gets a line at every plug change ("plugged commands=N", "unplugged
-    /// commands=N"), on the simulator's own threads; `locksim` prints them.
+    /// commands=N") and for each command the lock accepts ("accepted commands=N"), on the
+    /// simulator's own threads; `locksim` prints them.
     public init(configuration: SimulatorConfiguration, directory: String, report: @escaping @Sendable (String) -> Void) {
         self.configuration = configuration
         self.directory = directory
@@ -207,7 +208,10 @@ public final class FunctionFSLock: Sendable {
                 continue
             }
             let now = MonotonicClock.nanoseconds()
+            let acceptedBefore = lock.counters.commandsAccepted
             buffer.withUnsafeBytes { lock.receive(UnsafeRawBufferPointer(rebasing: $0[0..<n]), now: now) }
+            // A command (an actuation, a self-test) is rare, and what a host must never resend.
+            if lock.counters.commandsAccepted != acceptedBefore { shared.report("accepted commands=\(lock.counters.commandsAccepted)") }
             lock.advance(to: now)
             let answer = lock.takeOutput()
             // Unplugged since the request came: the answer is lost with the link.

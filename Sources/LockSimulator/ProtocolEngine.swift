@@ -66,6 +66,8 @@ extension SimulatedLock {
             _ = startActuation(direction, source: .host)
         case .runSelfTest(let kind):
             guard !isBusy else { return sendAnswer(NakCode.busy.frame(seq: seq, type: type)) }
+            // §6.7: a test that moves the bolt is refused while the door is open.
+            guard !(kind == .motor && doorOpen) else { return sendAnswer(NakCode.refused.frame(seq: seq, type: type)) }
             sendAnswer(Response.selfTestAccepted(kind, expectedDurationMilliseconds: expectedMilliseconds(kind)).frame(seq: seq))
             countCommandAccepted()
             startSelfTest(kind)

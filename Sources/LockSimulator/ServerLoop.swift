@@ -301,6 +301,9 @@ final class ServerLoop {
         case .tamper(let index, let cause):
             slots[index].lock.raiseTamper(cause: cause)
             return .done
+        case .door(let index, let open):
+            slots[index].lock.doorOpen = open
+            return .done
         case .unplug(let index) where slots[index].tty != nil, .replug(let index) where slots[index].tty != nil:
             return .failed(.externalLine(index, path: slots[index].tty?.path ?? ""))
         case .unplug(let index):

@@ -72,6 +72,9 @@ public final class SimulatedLock {
     /// The battery self-test's resistor load.
     var testLoadAmps = 0.0
     var tamperActiveUntil: UInt64?
+    /// The door as the lock's door sensor reports it (§6.2 `door`): `door I open` on locksim's
+    /// console. While it is open the lock refuses the self-test that moves the bolt (§6.7).
+    public var doorOpen = false
     var tamperDueAt: UInt64?
     var nextHousekeeping: UInt64
     var nextActivity: UInt64?
@@ -368,7 +371,7 @@ public final class SimulatedLock {
         if let until = fingerprint.capturingUntil, until > nowNanoseconds { flags.insert(.fingerprintBusy) }
         let amps = run.map { _ in max(0, driveTrain.current(direction: lastDirection, volts: battery.openCircuitVolts,
                                                              sourceOhms: battery.internalOhms)) } ?? 0
-        return LockStatus(bolt: bolt, door: .closed, motor: motorState, flags: flags,
+        return LockStatus(bolt: bolt, door: doorOpen ? .open : .closed, motor: motorState, flags: flags,
                           batteryMillivolts: measuredMillivolts(loadAmps: amps + testLoadAmps, &sensorRandom),
                           batteryPercent: battery.percent, activeFaults: faults.activeCount,
                           temperatureDecicelsius: thermal.decicelsius, motorCurrentMilliamps: motorMilliamps,

@@ -19,6 +19,7 @@ public struct SimulatorConsole: Sendable {
         ("actuate I lock|unlock", "a user actuation of lock I"),
         ("finger I", "a finger on lock I's sensor"),
         ("tamper I", "lock I's tamper switch trips (TAMPER event, fault 0x0701)"),
+        ("door I open|closed", "open or close the door at lock I; open, the motor self-test is refused (NAK REFUSED)"),
         ("status", "one line per lock: index, path, scenario, bolt, battery mV, online/offline/hung"),
         ("help", "the commands and scenarios on one line"),
     ]
@@ -41,7 +42,7 @@ public struct SimulatorConsole: Sendable {
         case "help":
             return "ok commands: scenario I|all NAME; unplug I; replug I; hang I [mid-frame]; resume I; noise I RATE; "
                 + "flood I FRAMES_PER_S|off; actuate I lock|unlock; "
-                + "finger I; tamper I; status; help — scenarios: " + Scenario.allCases.map(\.rawValue).joined(separator: " ")
+                + "finger I; tamper I; door I open|closed; status; help — scenarios: " + Scenario.allCases.map(\.rawValue).joined(separator: " ")
         case "status":
             try expect(arguments, count: 0, usage: "status")
             return try call { () throws(SimulatorError) in try server.snapshots() }.map(Self.line).joined(separator: "\n")
@@ -124,6 +125,17 @@ public struct SimulatorConsole: Sendable {
             let index = try singleIndex(arguments, usage: "tamper I")
             try call { () throws(SimulatorError) in try server.raiseTamper(lock: index) }
             return "ok tamper \(index)"
+        case "door":
+            try expect(arguments, count: 2, usage: "door I open|closed")
+            let index = try lockIndex(arguments[0])
+            let open: Bool
+            switch arguments[1].lowercased() {
+            case "open": open = true
+            case "closed", "close": open = false
+            default: throw ConsoleError("the door is open or closed, not '\(arguments[1])'")
+            }
+            try call { () throws(SimulatorError) in try server.setDoor(open: open, lock: index) }
+            return "ok door \(index) \(open ? "open" : "closed")"
         default:
             throw ConsoleError("unknown command '\(verb)'; try help")
         }

@@ -236,6 +236,12 @@ public final class SimulatorServer: Sendable {
         _ = try submit(.tamper(index, cause))
     }
 
+    /// Opens or closes the door at lock `index` (its door sensor; §6.2).
+    public func setDoor(open: Bool, lock index: Int) throws(SimulatorError) {
+        try checked(index)
+        _ = try submit(.door(index, open: open))
+    }
+
     /// Every lock's state now.
     public func snapshots() throws(SimulatorError) -> [LockSnapshot] {
         guard case .snapshots(let list) = try submit(.snapshot) else { return [] }
@@ -279,6 +285,7 @@ enum ServerCommand: Sendable {
     case actuate(Int, Direction)
     case touchFinger(Int)
     case tamper(Int, TamperCause)
+    case door(Int, open: Bool)
     case unplug(Int)
     case replug(Int)
     case snapshot

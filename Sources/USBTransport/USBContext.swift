@@ -40,8 +40,14 @@ public final class USBContext: @unchecked Sendable {
     private var pollSet: UnsafeMutablePointer<pollfd>
     private var pollSetCapacity = 16
 
-    /// Starts libusb and its event thread.
-    public init() throws(USBError) {
+    /// Why the event thread did not get the SCHED_FIFO priority it was asked for; nil when it
+    /// got it or none was asked. Set in `init` only (the event thread never reads it).
+    public private(set) var realtimeProblem: String? = nil
+
+    /// Starts libusb and its event thread. `fifoPriority` (lockdiagd --realtime): SCHED_FIFO
+    /// for the event thread too, since every answer of a USB lock reaches the poll loop through
+    /// it; on a busy machine a normal-priority thread delays answers past LDP/1's deadline.
+    public init(fifoPriority: Int32? = nil) throws(USBError) {
         context = try LibUSB.initContext()
         do throws(SystemError) {
             wake = try EventDoorbell()
@@ -72,6 +78,12 @@ public final class USBContext: @unchecked Sendable {
             wake.close()
             pollSet.deallocate()
             throw .call("pthread_create", .noMemory, device: "-")
+        }
+        if let fifoPriority {
+            var parameters = sched_param()
+            parameters.sched_priority = fifoPriority
+            let error = pthread_setschedparam(thread, SCHED_FIFO, &parameters)
+            if error != 0 { realtimeProblem = "SCHED_FIFO \(fifoPriority) for the USB event thread: \(String(cString: strerror(error)))" }
         }
     }
 

@@ -159,7 +159,7 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp(DaemonRanges.pollHz.help("Status polls per second per lock")))
     var pollHz: Int = 50
 
-    @Flag(help: "Ask for SCHED_FIFO, locked memory and a quiet CPU for the poll loop; the log says what could not be had.")
+    @Flag(help: "Ask for SCHED_FIFO, locked memory and a quiet CPU for the poll loop (and SCHED_FIFO for the USB event thread); the log says what could not be had.")
     var realtime = false
 
     @Option(help: ArgumentHelp(DaemonRanges.cpu.help("Pin the poll loop to this CPU (with --realtime; default: the last CPU)"), valueName: "n"))

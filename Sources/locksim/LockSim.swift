@@ -29,8 +29,9 @@ struct LockSim: ParsableCommand {
             the descriptors (one vendor interface, bulk OUT 0x01 and IN 0x81) and strings to \
             DIR/ep0 and prints "ready DIR"; bind the gadget to a UDC then. It answers each OUT \
             transfer on DIR/ep1 with one IN transfer on DIR/ep2 and prints "plugged commands=N" \
-            and "unplugged commands=N" as the host configures and drops it (N: commands it \
-            accepted, to see that a host did not resend one).
+            and "unplugged commands=N" as the host configures and drops it, and "accepted \
+            commands=N" as it accepts a command (N: commands it accepted, to see that a host \
+            did not resend one).
 
             With --ble-att-socket the locks are Bluetooth LE locks instead: each serves a GATT \
             server (GAP, GATT, Battery, Device Information and the LDP service of \

@@ -54,21 +54,24 @@ struct FullDiskTests {
 
         // Fill the filesystem to the last byte.
         let ballast = disk + "/ballast"
-        let fd = open(ballast, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        try #require(fd >= 0, "open \(ballast): errno \(errno)")
-        var filled = 0
-        for chunk in [65536, 4096, 512] {
-            let block = [UInt8](repeating: 0xA5, count: chunk)
-            while true {
-                let n = write(fd, block, chunk)
-                if n > 0 { filled += n }
-                if n < chunk { break }
+        func fill() throws {
+            let fd = open(ballast, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            try #require(fd >= 0, "open \(ballast): errno \(errno)")
+            var filled = 0
+            for chunk in [65536, 4096, 512] {
+                let block = [UInt8](repeating: 0xA5, count: chunk)
+                while true {
+                    let n = write(fd, block, chunk)
+                    if n > 0 { filled += n }
+                    if n < chunk { break }
+                }
             }
+            let fullErrno = errno
+            close(fd)
+            #expect(fullErrno == ENOSPC, "filling stopped with errno \(fullErrno)")
+            print("full disk test: \(filled) bytes of ballast")
         }
-        let fullErrno = errno
-        close(fd)
-        #expect(fullErrno == ENOSPC, "filling stopped with errno \(fullErrno)")
-        print("full disk test: \(filled) bytes of ballast")
+        try fill()
 
         // Faults keep coming; their events cannot be written: shown unsaved, health degraded.
         var degraded: HistoryHealth?
@@ -128,7 +131,16 @@ struct FullDiskTests {
         #expect(missing.isEmpty, "seen by a client but not in the history: \(missing.prefix(5))")
         #expect(events.values.joined().allSatisfy { $0.event != .lost }, "nothing was dropped")
         watcher.close()
+
+        // reports.md § Durability: stopped (SIGTERM) while the disk still refuses writes, it
+        // logs how many records it could not write.
+        try fill()
+        #expect(TestSupport.wait(upTo: 60, pollEvery: 0.05) { ((try? health())?.unsavedRecords ?? 0) > 0 },
+                "nothing waiting unsaved on the full disk: \(String(describing: try? health()))")
         reader.close()
         #expect(daemon.stop() == 0)
+        let stopping = daemon.child.allErrors.split(separator: "\n").first { $0.contains("history: stopping with") }
+        #expect(stopping?.contains("unsaved") == true && stopping?.contains("they are lost") == true
+                && stopping?.contains("stopping with 0 record(s) (0 fault event(s)) and 0") == false, "\(daemon.child.allErrors.suffix(600))")
     }
 }

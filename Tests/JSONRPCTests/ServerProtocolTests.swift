@@ -252,6 +252,27 @@ import Testing
         }
     }
 
+    /// json-rpc.md § Batches: a batch's elements run concurrently, and the batch is one request
+    /// against the in-flight limit: five blocked elements run at once under a limit of two, and
+    /// a plain request on the same connection is still answered meanwhile.
+    @Test func aBatchRunsItsElementsAtOnceAndCountsOnceAgainstTheInFlightLimit() async throws {
+        try await withServer(configure: { $0.maxConcurrentRequestsPerConnection = 2 }) { server, probe in
+            let path = server.socketPath
+            try await onThread {
+                let socket = try RawSocket(path: path)
+                let batch = (1...5).map { #"{"jsonrpc":"2.0","method":"ticketed","id":\#($0)}"# }.joined(separator: ",")
+                try socket.send("[" + batch + "]\n")
+                #expect(TestSupport.wait(upTo: 5) { probe.ticketed.withLock { $0.running } == 5 },
+                        "elements running at once: \(probe.ticketed.withLock { $0.running })")
+                #expect(try socket.exchange(#"{"jsonrpc":"2.0","method":"echo","params":["meanwhile"],"id":"plain"}"#)["id"] == "plain")
+                probe.tickets.release(5)
+                let replies = try #require(try socket.readJSON().arrayValue)
+                #expect(replies.map { $0["id"]?.intValue } == [1, 2, 3, 4, 5])
+                #expect(replies.allSatisfy { $0["result"] == "ticket" })
+            }
+        }
+    }
+
     @Test func halfClosedClientStillGetsItsReply() async throws {
         try await withServer { server, _ in
             let path = server.socketPath

@@ -44,6 +44,26 @@ import Testing
         #expect(rig.hub.devices().first { $0.path == rig.simulator.devicePaths[1] }?.id == ids[1])
     }
 
+    /// socket-api.md § Devices and ids: `SERIAL@PATH#2` when `SERIAL@PATH` is taken too — here by
+    /// an unplugged lock still listed, whose path a third lock with the same serial now has.
+    @Test func aThirdLockWithTheSameSerialOnATakenPathGetsANumber() throws {
+        let rig = try Self.rig()
+        defer { rig.stop() }
+        _ = try #require(rig.hub.deviceAppeared(rig.tty(0, serial: Self.shared, port: "1-4"), links: rig.links))
+        _ = try #require(rig.hub.deviceAppeared(rig.tty(1, serial: Self.shared, port: "1-5"), links: rig.links))
+        let path = rig.simulator.devicePaths[1]
+        #expect(TestSupport.wait(upTo: 10) { rig.hub.devices().contains { $0.id == "\(Self.shared)@\(path)" } })
+        rig.hub.deviceDisappeared(rig.tty(1, serial: Self.shared, port: "1-5"))
+        // On another port with no USB serial number: another lock (nothing says otherwise), whose
+        // tty has the unplugged one's path and whose IDENTIFY gives the same serial number.
+        let third = try #require(rig.hub.deviceAppeared(rig.tty(1, serial: nil, port: "1-6"), links: rig.links))
+        #expect(TestSupport.wait(upTo: 10) { rig.hub.devices().contains { $0.id == "\(Self.shared)@\(path)#2" && $0.online } },
+                "\(rig.hub.devices().map { "\($0.id) \($0.path) \($0.state)" })")
+        #expect(try rig.hub.resolve("\(Self.shared)@\(path)#2") == third)
+        let ids = rig.hub.devices().map(\.id)
+        #expect(Set(ids).count == ids.count && ids.count == 3, "\(ids)")
+    }
+
     /// A path two listed locks have (one unplugged from a port, another plugged into it) names
     /// neither: the typed error lists both, with their ids — in the hub, for every socket method
     /// that takes a device, and in the CLI (exit 4, the candidates, "give the id").

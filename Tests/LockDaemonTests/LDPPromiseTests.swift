@@ -371,6 +371,21 @@ final class LDPTestRig {
         #expect(rig.lock.count(.runSelfTest) == 1)
     }
 
+    /// socket-api.md faults.clear: -32005 when the lock answers neither CLEAR_FAULTS nor its one
+    /// retry (LDP/1 §4.2: a host may retry a command once), and the daemon's faults stay.
+    @Test func anUnansweredClearFaultsIsATimeoutAfterOneRetry() throws {
+        let rig = try LDPTestRig(try LDPTestLock())
+        defer { rig.stop() }
+        #expect(try rig.waitOnline())
+        rig.lock.answerNext(.clearFaults, .silent, count: 2)
+        let error = rig.error(APIMethod.faultsClear, ["device": id])
+        #expect(error?.code == RPCError.Code.timeout, "\(String(describing: error))")
+        #expect(rig.lock.count(.clearFaults) == 2, "CLEAR_FAULTS sent \(rig.lock.count(.clearFaults)) times, not once and one retry")
+        // Answered again, it clears.
+        #expect(rig.error(APIMethod.faultsClear, ["device": id]) == nil)
+        #expect(rig.lock.count(.clearFaults) == 3)
+    }
+
     /// socket-api.md: a lock that NAKs REFUSED gives -32007 naming the refusal, for
     /// device.actuate and faults.clear; device.actuate on a busy lock is -32003 after 8 s, and
     /// on an offline lock -32002.

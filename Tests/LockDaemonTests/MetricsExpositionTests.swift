@@ -1,7 +1,9 @@
 import Foundation
-import LockDaemon
+@testable import LockDaemon
 import LockDiagAPI
 import LockDiagTestSupport
+import Logging
+import Synchronization
 import Testing
 
 /// The exposition renderer alone, with hostile label values, parsed by prometheus_client.
@@ -36,6 +38,23 @@ import Testing
         #expect(samples.contains { $0["__name__"] == "lockdiag_faults" && $0["status"] == "healed" && $0["__value__"] == "0.0" })
         // A lock with no readings yet has no battery or motor series, but still its online and fault series.
         #expect(!samples.contains { $0["__name__"] == "lockdiag_motor_last_peak_current_amperes" })
+    }
+
+    /// docs/architecture.md § Threads: the metrics loop never touches the poll loop. A scrape
+    /// of a hub whose loop never runs (stalled, as it would be under a wedged lock driver) still
+    /// renders at once, shows the lock, and leaves nothing for the loop to do.
+    @Test func aScrapeNeverAsksThePollLoop() throws {
+        let loop = try PollLoop(configuration: PollLoopConfiguration())  // never started
+        let hub = Hub(loop: loop, logger: Logger(label: "test"))
+        _ = try #require(hub.addSerialDevice(path: "/dev/lockdiag-metrics-test"))
+        let asked = loop.inboxPending
+        let rendered = Mutex<String?>(nil)
+        Thread.detachNewThread { rendered.withLock { $0 = MetricsExposition.render(hub.metricsSnapshot(version: "0.1.0", uptimeSeconds: 1)) } }
+        #expect(TestSupport.wait(upTo: 10) { rendered.withLock { $0 != nil } }, "a scrape waited for a poll loop that does not run")
+        #expect(loop.inboxPending == asked, "a scrape left work in the poll loop's inbox")
+        let samples = try Self.parse(try #require(rendered.withLock { $0 }))
+        #expect(samples.filter { $0["__name__"] == "lockdiag_devices" }.map { $0["__value__"] } == ["1.0"])
+        #expect(samples.contains { $0["__name__"] == "lockdiag_device_online" && $0["__value__"] == "0.0" })
     }
 
     @Test func theLatenessHistogramIsCumulative() throws {

@@ -326,45 +326,27 @@ final class DatagramReceiver {
     /// overflow" in Hub.checkLink); an earlier replug raised a false comm_crc_errors the same way.
     /// Both orders are fed: the link re-announced (linkDown, linkUp) and counters alone going back.
     @Test(arguments: [true, false]) func aReattachedLinkNeitherTrapsNorRaisesALinkFault(announced: Bool) throws {
-        var configuration = PollLoopConfiguration()
-        configuration.maxDevices = 2
-        configuration.ringCapacity = 4
-        let hub = Hub(loop: try PollLoop(configuration: configuration), logger: Logger(label: "test"))
-        let slot = try #require(hub.addSerialDevice(path: "/dev/fuzz"))
-        var now: UInt64 = 1_000_000_000_000
-        func feed(_ kind: RecordKind, _ counters: LinkCounters = LinkCounters()) {
-            var header = RecordHeader()
-            header.kind = kind
-            header.device = UInt16(slot)
-            header.timestampNanoseconds = now
-            if kind == .counters {
-                header.length = UInt16(MemoryLayout<LinkCounters>.size)
-                withUnsafeBytes(of: counters) { hub.applyForFuzzing(header, payload: $0, periodicAt: now) }
-            } else {
-                hub.applyForFuzzing(header, payload: UnsafeRawBufferPointer(start: nil, count: 0), periodicAt: now)
-            }
-            now += 1_000_000_000
-        }
+        let rig = try HubRecordFeeder()
         // A healthy first link: 1 000 frames, a few CRC errors, growing each second.
-        feed(.linkUp)
+        rig.feed(.linkUp)
         var counters = LinkCounters()
         for second in 1...4 {
             counters.decoder.frames = UInt64(1000 * second)
             counters.decoder.crcErrors = UInt64(second)
             counters.requests = UInt64(1000 * second)
-            feed(.counters, counters)
+            rig.feed(.counters, counters)
         }
-        if announced { feed(.linkDown); feed(.linkUp) }
+        if announced { rig.feed(.linkDown); rig.feed(.linkUp) }
         // The new link starts from zero: three frames, three requests, no errors.
         for second in 1...4 {
             var fresh = LinkCounters()
             fresh.decoder.frames = UInt64(3 * second)
             fresh.requests = UInt64(3 * second)
-            feed(.counters, fresh)
+            rig.feed(.counters, fresh)
         }
-        let names = hub.faults(of: slot).map(\.name)
+        let names = rig.faultNames
         #expect(!names.contains("comm_crc_errors"), "a replug is not a CRC problem: \(names)")
         #expect(!names.contains("response_timeout"), "a replug is not a timeout problem: \(names)")
-        #expect(hub.linkStats().count == 1)
+        #expect(rig.hub.linkStats().count == 1)
     }
 }

@@ -134,6 +134,23 @@ import Testing
         guard case .actuationAccepted? = host.response(.actuate(.lock)) else { Issue.record("still busy after finishing"); return }
     }
 
+    /// §6.7: a test that moves the bolt is refused while the door is open; the others run, and
+    /// READ_STATUS reports the door.
+    @Test func theMotorSelfTestIsRefusedWhileTheDoorIsOpen() {
+        let host = LockHarness(.healthy)
+        host.lock.doorOpen = true
+        guard case .status(let open)? = host.response(.readStatus) else { Issue.record("no status"); return }
+        #expect(open.door == .open)
+        #expect(host.nak(.runSelfTest(.motor)) == .refused)
+        #expect(host.lock.counters.commandsAccepted == 0)
+        guard case .selfTestAccepted? = host.response(.runSelfTest(.fingerprint)) else { Issue.record("fingerprint test refused"); return }
+        #expect(host.run(upTo: 5_000) { !host.lock.isBusy })
+        host.lock.doorOpen = false
+        guard case .status(let closed)? = host.response(.readStatus) else { Issue.record("no status"); return }
+        #expect(closed.door == .closed)
+        guard case .selfTestAccepted? = host.response(.runSelfTest(.motor)) else { Issue.record("motor test refused with the door closed"); return }
+    }
+
     @Test func anotherMajorVersionIsNAKedUnsupportedVersion() throws {
         let host = LockHarness(.healthy)
         host.send(bytes: FrameEncoder.encode(version: 2, kind: .request, seq: 30, type: MessageType.identify.rawValue, payload: []))

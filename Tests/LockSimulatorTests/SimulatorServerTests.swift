@@ -193,6 +193,8 @@ import Testing
         #expect(console.execute("actuate 1 unlock")?.hasPrefix("error lock 1 is busy") == true)
         #expect(console.execute("finger 0") == "ok finger 0")
         #expect(console.execute("tamper 0") == "ok tamper 0")
+        #expect(console.execute("door 0 open") == "ok door 0 open")
+        #expect(console.execute("door 0 closed") == "ok door 0 closed")
         #expect(console.execute("hang 0") == "ok hang 0")
         #expect(try #require(console.execute("status")).split(separator: "\n")[0].hasSuffix(" hung"))
         #expect(console.execute("resume 0") == "ok resume 0")
@@ -203,7 +205,7 @@ import Testing
         #expect(console.execute("help")?.hasPrefix("ok commands:") == true)
         #expect(console.execute("") == nil)
         #expect(console.execute("# a comment") == nil)
-        for bad in ["launch 0", "scenario 0 exploding", "hang 7", "hang x", "actuate 0 sideways", "unplug", "replug 0"] {
+        for bad in ["launch 0", "scenario 0 exploding", "hang 7", "hang x", "actuate 0 sideways", "unplug", "replug 0", "door 0 ajar", "door 0"] {
             #expect(console.execute(bad)?.hasPrefix("error ") == true, "\(bad)")
         }
     }

@@ -2,13 +2,15 @@
 # Runs lab scenarios inside the guest, one after another, each under its deadline (the
 # "# lab-deadline: SECONDS" line of its script), and appends one verdict line per scenario to
 # /lab-results/verdicts: "PASS NAME SECONDSs" or "FAIL NAME SECONDSs: REASON". Each scenario's
-# output goes to /lab-results/NAME.log.
+# output goes to /lab-results/NAME.log. LAB_OUT_DIR and LAB_SCENARIO_DIR change those two folders
+# (LabHarnessTests runs the failure paths on the host with scenarios of its own).
 LAB_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 export LAB_ROOT
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-OUT=/lab-results
+OUT=${LAB_OUT_DIR:-/lab-results}
+SCENARIOS=${LAB_SCENARIO_DIR:-$LAB_ROOT/scripts/lab/scenarios}
 for name in $(echo "$1" | tr ',' ' '); do
-    script=$LAB_ROOT/scripts/lab/scenarios/$name.sh
+    script=$SCENARIOS/$name.sh
     deadline=$(sed -n 's/^# lab-deadline: *\([0-9]*\).*/\1/p' "$script" | head -n1)
     deadline=${deadline:-120}
     echo "lab: scenario $name (deadline ${deadline}s)"

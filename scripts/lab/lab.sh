@@ -70,6 +70,17 @@ wait_qemu() {
     return 0
 }
 
+# show_failure DIR SCENARIO: where its logs are, and the last lines of the scenario's and the
+# daemon's log, so that a CI run's output alone says what went wrong.
+show_failure() {
+    echo "lab:   log: $1/$2.log"
+    for f in "$1/$2.log" "$1/$2.lockdiagd.log"; do
+        [ -s "$f" ] || continue
+        echo "lab:   last lines of ${f##*/}:"
+        tail -n 15 "$f" | sed 's/^/lab:   | /'
+    done
+}
+
 deadline_of() { d=$(sed -n 's/^# lab-deadline: *\([0-9]*\).*/\1/p' "$here/scenarios/$1.sh" | head -n1); echo "${d:-120}"; }
 
 # run_group BOOT MODE SCENARIO…: one guest for these scenarios; a verdict for each, a missing one
@@ -95,7 +106,7 @@ run_group() {
             [ -f "$dir/init-failed" ] && reason="guest init failed: $(cat "$dir/init-failed")"
             verdict FAIL "$s" "$reason"
         fi
-        [ "${line%% *}" = PASS ] || echo "lab:   log: $dir/$s.log"
+        [ "${line%% *}" = PASS ] || show_failure "$dir" "$s"
     done
 }
 

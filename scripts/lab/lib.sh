@@ -65,6 +65,12 @@ start_udev_with_lockdiag_rules() {
     udevadm settle -t 30
 }
 
+# lock_firmware COMMAND…: runs the simulated lock's firmware side as a real lock's runs on a CPU
+# of its own: SCHED_FIFO, so the scenario's own CLI calls (seconds of CPU each on TCG's emulated
+# CPUs) cannot hold its answers past LDP/1's 100 ms deadline. lockdiagd gets --realtime likewise,
+# as on a bench rig; both were seen late without it (docs/lab.md).
+lock_firmware() { chrt -f 70 "$@"; }
+
 # Starts lockdiagd in the background with ARGS, its log in $WORK/lockdiagd.log (kept on failure);
 # sets DAEMON and LOCKDIAG_SOCKET, and waits for its socket.
 start_daemon() {

@@ -15,6 +15,8 @@ public struct HotplugConfiguration: Sendable {
     public var forgetUnpluggedSeconds: Double = 600
     public var baudRate: UInt32
     public var usbTimeouts = USBTimeouts()
+    /// `--realtime`: SCHED_FIFO for the USB event thread, just below the poll loop's priority.
+    public var usbFIFOPriority: Int32? = nil
 
     public init(baudRate: UInt32) { self.baudRate = baudRate }
 }
@@ -38,7 +40,13 @@ public final class Hotplug: Sendable {
         self.logger = logger
         if configuration.discovery || !configuration.usbAddresses.isEmpty {
             do {
-                usb = try USBContext()
+                let context = try USBContext(fifoPriority: configuration.usbFIFOPriority)
+                if let problem = context.realtimeProblem {
+                    logger.warning("real-time: could not get \(problem) — run as root or grant CAP_SYS_NICE / an rtprio limit")
+                } else if let priority = configuration.usbFIFOPriority {
+                    logger.info("real-time: SCHED_FIFO priority \(priority) for the USB event thread")
+                }
+                usb = context
                 usbProblem = nil
             } catch {
                 usb = nil

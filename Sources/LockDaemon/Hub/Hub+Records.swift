@@ -59,7 +59,8 @@ extension Hub {
                 // the window restarts there instead of reading the difference as millions of errors.
                 if let last = d.window.last?.counters, !d.counters.continues(last) { d.window.removeAll() }
                 d.window.append(CounterSample(atNanoseconds: header.timestampNanoseconds, counters: d.counters))
-                let keep = UInt64(diagnosis.linkWindowSeconds + 1) * 1_000_000_000
+                // The window, the newest sample (not judged yet, see checkLink) and one of slack.
+                let keep = UInt64(diagnosis.linkWindowSeconds + 2) * 1_000_000_000
                 d.window.removeAll { header.timestampNanoseconds &- $0.atNanoseconds > keep }
             }
         case .frame:
@@ -378,7 +379,14 @@ extension Hub {
     }
 
     private func checkLink(monotonic: UInt64, at now: Int64, device d: inout DeviceState, effects: inout Effects) {
-        guard let latest = d.window.last, let oldest = d.window.first, latest.atNanoseconds > oldest.atNanoseconds else { return }
+        // Judged over the samples the link outlived: the newest second may hold the timeouts and
+        // torn frames of an unplug the link has not reported yet. A lock stops answering the
+        // moment it is pulled, but libusb's NO_DEVICE or a tty's hang-up comes when the host's
+        // hub notices (the kernel lab saw 0.3 s and more under load), and that is no link fault.
+        // A link that is still up a second later owns its errors.
+        guard d.window.count >= 3 else { return }
+        let latest = d.window[d.window.count - 2], oldest = d.window[0]
+        guard latest.atNanoseconds > oldest.atNanoseconds else { return }
         let a = oldest.counters, b = latest.counters
         let frames = b.decoder.frames &- a.decoder.frames
         let errors = b.checkErrors &- a.checkErrors

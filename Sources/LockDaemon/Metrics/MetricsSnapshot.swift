@@ -51,6 +51,13 @@ public struct MetricsSnapshot: Sendable {
 }
 
 extension Hub {
+    /// One scrape: the devices under one short hold of the hub's state lock and the statistics
+    /// the poll loop last published. The loop is never asked (nothing goes to its inbox, nothing
+    /// waits for it), so a scrape neither slows it nor hangs when it is stalled.
+    public func metricsSnapshot(version: String, uptimeSeconds: Double) -> MetricsSnapshot {
+        MetricsSnapshot(version: version, uptimeSeconds: uptimeSeconds, devices: metricsDevices(), loop: loop.statistics)
+    }
+
     /// The scrape's view of every device, taken under one hold of the state lock.
     public func metricsDevices() -> [MetricsSnapshot.Device] {
         let now = MonotonicClock.nanoseconds()

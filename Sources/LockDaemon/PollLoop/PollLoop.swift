@@ -129,6 +129,9 @@ public final class PollLoop: @unchecked Sendable {
         return stats
     }
 
+    /// Requests waiting in the inbox for the loop thread (tests: what a caller asked of the loop).
+    var inboxPending: Int { pendingInbox.load(ordering: .acquiring) }
+
     /// The loop thread's kernel thread id (gettid), 0 before it started: for `chrt -p`, `ps -L`
     /// and the benchmark's per-thread allocation count.
     public var threadID: Int32 { loopThreadID.load(ordering: .acquiring) }

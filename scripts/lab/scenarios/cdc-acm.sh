@@ -39,7 +39,7 @@ perm=$(stat -c '%G %a' "$node")
 udevadm info "$node" | grep -q 'E: ID_MM_DEVICE_IGNORE=1' || fail "$node lacks ID_MM_DEVICE_IGNORE=1"
 
 step "locksim on /dev/ttyGS0 (motor-stall)"
-"$BIN/locksim" --tty /dev/ttyGS0 --scenario motor-stall --seed 1 < /dev/null > "$WORK/locksim.log" 2>&1 &
+lock_firmware "$BIN/locksim" --tty /dev/ttyGS0 --scenario motor-stall --seed 1 < /dev/null > "$WORK/locksim.log" 2>&1 &
 SIM=$!
 cleanup_kill $SIM
 cleanup_keep "$WORK/locksim.log"
@@ -47,7 +47,7 @@ cleanup_keep "$WORK/locksim.log"
 wait_for 60 "locksim serving /dev/ttyGS0" grep -qx /dev/ttyGS0 "$WORK/locksim.log"
 
 step "lockdiagd with udev discovery"
-start_daemon
+start_daemon --realtime
 
 wait_for 90 "$SERIAL online in lockdiag list" lock_online
 json "$WORK/l.json" "$(device $SERIAL).get('transport')=='serial' and $(device $SERIAL).get('path')=='/dev/lockdiag/$SERIAL'" ||

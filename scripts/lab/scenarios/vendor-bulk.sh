@@ -32,7 +32,7 @@ mkdir -p "$FFS"
 mount -t functionfs lablock "$FFS" || fail "cannot mount FunctionFS"
 
 step "locksim --functionfs (motor-stall)"
-"$BIN/locksim" --functionfs "$FFS" --scenario motor-stall --seed 2 < /dev/null > "$WORK/locksim.log" 2>&1 &
+lock_firmware "$BIN/locksim" --functionfs "$FFS" --scenario motor-stall --seed 2 < /dev/null > "$WORK/locksim.log" 2>&1 &
 SIM=$!
 cleanup_kill $SIM
 cleanup_keep "$WORK/locksim.log"
@@ -49,7 +49,7 @@ perm=$(stat -c '%G %a' "$node")
 [ "$perm" = "lockdiag 660" ] || fail "$node is '$perm', not group lockdiag mode 660 as udev/70-lockdiag.rules says"
 
 step "lockdiagd with udev discovery (libusb)"
-start_daemon
+start_daemon --realtime
 wait_for 90 "$SERIAL online in lockdiag list" lock_online
 json "$WORK/l.json" "$(device $SERIAL).get('transport')=='usb' and $(device $SERIAL)['usb']['product_id']=='0001'" ||
     fail "lockdiag list shows $SERIAL not as a usb lock 1209:0001: $(cat "$WORK/l.json")"
@@ -58,13 +58,13 @@ wait_for 60 "motor_stall confirmed on $SERIAL" stall_confirmed
 replug_five_times
 
 step "unplug in the middle of a motor self-test"
-accepted() { sed -n 's/^plugged commands=\([0-9]*\).*/\1/p' "$WORK/locksim.log" | tail -n1; }
+accepted() { sed -n 's/^\(plugged\|accepted\) commands=\([0-9]*\).*/\2/p' "$WORK/locksim.log" | tail -n1; }
 before=$(accepted)
 "$BIN/lockdiag" test "$SERIAL" motor --yes --json > "$WORK/selftest.json" 2> "$WORK/selftest.err" &
 TEST=$!
-# The daemon audits the self-test as started when it sends RUN_SELFTEST; the test runs ~2 s.
-selftest_started() { grep -q 'command=tests.run .*→ started' "$WORK/lockdiagd.log"; }
-wait_for 60 "the daemon starting the motor self-test" selftest_started
+# Unplugged once the lock has accepted RUN_SELFTEST (locksim says so); the test runs ~2 s.
+selftest_accepted() { grep -qx "accepted commands=$((before + 1))" "$WORK/locksim.log"; }
+wait_for 60 "the lock accepting the motor self-test" selftest_accepted
 echo "" > "$G/UDC"
 wait "$TEST"
 rc=$?
