@@ -116,6 +116,13 @@ public struct Step: Sendable, Equatable {
         }
     }
 
+    /// The most battery readings one `soak` step records (docs/bench.md).
+    public static let soakReadingsMax = 300
+
+    /// How often `soak: T` reads the battery: once a second, further apart in a soak longer
+    /// than `soakReadingsMax` seconds, so its readings stay within that many.
+    public static func soakReadingIntervalSeconds(_ soakSeconds: Double) -> Double { max(1, soakSeconds / Double(soakReadingsMax)) }
+
     /// Short key for CSV and JUnit class names.
     public var kind: String {
         switch action {

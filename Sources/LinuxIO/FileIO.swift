@@ -35,6 +35,14 @@ public enum FileIO {
         return fd
     }
 
+    /// flock(LOCK_EX | LOCK_NB): takes the advisory lock every lockdiag link takes on what it
+    /// opens; false when another open file holds it (in this process or another).
+    public static func tryLockExclusive(_ fd: Int32, path: String? = nil) throws(SystemError) -> Bool {
+        if retryingOnInterrupt({ flock(fd, LOCK_EX | LOCK_NB) }) == 0 { return true }
+        if Glibc.errno == EWOULDBLOCK { return false }
+        throw .last("flock", path: path)
+    }
+
     /// Reads what is available without blocking (the descriptor must be O_NONBLOCK).
     /// EIO, ENXIO and a zero-byte read on a tty mean the device went away and come back as `.closed`.
     public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> IOResult {

@@ -11,9 +11,11 @@ import Glibc
 /// IN transfer written to DIR/ep2 (the answer and queued events, ended short). The layouts of the
 /// blobs and events are the kernel's `include/uapi/linux/usb/functionfs.h`.
 ///
-/// Two threads: one reads ep0's events (ENABLE when the host configured the gadget, DISABLE
-/// or UNBIND when it was unplugged) and stalls control requests, the other owns the lock and
-/// does the exchanges with blocking I/O (FunctionFS endpoint files cannot be polled).
+/// Three threads: one reads ep0's events (ENABLE when the host configured the gadget, DISABLE
+/// or UNBIND when it was unplugged) and stalls control requests, one owns the lock and reads the
+/// requests (OUT), one writes the answers (IN), all with blocking I/O (FunctionFS endpoint files
+/// cannot be polled). OUT and IN are apart as in a real controller's endpoints: an answer the host
+/// has not collected (its IN transfer timed out) never keeps the lock from taking the next request.
 public final class FunctionFSLock: Sendable {
     public let configuration: SimulatorConfiguration
     public let directory: String
@@ -31,7 +33,86 @@ public final class FunctionFSLock: Sendable {
         let exchangeThread = Atomic<UInt>(0)
         /// Where a plug change is told, from the thread that saw it.
         let report: @Sendable (String) -> Void
-        init(report: @escaping @Sendable (String) -> Void) { self.report = report }
+        /// The answer waiting for the host's next IN transfer.
+        let answers: InEndpoint
+        init(report: @escaping @Sendable (String) -> Void) throws(SystemError) {
+            self.report = report
+            answers = try InEndpoint()
+        }
+    }
+
+    /// The IN side: the answer the writer thread offers the host, at most one. A newer answer
+    /// replaces one the host never collected (usb.md §2.2: every exchange starts afresh with a
+    /// request, and the host takes what comes first as that request's answer): the writer's
+    /// blocked write is interrupted (SIGUSR2; FunctionFS then dequeues it) and the new one
+    /// written instead. Without that the lock would answer each request with the previous one's
+    /// answer from then on, or, writing, never read the next request: the kernel lab saw both.
+    final class InEndpoint: Sendable {
+        struct Answer: Sendable {
+            var bytes: [UInt8]
+            /// wMaxPacketSize now: an answer filling whole packets is ended by a zero-length one.
+            var packet: Int
+        }
+        private struct State {
+            var answer: Answer?
+            var generation: UInt64 = 0
+            /// The generation being written now, if any.
+            var writing: UInt64?
+        }
+        private let state = Mutex(State())
+        let doorbell: EventDoorbell
+        let thread = Atomic<UInt>(0)
+
+        init() throws(SystemError) { doorbell = try EventDoorbell() }
+
+        /// Whether the writer is blocked on an answer now (tests).
+        var isWriting: Bool { state.withLock { $0.writing != nil } }
+
+        /// Offers `answer` (nil: drop whatever waits, at a plug change). An answer still being
+        /// written is interrupted until the writer has let it go: a signal that lands just
+        /// before the writer enters write(2) would not interrupt it, so it is sent again (every
+        /// millisecond, for at most 50 ms; the host collecting the old answer also ends it).
+        func offer(_ answer: Answer?) {
+            let stale = state.withLock { s -> UInt64? in
+                s.answer = answer
+                s.generation &+= 1
+                return s.writing
+            }
+            doorbell.ring()
+            let writer = thread.load(ordering: .acquiring)
+            guard let stale, writer != 0 else { return }
+            for _ in 0..<50 {
+                _ = pthread_kill(pthread_t(writer), SIGUSR2)
+                if state.withLock({ $0.writing != stale }) { return }
+                usleep(1_000)
+            }
+        }
+
+        /// The writer thread: writes each answer as one IN transfer until the host takes it, the
+        /// link goes, or a newer answer replaces it.
+        func serve(_ inFD: Int32, running: borrowing Atomic<Bool>) {
+            FunctionFSLock.acceptInterrupts()
+            thread.store(UInt(pthread_self()), ordering: .releasing)
+            while running.load(ordering: .relaxed) {
+                guard let (answer, generation) = state.withLock({ s -> (Answer, UInt64)? in
+                    guard let answer = s.answer else { return nil }
+                    s.answer = nil
+                    s.writing = s.generation
+                    return (answer, s.generation)
+                }) else {
+                    _ = doorbell.wait(timeoutMilliseconds: 500)
+                    continue
+                }
+                while true {
+                    var written = answer.bytes.isEmpty ? 0 : answer.bytes.withUnsafeBytes { Glibc.write(inFD, $0.baseAddress, $0.count) }
+                    if written >= 0 && answer.bytes.count % answer.packet == 0 { written = Glibc.write(inFD, answer.bytes, 0) }
+                    // Interrupted with no newer answer (a signal meant for the one before): again.
+                    let again = written < 0 && errno == EINTR && state.withLock { $0.generation == generation }
+                    if !again { break }
+                }
+                state.withLock { $0.writing = nil }
+            }
+        }
     }
 
     /// wMaxPacketSize of the bulk endpoints at full and at high speed (usb.md §2.1).
@@ -43,10 +124,14 @@ public final class FunctionFSLock: Sendable {
     /// `report` gets a line at every plug change ("plugged commands=N", "unplugged
     /// commands=N") and for each command the lock accepts ("accepted commands=N"), on the
     /// simulator's own threads; `locksim` prints them.
-    public init(configuration: SimulatorConfiguration, directory: String, report: @escaping @Sendable (String) -> Void) {
+    public init(configuration: SimulatorConfiguration, directory: String, report: @escaping @Sendable (String) -> Void) throws(SimulatorError) {
         self.configuration = configuration
         self.directory = directory
-        shared = Shared(report: report)
+        do throws(SystemError) {
+            shared = try Shared(report: report)
+        } catch {
+            throw .system(error)
+        }
     }
 
     /// The descriptors blob (FUNCTIONFS_DESCRIPTORS_MAGIC_V2 with full- and high-speed sets):
@@ -139,7 +224,15 @@ public final class FunctionFSLock: Sendable {
 
     /// SIGUSR2 without SA_RESTART: it makes the exchange thread's blocked FunctionFS I/O return
     /// EINTR (FunctionFS then dequeues the request).
-    private static func installInterruptHandler() {
+    /// Unblocks SIGUSR2 for the calling thread (a thread inherits its creator's mask).
+    static func acceptInterrupts() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGUSR2)
+        _ = pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    }
+
+    static func installInterruptHandler() {
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { _ in }
         sigemptyset(&action.sa_mask)
@@ -164,6 +257,7 @@ public final class FunctionFSLock: Sendable {
 
     private static func serveExchanges(configuration: SimulatorConfiguration, directory: String, shared: Shared) {
         installInterruptHandler()
+        acceptInterrupts()
         shared.exchangeThread.store(UInt(pthread_self()), ordering: .releasing)
         let lock = SimulatedLock(configuration: configuration, now: MonotonicClock.nanoseconds())
         var buffer = [UInt8](repeating: 0, count: transferBytes)
@@ -176,6 +270,7 @@ public final class FunctionFSLock: Sendable {
             guard shared.enabled.load(ordering: .acquiring), enables != seenEnables || plugged else {
                 if plugged {
                     plugged = false
+                    shared.answers.offer(nil)
                     shared.report("unplugged commands=\(lock.counters.commandsAccepted)")
                 }
                 lock.advance(to: MonotonicClock.nanoseconds())
@@ -188,6 +283,7 @@ public final class FunctionFSLock: Sendable {
                 plugged = true
                 // Queued while nobody listened: lost, as a UART's bytes are (and as ServerLoop does).
                 _ = lock.takeOutput()
+                shared.answers.offer(nil)
                 packet = Int(negotiatedFullSpeed() ? fullSpeedPacket : highSpeedPacket)
                 shared.report("plugged commands=\(lock.counters.commandsAccepted) packet=\(packet)")
             }
@@ -198,12 +294,20 @@ public final class FunctionFSLock: Sendable {
                     shared.report("error cannot open \(directory)/ep1 and ep2: errno \(errno)")
                     return
                 }
+                let answers = shared.answers, endpoint = inFD
+                do throws(SystemError) {
+                    _ = try ServerThread { answers.serve(endpoint, running: shared.running) }
+                } catch {
+                    shared.report("error cannot start the IN thread: \(error)")
+                    return
+                }
             }
             let n = buffer.withUnsafeMutableBytes { Glibc.read(outFD, $0.baseAddress, $0.count) }
             // An error (ESHUTDOWN: the endpoint was disabled) or a plug change while blocked
             // (EINTR from ep0's thread): unplugged; wait for the next ENABLE.
             guard n >= 0, shared.enables.load(ordering: .acquiring) == seenEnables else {
                 plugged = false
+                shared.answers.offer(nil)
                 shared.report("unplugged commands=\(lock.counters.commandsAccepted)")
                 continue
             }
@@ -216,15 +320,8 @@ public final class FunctionFSLock: Sendable {
             let answer = lock.takeOutput()
             // Unplugged since the request came: the answer is lost with the link.
             guard shared.enabled.load(ordering: .acquiring), shared.enables.load(ordering: .acquiring) == seenEnables else { continue }
-            // One IN transfer, ended short: a zero-length packet when the answer fills whole packets.
-            var written = answer.isEmpty ? 0 : answer.withUnsafeBytes { Glibc.write(inFD, $0.baseAddress, $0.count) }
-            if written >= 0 && answer.count % packet == 0 {
-                written = Glibc.write(inFD, buffer, 0)
-            }
-            if written < 0 {
-                plugged = false
-                shared.report("unplugged commands=\(lock.counters.commandsAccepted)")
-            }
+            // One IN transfer, ended short, written by the IN thread.
+            shared.answers.offer(InEndpoint.Answer(bytes: answer, packet: packet))
         }
     }
 }

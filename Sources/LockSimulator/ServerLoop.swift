@@ -340,10 +340,12 @@ final class ServerLoop {
             links?.remove(module: index)
         }
         guard let pty = slots[index].pty else { return }
+        // The link first: a client that sees the hang-up and reopens the link at once must not
+        // reach /dev/pts/N, a number the next pty opened on this machine may take.
+        links?.remove(lock: index)
         epoll?.remove(pty.master)
         pty.close()
         slots[index].pty = nil
-        links?.remove(lock: index)
     }
 
     /// The tty hung up (a USB gadget unplugged): close it; `reopenTTYs` opens it again.

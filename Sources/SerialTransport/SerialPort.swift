@@ -55,6 +55,19 @@ public final class SerialPort {
         } catch {
             throw error.errno == EBUSY ? .busy(path: path) : .cannotOpen(error)
         }
+        // TIOCEXCL does not stop root, and lockdiagd often runs as root: an advisory lock keeps a
+        // second lockdiag link (another lockdiagd, or one still reopening a path that now names
+        // another lock's tty) off a port one already polls. pyserial's `exclusive` takes the same.
+        // Taken before anything touches the tty: configuring it flushes its queues.
+        let locked: Bool
+        do { locked = try FileIO.tryLockExclusive(fd, path: path) } catch {
+            FileIO.close(fd)
+            throw .cannotOpen(error)
+        }
+        guard locked else {
+            FileIO.close(fd)
+            throw .busy(path: path)
+        }
         do {
             do {
                 try Termios.setExclusive(fd, path: path)

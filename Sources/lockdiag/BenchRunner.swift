@@ -181,6 +181,9 @@ final class BenchRunner: Sendable {
         }
         for path in toStart {
             let thread = Thread { [self] in
+                // Named for ps -L, top -H and /proc (Foundation's Thread.name stays inside
+                // Foundation on Linux): "bench-" and the path's tail, as Linux keeps 15 bytes.
+                try? ("bench-" + String(decoding: path.utf8.suffix(9), as: UTF8.self)).write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
                 let worker = BenchWorker(runner: self, path: path)
                 worker.run()
                 shared.withLock { s in
@@ -188,7 +191,6 @@ final class BenchRunner: Sendable {
                     s.slotsInUse -= 1
                 }
             }
-            thread.name = "bench-\(path)"
             thread.start()
         }
     }

@@ -177,7 +177,7 @@ final class BenchWorker {
         case .soak(let seconds):
             let before = Set(try faults().filter { $0.status == .confirmed }.map(\.code))
             let end = monotonicSeconds() + seconds
-            let interval = max(1, seconds / 300)
+            let interval = Step.soakReadingIntervalSeconds(seconds)
             while monotonicSeconds() < end {
                 let status: DeviceStatus = try call(APIMethod.deviceStatus, DeviceParams(device: id))
                 if !status.online { _ = try requireOnline(try device()) }

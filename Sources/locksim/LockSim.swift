@@ -228,7 +228,7 @@ struct LockSim: ParsableCommand {
         }
         if let functionFS {
             // Plug changes are printed as they happen; the lock's threads serve it until a stop signal.
-            let usbLock = FunctionFSLock(configuration: configurations[0], directory: functionFS) { line in
+            let usbLock = try FunctionFSLock(configuration: configurations[0], directory: functionFS) { line in
                 print(line)
                 fflush(nil)
             }

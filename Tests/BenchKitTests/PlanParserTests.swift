@@ -177,3 +177,17 @@ import Testing
         #expect(bySerial.matches(bare, among: [bare, second]) && !bySerial.matches(second, among: [bare, second]))
     }
 }
+
+/// `soak: T` reads the battery once a second, and never more than 300 times (docs/bench.md).
+@Suite struct SoakReadingTests {
+    @Test func onceASecondAndAtMostThreeHundredReadings() throws {
+        for seconds: Double in [1, 8, 30, 299, 300] { #expect(Step.soakReadingIntervalSeconds(seconds) == 1, "soak \(seconds) s") }
+        // The longest soak a plan may ask for (7 days) down to just over 300 s: the readings the
+        // step's loop takes (one at the start and one per interval while time is left) fit.
+        for seconds: Double in [301, 600, 3600, 86_400, 604_800] {
+            let interval = Step.soakReadingIntervalSeconds(seconds)
+            #expect(interval > 1)
+            #expect(Int((seconds / interval).rounded(.up)) <= Step.soakReadingsMax, "soak \(seconds) s every \(interval) s")
+        }
+    }
+}

@@ -125,12 +125,8 @@ import Testing
     @Test func aStalledEndpointIsClearedCountedAndTheNextExchangeWorks() throws {
         let scratch = try TemporaryDirectory(prefix: "usbstall")
         defer { scratch.remove() }
-        let bulk = try Recording.prepare("lock-bulk.umockdev", in: scratch)
-        let daemon = try DaemonProcess([], launcher: ["/usr/bin/umockdev-run", "--device", bulk, "--ioctl",
-                                                      "/dev/bus/usb/001/007=" + Recording.path("lock-bulk-stall.ioctl"), "--"])
+        let (daemon, client) = try Recording.bulkLockDaemon(replaying: "lock-bulk-stall.ioctl", in: scratch)
         defer { #expect(Recording.stopUnderUmockdevRun(daemon) == 0) }
-        let client = JSONRPCClient(socketPath: daemon.socketPath)
-        try client.connect()
         func status() throws -> DeviceStatus {
             try client.call(APIMethod.deviceStatus, params: ["device": "LX3-000123"]).decode(as: DeviceStatus.self)
         }
@@ -270,6 +266,16 @@ enum Recording {
         return target
     }
 
+    /// lockdiagd with lock-bulk.umockdev plugged in, its URBs replayed from `script`, and a
+    /// client connected to it.
+    static func bulkLockDaemon(replaying script: String, in scratch: TemporaryDirectory) throws -> (DaemonProcess, JSONRPCClient) {
+        let bulk = try prepare("lock-bulk.umockdev", in: scratch)
+        let daemon = try DaemonProcess([], launcher: ["/usr/bin/umockdev-run", "--device", bulk, "--ioctl", "/dev/bus/usb/001/007=" + path(script), "--"])
+        let client = JSONRPCClient(socketPath: daemon.socketPath)
+        try client.connect()
+        return (daemon, client)
+    }
+
     /// SIGTERM to lockdiagd itself: umockdev-run, started by the test runner with SIGTERM
     /// blocked, never sees the one DaemonProcess.stop sends it. Returns umockdev-run's exit
     /// status, which is lockdiagd's (nil if it did not exit within 15 s).
@@ -310,10 +316,14 @@ final class Testbed {
     /// Runs the program under test inside the testbed, through umockdev's preload library.
     var launcher: [String] { ["/usr/bin/env", "UMOCKDEV_DIR=\(directory)", "LD_PRELOAD=libumockdev-preload.so.0"] }
 
-    func command(_ line: String) throws {
+    func command(_ line: String) throws { _ = try answer(line) }
+
+    /// What follows "ok" in the tool's answer to `line`.
+    func answer(_ line: String) throws -> String {
         child.send(line)
         let answer = try #require(child.readLine(within: 10), "no answer to '\(line)': \(child.allErrors)")
         try #require(answer.hasPrefix("ok"), "'\(line)': \(answer)")
+        return String(answer.dropFirst(2)).trimmingCharacters(in: .whitespaces)
     }
 
     /// Removes the testbed (its directory) and waits for the tool to exit.

@@ -184,12 +184,14 @@ final class RingReader {
         defer { loop.stop() }
         let reader = RingReader(loop)
         #expect(reader.wait { $0.header.type == MessageType.identify.rawValue } != nil)
+        // Unplugged: the link goes with the pty (as udev's do), or a reopen could reach whatever
+        // pty next takes its /dev/pts number.
+        try FileManager.default.removeItem(atPath: link)
         first.stop()
         #expect(reader.wait { $0.header.kind == .linkDown && $0.header.device == 2 } != nil)
 
         let second = try MiniDevice()
         defer { second.stop() }
-        try FileManager.default.removeItem(atPath: link)
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: second.pty.slavePath)
         let before = reader.records.count
         #expect(reader.wait { r in r.header.kind == .linkUp && reader.records.firstIndex { $0.header.kind == .linkDown }! < before } != nil)

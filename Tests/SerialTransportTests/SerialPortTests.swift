@@ -6,6 +6,31 @@ import SerialTransport
 import Testing
 
 @Suite struct SerialPortTests {
+    /// A port one lockdiag link has open is busy for another, root or not: TIOCEXCL does not stop
+    /// root, so two pollers as root (a second lockdiagd, a leftover one reopening a path that now
+    /// names another lock's pty) would take each other's bytes.
+    @Test func aPortAnotherLinkHasOpenIsBusyEvenForRoot() throws {
+        let pty = try PseudoTerminal.open()
+        defer { pty.close() }
+        let first = SerialPort(path: pty.slavePath)
+        try first.open()
+        // Bytes on their way to the first: the refused open must not flush them (nor touch termios).
+        let waiting = Response.faultsCleared(count: 1).frame(seq: 3).encoded
+        try FileIO.writeAll(pty.master, waiting)
+        #expect(try TestWait.until(seconds: 2) { var n: Int32 = 0; return ioctl(first.fileDescriptor, UInt(FIONREAD), &n) == 0 && Int(n) == waiting.count })
+        let second = SerialPort(path: pty.slavePath)
+        #expect(throws: SerialError.busy(path: pty.slavePath)) { try second.open() }
+        #expect(!second.isOpen)
+        var buffer = [UInt8](repeating: 0, count: 64)
+        #expect(try buffer.withUnsafeMutableBytes { try first.read(into: $0) } == .bytes(waiting.count))
+        #expect(SerialError.busy(path: pty.slavePath).description.contains("another lockdiagd"))
+        // Free once the first lets go.
+        first.close()
+        try second.open()
+        #expect(second.isOpen)
+        second.close()
+    }
+
     @Test func opensRawExclusiveAndCarriesLDPFrames() throws {
         let pty = try PseudoTerminal.open()
         defer { pty.close() }

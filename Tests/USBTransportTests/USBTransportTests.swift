@@ -1,4 +1,5 @@
 import CLibUSB
+import LockProtocol
 import Testing
 @testable import USBTransport
 
@@ -78,5 +79,16 @@ import Testing
         #expect(bytes.withUnsafeBytes { ring.write($0) } == 4)
         #expect(bytes.withUnsafeBytes { ring.write($0) } == 0)
         #expect(ring.count == 4)
+    }
+}
+
+/// usb.md §2.2: an OUT transfer must be accepted within 100 ms and the answer's IN transfer end
+/// within 100 ms, LDP/1's response deadline; what happens past them is USBPromiseTests'
+/// `anExchangeThatRunsOutOfTimeIsATimeoutAndTheNextOneIsTried`.
+@Suite struct USBTimeoutTests {
+    @Test func exchangesAreHeldToLDPsResponseDeadline() {
+        let timeouts = USBTimeouts()
+        #expect(timeouts.outMilliseconds == 100)
+        #expect(UInt64(timeouts.inMilliseconds) * 1_000_000 == LDP.responseDeadlineNanoseconds)
     }
 }

@@ -11,6 +11,16 @@ step() { echo "step: $* (at $(cut -d' ' -f1 /proc/uptime) s)"; }
 fail() {
     echo "FAIL: $*"
     echo "$*" > "$LAB_OUT/$LAB_SCENARIO.reason"
+    # The daemon's own counters (per link: timeouts, USB transfer figures) at the failure, and
+    # where each thread of the daemon and the simulator is blocked in the kernel.
+    [ -n "${LOCKDIAG_SOCKET:-}" ] && "$BIN/lockdiag" info --json > "$WORK/info.json" 2>/dev/null
+    for pid in $(pidof lockdiagd locksim); do
+        for task in /proc/$pid/task/*; do
+            echo "$(cat "$task/comm") ${task##*/} $(cat "$task/wchan")"
+            cat "$task/stack" 2>/dev/null | sed 's/^/    /'
+        done
+    done > "$WORK/threads.txt" 2>&1
+    keep "$WORK/threads.txt"
     for f in "$WORK"/*.json; do [ -f "$f" ] && keep "$f"; done
     exit 1
 }
