@@ -56,8 +56,8 @@ let package = Package(
         // BLE locks: the ATT/GATT client, L2CAP and HCI through libbluetooth, the link the poll loop drives.
         .target(name: "BLETransport", dependencies: ["BLEProtocol", "LockProtocol", "LinuxIO", "CBlueZ"], swiftSettings: swift6),
         // An emulated lock controller (physical model, scenarios, fault injection), its pty server, its BLE GATT server
-        // and its Tuya lock-MCU head.
-        .target(name: "LockSimulator", dependencies: ["LockProtocol", "LinuxIO", "BLEProtocol", "TuyaProtocol"], swiftSettings: swift6),
+        // (on the seam, or on a real controller through BlueZ's headers) and its Tuya lock-MCU head.
+        .target(name: "LockSimulator", dependencies: ["LockProtocol", "LinuxIO", "BLEProtocol", "TuyaProtocol", "CBlueZ"], swiftSettings: swift6),
         // JSON-RPC 2.0 over a Unix stream socket, one JSON text per line: the API's transport.
         .target(name: "JSONRPC", dependencies: [
             .product(name: "NIOCore", package: "swift-nio"),

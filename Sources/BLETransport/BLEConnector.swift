@@ -82,8 +82,12 @@ final class BLEConnector: Sendable {
         }
     }
 
-    /// The link lost its connection: schedule the next attempt (at once after a connection that
-    /// was up for a while, else after the backoff).
+    /// The link lost its connection: schedule the next attempt — after the first backoff step
+    /// when the connection had been up for a while (the backoff starts over), else after the
+    /// next step. Never at once: a lock that just dropped the link is often powering off or
+    /// rebooting, and an instant retry catches its last advertisement and connects to a radio
+    /// that is going away. On Linux 6.1 closing such a half-made connection crashed the kernel's
+    /// Bluetooth stack (a kernel BUG in hci_chan_del, found by the kernel lab: docs/lab.md).
     func sessionEnded(reason: String) {
         let now = MonotonicClock.nanoseconds()
         let next: UInt64 = control.withLock { c in
@@ -92,7 +96,7 @@ final class BLEConnector: Sendable {
             c.wanted = true
             if lasted >= options.stableConnectionSeconds {
                 c.failures = 0
-                c.nextAttemptNanoseconds = now
+                c.nextAttemptNanoseconds = now + UInt64(options.initialBackoffSeconds * 1e9)
             } else {
                 c.failures += 1
                 c.nextAttemptNanoseconds = now + UInt64(options.backoffSeconds(afterFailures: c.failures) * 1e9)
@@ -181,7 +185,7 @@ final class BLEConnector: Sendable {
         case .address(let address):
             return try Self.adapterGate.withLock { _ throws(BLEError) -> Int32 in
                 let fd: Int32
-                do throws(SystemError) { fd = try Syscalls.l2capATTSocket() } catch {
+                do throws(SystemError) { fd = try Syscalls.l2capATTSocket(adapter: options.adapter) } catch {
                     if case .bluetoothUnavailable = BLEError.classify(error) { throw .bluetoothUnavailable(error) }
                     throw .connectFailed(endpoint, error)
                 }

@@ -40,6 +40,9 @@ public enum BLESecurityLevel: String, Hashable, Sendable, CaseIterable, CustomSt
 /// timers.
 public struct BLEOptions: Sendable, Equatable {
     public var security: BLESecurityLevel = .low
+    /// The controller to connect through (`hci1`); nil lets the kernel route: the first one up
+    /// whose address is not the lock's.
+    public var adapter: String?
     /// How long one LE connection attempt may take before it is abandoned.
     public var connectTimeoutSeconds: Double = 10
     /// The ATT_MTU this side can receive (23…517); the link uses the smaller of both sides'.
@@ -53,7 +56,8 @@ public struct BLEOptions: Sendable, Equatable {
     /// The first reconnect delay after a failure; it doubles per failure up to `maximumBackoffSeconds`.
     public var initialBackoffSeconds: Double = 1
     public var maximumBackoffSeconds: Double = 30
-    /// A connection that lasted this long resets the backoff (the next attempt is immediate).
+    /// A connection that lasted this long resets the backoff: the next attempt comes after the
+    /// first step (`initialBackoffSeconds`), never at once (BLEConnector.sessionEnded says why).
     public var stableConnectionSeconds: Double = 10
     /// LDP/1's response deadline over this link: 100 ms (§4.2) plus a few BLE connection
     /// intervals for the request and the notification that answers it.

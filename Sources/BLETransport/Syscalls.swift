@@ -12,9 +12,11 @@ import Glibc
 enum Syscalls {
     // MARK: L2CAP (the ATT fixed channel)
 
-    /// A non-blocking L2CAP SOCK_SEQPACKET socket bound to the ATT fixed channel on any local
-    /// adapter (the kernel picks the one that can reach the peer).
-    static func l2capATTSocket() throws(SystemError) -> Int32 {
+    /// A non-blocking L2CAP SOCK_SEQPACKET socket bound to the ATT fixed channel on `adapter`'s
+    /// address, or on any local adapter (the kernel picks one that is up and is not the peer).
+    static func l2capATTSocket(adapter: String? = nil) throws(SystemError) -> Int32 {
+        // Looked up before the socket exists, so a missing adapter leaks nothing.
+        let source = try adapter.map { name throws(SystemError) -> bdaddr_t in try adapterAddress(name) }
         let fd = socket(AF_BLUETOOTH, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
                         BTPROTO_L2CAP)
         guard fd >= 0 else { throw .last("socket(AF_BLUETOOTH, SOCK_SEQPACKET, BTPROTO_L2CAP)") }
@@ -22,6 +24,7 @@ enum Syscalls {
         local.l2_family = sa_family_t(AF_BLUETOOTH)
         local.l2_cid = ATT.fixedChannel.littleEndian
         local.l2_bdaddr_type = UInt8(BDADDR_LE_PUBLIC)
+        if let source { local.l2_bdaddr = source }
         let rc = withUnsafePointer(to: &local) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_l2>.size)) }
         }
@@ -98,6 +101,14 @@ enum Syscalls {
         let id = name.map { hci_devid($0) } ?? hci_get_route(nil)
         guard id >= 0 else { throw SystemError(name.map { "hci_devid(\($0))" } ?? "hci_get_route", errno: errno == 0 ? ENODEV : errno) }
         return id
+    }
+
+    /// The address of the adapter named `name` (`hci1`), up or down; ENODEV when there is none.
+    static func adapterAddress(_ name: String) throws(SystemError) -> bdaddr_t {
+        let id = try adapterID(name)
+        var info = hci_dev_info()
+        guard hci_devinfo(id, &info) == 0 else { throw .last("hci_devinfo(\(name))") }
+        return info.bdaddr
     }
 
     /// The adapter's name and address.

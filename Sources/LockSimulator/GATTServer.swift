@@ -1,8 +1,17 @@
 import BLEProtocol
 
-/// How a simulated lock serves over Bluetooth LE (the seqpacket seam): where, which services,
-/// its receive MTU.
+/// How a simulated lock serves over Bluetooth LE: where (the seqpacket seam, or a real
+/// controller), which services, its receive MTU.
 public struct BLEServing: Sendable, Equatable {
+    /// Where the lock's radio listens for a central.
+    public enum Radio: Sendable, Equatable {
+        /// The test seam: a Unix SOCK_SEQPACKET socket at this path, one ATT PDU per packet.
+        case seam(path: String)
+        /// A real Bluetooth controller (`hci0`): the L2CAP ATT fixed channel on its LE address,
+        /// advertised through the kernel's management API (BluetoothRadio.swift).
+        case adapter(String)
+    }
+
     /// Which GATT services the lock exposes.
     public enum Services: String, Sendable, CaseIterable {
         /// Battery, Device Information and the LDP service: full diagnosis.
@@ -11,7 +20,7 @@ public struct BLEServing: Sendable, Equatable {
         case standard
     }
 
-    public var socketPath: String
+    public var radio: Radio
     public var services: Services
     /// The ATT_MTU the lock can receive (23…517); the link uses the smaller of both sides'.
     public var receiveMTU: Int
@@ -24,14 +33,39 @@ public struct BLEServing: Sendable, Equatable {
     /// The command characteristic takes only Write Requests (each answered), not Write Commands.
     public var ldpWritesWithResponse: Bool
 
-    public init(socketPath: String, services: Services = .full, receiveMTU: Int = 247, requirePairing: Bool = false,
+    public init(radio: Radio, services: Services = .full, receiveMTU: Int = 247, requirePairing: Bool = false,
                 ldpIndicates: Bool = false, ldpWritesWithResponse: Bool = false) {
         self.ldpIndicates = ldpIndicates
         self.ldpWritesWithResponse = ldpWritesWithResponse
-        self.socketPath = socketPath
+        self.radio = radio
         self.services = services
         self.receiveMTU = receiveMTU
         self.requirePairing = requirePairing
+    }
+
+    /// On the seam at `socketPath`.
+    public init(socketPath: String, services: Services = .full, receiveMTU: Int = 247, requirePairing: Bool = false,
+                ldpIndicates: Bool = false, ldpWritesWithResponse: Bool = false) {
+        self.init(radio: .seam(path: socketPath), services: services, receiveMTU: receiveMTU, requirePairing: requirePairing,
+                  ldpIndicates: ldpIndicates, ldpWritesWithResponse: ldpWritesWithResponse)
+    }
+
+    /// What the lock advertises (firmware-specs/ble-gatt.md §7): the LDP service's UUID (unless it
+    /// has only the standard services) and the Battery Service's in the advertising data, behind
+    /// the Flags the kernel adds; its device name in the scan response, shortened to fit.
+    public func advertisement(deviceName: String) -> (data: [UInt8], scanResponse: [UInt8]) {
+        var data = AdvertisingData()
+        if services == .full {
+            // The LDP service is the lock's one 128-bit service: the 128-bit list is complete.
+            data.structures.append(ADStructure(type: ADType.completeUUID128, data: LDPGATT.service.fullLittleEndianBytes))
+        }
+        // GAP, GATT and Device Information are left out: the 16-bit list is incomplete.
+        data.structures.append(ADStructure(type: ADType.incompleteUUID16, data: GATTUUID.batteryService.attBytes))
+        let name = Array(deviceName.utf8)
+        let room = Management.maximumAdvertisingBytes - 2
+        let response = AdvertisingData(structures: [
+            ADStructure(type: name.count <= room ? ADType.completeLocalName : ADType.shortenedLocalName, data: Array(name.prefix(room)))])
+        return (data.bytes, response.bytes)
     }
 }
 

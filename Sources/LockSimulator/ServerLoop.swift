@@ -51,7 +51,7 @@ final class ServerLoop {
         slots = configurations.indices.map { i in
             let c = configurations[i]
             return Slot(lock: SimulatedLock(configuration: c, now: now), pty: ptys[i],
-                        radio: c.ble.map { GATTPeripheral(serving: $0, values: c.gattValues, listener: listeners[i]) },
+                        radio: c.ble.map { GATTPeripheral(serving: $0, values: c.gattValues, listener: listeners[i], path: shared.control.withLock { $0.devicePaths[i] }) },
                         tty: c.ttyPath.map(TTYLine.init(path:)))
         }
         for index in slots.indices {
@@ -115,6 +115,7 @@ final class ServerLoop {
                 }
             }
             for index in slots.indices { deliver(index, now: now) }
+            for slot in slots { slot.radio?.advertiseIfDue(now: now) }
         }
         shutDown()
     }
@@ -311,11 +312,11 @@ final class ServerLoop {
             return .done
         case .replug(let index):
             guard !slots[index].isOnline else { return .failed(.alreadyPlugged(index)) }
-            do throws(SystemError) {
+            do throws(SimulatorError) {
                 try replug(index)
                 return .done
             } catch {
-                return .failed(.system(error))
+                return .failed(error)
             }
         case .snapshot:
             return .snapshots(slots.indices.map(snapshot))
@@ -366,25 +367,26 @@ final class ServerLoop {
         }
     }
 
-    private func replug(_ index: Int) throws(SystemError) {
+    private func replug(_ index: Int) throws(SimulatorError) {
         if let radio = slots[index].radio {
             try radio.listen()
             do throws(SystemError) {
                 try epoll?.add(radio.listener, events: .readable, token: token(index) | Self.listenerFlag)
             } catch {
                 radio.stopListening()
-                throw error
+                throw .system(error)
             }
             return
         }
-        let pty = try PseudoTerminal.open()
+        let pty: PseudoTerminal
+        do { pty = try PseudoTerminal.open() } catch { throw .system(error) }
         do throws(SystemError) {
             try epoll?.add(pty.master, events: .readable, token: token(index))
             try links?.point(lock: index, at: pty.slavePath)
         } catch {
             epoll?.remove(pty.master)
             pty.close()
-            throw error
+            throw .system(error)
         }
         slots[index].pty = pty
         let path = links?.path(forLock: index) ?? pty.slavePath

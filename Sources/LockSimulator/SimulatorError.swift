@@ -11,6 +11,8 @@ public enum SimulatorError: Error, Sendable, Equatable, CustomStringConvertible 
     /// The lock is served on an existing tty (`--tty`): its cable is the device's own.
     case externalLine(Int, path: String)
     case system(SystemError)
+    /// A lock's radio on a real Bluetooth controller could not be set up: what and what to do.
+    case bluetooth(String)
 
     public var description: String {
         switch self {
@@ -25,6 +27,7 @@ public enum SimulatorError: Error, Sendable, Equatable, CustomStringConvertible 
             "lock \(index) is served on \(path): unplug or replug the device itself (for a USB gadget, write its UDC)"
         case .timedOut(let what): "the simulator thread did not carry out '\(what)' in time"
         case .system(let error): error.description
+        case .bluetooth(let problem): problem
         }
     }
 }

@@ -65,32 +65,41 @@ public final class SimulatorServer: Sendable {
             for pty in ptys { pty?.close() }
             for pty in modulePtys { pty?.close() }
             for (fd, configuration) in zip(listeners, self.configurations) where fd >= 0 {
-                FileIO.close(fd)
-                if let ble = configuration.ble { SeqPacket.unlink(ble.socketPath) }
+                if let ble = configuration.ble { GATTPeripheral.closeListener(fd, ble) }
             }
         }
-        do throws(SystemError) {
-            if configurations.contains(where: { $0.ble == nil && $0.ttyPath == nil }) { try links?.prepare() }
+        var radioPaths = [String?]()
+        // SystemError → SimulatorError, for the calls below that throw the former.
+        func system<T>(_ body: () throws(SystemError) -> T) throws(SimulatorError) -> T {
+            do { return try body() } catch { throw .system(error) }
+        }
+        do throws(SimulatorError) {
+            if configurations.contains(where: { $0.ble == nil && $0.ttyPath == nil }) { try system { () throws(SystemError) in try links?.prepare() } }
             for (index, configuration) in configurations.enumerated() {
                 if let ble = configuration.ble {
+                    let opened = try GATTPeripheral.openListener(ble, values: configuration.gattValues)
                     ptys.append(nil)
-                    listeners.append(try SeqPacket.listen(ble.socketPath))
+                    listeners.append(opened.fd)
+                    radioPaths.append(opened.path)
                     modulePtys.append(nil)
-                } else if let ttyPath = configuration.ttyPath {
+                    continue
+                }
+                radioPaths.append(nil)
+                if let ttyPath = configuration.ttyPath {
                     // Opened here only to report a wrong path at start; the loop opens its own.
-                    FileIO.close(try TTYLine.open(ttyPath))
+                    FileIO.close(try system { () throws(SystemError) in try TTYLine.open(ttyPath) })
                     ptys.append(nil)
                     listeners.append(-1)
                     modulePtys.append(nil)
                 } else {
-                    let pty = try PseudoTerminal.open()
+                    let pty = try system { () throws(SystemError) in try PseudoTerminal.open() }
                     ptys.append(pty)
                     listeners.append(-1)
-                    try links?.point(lock: index, at: pty.slavePath)
+                    try system { () throws(SystemError) in try links?.point(lock: index, at: pty.slavePath) }
                     if configuration.tuya != nil && configuration.tuyaTap {
-                        let modulePty = try PseudoTerminal.open()
+                        let modulePty = try system { () throws(SystemError) in try PseudoTerminal.open() }
                         modulePtys.append(modulePty)
-                        try links?.point(module: index, at: modulePty.slavePath)
+                        try system { () throws(SystemError) in try links?.point(module: index, at: modulePty.slavePath) }
                     } else {
                         modulePtys.append(nil)
                     }
@@ -99,10 +108,10 @@ public final class SimulatorServer: Sendable {
         } catch {
             closeAll()
             if let links { for index in configurations.indices { links.remove(lock: index) } }
-            throw .system(error)
+            throw error
         }
         let paths = self.configurations.indices.map { i in
-            self.configurations[i].ble?.socketPath ?? self.configurations[i].ttyPath ?? links?.path(forLock: i) ?? ptys[i]!.slavePath
+            radioPaths[i] ?? self.configurations[i].ttyPath ?? links?.path(forLock: i) ?? ptys[i]!.slavePath
         }
         let modulePaths: [String?] = modulePtys.indices.map { i in modulePtys[i].map { links?.path(forModule: i) ?? $0.slavePath } }
         shared.control.withLock { state in

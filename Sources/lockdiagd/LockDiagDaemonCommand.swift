@@ -127,6 +127,10 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
                                valueName: "path"))
     var bleATTSockets: [String] = []
 
+    @Option(name: .customLong("ble-adapter"),
+            help: ArgumentHelp("The Bluetooth controller to reach --ble locks through (default: the kernel picks one that is up).", valueName: "hciN"))
+    var bleAdapter: String?
+
     @Option(name: .customLong("ble-security"),
             help: ArgumentHelp("BLE link security: low (no encryption), medium (encrypted; pair first), high (encrypted and authenticated: passkey pairing).",
                                valueName: "level"))
@@ -268,6 +272,9 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
             throw ValidationError("nothing to diagnose: with --no-discovery give --serial PATH, --usb PORT|SERIAL or --ble ADDRESS for a lock, or --simulate SCENARIO to try it without one")
         }
         _ = try bleEndpoints()
+        if let bleAdapter, !(bleAdapter.hasPrefix("hci") && bleAdapter.count > 3 && bleAdapter.dropFirst(3).allSatisfy(\.isNumber)) {
+            throw ValidationError("--ble-adapter takes a controller name such as hci0 (`btmgmt info` lists them), not '\(bleAdapter)'")
+        }
         guard BLESecurityLevel(rawValue: bleSecurity) != nil else {
             throw ValidationError("--ble-security must be low, medium or high, not '\(bleSecurity)'")
         }
@@ -352,6 +359,7 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
         configuration.hotplug.forgetUnpluggedSeconds = forgetUnplugged
         configuration.bleDevices = try bleEndpoints()
         configuration.bleOptions.security = BLESecurityLevel(rawValue: bleSecurity) ?? .low
+        configuration.bleOptions.adapter = bleAdapter
         configuration.bleOptions.connectTimeoutSeconds = bleConnectTimeout
         configuration.bleOptions.receiveMTU = bleMTU
         configuration.bleOptions.transactionTimeoutSeconds = bleATTTimeout

@@ -41,6 +41,16 @@ struct LockSim: ParsableCommand {
             a directory holding lock0, lock1, … `unplug` takes a BLE lock out of range (its \
             connection drops, its socket goes), `hang` stops it answering ATT requests too.
 
+            With --ble-adapter hciN (repeatable, one lock per controller) each lock is a BLE lock \
+            on a real controller instead, as root: locksim powers the controller on if it is off, \
+            advertises the lock through the kernel's management API (connectable; the LDP service \
+            UUID unless --gatt-services standard, the Battery Service, the name in the scan \
+            response) and serves the same GATT server on an L2CAP socket on the ATT channel of \
+            the controller's LE public address, for lockdiagd --ble ADDRESS. stdout lists each \
+            controller's address. `unplug` stops the advertising and the listening; on exit the \
+            advertising is removed. The kernel lab runs it on btvirt's virtual controllers \
+            (docs/lab.md).
+
             SCENARIOS (--scenario: one, or a comma list applied round-robin over --count):
             \(HelpText.scenarios)
 
@@ -59,6 +69,7 @@ struct LockSim: ParsableCommand {
             Example:
               locksim --pty --count 2 --scenario motor-stall,healthy --link-dir /tmp/locks
               locksim --ble-att-socket /tmp/lock.att --scenario battery-worn --ble-mtu 23
+              locksim --ble-adapter hci0 --scenario motor-stall
               locksim --tty /dev/ttyGS0 --scenario motor-stall
               locksim --pty --dialect tuya-lowpower --scenario battery-low --tap
             """)
@@ -76,18 +87,22 @@ struct LockSim: ParsableCommand {
             help: ArgumentHelp("Serve each lock as a BLE GATT server on a Unix SOCK_SEQPACKET socket (one ATT PDU per packet).", valueName: "path"))
     var bleATTSocket: String?
 
-    @Option(name: .customLong("gatt-services"), help: ArgumentHelp("With --ble-att-socket: full (Battery, Device Information, LDP) or standard (no LDP)."))
+    @Option(name: .customLong("ble-adapter"),
+            help: ArgumentHelp("Serve one lock as a BLE GATT server on this Bluetooth controller (hciN), advertised; repeat for more.", valueName: "hciN"))
+    var bleAdapters: [String] = []
+
+    @Option(name: .customLong("gatt-services"), help: ArgumentHelp("With a BLE lock: full (Battery, Device Information, LDP) or standard (no LDP)."))
     var gattServices = BLEServing.Services.full.rawValue
 
-    @Option(name: .customLong("ble-mtu"), help: ArgumentHelp(Ranges.bleMTU.help("With --ble-att-socket: the ATT MTU the lock can receive"), valueName: "bytes"))
+    @Option(name: .customLong("ble-mtu"), help: ArgumentHelp(Ranges.bleMTU.help("With a BLE lock: the ATT MTU the lock can receive"), valueName: "bytes"))
     var bleMTU = 247
 
     @Flag(name: .customLong("ble-indicate"),
-          help: "With --ble-att-socket: the LDP response/event characteristic indicates (each value confirmed) instead of notifying.")
+          help: "With a BLE lock: the LDP response/event characteristic indicates (each value confirmed) instead of notifying.")
     var bleIndicate = false
 
     @Flag(name: .customLong("ble-require-pairing"),
-          help: "With --ble-att-socket: refuse every value with Insufficient Authentication, as a lock that wants pairing.")
+          help: "With a BLE lock: refuse every value with Insufficient Authentication, as a lock that wants pairing.")
     var bleRequirePairing = false
 
     @Option(help: "Scenario name, or a comma list applied round-robin across the locks.")
@@ -120,13 +135,17 @@ struct LockSim: ParsableCommand {
     var tap = false
 
     func validate() throws {
-        guard [pty, bleATTSocket != nil, !ttys.isEmpty, functionFS != nil].filter({ $0 }).count == 1 else {
-            throw ValidationError("give exactly one of --pty (serial locks on ptys), --tty PATH (serial locks on existing ttys), --functionfs DIR (a USB gadget's vendor-bulk lock) or --ble-att-socket PATH (Bluetooth LE locks)")
+        guard [pty, bleATTSocket != nil, !ttys.isEmpty, functionFS != nil, !bleAdapters.isEmpty].filter({ $0 }).count == 1 else {
+            throw ValidationError("give exactly one of --pty (serial locks on ptys), --tty PATH (serial locks on existing ttys), --functionfs DIR (a USB gadget's vendor-bulk lock), --ble-att-socket PATH (Bluetooth LE locks on the test seam) or --ble-adapter hciN (a Bluetooth LE lock on a real controller)")
         }
         guard functionFS == nil || (count == 1 && dialect == "ldp") else { throw ValidationError("--functionfs serves one LDP/1 lock: leave out --count and --dialect") }
         guard ttys.isEmpty || count == 1 || count == ttys.count else {
             throw ValidationError("--tty serves one lock per PATH: leave out --count, or give it as \(ttys.count)")
         }
+        guard bleAdapters.isEmpty || count == 1 || count == bleAdapters.count else {
+            throw ValidationError("--ble-adapter serves one lock per controller: leave out --count, or give it as \(bleAdapters.count)")
+        }
+        guard Set(bleAdapters).count == bleAdapters.count else { throw ValidationError("--ble-adapter: each controller serves one lock; \(bleAdapters) names one twice") }
         guard BLEServing.Services(rawValue: gattServices) != nil else { throw ValidationError("--gatt-services must be full or standard") }
         try Ranges.bleMTU.check(bleMTU)
         try Ranges.count.check(count)
@@ -146,8 +165,8 @@ struct LockSim: ParsableCommand {
         }
         guard !tap || dialect != "ldp" else { throw ValidationError("--tap needs --dialect tuya or tuya-lowpower: LDP/1 locks have no module to tap") }
         guard ttys.isEmpty || dialect == "ldp" else { throw ValidationError("--tty serves LDP/1 locks; Tuya locks are served on ptys (--pty --dialect \(dialect))") }
-        guard bleATTSocket == nil || dialect == "ldp" else {
-            throw ValidationError("--ble-att-socket serves LDP/1 over GATT; Tuya locks are served on ptys (--pty --dialect \(dialect))")
+        guard (bleATTSocket == nil && bleAdapters.isEmpty) || dialect == "ldp" else {
+            throw ValidationError("BLE locks serve LDP/1 over GATT; Tuya locks are served on ptys (--pty --dialect \(dialect))")
         }
     }
 
@@ -165,6 +184,12 @@ struct LockSim: ParsableCommand {
         return parts.contains(nil) ? nil : parts.compactMap { $0 }
     }
 
+    /// A BLE lock on `radio`, with the --gatt-services, --ble-mtu and --ble-* options.
+    private func bleServing(_ radio: BLEServing.Radio) -> BLEServing {
+        BLEServing(radio: radio, services: BLEServing.Services(rawValue: gattServices) ?? .full, receiveMTU: bleMTU,
+                   requirePairing: bleRequirePairing, ldpIndicates: bleIndicate)
+    }
+
     func run() throws {
         // Block the stop signals before any thread exists, so every thread inherits the mask
         // and the main thread alone takes them with sigwait (no async-signal-safety worries).
@@ -178,7 +203,7 @@ struct LockSim: ParsableCommand {
 
         let scenarios = try Scenario.list(scenario)
         var configurations = SimulatorConfiguration.fleet(
-            count: ttys.isEmpty ? count : ttys.count, scenarios: scenarios, seed: seed,
+            count: !ttys.isEmpty ? ttys.count : !bleAdapters.isEmpty ? bleAdapters.count : count, scenarios: scenarios, seed: seed,
             activityIntervalNanoseconds: activity > 0 ? UInt64(activity * 1e9) : nil)
         let serials = serialNumber.map { $0.split(separator: ",").map(String.init) } ?? []
         let bolts = boltStarts ?? [.locked]
@@ -195,10 +220,11 @@ struct LockSim: ParsableCommand {
             let useDirectory = count > 1 || (exists && isDirectory.boolValue)
             if useDirectory { try FileManager.default.createDirectory(atPath: bleATTSocket, withIntermediateDirectories: true) }
             for index in configurations.indices {
-                configurations[index].ble = BLEServing(socketPath: useDirectory ? bleATTSocket + "/lock\(index)" : bleATTSocket,
-                                                       services: BLEServing.Services(rawValue: gattServices) ?? .full,
-                                                       receiveMTU: bleMTU, requirePairing: bleRequirePairing, ldpIndicates: bleIndicate)
+                configurations[index].ble = bleServing(.seam(path: useDirectory ? bleATTSocket + "/lock\(index)" : bleATTSocket))
             }
+        }
+        for (index, adapter) in bleAdapters.enumerated() {
+            configurations[index].ble = bleServing(.adapter(adapter))
         }
         if let functionFS {
             // Plug changes are printed as they happen; the lock's threads serve it until a stop signal.

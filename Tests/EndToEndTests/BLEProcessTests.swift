@@ -118,5 +118,9 @@ import Testing
         let type = try ChildProcess.run("lockdiagd", ["--ble", "C4:7C:8D:6A:1B:2E/static", "--socket", "/tmp/never.sock"], timeoutSeconds: 20)
         #expect(type.status == 64)
         #expect(type.stderr.contains("unknown address type 'static'"))
+        let adapter = try ChildProcess.run("lockdiagd", ["--ble", "C4:7C:8D:6A:1B:2E", "--ble-adapter", "bt0", "--socket", "/tmp/never.sock"],
+                                           timeoutSeconds: 20)
+        #expect(adapter.status == 64)
+        #expect(adapter.stderr.contains("--ble-adapter takes a controller name such as hci0"))
     }
 }

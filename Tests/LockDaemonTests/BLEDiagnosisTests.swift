@@ -76,6 +76,21 @@ import Testing
             return o
         }
 
+        /// Short ATT timeout and frequent Battery Level reads: a hung lock's link closes within a second.
+        static var hangingStandardLockOptions: BLEOptions {
+            var o = fastOptions
+            o.transactionTimeoutSeconds = 0.5
+            o.batteryReadIntervalSeconds = 0.3
+            return o
+        }
+
+        /// One standard-services lock at MTU 23, online, for `hang`.
+        static func hangingStandardLock(_ options: BLEOptions) async throws -> Rig {
+            let rig = try Rig([(.healthy, .standard, 23)], activitySeconds: 60, options: options)
+            #expect(await TestSupport.wait(upTo: 5) { rig.device(rig.slots[0]).online })
+            return rig
+        }
+
         func stop() {
             hub.stop()
             loop.stop()
@@ -210,16 +225,35 @@ import Testing
         #expect(rig.hub.linkStats()[slot].reconnects >= 1)
     }
 
+    /// A link that had been up a while and is lost is retried after the first backoff step, not
+    /// at once: an instant retry catches a lock that is powering off in its last advertisement,
+    /// and on Linux 6.1 closing that half-made connection crashed the kernel's Bluetooth stack
+    /// (the kernel lab, docs/lab.md). Here the lock's GATT server hangs (the ATT timeout closes
+    /// the link) while it stays in range, so an instant retry would be made and counted.
+    @Test func aLostStableLinkIsRetriedAfterTheFirstBackoffStepNotAtOnce() async throws {
+        var options = Rig.hangingStandardLockOptions
+        options.stableConnectionSeconds = 0
+        options.initialBackoffSeconds = 3
+        let rig = try await Rig.hangingStandardLock(options)
+        defer { rig.stop() }
+        let slot = rig.slots[0]
+        let attempts = rig.device(slot).ble!.connectionAttempts
+        try rig.simulator.hang(lock: 0)
+        #expect(await TestSupport.wait(upTo: 5) { rig.device(slot).ble?.phase == "waiting" })
+        let waiting = rig.device(slot)
+        #expect(waiting.ble?.connectionAttempts == attempts, "retried at once: \(waiting.problem ?? "")")
+        #expect((waiting.ble?.nextAttemptInSeconds ?? 0) > 1, "next attempt in \(String(describing: waiting.ble?.nextAttemptInSeconds)) s")
+        #expect(waiting.problem?.contains("transaction timeout") == true && waiting.problem?.contains("next attempt in") == true)
+        try rig.simulator.resume(lock: 0)
+        #expect(await TestSupport.wait(upTo: 8) { rig.device(slot).online })
+    }
+
     /// A standard-services lock whose GATT server hangs: its periodic Battery Level read goes
     /// unanswered, the ATT transaction timeout closes the link, and it comes back once it answers.
     @Test func attTimeoutInSteadyStateClosesTheLink() async throws {
-        var options = Rig.fastOptions
-        options.transactionTimeoutSeconds = 0.5
-        options.batteryReadIntervalSeconds = 0.3
-        let rig = try Rig([(.healthy, .standard, 23)], activitySeconds: 60, options: options)
+        let rig = try await Rig.hangingStandardLock(Rig.hangingStandardLockOptions)
         defer { rig.stop() }
         let slot = rig.slots[0]
-        #expect(await TestSupport.wait(upTo: 5) { rig.device(slot).online })
         try rig.simulator.hang(lock: 0)
         #expect(await TestSupport.wait(upTo: 5) { rig.device(slot).state == "offline" })
         #expect(await TestSupport.wait(upTo: 5) { rig.device(slot).problem?.contains("transaction timeout") == true })

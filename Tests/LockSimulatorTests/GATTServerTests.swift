@@ -120,3 +120,27 @@ import Testing
         }
     }
 }
+
+/// What `locksim --ble-adapter` advertises, read back as `lockdiag scan` reads it.
+struct LockAdvertisementTests {
+    @Test func aFullLockAdvertisesTheLDPServiceAndIsALikelyLock() throws {
+        let serving = BLEServing(radio: .adapter("hci0"))
+        let (data, response) = serving.advertisement(deviceName: "LX-300 SIM-0003-000")
+        #expect(data.count <= Management.maximumAdvertisingBytesWithFlags)
+        let heard = try AdvertisingData(bytes: data).merged(with: AdvertisingData(bytes: response))
+        #expect(heard.serviceUUIDs == [LDPGATT.service, GATTUUID.batteryService])
+        #expect(heard.completeLocalName == "LX-300 SIM-0003-000")
+        #expect(LockAssessment.assess(heard).evidence == .ldpService)
+    }
+
+    @Test func aStandardServicesLockAdvertisesTheBatteryServiceAndALongNameIsShortened() throws {
+        let serving = BLEServing(radio: .adapter("hci0"), services: .standard)
+        let name = String(repeating: "N", count: 40)
+        let (data, response) = serving.advertisement(deviceName: name)
+        let heard = try AdvertisingData(bytes: data).merged(with: AdvertisingData(bytes: response))
+        #expect(heard.serviceUUIDs == [GATTUUID.batteryService])
+        #expect(LockAssessment.assess(heard).evidence == .batteryService)
+        #expect(response.count == Management.maximumAdvertisingBytes)
+        #expect(heard.completeLocalName == nil && heard.shortenedLocalName == String(repeating: "N", count: 29))
+    }
+}

@@ -36,5 +36,21 @@ import Testing
         #expect(neither.status == 64)
         let mtu = try ChildProcess.run("locksim", ["--ble-att-socket", "/tmp/x.att", "--ble-mtu", "22"], timeoutSeconds: 10)
         #expect(mtu.status == 64 && mtu.stderr.contains("--ble-mtu"))
+        let adapterAndPty = try ChildProcess.run("locksim", ["--ble-adapter", "hci0", "--pty"], timeoutSeconds: 10)
+        #expect(adapterAndPty.status == 64 && adapterAndPty.stderr.contains("--ble-adapter hciN"))
+        let twice = try ChildProcess.run("locksim", ["--ble-adapter", "hci0", "--ble-adapter", "hci0"], timeoutSeconds: 10)
+        #expect(twice.status == 64 && twice.stderr.contains("names one twice"))
+    }
+
+    /// `--ble-adapter` on a real controller is exercised by the kernel lab (docs/lab.md); here,
+    /// where the kernel has no Bluetooth or the name is no controller's, it fails at start and
+    /// says why.
+    @Test func aBLEAdapterThatCannotBeUsedFailsAtStartAndSaysWhy() throws {
+        let notAController = try ChildProcess.run("locksim", ["--ble-adapter", "wlan0"], timeoutSeconds: 10)
+        #expect(notAController.status != 0 && notAController.stderr.contains("'wlan0' is not a controller name"))
+        let adapter = try ChildProcess.run("locksim", ["--ble-adapter", "hci0"], timeoutSeconds: 10)
+        #expect(adapter.status != 0)
+        #expect(adapter.stderr.contains("the kernel has no Bluetooth") || adapter.stderr.contains("CAP_NET_ADMIN")
+                    || adapter.stderr.contains("hci0"), "\(adapter.stderr)")
     }
 }

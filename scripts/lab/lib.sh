@@ -25,8 +25,13 @@ fail() {
     exit 1
 }
 
-# Runs at exit: kill what the scenario started (by pid), in reverse order.
-on_exit() { eval "$CLEANUP"; }
+# Runs at exit: what must see the scenario's processes still running (cleanup_first), then kill
+# what the scenario started (by pid), in reverse order.
+CLEANUP_FIRST=""
+on_exit() { eval "$CLEANUP_FIRST"; eval "$CLEANUP"; }
+# cleanup_first COMMAND: run COMMAND (a string) when the scenario ends, before any kill.
+cleanup_first() { CLEANUP_FIRST="$CLEANUP_FIRST
+$1"; }
 trap on_exit EXIT
 # cleanup_kill PID: kill PID when the scenario ends.
 cleanup_kill() { CLEANUP="kill $1 2>/dev/null
