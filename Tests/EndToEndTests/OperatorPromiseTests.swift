@@ -73,4 +73,22 @@ import Testing
         let summary = try String(contentsOfFile: dir.path + "/csv/summary.csv", encoding: .utf8)
         #expect(summary.split(separator: "\r\n").dropFirst().count == 2 && !summary.contains(",fail,"), "\(summary)")
     }
+
+    /// README § Using it with a real lock: `--realtime` gives the USB event thread, which carries
+    /// a USB lock's answers, SCHED_FIFO one step below the poll loop, and says so in the log.
+    @Test(.enabled(if: getuid() == 0, "needs root for SCHED_FIFO"))
+    func realtimeAlsoMakesTheUSBEventThreadFIFO() throws {
+        let daemon = try DaemonProcess(["--simulate", "healthy", "--simulate-activity", "0", "--realtime"])
+        defer { #expect(daemon.stop() == 0) }
+        let pid = daemon.child.process.processIdentifier
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")
+        let usb = tasks.compactMap(Int32.init).first { tid in
+            (try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/comm", encoding: .utf8))?.hasPrefix("lockdiag-usb") == true
+        }
+        let tid = try #require(usb, "no lockdiag-usb thread among \(tasks.count)")
+        #expect(sched_getscheduler(tid) == SCHED_FIFO)
+        var parameters = sched_param()
+        #expect(sched_getparam(tid, &parameters) == 0 && parameters.sched_priority == 79)
+        #expect(daemon.child.allErrors.contains("real-time: SCHED_FIFO priority 79 for the USB event thread"), "\(daemon.child.allErrors)")
+    }
 }

@@ -137,7 +137,8 @@ import Testing
         // The fault still says three of its events are lost, until it is cleared.
         #expect(annotated(recorder, "L1", "0x0101").lostEvents == 3)
         #expect(recorder.commit([makeEvent("L1", "0x0101", .cleared, status: nil, at: 1_764_000_009_000, by: "uid 0, pid 1")]))
-        #expect(annotated(recorder, "L1", "0x0101").saved == true)
+        let cleared = annotated(recorder, "L1", "0x0101")
+        #expect(cleared.saved == true && cleared.lostEvents == nil, "lost_events is reset when the fault is cleared")
     }
 
     /// A lock shown by its path until it answers IDENTIFY: a fault raised before that (a link
