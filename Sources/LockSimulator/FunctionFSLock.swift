@@ -250,7 +250,7 @@ public final class FunctionFSLock: Sendable {
             guard !name.hasPrefix("."), let file = fopen("/sys/class/udc/\(name)/current_speed", "r") else { continue }
             defer { fclose(file) }
             var line = [CChar](repeating: 0, count: 32)
-            if fgets(&line, 32, file) != nil, String(cString: line).hasPrefix("full-speed") { return true }
+            if fgets(&line, 32, file) != nil, String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).hasPrefix("full-speed") { return true }
         }
         return false
     }
