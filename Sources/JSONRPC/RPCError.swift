@@ -111,15 +111,6 @@ extension RPCError {
         )
     }
 
-    /// -32004: the caller (by its peer credentials) may not do this.
-    public static func permissionDenied(_ action: String) -> RPCError {
-        RPCError(
-            code: Code.permissionDenied,
-            message: "permission denied: \(action) — run as a member of group lockdiag, or with sudo",
-            data: ["action": .string(action)]
-        )
-    }
-
     /// -32005: something the request waited on did not answer in time.
     public static func timeout(_ what: String, seconds: Double) -> RPCError {
         RPCError(

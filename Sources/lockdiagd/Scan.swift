@@ -45,7 +45,7 @@ enum Scan {
     static func access(_ device: DiscoveredDevice) -> String {
         guard let node = device.devnode else { return "no device node" }
         if Glibc.access(node, R_OK | W_OK) == 0 { return "ok" }
-        if errno == EACCES || errno == EPERM { return "permission denied: add your user to group lockdiag (udev/README.md)" }
+        if errno == EACCES || errno == EPERM { return "permission denied: add your user to group lockdiag (see udev/README.md) or run as root" }
         return String(cString: strerror(errno))
     }
 

@@ -84,7 +84,7 @@ import Testing
         #expect(RPCError.unknownDevice("d").code == -32001)
         #expect(RPCError.deviceOffline("d").code == -32002)
         #expect(RPCError.busy("d", doing: "self-test").code == -32003)
-        #expect(RPCError.permissionDenied("clear faults").code == -32004)
+        #expect(RPCError.permissionDenied("faults.clear", role: "technician", group: "lockdiag-admin").code == -32004)
         #expect(RPCError.timeout("the device", seconds: 2).code == -32005)
         #expect(RPCError.requestTooLarge(limitBytes: 10).code == -32006)
         #expect(RPCError.tooManyConnections(limit: 1).code == -32006)
