@@ -22,6 +22,16 @@ public enum Realtime {
         mlockall(MCL_CURRENT | MCL_FUTURE) == 0 ? nil : .last("mlockall")
     }
 
+    /// Names the calling thread for `ps -L`, `top -H` and `chrt -p` (/proc/thread-self/comm;
+    /// Foundation's Thread.name stays inside Foundation on Linux). Linux keeps 15 bytes.
+    public static func nameCurrentThread(_ name: String) {
+        let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        let bytes = Array(name.utf8.prefix(15))
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+    }
+
     /// Pins the calling thread to one CPU.
     public static func pinCurrentThread(to cpu: Int32) -> SystemError? {
         let rc = lockdiag_pin_current_thread(cpu)

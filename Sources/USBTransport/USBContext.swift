@@ -120,11 +120,7 @@ public final class USBContext: @unchecked Sendable {
 
     private func run() {
         // Named for `ps -L` and `chrt -p` (and LockDaemon's real-time test).
-        let comm = Glibc.open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
-        if comm >= 0 {
-            _ = "lockdiag-usb".withCString { Glibc.write(comm, $0, strlen($0)) }
-            Glibc.close(comm)
-        }
+        Realtime.nameCurrentThread("lockdiag-usb")
         threadIDValue.store(lockdiag_gettid(), ordering: .releasing)
         while running.load(ordering: .acquiring) {
             cycle(timeoutMilliseconds: -1)

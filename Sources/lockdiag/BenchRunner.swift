@@ -2,6 +2,7 @@ import BenchKit
 import Foundation
 import JSONRPC
 import LockDiagAPI
+import LinuxIO
 import LockDiagCLI
 import Synchronization
 
@@ -181,9 +182,8 @@ final class BenchRunner: Sendable {
         }
         for path in toStart {
             let thread = Thread { [self] in
-                // Named for ps -L, top -H and /proc (Foundation's Thread.name stays inside
-                // Foundation on Linux): "bench-" and the path's tail, as Linux keeps 15 bytes.
-                try? ("bench-" + String(decoding: path.utf8.suffix(9), as: UTF8.self)).write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
+                // "bench-" and the path's tail, as Linux keeps 15 bytes.
+                Realtime.nameCurrentThread("bench-" + String(decoding: path.utf8.suffix(9), as: UTF8.self))
                 let worker = BenchWorker(runner: self, path: path)
                 worker.run()
                 shared.withLock { s in

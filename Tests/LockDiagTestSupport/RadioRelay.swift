@@ -55,7 +55,8 @@ public final class RadioRelay: Sendable {
 
     public func stop() {
         running.store(false, ordering: .relaxed)
-        while !finished.load(ordering: .acquiring) { usleep(10_000) }
+        // The relay thread polls with a 20 ms timeout: it sees `running` go false within that.
+        _ = TestSupport.wait(upTo: 5) { finished.load(ordering: .acquiring) }
         close(listener)
         unlink(hostPath)
     }
