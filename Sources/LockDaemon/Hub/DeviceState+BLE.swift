@@ -5,7 +5,6 @@ import LockDiagAPI
 
 /// What a BLE lock's connection adds to its views.
 struct BLEDetails {
-    var wireProtocol: String
     var information: DeviceInformation
     var problem: String?
     var info: BLELinkInfo
@@ -26,20 +25,16 @@ extension DeviceState {
                                security: ble.options.security.rawValue, connectionAttempts: s.attempts, connections: s.connections,
                                nextAttemptInSeconds: next, batteryPercent: s.batteryPercent, pdusIn: s.pdusIn, pdusOut: s.pdusOut,
                                notifications: s.notifications, errorResponses: s.errorResponses)
-        return BLEDetails(wireProtocol: profile.map { $0.ldp == nil ? "GATT" : "LDP/1" } ?? "LDP/1",
-                          information: profile?.deviceInformation ?? DeviceInformation(), problem: ble.problem(now: now), info: info)
+        return BLEDetails(information: profile?.deviceInformation ?? DeviceInformation(), problem: ble.problem(now: now), info: info)
+    }
+
+    /// A standard-services lock's readings: its Battery Level, nothing else.
+    var gattReadings: Readings {
+        var r = Readings()
+        r.atMilliseconds = statusAtMilliseconds
+        r.batteryPercent = ble?.snapshot().batteryPercent.map { Reading($0, .measured) }
+        return r
     }
 
     func nonEmpty(_ text: String?) -> String? { text?.isEmpty == false ? text : nil }
-}
-
-extension DeviceStatus {
-    /// For a lock with only the standard services: says so, and shows as unknown what it cannot
-    /// report (the bridge's placeholders are not readings).
-    func standardServicesOnly(_ only: Bool) -> DeviceStatus {
-        var s = self
-        s.wireProtocol = only ? "GATT" : "LDP/1"
-        if only { s.motor.state = "unknown" }
-        return s
-    }
 }

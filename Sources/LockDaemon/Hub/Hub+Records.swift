@@ -125,7 +125,7 @@ extension Hub {
         case .status(let status):
             d.status = status
             d.statusAtMilliseconds = now
-            sampleStatus(status, at: now, device: &d, effects: &effects)
+            sampleReadings(at: now, device: &d, effects: &effects)
             let monotonic = MonotonicClock.nanoseconds()
             if monotonic &- d.lastStatusNotification >= 1_000_000_000 / UInt64(statusNotificationHz),
                s.subscriptions[d.index]?.isEmpty == false {
@@ -135,7 +135,7 @@ extension Hub {
             }
         case .fingerprint(let fp):
             d.fingerprint = fp
-            checkFingerprint(fp, at: now, device: &d, effects: &effects)
+            apply(DiagnosisTable.evaluate(DiagnosisTable.onFingerprint, d.readings, diagnosis), at: now, device: &d, effects: &effects)
         case .faults(let records):
             checkDeviceFaults(records, at: now, device: &d, effects: &effects)
         case .motorTrace(let chunk):
@@ -306,21 +306,15 @@ extension Hub {
         }
     }
 
-    private func checkFingerprint(_ fp: FingerprintStatus, at now: Int64, device d: inout DeviceState, effects: inout Effects) {
-        guard fp.state != .absent else { return }
-        if fp.state == .notResponding || !fp.linkOK {
-            failCheck(FaultCode.fingerprintNotResponding, kind: .condition, fromDevice: false, at: now,
-                      evidence: "fingerprint sensor state \(fp.state.name), link \(fp.linkOK ? "up" : "down")", device: &d, effects: &effects)
-        } else {
-            passCheck(FaultCode.fingerprintNotResponding, device: &d, effects: &effects)
-        }
-        if fp.lastImageQuality != FingerprintStatus.noQuality {
-            if Int(fp.lastImageQuality) < diagnosis.imageQualityMinimum {
-                failCheck(FaultCode.fingerprintImageDegraded, kind: .condition, fromDevice: false, at: now,
-                          evidence: "last fingerprint image quality \(fp.lastImageQuality) (minimum \(diagnosis.imageQualityMinimum))",
-                          device: &d, effects: &effects)
-            } else {
-                passCheck(FaultCode.fingerprintImageDegraded, device: &d, effects: &effects)
+    /// Applies the diagnosis table's verdicts to the device's fault table.
+    func apply(_ verdicts: [CheckVerdict], at now: Int64, device d: inout DeviceState, effects: inout Effects) {
+        for verdict in verdicts {
+            switch verdict.outcome {
+            case .failed(let evidence, let reportedByLock):
+                failCheck(verdict.code, kind: .condition, fromDevice: reportedByLock, at: now, evidence: evidence,
+                          confirmed: reportedByLock, device: &d, effects: &effects)
+            case .passed:
+                passCheck(verdict.code, device: &d, effects: &effects)
             }
         }
     }
@@ -358,22 +352,9 @@ extension Hub {
             }
             guard d.linkUp else { continue }
             checkLink(monotonic: monotonic, at: now, device: &d, effects: &effects)
-            tuyaPeriodic(at: now, device: &d, effects: &effects)
-            if let status = d.status, let at = d.statusAtMilliseconds, now - at < 3000, status.motor == .idle,
-               status.batteryPercent != LockStatus.unknownPercent {
-                let percent = Int(status.batteryPercent)
-                // 0 mV: a lock that reports only a percentage (the BLE Battery Service).
-                let evidence = "battery at \(percent) %" + (status.batteryMillivolts > 0 ? " (\(status.batteryMillivolts) mV at rest)" : "")
-                if percent < diagnosis.batteryCriticalPercent {
-                    failCheck(FaultCode.batteryCritical, kind: .condition, fromDevice: false, at: now, evidence: evidence, device: &d, effects: &effects)
-                } else {
-                    passCheck(FaultCode.batteryCritical, device: &d, effects: &effects)
-                    if percent < diagnosis.batteryLowPercent {
-                        failCheck(FaultCode.batteryLow, kind: .condition, fromDevice: false, at: now, evidence: evidence, device: &d, effects: &effects)
-                    } else {
-                        passCheck(FaultCode.batteryLow, device: &d, effects: &effects)
-                    }
-                }
+            let readings = d.readings
+            if readings.isCurrent(at: now) {
+                apply(DiagnosisTable.evaluate(DiagnosisTable.periodic, readings, diagnosis), at: now, device: &d, effects: &effects)
             }
         }
     }

@@ -171,6 +171,7 @@ extension Hub {
     /// reports when something changes, so every report is passed on.
     private func notifyStatus(tuya t: TuyaDeviceState, device d: inout DeviceState, effects: inout Effects) {
         d.tuya = t
+        if let at = t.readingAtMilliseconds { sampleReadings(at: at, device: &d, effects: &effects) }
         let status = d.apiStatus(now: MonotonicClock.nanoseconds(), silenceNanoseconds: silenceNanoseconds)
         effects.notifications.append((d.index, TelemetryNotification(device: d.id, lost: 0, status: status)))
     }
@@ -210,23 +211,9 @@ extension Hub {
             case .batteryPercent:
                 guard let value = point.value.integer else { continue }
                 t.batteryPercent = max(0, min(100, value))
-                d.tuya = t
-                tuyaBatteryChecks(at: now, device: &d, effects: &effects)
             case .batteryBand:
                 guard let band = enumName else { continue }
                 t.batteryBand = band
-                let bandFaults = Set((schema.batteryBands ?? [:]).values)
-                let raised = schema.batteryBands?[band]
-                for name in bandFaults.sorted() {
-                    guard let fault = FaultCatalog.definition(named: name) else { continue }
-                    if name == raised {
-                        failCheck(fault.code, kind: .condition, fromDevice: true, at: now,
-                                  evidence: "the lock reports its battery \(band) (DP \(point.id) \(def.code))\(stamp)", confirmed: true,
-                                  freezeFrame: tuyaFreeze(at: now, evidence: "battery \(band)", tuya: t), device: &d, effects: &effects)
-                    } else {
-                        passCheck(fault.code, device: &d, effects: &effects)
-                    }
-                }
             case .alarm:
                 let name = enumName ?? "alarm \(point.value)"
                 let fault = schema.alarms[name]
@@ -250,30 +237,6 @@ extension Hub {
             }
             if t.events.count > TuyaDeviceState.keptEvents { t.events.removeLast() }
         }
-    }
-
-    /// Battery thresholds on the percentage a Tuya lock reports, as for an LDP lock's.
-    func tuyaBatteryChecks(at now: Int64, device d: inout DeviceState, effects: inout Effects) {
-        guard let t = d.tuya, let percent = t.batteryPercent else { return }
-        let evidence = "the lock reports \(percent) % battery"
-        if percent < diagnosis.batteryCriticalPercent {
-            failCheck(FaultCode.batteryCritical, kind: .condition, fromDevice: false, at: now, evidence: evidence,
-                      freezeFrame: tuyaFreeze(at: now, evidence: evidence, tuya: t), device: &d, effects: &effects)
-        } else {
-            passCheck(FaultCode.batteryCritical, device: &d, effects: &effects)
-            if percent < diagnosis.batteryLowPercent {
-                failCheck(FaultCode.batteryLow, kind: .condition, fromDevice: false, at: now, evidence: evidence,
-                          freezeFrame: tuyaFreeze(at: now, evidence: evidence, tuya: t), device: &d, effects: &effects)
-            } else {
-                passCheck(FaultCode.batteryLow, device: &d, effects: &effects)
-            }
-        }
-    }
-
-    /// The once-a-second checks of a Tuya lock (from `periodicChecks`).
-    func tuyaPeriodic(at now: Int64, device d: inout DeviceState, effects: inout Effects) {
-        guard d.tuya != nil, d.linkUp else { return }
-        tuyaBatteryChecks(at: now, device: &d, effects: &effects)
     }
 
     private func tuyaFreeze(at now: Int64, evidence: String, tuya t: TuyaDeviceState) -> FreezeFrame {

@@ -63,15 +63,4 @@ extension DeviceState {
         guard let tuya, tuya.role == .passive else { return nil }
         return unpluggedAtNanoseconds == nil && linkUp && lastFrameNanoseconds > 0
     }
-
-    func tuyaStatus(online: Bool) -> DeviceStatus? {
-        guard let tuya else { return nil }
-        return DeviceStatus(
-            device: id, online: online, lock: "unknown", door: "unknown",
-            battery: BatteryReading(voltageMillivolts: 0, percent: tuya.batteryPercent),
-            motor: MotorReading(state: "unknown", currentMilliamps: 0), fingerprint: nil, temperatureCelsius: nil,
-            calibrated: false, tamperActive: tuya.alarms.first.map { $0.fault == "tamper" } ?? false,
-            activeFaults: 0, actuations: 0, uptimeSeconds: 0, lastActuation: nil,
-            updatedAt: tuya.readingAtMilliseconds.map { APITime.format(milliseconds: $0) }, tuya: tuya.reading())
-    }
 }
