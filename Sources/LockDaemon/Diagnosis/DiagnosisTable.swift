@@ -12,6 +12,18 @@ struct CheckVerdict: Sendable, Equatable {
 
     var code: UInt16
     var outcome: Outcome
+    /// An event fault (one actuation stalled) or a lasting condition (battery low).
+    var kind: CheckKind = .condition
+    /// The evidence's context, kept in the freeze frame.
+    var actuation: ActuationSummary? = nil
+    var link: LinkHealth? = nil
+
+    static func failed(_ code: UInt16, _ evidence: String, kind: CheckKind = .condition, actuation: ActuationSummary? = nil,
+                       link: LinkHealth? = nil) -> CheckVerdict {
+        CheckVerdict(code: code, outcome: .failed(evidence: evidence, reportedByLock: false), kind: kind, actuation: actuation, link: link)
+    }
+
+    static func passed(_ code: UInt16) -> CheckVerdict { CheckVerdict(code: code, outcome: .passed) }
 }
 
 /// The checks over `Readings` (docs/architecture.md "Diagnosis"): the same for every lock family,

@@ -221,28 +221,12 @@ extension Hub {
             d.recentTraces.removeFirst()
         }
 
-        let motorCodes: [(TraceAnalysis.Verdict, UInt16)] = [(.stall, FaultCode.motorStall), (.openCircuit, FaultCode.motorOpenCircuit),
-                                                             (.clutchSlip, FaultCode.clutchFailure), (.overcurrent, FaultCode.motorOvercurrent)]
-        for (verdict, code) in motorCodes {
-            if analysis.verdict == verdict {
-                failCheck(code, kind: .event, fromDevice: false, at: now, evidence: analysis.evidence, actuation: summary, device: &d, effects: &effects)
-            } else if analysis.verdict == .normal {
-                passCheck(code, device: &d, effects: &effects)
-            }
-        }
+        apply(DiagnosisTable.actuation(summary, verdict: analysis.verdict, evidence: analysis.evidence, diagnosis), at: now,
+              device: &d, effects: &effects)
         if analysis.verdict == .normal, let direction, let at = analysis.endStopAtMilliseconds {
             // Learn this lock's travel time; a slow moving average so one odd run does not move it.
             let previous = d.usualTravelMilliseconds[direction] ?? at
             d.usualTravelMilliseconds[direction] = (previous * 3 + at) / 4
-        }
-        if let resistance {
-            if resistance > diagnosis.wornResistanceMilliohms {
-                failCheck(FaultCode.batteryWorn, kind: .event, fromDevice: false, at: now,
-                          evidence: "battery sagged from \(summary.batteryRestMillivolts ?? 0) to \(summary.batteryLoadedMillivolts ?? 0) mV at \(summary.runningCurrentMilliamps) mA: \(resistance) mΩ internal resistance (limit \(diagnosis.wornResistanceMilliohms) mΩ)",
-                          actuation: summary, device: &d, effects: &effects)
-            } else {
-                passCheck(FaultCode.batteryWorn, device: &d, effects: &effects)
-            }
         }
         effects.telemetry.append(.actuation(device: d.id, summary: summary, trace: trace, atMilliseconds: assembly.startedAtMilliseconds))
         if s.subscriptions[d.index]?.isEmpty == false {
@@ -291,8 +275,7 @@ extension Hub {
             var freeze = d.freezeFrame(at: now, evidence: evidence)
             freeze.batteryMillivolts = Int(record.snapshotBatteryMillivolts)
             freeze.motorCurrentMilliamps = Int(record.snapshotMotorCurrentMilliamps)
-            freeze.temperatureCelsius = record.snapshotTemperatureDecicelsius == LockStatus.unknownTemperature
-                ? nil : Double(record.snapshotTemperatureDecicelsius) / 10
+            freeze.temperatureCelsius = Readings.celsius(decicelsius: record.snapshotTemperatureDecicelsius)
             freeze.lock = record.snapshotBolt.name
             failCheck(record.code, kind: .condition, fromDevice: true, at: now, evidence: evidence,
                       confirmed: record.status.contains(.confirmed), occurrences: Int(record.occurrences), freezeFrame: freeze,
@@ -311,8 +294,8 @@ extension Hub {
         for verdict in verdicts {
             switch verdict.outcome {
             case .failed(let evidence, let reportedByLock):
-                failCheck(verdict.code, kind: .condition, fromDevice: reportedByLock, at: now, evidence: evidence,
-                          confirmed: reportedByLock, device: &d, effects: &effects)
+                failCheck(verdict.code, kind: verdict.kind, fromDevice: reportedByLock, at: now, evidence: evidence,
+                          confirmed: reportedByLock, actuation: verdict.actuation, link: verdict.link, device: &d, effects: &effects)
             case .passed:
                 passCheck(verdict.code, device: &d, effects: &effects)
             }
@@ -351,49 +334,10 @@ extension Hub {
                 }
             }
             guard d.linkUp else { continue }
-            checkLink(monotonic: monotonic, at: now, device: &d, effects: &effects)
+            if let verdicts = DiagnosisTable.link(window: d.window, diagnosis) { apply(verdicts, at: now, device: &d, effects: &effects) }
             let readings = d.readings
             if readings.isCurrent(at: now) {
                 apply(DiagnosisTable.evaluate(DiagnosisTable.periodic, readings, diagnosis), at: now, device: &d, effects: &effects)
-            }
-        }
-    }
-
-    private func checkLink(monotonic: UInt64, at now: Int64, device d: inout DeviceState, effects: inout Effects) {
-        // Judged over the samples the link outlived: the newest second may hold the timeouts and
-        // torn frames of an unplug the link has not reported yet. A lock stops answering the
-        // moment it is pulled, but libusb's NO_DEVICE or a tty's hang-up comes when the host's
-        // hub notices (the kernel lab saw 0.3 s and more under load), and that is no link fault.
-        // A link that is still up a second later owns its errors.
-        guard d.window.count >= 3 else { return }
-        let latest = d.window[d.window.count - 2], oldest = d.window[0]
-        guard latest.atNanoseconds > oldest.atNanoseconds else { return }
-        let a = oldest.counters, b = latest.counters
-        let frames = b.decoder.frames &- a.decoder.frames
-        let errors = b.checkErrors &- a.checkErrors
-        let timeouts = b.timeouts &- a.timeouts
-        let requests = b.requests &- a.requests
-        let seconds = Int((latest.atNanoseconds - oldest.atNanoseconds + 500_000_000) / 1_000_000_000)
-        let health = LinkHealth(windowSeconds: seconds, frames: frames, checkErrors: errors, timeouts: timeouts, requests: requests)
-        // The window holds one link's samples only (see .counters), so these cannot have wrapped;
-        // the sum still wraps rather than trap on counters near 2^64 (hub-records crash-d1dd6efe).
-        let candidates = frames &+ errors
-        if candidates > 0 {
-            let ratio = Double(errors) / Double(candidates)
-            if errors >= diagnosis.checkErrorMinimum && ratio > diagnosis.checkErrorRatio {
-                failCheck(FaultCode.commCrcErrors, kind: .condition, fromDevice: false, at: now,
-                          evidence: "\(errors) of \(candidates) frames failed their CRC in \(seconds) s (\(Int(ratio * 1000) / 10).\(Int(ratio * 1000) % 10) %)",
-                          link: health, device: &d, effects: &effects)
-            } else {
-                passCheck(FaultCode.commCrcErrors, device: &d, effects: &effects)
-            }
-        }
-        if requests > 0 {
-            if timeouts >= diagnosis.timeoutMinimum && Double(timeouts) > Double(requests) * diagnosis.timeoutRatio {
-                failCheck(FaultCode.responseTimeout, kind: .condition, fromDevice: false, at: now,
-                          evidence: "\(timeouts) of \(requests) requests unanswered in \(seconds) s", link: health, device: &d, effects: &effects)
-            } else {
-                passCheck(FaultCode.responseTimeout, device: &d, effects: &effects)
             }
         }
     }
