@@ -157,7 +157,8 @@ struct DeviceState: Sendable {
                         && now &- lastFrameNanoseconds >= silenceNanoseconds
                         ? "the lock stopped answering (asleep, hung or a bad cable)" : (linkUp ? problem : ble?.problem ?? problem),
                       lastSeen: lastFrameMilliseconds.map { APITime.format(milliseconds: $0) }, usb: usb,
-                      manufacturer: ble?.information.manufacturer, ble: ble?.info, dialect: tuya?.dialect, product: tuya?.schema?.product)
+                      manufacturer: ble?.information.manufacturer, ble: ble?.info, dialect: tuya?.dialect, product: tuya?.schema?.product,
+                      layoutAssumed: tuya?.layoutAssumed)
     }
 
     func apiStatus(now: UInt64, silenceNanoseconds: UInt64) -> DeviceStatus {

@@ -30,6 +30,9 @@ public struct TuyaSchema: Codable, Sendable, Equatable {
     public var product: String
     public var name: String
     public var category: String?
+    /// The Tuya standard layout of `category`: read with it when no layout lists the lock's PID
+    /// (tuya-mcu.md §6.1). It lists no PIDs and only the standard's DPs.
+    public var standard: Bool?
     /// Product ids (from the MCU's product-information reply) this layout fits.
     public var pids: [String]
     public var sources: [String]?
@@ -40,7 +43,7 @@ public struct TuyaSchema: Codable, Sendable, Equatable {
     public var batteryBands: [String: String]?
 
     enum CodingKeys: String, CodingKey {
-        case product, name, category, pids, sources, dps, alarms
+        case product, name, category, standard, pids, sources, dps, alarms
         case batteryBands = "battery_bands"
     }
 
@@ -50,6 +53,8 @@ public struct TuyaSchema: Codable, Sendable, Equatable {
     public func problems() -> [String] {
         var out: [String] = []
         if product.isEmpty { out.append("'product' is empty") }
+        if standard == true && category?.isEmpty != false { out.append("a standard layout names its 'category'") }
+        if standard == true && !pids.isEmpty { out.append("a standard layout applies by category: leave 'pids' empty") }
         var seen = Set<Int>()
         for dp in dps {
             if !(0...255).contains(dp.id) { out.append("DP \(dp.id) (\(dp.code)): ids are 0…255") }
@@ -69,6 +74,13 @@ public struct TuyaSchema: Codable, Sendable, Equatable {
         }
         return out
     }
+}
+
+/// A layout chosen for a lock, and why when it was assumed rather than known.
+public struct TuyaLayout: Sendable, Equatable {
+    public var schema: TuyaSchema
+    /// Nil when the PID or `:PRODUCT` named the layout; else what was not known.
+    public var assumedBecause: String?
 }
 
 /// Why schema files could not be used.
@@ -131,6 +143,27 @@ public struct TuyaSchemaSet: Sendable {
 
     public func schema(pid: String) -> TuyaSchema? {
         byProduct.values.sorted { $0.product < $1.product }.first { $0.pids.contains(pid) }
+    }
+
+    /// The standard layout of a Tuya category (`standard-ms`), if one is loaded.
+    public func standard(category: String) -> TuyaSchema? {
+        byProduct.values.sorted { $0.product < $1.product }.first { $0.standard == true && $0.category == category }
+    }
+
+    /// The category a lock is taken to be in when no layout lists its PID: the MCU protocol's
+    /// product-information reply carries a PID but no category (tuya-mcu.md §3), and lockdiagd
+    /// diagnoses door locks, so it assumes Tuya's residential lock, `ms`.
+    public static let assumedCategory = "ms"
+    public static let categoryAssumption = "the Tuya MCU protocol does not carry a product category; "
+        + "lockdiagd diagnoses door locks, so it takes Tuya's residential lock (ms)"
+
+    /// The layout to read a lock with when no product was named: the one listing its PID, else
+    /// the standard layout of the assumed category, with why it was assumed. `pid` nil: none heard yet.
+    public func layout(pid: String?) -> TuyaLayout? {
+        if let pid, let schema = schema(pid: pid) { return TuyaLayout(schema: schema, assumedBecause: nil) }
+        guard let standard = standard(category: Self.assumedCategory) else { return nil }
+        let reason = pid.map { "product id \($0) not known" } ?? "no product id heard yet (a tap hears it when the module starts)"
+        return TuyaLayout(schema: standard, assumedBecause: reason)
     }
 
     public var products: [String] { byProduct.keys.sorted() }

@@ -4,6 +4,50 @@
 enum TuyaBuiltInSchemas {
     /// File name and text, in file-name order.
     static let files: [(String, String)] = [
+        ("standard-ms.json", #"""
+{
+  "product": "standard-ms",
+  "name": "Tuya standard DP layout of residential locks (category ms)",
+  "category": "ms",
+  "standard": true,
+  "pids": [],
+  "sources": [
+    "codes, types and ranges of residual_electricity (0-100 %), battery_state, alarm_lock and the unlock_* DPs: Tuya, Standard Status Set of locks (categories ms, jtmspro, jtmsbh …), developer.tuya.com/en/docs/iot/s?id=Kb0o2xhlkxbet",
+    "DP ids 1-8, 11, 12 and 15 on the MCU serial line: Tuya, MCU Integration Protocol for Wi-Fi Lock, Wi-Fi Lock DP Reference (developer.tuya.com/en/docs/iot/door-lock-mcu-docking?id=K950t0p1l51k2)",
+    "Only these DPs: what a lock of the category reports in the standard's own terms. A product may use other ids for other things; its other DPs stay unknown when this layout is assumed (firmware-specs/tuya-mcu.md §6.1)"
+  ],
+  "dps": [
+    {"id": 1, "code": "unlock_fingerprint", "type": "value", "role": "unlock", "method": "fingerprint"},
+    {"id": 2, "code": "unlock_password", "type": "value", "role": "unlock", "method": "password"},
+    {"id": 3, "code": "unlock_temporary", "type": "value", "role": "unlock", "method": "temporary_password"},
+    {"id": 4, "code": "unlock_dynamic", "type": "value", "role": "unlock", "method": "dynamic_password"},
+    {"id": 5, "code": "unlock_card", "type": "value", "role": "unlock", "method": "card"},
+    {"id": 6, "code": "unlock_face", "type": "value", "role": "unlock", "method": "face"},
+    {"id": 7, "code": "unlock_key", "type": "value", "role": "unlock", "method": "mechanical_key"},
+    {"id": 8, "code": "alarm_lock", "type": "enum", "role": "alarm",
+     "range": ["wrong_finger", "wrong_password", "wrong_card", "wrong_face", "tongue_bad", "too_hot", "unclosed_time",
+               "tongue_not_out", "pry", "key_in", "low_battery", "power_off", "shock"]},
+    {"id": 11, "code": "battery_state", "type": "enum", "role": "battery_band", "range": ["high", "medium", "low", "poweroff"]},
+    {"id": 12, "code": "residual_electricity", "type": "value", "role": "battery_percent"},
+    {"id": 15, "code": "unlock_app", "type": "value", "role": "unlock", "method": "app"}
+  ],
+  "alarms": {
+    "tongue_bad": "motor_stall",
+    "tongue_not_out": "actuation_timeout",
+    "pry": "tamper",
+    "shock": "tamper",
+    "low_battery": "battery_low",
+    "power_off": "battery_critical",
+    "too_hot": "overtemperature",
+    "unclosed_time": "door_left_open",
+    "wrong_finger": "lockout_failed_attempts",
+    "wrong_password": "lockout_failed_attempts",
+    "wrong_card": "lockout_failed_attempts",
+    "wrong_face": "lockout_failed_attempts"
+  },
+  "battery_bands": {"low": "battery_low", "poweroff": "battery_critical"}
+}
+"""#),
         ("wifi-lock.json", #"""
 {
   "product": "wifi-lock",
