@@ -84,6 +84,38 @@ import Testing
         #expect(withPIDs.problems().contains { $0.contains("names its 'category'") })
     }
 
+    /// tuya-mcu.md §6: a layout that `extends` the standard one gets its DPs, alarms, bands and
+    /// category, plus its own; one whose base is not loaded is refused, naming what is.
+    @Test func aLayoutExtendsTheStandardOne() throws {
+        let set = TuyaSchemaSet.builtIn()
+        let wifi = try #require(set.schema(product: "wifi-lock"))
+        let standard = try #require(set.standard(category: "ms"))
+        #expect(wifi.dps.map(\.id) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15, 16, 19])
+        #expect(wifi.category == "ms")
+        #expect(wifi.alarms == standard.alarms)
+        #expect(wifi.batteryBands == standard.batteryBands)
+        #expect(wifi.standard == nil)
+
+        let dir = try TemporaryDirectory(prefix: "schema")
+        defer { dir.remove() }
+        let text = #"{"product":"mine","name":"x","extends":"no-such-base","pids":["p1"],"dps":[],"alarms":{}}"#
+        try text.write(toFile: dir.path + "/mine.json", atomically: true, encoding: .utf8)
+        var bare = TuyaSchemaSet()
+        #expect {
+            try bare.load(directory: dir.path)
+        } throws: { error in "\(error)".contains("it extends 'no-such-base', which is not loaded") }
+        // Over the built-ins, a file may extend the standard layout and replace one of its DPs.
+        let mine = #"{"product":"mine","name":"x","extends":"standard-ms","pids":["p1"],"dps":[{"id":12,"code":"residual_electricity","type":"value","role":"state"}],"alarms":{"pry":"motor_stall"}}"#
+        try mine.write(toFile: dir.path + "/mine.json", atomically: true, encoding: .utf8)
+        var loaded = TuyaSchemaSet.builtIn()
+        try loaded.load(directory: dir.path)
+        let resolved = try #require(loaded.schema(pid: "p1"))
+        #expect(resolved.dp(12)?.role == .state)
+        #expect(resolved.dp(11)?.role == .batteryBand)
+        #expect(resolved.alarms["pry"] == "motor_stall")
+        #expect(resolved.alarms["shock"] == "tamper")
+    }
+
     @Test func aBrokenFileIsRefusedWithItsProblems() throws {
         let dir = try TemporaryDirectory(prefix: "schema")
         defer { dir.remove() }

@@ -51,49 +51,21 @@ enum TuyaBuiltInSchemas {
         ("wifi-lock.json", #"""
 {
   "product": "wifi-lock",
-  "name": "Tuya Wi-Fi lock, standard residential-lock DP layout",
-  "category": "ms",
+  "name": "Tuya Wi-Fi lock: the standard residential-lock layout plus remote unlock, hijack and doorbell",
+  "extends": "standard-ms",
   "pids": ["lockdiagsimstd01", "lockdiagsimlpw01"],
   "sources": [
-    "DP ids 1-5, 8-11, 15, 16, 19 and the alarm_lock / battery_state ranges: Zen3515/esphome-tuya-door-lock README.md (a battery Wi-Fi lock)",
-    "residual_electricity (0-100 %), battery_state, alarm_lock ranges: Tuya, Standard Status Set of residential locks (ms), id K9i5ql89wbqq8",
-    "DP 6 unlock_face, 7 unlock_key, 12 residual_electricity: Tuya, MCU Integration Protocol for Wi-Fi Lock (K950t0p1l51k2) and its Wi-Fi Lock DP Reference",
+    "DPs 1-8, 11, 12, 15, the alarms and the battery bands: standard-ms.json (Tuya's standard lock layout)",
+    "DP ids 9, 10, 16, 19: Zen3515/esphome-tuya-door-lock README.md (a battery Wi-Fi lock)",
     "lockdiagsim* PIDs: the products locksim's Tuya locks report (docs/simulator.md)"
   ],
   "dps": [
-    {"id": 1, "code": "unlock_fingerprint", "type": "value", "role": "unlock", "method": "fingerprint"},
-    {"id": 2, "code": "unlock_password", "type": "value", "role": "unlock", "method": "password"},
-    {"id": 3, "code": "unlock_temporary", "type": "value", "role": "unlock", "method": "temporary_password"},
-    {"id": 4, "code": "unlock_dynamic", "type": "value", "role": "unlock", "method": "dynamic_password"},
-    {"id": 5, "code": "unlock_card", "type": "value", "role": "unlock", "method": "card"},
-    {"id": 6, "code": "unlock_face", "type": "value", "role": "unlock", "method": "face"},
-    {"id": 7, "code": "unlock_key", "type": "value", "role": "unlock", "method": "mechanical_key"},
-    {"id": 8, "code": "alarm_lock", "type": "enum", "role": "alarm",
-     "range": ["wrong_finger", "wrong_password", "wrong_card", "wrong_face", "tongue_bad", "too_hot", "unclosed_time",
-               "tongue_not_out", "pry", "key_in", "low_battery", "power_off", "shock"]},
     {"id": 9, "code": "unlock_request", "type": "value", "role": "state"},
     {"id": 10, "code": "reply_unlock_request", "type": "bool", "role": "state"},
-    {"id": 11, "code": "battery_state", "type": "enum", "role": "battery_band", "range": ["high", "medium", "low", "poweroff"]},
-    {"id": 12, "code": "residual_electricity", "type": "value", "role": "battery_percent"},
-    {"id": 15, "code": "unlock_app", "type": "value", "role": "unlock", "method": "app"},
     {"id": 16, "code": "hijack", "type": "bool", "role": "event"},
     {"id": 19, "code": "doorbell", "type": "bool", "role": "event"}
   ],
-  "alarms": {
-    "tongue_bad": "motor_stall",
-    "tongue_not_out": "actuation_timeout",
-    "pry": "tamper",
-    "shock": "tamper",
-    "low_battery": "battery_low",
-    "power_off": "battery_critical",
-    "too_hot": "overtemperature",
-    "unclosed_time": "door_left_open",
-    "wrong_finger": "lockout_failed_attempts",
-    "wrong_password": "lockout_failed_attempts",
-    "wrong_card": "lockout_failed_attempts",
-    "wrong_face": "lockout_failed_attempts"
-  },
-  "battery_bands": {"low": "battery_low", "poweroff": "battery_critical"}
+  "alarms": {}
 }
 """#),
         ("zen3515-wifi-lock.json", #"""
