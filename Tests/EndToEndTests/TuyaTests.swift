@@ -234,5 +234,12 @@ import Testing
         let rx = try ChildProcess.run("lockdiagd", ["--serial", "/dev/null", "--serial-rx", "/dev/null", "--dialect", "tuya", "--no-discovery"])
         #expect(rx.status == 64)
         #expect(rx.stderr.contains("--serial-rx is the second line of a tap"))
+        // The simulator's product id goes into the MCU's JSON reply: only letters and digits.
+        let pid = try ChildProcess.run("locksim", ["--pty", "--dialect", "tuya", "--tuya-pid", #"a"b"#])
+        #expect(pid.status == 64)
+        #expect(pid.stderr.contains("--tuya-pid: 1 to 32 ASCII letters and digits"), "\(pid.stderr)")
+        let ldp = try ChildProcess.run("locksim", ["--pty", "--tuya-pid", "abc"])
+        #expect(ldp.status == 64)
+        #expect(ldp.stderr.contains("--tuya-pid needs --dialect tuya or tuya-lowpower"), "\(ldp.stderr)")
     }
 }

@@ -90,7 +90,7 @@ import TuyaProtocol
         #expect(tuya.category == "ms")
         #expect(tuya.pid == "0123abcd4567efgh")
         #expect(tuya.layoutAssumed == "product id 0123abcd4567efgh not known")
-        #expect(tuya.categoryAssumed?.contains("does not carry a product category") == true)
+        #expect(tuya.categoryAssumed?.contains("does not carry it") == true)
         #expect(tuya.alarms.first?.alarm == "pry")
         #expect(tuya.alarms.first?.fault == "tamper")
         #expect(tuya.batteryBand == nil, "DP 11 sent as a value was read as the standard's battery_state")
@@ -102,11 +102,13 @@ import TuyaProtocol
         let summary = try #require(hub.devices().first)
         #expect(summary.product == "standard-ms")
         #expect(summary.layoutAssumed == "product id 0123abcd4567efgh not known")
+        #expect(summary.model == nil, "an assumed layout's name was shown as the lock's model")
 
         // The simulator's standard-protocol PID has a layout: it replaces the assumed one.
         send(frame(TuyaCommand.productInfo, Array(#"{"p":"lockdiagsimstd01","v":"3.1.0"}"#.utf8)))
         #expect(TestSupport.wait(upTo: 5) { hub.status(of: slot)?.tuya?.product == "wifi-lock" })
         #expect(hub.status(of: slot)?.tuya?.layoutAssumed == nil)
         #expect(hub.devices().first?.layoutAssumed == nil)
+        #expect(hub.devices().first?.model == hub.status(of: slot)?.tuya?.productName)
     }
 }

@@ -145,7 +145,7 @@ struct DeviceState: Sendable {
         let ble = bleDetails(now: now)
         return DeviceSummary(id: id, transport: transport, path: path,
                       wireProtocol: tuya == nil ? (ble?.wireProtocol ?? "LDP/1") : "Tuya MCU",
-                      model: nonEmpty(identity?.model) ?? ble?.information.model ?? tuya?.schema?.name,
+                      model: nonEmpty(identity?.model) ?? ble?.information.model ?? tuya?.modelName,
                       hardwareRevision: nonEmpty(identity?.hardwareRevision) ?? ble?.information.hardwareRevision,
                       firmware: nonEmpty(identity?.firmwareVersion) ?? ble?.information.firmwareRevision ?? tuya?.mcuVersion,
                       serial: nonEmpty(identity?.serial) ?? ble?.information.serial,

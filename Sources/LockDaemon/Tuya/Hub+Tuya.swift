@@ -155,7 +155,7 @@ extension Hub {
                 effects.log.append(layout.assumedBecause == nil
                     ? "\(d.id): product \(info.pid) is '\(layout.schema.product)' (\(layout.schema.name))"
                     : "\(d.id): Tuya product \(info.pid), MCU \(info.mcuVersion ?? "?"): no layout lists this PID, so it is read with the "
-                      + "standard layout of category \(layout.schema.category ?? "?") ('\(layout.schema.product)'; "
+                      + "standard layout '\(layout.schema.product)' (category \(layout.schema.category ?? "?") assumed: "
                       + "\(TuyaSchemaSet.categoryAssumption)); its other DPs are shown raw — name its layout with "
                       + "--dialect tuya:PRODUCT or add one with --tuya-schemas")
             } else if firstTime && t.schema == nil {

@@ -34,6 +34,9 @@ struct TuyaDeviceState: Sendable {
 
     var dialect: String { role == .passive ? "tuya-sniff" : "tuya" }
 
+    /// `devices.list` `model`: the layout's name, unless it was only assumed (it names no product).
+    var modelName: String? { layoutAssumed == nil ? schema?.name : nil }
+
     /// Reads the lock with `layout` from now on.
     mutating func use(_ layout: TuyaLayout) {
         schema = layout.schema

@@ -197,8 +197,7 @@ public struct TuyaSchemaSet: Sendable {
     /// product-information reply carries a PID but no category (tuya-mcu.md §3), and lockdiagd
     /// diagnoses door locks, so it assumes Tuya's residential lock, `ms`.
     public static let assumedCategory = "ms"
-    public static let categoryAssumption = "the Tuya MCU protocol does not carry a product category; "
-        + "lockdiagd diagnoses door locks, so it takes Tuya's residential lock (ms)"
+    public static let categoryAssumption = "the Tuya MCU protocol does not carry it; lockdiagd diagnoses door locks"
 
     /// The layout to read a lock with when no product was named: the one listing its PID, else
     /// the standard layout of the assumed category, with why it was assumed. `pid` nil: none heard yet.
