@@ -7,7 +7,8 @@ public struct TuyaReading: Codable, Sendable, Equatable {
     public var dialect: String
     /// `standard` or `lowpower`; nil while a tap has not yet told which.
     public var variant: String?
-    /// The product layout in use (`firmware-specs/tuya/<product>.json`), nil when none fits.
+    /// The product layout in use (`firmware-specs/tuya/<product>.json`): the named or PID's one,
+    /// else the category's standard one (`layoutAssumed` says why); nil when none is loaded.
     public var product: String?
     public var productName: String?
     /// The layout's Tuya product category (`ms`: residential lock).

@@ -173,9 +173,10 @@ import Testing
 
     /// tuya-mcu.md §6.1: a lock whose PID no layout lists is read with Tuya's standard layout of
     /// residential locks (ms) — battery and alarms as for a known product — and says it was assumed.
-    @Test func activeUnknownPIDLockIsReadWithTheStandardLayout() throws {
-        let rig = try Rig(sim: ["--dialect", "tuya", "--scenario", "battery-low", "--activity", "0", "--tuya-pid", Self.unknownPID]) { mcu, _ in
-            ["--serial", mcu, "--dialect", "tuya"]
+    @Test(arguments: ["tuya", "tuya-lowpower"])
+    func activeUnknownPIDLockIsReadWithTheStandardLayout(dialect: String) throws {
+        let rig = try Rig(sim: ["--dialect", dialect, "--scenario", "battery-low", "--activity", "0", "--tuya-pid", Self.unknownPID]) { mcu, _ in
+            ["--serial", mcu, "--dialect", dialect]
         }
         defer { rig.stop() }
         #expect(try TestSupport.wait(upTo: 10) { try rig.device().online && rig.status().tuya?.pid == Self.unknownPID })
