@@ -145,7 +145,7 @@ struct DeviceState: Sendable {
         let ble = bleDetails(now: now)
         return DeviceSummary(id: id, transport: transport, path: path,
                       wireProtocol: wireProtocol,
-                      model: nonEmpty(identity?.model) ?? ble?.information.model ?? tuya?.schema?.name,
+                      model: nonEmpty(identity?.model) ?? ble?.information.model ?? tuya?.modelName,
                       hardwareRevision: nonEmpty(identity?.hardwareRevision) ?? ble?.information.hardwareRevision,
                       firmware: nonEmpty(identity?.firmwareVersion) ?? ble?.information.firmwareRevision ?? tuya?.mcuVersion,
                       serial: nonEmpty(identity?.serial) ?? ble?.information.serial,
@@ -157,7 +157,8 @@ struct DeviceState: Sendable {
                         && now &- lastFrameNanoseconds >= silenceNanoseconds
                         ? "the lock stopped answering (asleep, hung or a bad cable)" : (linkUp ? problem : ble?.problem ?? problem),
                       lastSeen: lastFrameMilliseconds.map { APITime.format(milliseconds: $0) }, usb: usb,
-                      manufacturer: ble?.information.manufacturer, ble: ble?.info, dialect: tuya?.dialect, product: tuya?.schema?.product)
+                      manufacturer: ble?.information.manufacturer, ble: ble?.info, dialect: tuya?.dialect, product: tuya?.schema?.product,
+                      layoutAssumed: tuya?.layoutAssumed)
     }
 
     /// What is known about the lock now, from its family's hub half; every API view is built from it.

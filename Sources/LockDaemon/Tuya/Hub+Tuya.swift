@@ -75,10 +75,13 @@ extension Hub {
     public func addTuyaDevice(path: String, modulePath: String? = nil, baudRate: UInt32, dialect: DialectSpec) throws(DialectError) -> Int? {
         guard dialect.kind != .ldp else { return addSerialDevice(path: path, baudRate: baudRate) }
         let schemas = tuyaSchemas.withLock { $0 }
-        var schema: TuyaSchema?
+        // A named product wins; else the category's standard layout until the PID says more.
+        var layout: TuyaLayout?
         if let product = dialect.product {
             guard let found = schemas.schema(product: product) else { throw .unknownProduct(product, known: schemas.products) }
-            schema = found
+            layout = TuyaLayout(schema: found, assumedBecause: nil)
+        } else {
+            layout = schemas.layout(pid: nil)
         }
         guard case .tuya(let configuration) = dialect.linkDialect else { return nil }
         let diagnosis = self.diagnosis
@@ -87,7 +90,7 @@ extension Hub {
             var d = DeviceState(index: free, transport: "serial", path: path, diagnosis: diagnosis)
             var tuya = TuyaDeviceState(role: configuration.role, variant: configuration.role == .active ? configuration.variant : nil,
                                        requestedProduct: dialect.product)
-            tuya.schema = schema
+            if let layout { tuya.use(layout) }
             tuya.modulePath = modulePath
             d.tuya = tuya
             s.place(d)
@@ -146,11 +149,17 @@ extension Hub {
             let firstTime = t.pid != info.pid
             t.pid = info.pid
             t.mcuVersion = info.mcuVersion
-            if t.requestedProduct == nil, let schema = tuyaSchemas.withLock({ $0.schema(pid: info.pid) }), t.schema?.product != schema.product {
-                t.schema = schema
-                effects.log.append("\(d.id): product \(info.pid) is '\(schema.product)' (\(schema.name))")
+            if t.requestedProduct == nil, let layout = tuyaSchemas.withLock({ $0.layout(pid: info.pid) }),
+               t.schema?.product != layout.schema.product || t.layoutAssumed != layout.assumedBecause {
+                t.use(layout)
+                effects.log.append(layout.assumedBecause == nil
+                    ? "\(d.id): product \(info.pid) is '\(layout.schema.product)' (\(layout.schema.name))"
+                    : "\(d.id): Tuya product \(info.pid), MCU \(info.mcuVersion ?? "?"): no layout lists this PID, so it is read with the "
+                      + "standard layout '\(layout.schema.product)' (category \(layout.schema.category ?? "?") assumed: "
+                      + "\(TuyaSchemaSet.categoryAssumption)); its other DPs are shown raw — name its layout with "
+                      + "--dialect tuya:PRODUCT or add one with --tuya-schemas")
             } else if firstTime && t.schema == nil {
-                effects.log.append("\(d.id): Tuya product \(info.pid), MCU \(info.mcuVersion ?? "?"): no product layout lists this PID, so DPs are shown but not interpreted — name one with --dialect tuya:PRODUCT or add a file with --tuya-schemas")
+                effects.log.append("\(d.id): Tuya product \(info.pid), MCU \(info.mcuVersion ?? "?"): no product layout lists this PID and no standard layout is loaded, so DPs are shown but not interpreted — name one with --dialect tuya:PRODUCT or add a file with --tuya-schemas")
             }
         case .dpReport(let points, _), .realtimeReport(let points):
             t.reports += 1
@@ -197,7 +206,8 @@ extension Hub {
         let at = APITime.format(milliseconds: now)
         let stamp = recorded.map { $0.valid ? " (the lock's clock: \($0))" : " (stored by the lock while its module was off)" } ?? ""
         for point in points {
-            let def = t.schema?.dp(point.id)
+            // A DP the layout lists with another type is not the layout's DP: shown raw, not read.
+            let def = t.schema?.dp(point.id).flatMap { $0.type == point.value.type.description ? $0 : nil }
             var text = point.value.description
             var enumName: String?
             if case .enumeration(let index) = point.value, let range = def?.range {
