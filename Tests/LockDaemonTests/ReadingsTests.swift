@@ -84,22 +84,13 @@ import TuyaProtocol
     /// The real poll loop and hub with a Tuya lock on a pty: its API views (status, freeze frame,
     /// metrics) carry its battery and nothing it did not report.
     @Test func aTuyaLockThroughTheHubShowsItsBatteryAndNoInventedZeros() throws {
-        let pty = try PseudoTerminal.open()
-        defer { pty.close() }
-        let loop = try PollLoop(configuration: { var c = PollLoopConfiguration(); c.pollHz = 100; return c }())
-        let hub = Hub(loop: loop)
-        let slot = try #require(try hub.addTuyaDevice(path: pty.slavePath, baudRate: 9600,
-                                                        dialect: DialectSpec(kind: .tuyaSniff, product: "wifi-lock")))
-        try loop.start()
-        hub.start()
-        defer {
-            hub.stop()
-            loop.stop()
-        }
+        let rig = try TuyaHubRig(dialect: DialectSpec(kind: .tuyaSniff, product: "wifi-lock"))
+        defer { rig.stop() }
+        let (hub, slot) = (rig.hub, rig.slot)
         #expect(TestSupport.wait(upTo: 5) { hub.devices().first?.state == "listening" })
         let report = TuyaFrameEncoder.encode(version: Tuya.mcuVersion, command: TuyaCommand.dpReport,
                                              data: TuyaDPCodec.encode([TuyaDataPoint(id: 12, value: .value(3))]))!
-        _ = report.withUnsafeBytes { try? FileIO.write(pty.master, $0) }
+        rig.send(report)
         #expect(TestSupport.wait(upTo: 5) { hub.faults(of: slot).contains { $0.name == "battery_critical" && $0.status == .confirmed } })
         let status = try #require(hub.status(of: slot))
         #expect(status.battery.percent == 3 && status.battery.voltageMillivolts == nil)

@@ -12,20 +12,11 @@ import TuyaProtocol
 /// prefix, and a corrupted frame on the line.
 @Suite struct TuyaHubTests {
     @Test func aTapMapsAnotherLayoutsAlarmsAndCountsABadChecksum() throws {
-        let pty = try PseudoTerminal.open()
-        defer { pty.close() }
-        let loop = try PollLoop(configuration: { var c = PollLoopConfiguration(); c.pollHz = 100; return c }())
-        let hub = Hub(loop: loop)
-        let slot = try #require(try hub.addTuyaDevice(path: pty.slavePath, baudRate: 9600,
-                                                        dialect: DialectSpec(kind: .tuyaSniff, product: "zen3515-wifi-lock")))
-        try loop.start()
-        hub.start()
-        defer {
-            hub.stop()
-            loop.stop()
-        }
+        let rig = try TuyaHubRig(dialect: DialectSpec(kind: .tuyaSniff, product: "zen3515-wifi-lock"))
+        defer { rig.stop() }
+        let (hub, slot) = (rig.hub, rig.slot)
         #expect(TestSupport.wait(upTo: 5) { hub.devices().first?.state == "listening" })
-        func send(_ frame: [UInt8]) { _ = frame.withUnsafeBytes { try? FileIO.write(pty.master, $0) } }
+        let send = rig.send
         func frame(_ command: UInt8, _ data: [UInt8]) -> [UInt8] {
             TuyaFrameEncoder.encode(version: Tuya.moduleVersion, command: command, data: data)!
         }
@@ -54,23 +45,15 @@ import TuyaProtocol
     /// standard layout of category ms, and says so; DPs outside the standard, or of another type
     /// than the standard's, stay unknown and are shown raw. A PID that has a layout replaces it.
     @Test func anUnknownPIDIsReadWithTheStandardLayoutAndSaysSo() throws {
-        let pty = try PseudoTerminal.open()
-        defer { pty.close() }
-        let loop = try PollLoop(configuration: { var c = PollLoopConfiguration(); c.pollHz = 100; return c }())
-        let hub = Hub(loop: loop)
-        let slot = try #require(try hub.addTuyaDevice(path: pty.slavePath, baudRate: 9600, dialect: DialectSpec(kind: .tuyaSniff)))
-        try loop.start()
-        hub.start()
-        defer {
-            hub.stop()
-            loop.stop()
-        }
+        let rig = try TuyaHubRig(dialect: DialectSpec(kind: .tuyaSniff))
+        defer { rig.stop() }
+        let (loop, hub, slot) = (rig.loop, rig.hub, rig.slot)
         // Before any PID: the standard layout, assumed because none was heard.
         let before = try #require(hub.status(of: slot)?.tuya)
         #expect(before.product == "standard-ms")
         #expect(before.layoutAssumed?.hasPrefix("no product id heard yet") == true)
         #expect(TestSupport.wait(upTo: 5) { loop.statistics.cycles >= 3 }, "the poll loop did not start")
-        func send(_ frame: [UInt8]) { _ = frame.withUnsafeBytes { try? FileIO.write(pty.master, $0) } }
+        let send = rig.send
         func frame(_ command: UInt8, _ data: [UInt8], version: UInt8 = Tuya.mcuVersion) -> [UInt8] {
             TuyaFrameEncoder.encode(version: version, command: command, data: data)!
         }

@@ -7,45 +7,6 @@ import LockDiagTestSupport
 import Testing
 import TuyaProtocol
 
-/// A passive Tuya tap (the Zen3515 layout) run by the real poll loop and hub on a pty; the test
-/// writes the pty's master side as the lock's MCU would.
-final class TuyaTapRig {
-    let pty: PseudoTerminal
-    let loop: PollLoop
-    let hub: Hub
-    let slot: Int
-
-    init() throws {
-        pty = try PseudoTerminal.open()
-        loop = try PollLoop(configuration: { var c = PollLoopConfiguration(); c.pollHz = 100; return c }())
-        hub = Hub(loop: loop)
-        slot = try #require(try hub.addTuyaDevice(path: pty.slavePath, baudRate: 9600,
-                                                    dialect: DialectSpec(kind: .tuyaSniff, product: "zen3515-wifi-lock")))
-        try loop.start()
-        hub.start()
-        // The loop opens the tty on its first tick, and opening it flushes what waits there:
-        // the tests' reports go out after that.
-        #expect(TestSupport.wait(upTo: 10) { loop.statistics.cycles >= 3 }, "the poll loop did not start")
-    }
-
-    func stop() {
-        hub.stop()
-        loop.stop()
-        pty.close()
-    }
-
-    /// A real-time report (low-power protocol) of one DP, as the MCU frames it.
-    func report(_ id: UInt8, _ value: TuyaDPValue) -> [UInt8] {
-        TuyaFrameEncoder.encode(version: Tuya.moduleVersion, command: TuyaLowPowerCommand.realtimeReport,
-                                data: TuyaDPCodec.encode([TuyaDataPoint(id: id, value: value)]))!
-    }
-
-    func send(_ bytes: [UInt8]) { _ = bytes.withUnsafeBytes { try? FileIO.write(pty.master, $0) } }
-
-    func fault(_ name: String) -> Fault? { hub.faults(of: slot).first { $0.name == name } }
-    var tuya: TuyaReading? { hub.status(of: slot)?.tuya }
-}
-
 /// Promises of docs/socket-api.md (device.status `tuya`, faults.clear) and firmware-specs/tuya-mcu.md
 /// (§2 checksum errors, §6 which faults heal) for a Tuya lock.
 @Suite struct TuyaPromiseTests {
@@ -56,7 +17,7 @@ final class TuyaTapRig {
     /// socket-api.md device.status: `tuya.alarms` newest first, at most 16; `tuya.events` newest
     /// first, at most 32.
     @Test func alarmsAndEventsAreNewestFirstAndCapped() throws {
-        let rig = try TuyaTapRig()
+        let rig = try TuyaHubRig()
         defer { rig.stop() }
         let alarms = (0..<20).map { Self.alarmNames[$0 % Self.alarmNames.count] }
         for (i, name) in alarms.enumerated() {
@@ -75,7 +36,7 @@ final class TuyaTapRig {
     /// cleared, and the clear is the daemon's only (`cleared_on_device` 0, nothing sent to the
     /// lock); a battery-band fault heals as good reports come back.
     @Test func alarmFaultsStayUntilClearedAndBatteryFaultsHeal() async throws {
-        let rig = try TuyaTapRig()
+        let rig = try TuyaHubRig()
         defer { rig.stop() }
         rig.send(rig.report(8, .enumeration(UInt8(Self.alarmNames.firstIndex(of: "tongue_bad")!))))
         rig.send(rig.report(11, .enumeration(2)))  // battery "low"
@@ -99,7 +60,7 @@ final class TuyaTapRig {
 
     /// tuya-mcu.md §2: checksum errors are counted and drive the `comm_crc_errors` fault.
     @Test func checksumErrorsRaiseCommCRCErrors() throws {
-        let rig = try TuyaTapRig()
+        let rig = try TuyaHubRig()
         defer { rig.stop() }
         // Reported until heard: bytes sent before the loop has opened the pty are flushed by the open.
         #expect(TestSupport.wait(upTo: 10, pollEvery: 0.2) {
