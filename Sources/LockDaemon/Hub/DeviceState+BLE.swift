@@ -12,8 +12,8 @@ struct BLEDetails {
 }
 
 extension DeviceState {
-    /// A BLE lock whose GATT set-up found no LDP service: it is served by the standard-services
-    /// bridge (only its battery level is a reading).
+    /// A BLE lock whose GATT set-up found no LDP service: the GATT driver serves it
+    /// (Drivers/GATT; only its battery level is a reading).
     var isGATTOnly: Bool { ble?.snapshot().profile.map { $0.ldp == nil } ?? false }
 
     func bleDetails(now: UInt64) -> BLEDetails? {
@@ -31,15 +31,4 @@ extension DeviceState {
     }
 
     func nonEmpty(_ text: String?) -> String? { text?.isEmpty == false ? text : nil }
-}
-
-extension DeviceStatus {
-    /// For a lock with only the standard services: says so, and shows as unknown what it cannot
-    /// report (the bridge's placeholders are not readings).
-    func standardServicesOnly(_ only: Bool) -> DeviceStatus {
-        var s = self
-        s.wireProtocol = only ? "GATT" : "LDP/1"
-        if only { s.motor.state = "unknown" }
-        return s
-    }
 }

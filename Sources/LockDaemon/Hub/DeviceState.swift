@@ -113,6 +113,8 @@ struct DeviceState: Sendable {
     var ble: BLELinkStatus?
     /// For a lock spoken to in the Tuya dialect (Tuya/TuyaDeviceState.swift).
     var tuya: TuyaDeviceState?
+    /// For a BLE lock with only the standard GATT services (Drivers/GATT/GATTDeviceState.swift).
+    var gatt: GATTDeviceState?
 
     init(index: Int, transport: String, path: String, diagnosis: DiagnosisConfiguration) {
         self.index = index
@@ -123,12 +125,12 @@ struct DeviceState: Sendable {
     }
 
     func isOnline(now: UInt64, silenceNanoseconds: UInt64) -> Bool {
-        if let online = tuyaOnline() { return online }
+        if let online = tuyaOnline() ?? gattOnline() { return online }
         return unpluggedAtNanoseconds == nil && linkUp && lastFrameNanoseconds > 0 && now &- lastFrameNanoseconds < silenceNanoseconds
     }
 
     func state(now: UInt64, silenceNanoseconds: UInt64) -> String {
-        if let state = tuyaState(now: now, silenceNanoseconds: silenceNanoseconds) { return state }
+        if let state = tuyaState(now: now, silenceNanoseconds: silenceNanoseconds) ?? gattState() { return state }
         // Unplugged is offline at once, even before its link has been closed.
         if !linkUp || unpluggedAtNanoseconds != nil {
             // A BLE lock never connected yet is `connecting` while an attempt runs, `offline` while it backs off.
@@ -162,6 +164,7 @@ struct DeviceState: Sendable {
 
     func apiStatus(now: UInt64, silenceNanoseconds: UInt64) -> DeviceStatus {
         if let status = tuyaStatus(online: isOnline(now: now, silenceNanoseconds: silenceNanoseconds)) { return status }
+        if let status = gattStatus(online: isOnline(now: now, silenceNanoseconds: silenceNanoseconds)) { return status }
         let s = status
         let fp: FingerprintReading? = fingerprint.map { f in
             FingerprintReading(state: f.state.name, linkOK: f.linkOK,
@@ -179,7 +182,7 @@ struct DeviceState: Sendable {
             fingerprint: fp, temperatureCelsius: s.flatMap(Self.celsius),
             calibrated: s?.flags.contains(.calibrated) ?? false, tamperActive: s?.flags.contains(.tamperActive) ?? false,
             activeFaults: Int(s?.activeFaults ?? 0), actuations: s?.actuations ?? 0, uptimeSeconds: s?.uptimeSeconds ?? 0,
-            lastActuation: lastActuation, updatedAt: statusAtMilliseconds.map { APITime.format(milliseconds: $0) }).standardServicesOnly(isGATTOnly)
+            lastActuation: lastActuation, updatedAt: statusAtMilliseconds.map { APITime.format(milliseconds: $0) }, wireProtocol: "LDP/1")
     }
 
     static func celsius(_ status: LockStatus) -> Double? {

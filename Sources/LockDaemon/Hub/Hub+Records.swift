@@ -71,6 +71,8 @@ extension Hub {
             d.lastFrameNanoseconds = header.timestampNanoseconds
             d.lastFrameMilliseconds = now
             tuyaFrame(header, payload: payload, at: now, device: &d, effects: &effects)
+        case .gattReading:
+            gattReading(header, payload: payload, at: now, device: &d, state: &s, effects: &effects)
         }
     }
 
@@ -359,6 +361,7 @@ extension Hub {
             guard d.linkUp else { continue }
             checkLink(monotonic: monotonic, at: now, device: &d, effects: &effects)
             tuyaPeriodic(at: now, device: &d, effects: &effects)
+            gattPeriodic(at: now, device: &d, effects: &effects)
             if let status = d.status, let at = d.statusAtMilliseconds, now - at < 3000, status.motor == .idle,
                status.batteryPercent != LockStatus.unknownPercent {
                 let percent = Int(status.batteryPercent)

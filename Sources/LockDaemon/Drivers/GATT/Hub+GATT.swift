@@ -1,0 +1,106 @@
+import HistoryStore
+import LinuxIO
+import LockDiagAPI
+import LockProtocol
+
+/// The hub half of the GATT driver: `.gattReading` records into `GATTDeviceState`, the battery
+/// checks on the percentage, the status view, and refusing LDP/1 requests such a lock cannot take.
+extension Hub {
+    /// A `.gattReading` record. Runs on the hub thread with the state lock held.
+    func gattReading(_ header: RecordHeader, payload: UnsafeRawBufferPointer, at now: Int64, device d: inout DeviceState,
+                     state s: inout HubState, effects: inout Effects) {
+        guard let field = GATTReadingField(rawValue: header.type) else {
+            d.decodeErrors += 1
+            return
+        }
+        var g = d.gatt ?? GATTDeviceState()
+        defer { d.gatt = g }
+        d.lastFrameMilliseconds = now
+        switch field {
+        case .batteryPercent:
+            // Battery Level is 0…100; the link passes nothing else on.
+            guard payload.count == 1, payload[0] <= 100 else {
+                d.decodeErrors += 1
+                return
+            }
+            g.batteryPercent = Int(payload[0])
+            g.batteryReadAtMilliseconds = now
+        case .informationComplete:
+            let firstTime = g.informationReadAtMilliseconds == nil
+            g.informationReadAtMilliseconds = now
+            let info = g.information
+            // As for an LDP lock's IDENTIFY: the id follows the serial number when it changes.
+            let preferred = info.serial ?? d.path
+            if d.id != preferred && !d.id.hasPrefix(preferred + "@") {
+                d.id = s.uniqueID(preferred, path: d.path, for: d.index)
+            }
+            if firstTime {
+                effects.log.append("\(d.id): \(info.model ?? "unknown model") rev \(info.hardwareRevision ?? "?"), firmware "
+                                   + "\(info.firmwareRevision ?? info.softwareRevision ?? "?") on \(d.path) (standard GATT services only)")
+            }
+            let since = d.id == d.path ? nil : d.faults.ordered.map(\.firstSeenMilliseconds).min()
+            effects.history.append(.device(DeviceSighting(
+                id: d.id, serial: info.serial, model: info.model ?? "", hardwareRevision: info.hardwareRevision ?? "",
+                firmware: info.firmwareRevision ?? info.softwareRevision ?? "", transport: d.transport, path: d.path, atMilliseconds: now,
+                formerID: since == nil ? nil : d.path, formerIDSinceMilliseconds: since)))
+        default:
+            guard let path = field.information else { return }
+            g.information[keyPath: path] = payload.isEmpty ? nil : String(decoding: payload, as: UTF8.self)
+        }
+    }
+
+    /// The once-a-second checks of a GATT lock (from `periodicChecks`): battery thresholds on
+    /// the percentage it reports, as for any lock.
+    func gattPeriodic(at now: Int64, device d: inout DeviceState, effects: inout Effects) {
+        guard d.linkUp, let percent = d.gatt?.batteryPercent else { return }
+        // A percentage only: the Battery Service has no voltage.
+        let evidence = "battery at \(percent) %"
+        let freeze = FreezeFrame(capturedAt: APITime.format(milliseconds: now), evidence: evidence, batteryPercent: percent)
+        if percent < diagnosis.batteryCriticalPercent {
+            failCheck(FaultCode.batteryCritical, kind: .condition, fromDevice: false, at: now, evidence: evidence, freezeFrame: freeze,
+                      device: &d, effects: &effects)
+        } else {
+            passCheck(FaultCode.batteryCritical, device: &d, effects: &effects)
+            if percent < diagnosis.batteryLowPercent {
+                failCheck(FaultCode.batteryLow, kind: .condition, fromDevice: false, at: now, evidence: evidence, freezeFrame: freeze,
+                          device: &d, effects: &effects)
+            } else {
+                passCheck(FaultCode.batteryLow, device: &d, effects: &effects)
+            }
+        }
+    }
+
+    /// A lock with only the standard services has no LDP/1 to carry a request: it is refused
+    /// before anything is sent, as a lock answers a message it lacks (NAK NOT_AVAILABLE), so
+    /// `device.actuate`, `tests.run` and the rest say the lock cannot do it.
+    func gattRefusal(_ index: Int) -> CommandOutcome? {
+        state.withLock { $0.devices[index]?.isGATTOnly == true } ? .nak(.notAvailable) : nil
+    }
+}
+
+extension DeviceState {
+    /// A GATT lock is online while its link is up and it reported something on it: the link
+    /// itself closes when the lock's GATT server stops answering (the ATT transaction timeout on
+    /// the periodic Battery Level read). Nil for other locks.
+    func gattOnline() -> Bool? {
+        guard let gatt, isGATTOnly else { return nil }
+        return unpluggedAtNanoseconds == nil && linkUp && gatt.informationReadAtMilliseconds != nil
+    }
+
+    /// `online` for a GATT lock whose link is up and reported; nil otherwise (the usual rules).
+    func gattState() -> String? { gattOnline() == true ? "online" : nil }
+
+    /// `device.status` of a GATT lock: what it reported, the rest unknown (never 0 made up as a
+    /// reading; the API's non-optional fields carry 0 with `motor.state` "unknown").
+    func gattStatus(online: Bool) -> DeviceStatus? {
+        guard isGATTOnly else { return nil }
+        let g = gatt ?? GATTDeviceState()
+        return DeviceStatus(
+            device: id, online: online, lock: "unknown", door: "unknown",
+            battery: BatteryReading(voltageMillivolts: 0, percent: g.batteryPercent),
+            motor: MotorReading(state: "unknown", currentMilliamps: 0), fingerprint: nil, temperatureCelsius: nil,
+            calibrated: false, tamperActive: false, activeFaults: 0, actuations: 0, uptimeSeconds: 0, lastActuation: nil,
+            updatedAt: (g.batteryReadAtMilliseconds ?? g.informationReadAtMilliseconds).map { APITime.format(milliseconds: $0) },
+            wireProtocol: "GATT")
+    }
+}
