@@ -1,0 +1,100 @@
+import BLETransport
+import Foundation
+import LinuxIO
+@testable import LockDaemon
+import LockDiagAPI
+import LockDiagTestSupport
+import LockProtocol
+import LockSimulator
+import Testing
+
+/// The poll loop's driver contract (Drivers/LinkDriver.swift) as seen from outside: the link
+/// picks its family's driver, and a lock with only the standard GATT services is reported as
+/// what it is — its Battery Level and Device Information — with no LDP/1 frame made up for it.
+@Suite(.serialized) struct LinkDriverTests {
+    /// Two BLE locks attached alike: the one with the LDP service gets the LDP driver (requests,
+    /// `.frame` records), the one with only Battery and Device Information the GATT driver
+    /// (`.gattReading` records, no request, no frame).
+    @Test func aBLELinkGetsItsFamilysDriverAtOpen() throws {
+        let folder = try TemporaryDirectory(prefix: "drivers")
+        defer { folder.remove() }
+        let simulator = try SimulatorServer(configurations: [BLEServing.Services.standard, .full].enumerated().map { index, services in
+            SimulatorConfiguration(scenario: .healthy, seed: 7, index: index, activityIntervalNanoseconds: 60_000_000_000,
+                                   ble: BLEServing(socketPath: "\(folder.path)/lock\(index)", services: services, receiveMTU: 247))
+        })
+        try simulator.start()
+        defer { simulator.stop() }
+        var configuration = PollLoopConfiguration()
+        configuration.maxDevices = 4
+        configuration.reconnectIntervalNanoseconds = 50_000_000
+        let loop = try PollLoop(configuration: configuration)
+        var options = BLEOptions()
+        options.initialBackoffSeconds = 0.2
+        for (slot, path) in simulator.devicePaths.enumerated() {
+            #expect(loop.attach(try BLELink(endpoint: .attSocket(path: path), options: options), slot: slot))
+        }
+        try loop.start()
+        defer { loop.stop() }
+        let reader = RingReader(loop)
+
+        let model = try #require(reader.wait(seconds: 10) {
+            $0.header.device == 0 && $0.header.kind == .gattReading && $0.header.type == GATTReadingField.model.rawValue
+        })
+        #expect(String(decoding: model.payload, as: UTF8.self) == "LX-300")
+        let battery = try #require(reader.wait(seconds: 3) {
+            $0.header.device == 0 && $0.header.kind == .gattReading && $0.header.type == GATTReadingField.batteryPercent.rawValue
+        })
+        #expect(battery.payload.count == 1 && battery.payload[0] > 80 && battery.payload[0] <= 100)
+        #expect(reader.wait(seconds: 3) { $0.header.device == 0 && $0.header.type == GATTReadingField.informationComplete.rawValue } != nil)
+        #expect(reader.wait(seconds: 10) { $0.header.device == 1 && $0.header.kind == .frame && $0.header.type == MessageType.identify.rawValue } != nil)
+
+        // Counters go out once a second: one published a second after the link came up has seen
+        // a second of the GATT lock's life, and the LDP lock's polls at 50 Hz meanwhile.
+        let up = try #require(reader.records.first { $0.header.device == 0 && $0.header.kind == .linkUp }).header.timestampNanoseconds
+        let later = try #require(reader.wait(seconds: 5) {
+            $0.header.device == 0 && $0.header.kind == .counters && $0.header.timestampNanoseconds >= up + 1_000_000_000
+        })
+        let counters = later.payload.withUnsafeBytes { $0.loadUnaligned(as: LinkCounters.self) }
+        #expect(counters.decoder.frames == 0 && counters.requests == 0 && counters.bytesOut == 0, "\(counters)")
+        #expect(!reader.records.contains { $0.header.device == 0 && ($0.header.kind == .frame || $0.header.kind == .timeout) })
+        #expect(reader.records.filter { $0.header.device == 1 && $0.header.kind == .frame }.count > 10)
+        #expect(!reader.records.contains { $0.header.device == 1 && $0.header.kind == .gattReading })
+    }
+
+    /// A GATT-only lock through the hub: `device.status` has its battery percentage and says the
+    /// rest is unknown; the LDP counters show it was never sent a request nor decoded a frame; asked
+    /// to move or test, it is refused with the reason, and nothing is sent.
+    @Test func aGATTOnlyLockShowsWhatItReportsAndIsNeverPolled() async throws {
+        let rig = try BLEDiagnosisTests.Rig([(.healthy, .standard, 23)], activitySeconds: 60)
+        defer { rig.stop() }
+        let slot = rig.slots[0]
+        #expect(await TestSupport.wait(upTo: 10) { rig.device(slot).online && rig.hub.status(of: slot)?.battery.percent != nil })
+        // Counters reach the hub once a second; an LDP poll would show within the first two.
+        let polled = await TestSupport.wait(upTo: 3) {
+            let stats = rig.hub.linkStats()[slot]
+            return stats.frames > 0 || stats.requests > 0 || stats.timeouts > 0 || stats.naks > 0
+        }
+        #expect(!polled, "\(rig.hub.linkStats()[slot])")
+        let status = try #require(rig.hub.status(of: slot))
+        #expect(status.wireProtocol == "GATT" && status.online)
+        #expect((status.battery.percent ?? 0) > 80)
+        #expect(status.motor.state == "unknown" && status.lock == "unknown" && status.door == "unknown")
+        #expect(status.temperatureCelsius == nil && status.fingerprint == nil && status.updatedAt != nil)
+        #expect(rig.device(slot).model == "LX-300" && rig.device(slot).id == "SIM-0007-000")
+
+        do {
+            _ = try await rig.hub.actuate(.lock, on: slot)
+            Issue.record("a GATT-only lock was actuated")
+        } catch {
+            guard case .refused(let reason) = error else { throw error }
+            #expect(reason.contains("SIM-0007-000"))
+        }
+        do {
+            _ = try await rig.hub.runTests(.motor, on: slot)
+            Issue.record("a GATT-only lock ran a self-test")
+        } catch {
+            guard case .refused = error else { throw error }
+        }
+        #expect(rig.hub.linkStats()[slot].requests == 0)
+    }
+}
