@@ -1,11 +1,12 @@
 import BLETransport
 import Foundation
 import LinuxIO
-@testable import LockDaemon
+@_spi(Fuzzing) @testable import LockDaemon
 import LockDiagAPI
 import LockDiagTestSupport
 import LockProtocol
 import LockSimulator
+import Logging
 import Testing
 
 /// The poll loop's driver contract (Drivers/LinkDriver.swift) as seen from outside: the link
@@ -81,6 +82,9 @@ import Testing
         #expect(status.motor.state == "unknown" && status.lock == "unknown" && status.door == "unknown")
         #expect(status.temperatureCelsius == nil && status.fingerprint == nil && status.updatedAt != nil)
         #expect(rig.device(slot).model == "LX-300" && rig.device(slot).id == "SIM-0007-000")
+        // The metrics see the percentage too, and no voltage (the Battery Service has none).
+        let metrics = try #require(rig.hub.metricsDevices().first)
+        #expect(metrics.batteryPercent == status.battery.percent && metrics.batteryMillivolts == nil)
 
         do {
             _ = try await rig.hub.actuate(.lock, on: slot)
@@ -96,5 +100,34 @@ import Testing
             guard case .refused = error else { throw error }
         }
         #expect(rig.hub.linkStats()[slot].requests == 0)
+    }
+
+    /// The hub half takes a `.gattReading` it cannot read (an unknown reading, a Battery Level
+    /// outside 0…100, a wrong length) as a decode error, counted, and keeps what it knew.
+    @Test func badGATTReadingsAreCountedAndChangeNothing() throws {
+        var configuration = PollLoopConfiguration()
+        configuration.maxDevices = 2
+        configuration.ringCapacity = 4
+        let hub = Hub(loop: try PollLoop(configuration: configuration), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        let slot = try #require(hub.addSerialDevice(path: "/dev/gatt-test"))
+        var now: UInt64 = 1_000_000_000_000
+        func feed(_ type: UInt8, _ payload: [UInt8]) {
+            var header = RecordHeader()
+            header.kind = .gattReading
+            header.device = UInt16(slot)
+            header.type = type
+            header.length = UInt16(payload.count)
+            header.timestampNanoseconds = now
+            now += 1_000_000_000
+            payload.withUnsafeBytes { hub.applyForFuzzing(header, payload: $0, periodicAt: now) }
+        }
+        feed(GATTReadingField.batteryPercent.rawValue, [42])
+        feed(GATTReadingField.batteryPercent.rawValue, [101])
+        feed(GATTReadingField.batteryPercent.rawValue, [])
+        feed(GATTReadingField.batteryPercent.rawValue, [50, 0])
+        feed(0, [1])
+        feed(200, [])
+        #expect(hub.linkStats()[slot].decodeErrors == 5)
+        #expect(hub.state.withLock { $0.devices[slot]?.gatt?.batteryPercent } == 42)
     }
 }

@@ -69,7 +69,8 @@ extension Hub {
                     id: d.id, transport: d.transport, model: d.identity?.model, firmware: d.identity?.firmwareVersion,
                     online: d.isOnline(now: now, silenceNanoseconds: silence),
                     batteryMillivolts: status.map { Int($0.batteryMillivolts) },
-                    batteryPercent: status.flatMap { $0.batteryPercent == LockStatus.unknownPercent ? nil : Int($0.batteryPercent) },
+                    batteryPercent: status.flatMap { $0.batteryPercent == LockStatus.unknownPercent ? nil : Int($0.batteryPercent) }
+                        ?? d.gatt?.batteryPercent,
                     lifetimeActuations: status?.actuations, lastActuation: d.lastActuation,
                     faults: d.faults.ordered.map { entry in
                         let fault = d.apiFault(entry)
