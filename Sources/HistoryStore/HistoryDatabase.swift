@@ -119,7 +119,7 @@ public final class HistoryDatabase: Sendable {
     // MARK: Schema
 
     /// Migration identifiers, oldest first. Never edit a shipped one: add the next.
-    static let migrations: Set<String> = ["v1-history", "v2-audit"]
+    static let migrations: Set<String> = ["v1-history", "v2-audit", "v3-unknown-readings"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -171,6 +171,22 @@ public final class HistoryDatabase: Sendable {
                     role TEXT, method TEXT NOT NULL, params TEXT NOT NULL, outcome TEXT NOT NULL,
                     error_code INTEGER, error_message TEXT);
                 CREATE INDEX audit_event_by_time ON audit_event(at_ms);
+                """)
+        }
+        // Readings (docs/architecture.md): a quantity the lock did not report is NULL, never 0 —
+        // a Tuya lock has no voltage, motor or bolt; SQLite cannot drop NOT NULL in place.
+        migrator.registerMigration("v3-unknown-readings") { db in
+            try db.execute(sql: """
+                CREATE TABLE status_sample_v3 (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    device TEXT NOT NULL, at_ms INTEGER NOT NULL,
+                    battery_mv INTEGER, battery_percent INTEGER, motor_state TEXT,
+                    motor_current_ma INTEGER, bolt TEXT, temperature_c REAL, battery_band TEXT);
+                INSERT INTO status_sample_v3 (id, device, at_ms, battery_mv, battery_percent, motor_state, motor_current_ma, bolt, temperature_c)
+                    SELECT id, device, at_ms, battery_mv, battery_percent, motor_state, motor_current_ma, bolt, temperature_c FROM status_sample;
+                DROP TABLE status_sample;
+                ALTER TABLE status_sample_v3 RENAME TO status_sample;
+                CREATE INDEX status_sample_by_device ON status_sample(device, at_ms);
                 """)
         }
         return migrator
@@ -296,9 +312,10 @@ public final class HistoryDatabase: Sendable {
                                  a.role, a.method, a.params, a.outcome, a.errorCode, a.errorMessage])
         case .status(let s):
             try db.execute(sql: """
-                INSERT INTO status_sample (device, at_ms, battery_mv, battery_percent, motor_state, motor_current_ma, bolt, temperature_c)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [s.device, s.atMilliseconds, s.batteryMillivolts, s.batteryPercent, s.motorState,
+                INSERT INTO status_sample (device, at_ms, battery_mv, battery_percent, battery_band, motor_state, motor_current_ma, bolt,
+                                           temperature_c)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [s.device, s.atMilliseconds, s.batteryMillivolts, s.batteryPercent, s.batteryBand, s.motorState,
                                  s.motorCurrentMilliamps, s.bolt, s.temperatureCelsius])
         }
     }
@@ -397,7 +414,7 @@ public final class HistoryDatabase: Sendable {
                 SELECT * FROM status_sample WHERE device = ? AND at_ms BETWEEN ? AND ? ORDER BY at_ms, id LIMIT ?
                 """, arguments: [device, fromMilliseconds, toMilliseconds, limit]).map { row in
                 StatusSample(device: row["device"], atMilliseconds: row["at_ms"], batteryMillivolts: row["battery_mv"],
-                             batteryPercent: row["battery_percent"], motorState: row["motor_state"],
+                             batteryPercent: row["battery_percent"], batteryBand: row["battery_band"], motorState: row["motor_state"],
                              motorCurrentMilliamps: row["motor_current_ma"], bolt: row["bolt"], temperatureCelsius: row["temperature_c"])
             }
         }

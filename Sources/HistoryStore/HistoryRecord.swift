@@ -91,24 +91,27 @@ public struct DeviceSighting: Sendable, Equatable {
     }
 }
 
-/// One status reading in the telemetry log.
+/// One reading of a lock in the telemetry log: a view of its `Readings`, nil for what it did not report.
 public struct StatusSample: Sendable, Equatable, Codable {
     public var device: String
     public var atMilliseconds: Int64
-    public var batteryMillivolts: Int
+    public var batteryMillivolts: Int?
     public var batteryPercent: Int?
+    /// `high`, `medium`, `low`, `critical`, from a lock that reports a band instead of a number.
+    public var batteryBand: String?
     /// `idle`, `locking`, `unlocking`, `braking`, `disabled`.
-    public var motorState: String
-    public var motorCurrentMilliamps: Int
-    public var bolt: String
+    public var motorState: String?
+    public var motorCurrentMilliamps: Int?
+    public var bolt: String?
     public var temperatureCelsius: Double?
 
-    public init(device: String, atMilliseconds: Int64, batteryMillivolts: Int, batteryPercent: Int?, motorState: String,
-                motorCurrentMilliamps: Int, bolt: String, temperatureCelsius: Double?) {
+    public init(device: String, atMilliseconds: Int64, batteryMillivolts: Int?, batteryPercent: Int?, batteryBand: String? = nil,
+                motorState: String?, motorCurrentMilliamps: Int?, bolt: String?, temperatureCelsius: Double?) {
         self.device = device
         self.atMilliseconds = atMilliseconds
         self.batteryMillivolts = batteryMillivolts
         self.batteryPercent = batteryPercent
+        self.batteryBand = batteryBand
         self.motorState = motorState
         self.motorCurrentMilliamps = motorCurrentMilliamps
         self.bolt = bolt

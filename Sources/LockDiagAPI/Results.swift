@@ -197,9 +197,12 @@ public struct DeviceSummary: Codable, Sendable, Equatable {
     public var dialect: String?
     /// A Tuya lock's product layout (`firmware-specs/tuya/<product>.json`), when one fits.
     public var product: String?
+    /// Set when that layout is the category's standard one, assumed: why (`product id … not known`).
+    public var layoutAssumed: String?
 
     enum CodingKeys: String, CodingKey {
         case id, transport, path, model, firmware, serial, capabilities, online, state, problem, usb, manufacturer, ble, dialect, product
+        case layoutAssumed = "layout_assumed"
         case wireProtocol = "protocol"
         case hardwareRevision = "hardware_revision"
         case lastSeen = "last_seen"
@@ -208,7 +211,7 @@ public struct DeviceSummary: Codable, Sendable, Equatable {
     public init(id: String, transport: String, path: String, wireProtocol: String, model: String?, hardwareRevision: String?,
                 firmware: String?, serial: String?, capabilities: [String], online: Bool, state: String, problem: String?, lastSeen: String?,
                 usb: USBDeviceInfo? = nil, manufacturer: String? = nil, ble: BLELinkInfo? = nil, dialect: String? = nil,
-                product: String? = nil) {
+                product: String? = nil, layoutAssumed: String? = nil) {
         self.manufacturer = manufacturer
         self.ble = ble
         self.id = id
@@ -227,6 +230,7 @@ public struct DeviceSummary: Codable, Sendable, Equatable {
         self.usb = usb
         self.dialect = dialect
         self.product = product
+        self.layoutAssumed = layoutAssumed
     }
 }
 

@@ -10,24 +10,28 @@ public struct DeviceStatus: Codable, Sendable, Equatable {
     public var motor: MotorReading
     public var fingerprint: FingerprintReading?
     public var temperatureCelsius: Double?
-    public var calibrated: Bool
-    public var tamperActive: Bool
+    /// nil (JSON null) for every quantity the lock did not report: unknown is never 0.
+    public var calibrated: Bool?
+    public var tamperActive: Bool?
     /// Fault-memory records the lock says are failing now.
-    public var activeFaults: Int
-    public var actuations: UInt32
-    public var uptimeSeconds: UInt32
+    public var activeFaults: Int?
+    public var actuations: UInt32?
+    public var uptimeSeconds: UInt32?
     public var lastActuation: ActuationSummary?
-    /// When the lock last answered READ_STATUS (ISO 8601, UTC); nil before the first answer.
+    /// When the lock last reported its readings (ISO 8601, UTC); nil before the first report.
     public var updatedAt: String?
-    /// `LDP/1`, or `GATT` for a BLE lock with only the standard services: then only
-    /// `battery.percent` is a reading (docs/socket-api.md). Absent from older daemons.
+    /// `LDP/1`, `Tuya MCU`, or `GATT` for a BLE lock with only the standard services
+    /// (docs/socket-api.md). Absent from older daemons.
     public var wireProtocol: String?
+    /// Where each known quantity came from, by its JSON name (`battery.percent`: `measured`,
+    /// `battery.band`: `band`); a quantity not listed is unknown. Absent from older daemons.
+    public var sources: [String: ReadingSource]?
     /// For a lock spoken to in the Tuya MCU dialect: what it reports (firmware-specs/tuya-mcu.md §6).
     public var tuya: TuyaReading?
 
     enum CodingKeys: String, CodingKey {
         case wireProtocol = "protocol"
-        case device, online, lock, door, battery, motor, fingerprint, calibrated, actuations, tuya
+        case device, online, lock, door, battery, motor, fingerprint, calibrated, actuations, sources, tuya
         case temperatureCelsius = "temperature_c"
         case tamperActive = "tamper_active"
         case activeFaults = "active_faults"
@@ -37,9 +41,9 @@ public struct DeviceStatus: Codable, Sendable, Equatable {
     }
 
     public init(device: String, online: Bool, lock: String, door: String, battery: BatteryReading, motor: MotorReading,
-                fingerprint: FingerprintReading?, temperatureCelsius: Double?, calibrated: Bool, tamperActive: Bool,
-                activeFaults: Int, actuations: UInt32, uptimeSeconds: UInt32, lastActuation: ActuationSummary?, updatedAt: String?,
-                wireProtocol: String? = nil, tuya: TuyaReading? = nil) {
+                fingerprint: FingerprintReading?, temperatureCelsius: Double?, calibrated: Bool?, tamperActive: Bool?,
+                activeFaults: Int?, actuations: UInt32?, uptimeSeconds: UInt32?, lastActuation: ActuationSummary?, updatedAt: String?,
+                wireProtocol: String? = nil, sources: [String: ReadingSource]? = nil, tuya: TuyaReading? = nil) {
         self.wireProtocol = wireProtocol
         self.device = device
         self.online = online
@@ -56,41 +60,94 @@ public struct DeviceStatus: Codable, Sendable, Equatable {
         self.uptimeSeconds = uptimeSeconds
         self.lastActuation = lastActuation
         self.updatedAt = updatedAt
+        self.sources = sources
         self.tuya = tuya
+    }
+
+    /// The status view of a lock's readings.
+    public init(device: String, online: Bool, readings r: Readings, lastActuation: ActuationSummary?, updatedAt: String?,
+                wireProtocol: String, tuya: TuyaReading? = nil) {
+        self.init(device: device, online: online, lock: r.bolt ?? "unknown", door: r.door ?? "unknown",
+                  battery: BatteryReading(voltageMillivolts: r.batteryMillivolts?.value, percent: r.batteryPercent?.value,
+                                          band: r.batteryBand?.value.rawValue),
+                  motor: MotorReading(state: r.motorState ?? "unknown", currentMilliamps: r.motorCurrentMilliamps?.value),
+                  fingerprint: r.fingerprint, temperatureCelsius: r.temperatureCelsius?.value, calibrated: r.calibrated,
+                  tamperActive: r.tamperActive, activeFaults: r.activeFaults, actuations: r.actuations, uptimeSeconds: r.uptimeSeconds,
+                  lastActuation: lastActuation, updatedAt: updatedAt, wireProtocol: wireProtocol, sources: r.sources, tuya: tuya)
+    }
+
+    // Unknown quantities are written as null, not left out, so a reader sees they are unknown.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(device, forKey: .device)
+        try c.encode(online, forKey: .online)
+        try c.encode(lock, forKey: .lock)
+        try c.encode(door, forKey: .door)
+        try c.encode(battery, forKey: .battery)
+        try c.encode(motor, forKey: .motor)
+        try c.encodeIfPresent(fingerprint, forKey: .fingerprint)
+        try c.encode(temperatureCelsius, forKey: .temperatureCelsius)
+        try c.encode(calibrated, forKey: .calibrated)
+        try c.encode(tamperActive, forKey: .tamperActive)
+        try c.encode(activeFaults, forKey: .activeFaults)
+        try c.encode(actuations, forKey: .actuations)
+        try c.encode(uptimeSeconds, forKey: .uptimeSeconds)
+        try c.encodeIfPresent(lastActuation, forKey: .lastActuation)
+        try c.encode(updatedAt, forKey: .updatedAt)
+        try c.encodeIfPresent(wireProtocol, forKey: .wireProtocol)
+        try c.encodeIfPresent(sources, forKey: .sources)
+        try c.encodeIfPresent(tuya, forKey: .tuya)
     }
 }
 
-/// Battery as the lock measures it.
+/// Battery as the lock reports it; nil (JSON null) for what it does not report.
 public struct BatteryReading: Codable, Sendable, Equatable {
-    public var voltageMillivolts: Int
-    /// State of charge, nil when the lock does not know.
+    public var voltageMillivolts: Int?
+    /// State of charge.
     public var percent: Int?
+    /// A level band (`high`, `medium`, `low`, `critical`) from a lock that reports no number.
+    public var band: String?
 
     enum CodingKeys: String, CodingKey {
-        case percent
+        case percent, band
         case voltageMillivolts = "voltage_mv"
     }
 
-    public init(voltageMillivolts: Int, percent: Int?) {
+    public init(voltageMillivolts: Int?, percent: Int?, band: String? = nil) {
         self.voltageMillivolts = voltageMillivolts
         self.percent = percent
+        self.band = band
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(voltageMillivolts, forKey: .voltageMillivolts)
+        try c.encode(percent, forKey: .percent)
+        try c.encodeIfPresent(band, forKey: .band)
     }
 }
 
 /// Motor now.
 public struct MotorReading: Codable, Sendable, Equatable {
-    /// `idle`, `locking`, `unlocking`, `braking`, `disabled`.
+    /// `idle`, `locking`, `unlocking`, `braking`, `disabled`, `unknown`.
     public var state: String
-    public var currentMilliamps: Int
+    /// nil (JSON null) when the lock does not measure it.
+    public var currentMilliamps: Int?
 
     enum CodingKeys: String, CodingKey {
         case state
         case currentMilliamps = "current_ma"
     }
 
-    public init(state: String, currentMilliamps: Int) {
+    public init(state: String, currentMilliamps: Int?) {
         self.state = state
         self.currentMilliamps = currentMilliamps
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(state, forKey: .state)
+        try c.encode(currentMilliamps, forKey: .currentMilliamps)
     }
 }
 

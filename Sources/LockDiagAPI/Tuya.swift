@@ -7,9 +7,17 @@ public struct TuyaReading: Codable, Sendable, Equatable {
     public var dialect: String
     /// `standard` or `lowpower`; nil while a tap has not yet told which.
     public var variant: String?
-    /// The product layout in use (`firmware-specs/tuya/<product>.json`), nil when none fits.
+    /// The product layout in use (`firmware-specs/tuya/<product>.json`): the named or PID's one,
+    /// else the category's standard one (`layoutAssumed` says why); nil when none is loaded.
     public var product: String?
     public var productName: String?
+    /// The layout's Tuya product category (`ms`: residential lock).
+    public var category: String?
+    /// Set when the layout is the category's standard one, assumed because no layout is known
+    /// for this lock: why (`product id … not known`). Absent when the PID or `:PRODUCT` chose it.
+    public var layoutAssumed: String?
+    /// With `layoutAssumed`: why the category is what it is (the protocol does not carry it).
+    public var categoryAssumed: String?
     /// From the MCU's product-information reply.
     public var pid: String?
     public var mcuVersion: String?
@@ -30,21 +38,27 @@ public struct TuyaReading: Codable, Sendable, Equatable {
     public var mcuRestarts: UInt64
 
     enum CodingKeys: String, CodingKey {
-        case dialect, variant, product, pid, alarms, events, dps, reports, records
+        case dialect, variant, product, category, pid, alarms, events, dps, reports, records
         case productName = "product_name"
+        case layoutAssumed = "layout_assumed"
+        case categoryAssumed = "category_assumed"
         case mcuVersion = "mcu_version"
         case batteryBand = "battery_band"
         case notAvailable = "not_available"
         case mcuRestarts = "mcu_restarts"
     }
 
-    public init(dialect: String, variant: String?, product: String?, productName: String?, pid: String?, mcuVersion: String?,
+    public init(dialect: String, variant: String?, product: String?, productName: String?, category: String? = nil,
+                layoutAssumed: String? = nil, categoryAssumed: String? = nil, pid: String?, mcuVersion: String?,
                 batteryBand: String?, alarms: [TuyaAlarm], events: [TuyaEvent], dps: [TuyaDPState], notAvailable: [String],
                 reports: UInt64, records: UInt64, mcuRestarts: UInt64) {
         self.dialect = dialect
         self.variant = variant
         self.product = product
         self.productName = productName
+        self.category = category
+        self.layoutAssumed = layoutAssumed
+        self.categoryAssumed = categoryAssumed
         self.pid = pid
         self.mcuVersion = mcuVersion
         self.batteryBand = batteryBand
@@ -110,7 +124,8 @@ public struct TuyaEvent: Codable, Sendable, Equatable {
 /// A DP's last value.
 public struct TuyaDPState: Codable, Sendable, Equatable {
     public var id: Int
-    /// The schema's name for it, nil when the product layout does not list it.
+    /// The layout's name for it; nil when the layout does not list it, or lists it with another
+    /// type than the lock sent (an "unknown DP": shown raw, never interpreted).
     public var code: String?
     /// `raw`, `bool`, `value`, `string`, `enum`, `bitmap`.
     public var type: String

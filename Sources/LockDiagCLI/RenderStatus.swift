@@ -36,36 +36,31 @@ public enum StatusRenderer {
         return parts.joined(separator: " · ")
     }
 
-    /// The readings of one lock, one per row, with units.
+    /// The readings of one lock, one per row, with units; "—" for what the lock does not report.
     public static func readings(_ s: DeviceStatus, style: Style) -> [String] {
-        if s.wireProtocol == "GATT" { return standardServicesReadings(s, style: style) }
+        let unknown = Units.unknown
+        func known(_ text: String) -> String { text == "unknown" ? unknown : text }
         var rows: [String] = []
-        rows.append(row("bolt", s.lock == "intermediate" ? style.yellow(s.lock) : s.lock))
-        rows.append(row("door", s.door))
-        let battery = Units.battery(millivolts: s.battery.voltageMillivolts, percent: s.battery.percent)
-        rows.append(row("battery", (s.battery.percent ?? 100) < 20 ? style.yellow(battery) : battery))
-        rows.append(row("motor", "\(s.motor.state), \(Units.milliamps(s.motor.currentMilliamps))"))
-        rows.append(row("fingerprint", s.fingerprint.map { fingerprint($0, style: style) } ?? "none fitted"))
-        rows.append(row("temperature", s.temperatureCelsius.map(Units.celsius) ?? "not measured"))
-        rows.append(row("calibration", s.calibrated ? "calibrated" : style.yellow("not calibrated — run the lock's calibration")))
-        rows.append(row("tamper", s.tamperActive ? style.red("ACTIVE") : "none"))
-        rows.append(row("fault memory", s.activeFaults == 0 ? "nothing failing now"
-                        : style.red("\(s.activeFaults) record(s) failing now")))
-        rows.append(row("actuations", "\(s.actuations) · lock uptime \(Units.duration(seconds: Double(s.uptimeSeconds)))"))
+        rows.append(row("bolt", s.lock == "intermediate" ? style.yellow(s.lock) : known(s.lock)))
+        rows.append(row("door", known(s.door)))
+        let battery = Units.battery(millivolts: s.battery.voltageMillivolts, percent: s.battery.percent, band: s.battery.band)
+        let weak = (s.battery.percent ?? 100) < 20 || s.battery.band == "low" || s.battery.band == "critical"
+        rows.append(row("battery", weak ? style.yellow(battery) : battery))
+        rows.append(row("motor", s.motor.state == "unknown" && s.motor.currentMilliamps == nil ? unknown
+                        : "\(known(s.motor.state)), \(Units.milliamps(s.motor.currentMilliamps))"))
+        rows.append(row("fingerprint", s.fingerprint.map { fingerprint($0, style: style) } ?? (s.wireProtocol == "LDP/1" ? "none fitted" : unknown)))
+        rows.append(row("temperature", s.temperatureCelsius.map(Units.celsius) ?? (s.wireProtocol == "LDP/1" ? "not measured" : unknown)))
+        rows.append(row("calibration", s.calibrated.map { $0 ? "calibrated" : style.yellow("not calibrated — run the lock's calibration") } ?? unknown))
+        rows.append(row("tamper", s.tamperActive.map { $0 ? style.red("ACTIVE") : "none" } ?? unknown))
+        rows.append(row("fault memory", s.activeFaults.map { $0 == 0 ? "nothing failing now" : style.red("\($0) record(s) failing now") } ?? unknown))
+        rows.append(row("actuations", (s.actuations.map(String.init) ?? unknown)
+                        + (s.uptimeSeconds.map { " · lock uptime \(Units.duration(seconds: Double($0)))" } ?? "")))
         rows.append(row("last actuation", s.lastActuation.map { ActuationText.line($0, style: style) } ?? "none since lockdiagd started"))
+        if s.wireProtocol == "GATT" {
+            rows.append(row("readings", "battery level only: the lock has the Bluetooth Battery and Device Information services, not LDP"))
+        }
         rows.append(row("updated", s.updatedAt.map(Units.timestamp) ?? "never (no answer from the lock yet)"))
         return rows
-    }
-
-    /// A BLE lock with only the standard Battery and Device Information services reports its
-    /// battery level and nothing else; the rest of the status would be placeholders.
-    static func standardServicesReadings(_ s: DeviceStatus, style: Style) -> [String] {
-        let battery = s.battery.percent.map { "\($0) %" } ?? "unknown (the lock did not report a level)"
-        return [
-            row("battery", (s.battery.percent ?? 100) < 20 ? style.yellow(battery) : battery),
-            row("readings", "battery level only: the lock has the Bluetooth Battery and Device Information services, not LDP"),
-            row("updated", s.updatedAt.map(Units.timestamp) ?? "never (no answer from the lock yet)"),
-        ]
     }
 
     /// Identity, readings, then the device's faults as `faults` shows them.

@@ -24,10 +24,18 @@ public enum TuyaStatusRenderer {
         var dialect = t.dialect == "tuya-sniff" ? "Tuya MCU, passive tap (listening only)" : "Tuya MCU, lockdiag plays the module"
         if let variant = t.variant { dialect += variant == "lowpower" ? " · low-power protocol" : " · standard protocol" }
         rows.append(row("dialect", dialect))
-        var product = t.product.map { "\($0) (\(t.productName ?? ""))" } ?? style.yellow("no product layout: DPs shown raw")
-        if let pid = t.pid { product += " · PID \(pid)" }
+        // An assumed layout says so, and why, where the product would be named.
+        var product = t.layoutAssumed != nil ? (t.pid == nil ? "PID not heard yet" : "")
+            : t.product.map { "\($0) (\(t.productName ?? ""))" } ?? style.yellow("no product layout: DPs shown raw")
+        if let pid = t.pid { product += (product.isEmpty ? "" : " · ") + "PID \(pid)" }
         if let version = t.mcuVersion { product += " · MCU \(version)" }
         rows.append(row("product", product))
+        if let assumed = t.layoutAssumed {
+            let category = t.category ?? "?"
+            rows.append(row("layout", style.yellow("standard \(category) (assumed: \(assumed))")))
+            rows.append(row("", "DPs outside the standard are shown raw, not read"))
+            if let why = t.categoryAssumed { rows.append(row("", "category \(category): \(why)")) }
+        }
         var battery: [String] = []
         if let percent = s.battery.percent { battery.append("\(percent) %") }
         if let band = t.batteryBand { battery.append("level \(band)") }
@@ -44,6 +52,10 @@ public enum TuyaStatusRenderer {
             if let user = event.user { text += " #\(user)" }
             return text + " at " + Units.timestamp(event.recordedAt ?? event.at)
         }.joined(separator: "; ")))
+        let unknown = t.dps.filter { $0.code == nil }
+        if !unknown.isEmpty {
+            rows.append(row("unknown DPs", unknown.map { "\($0.id) \($0.type) \($0.value)" }.joined(separator: " · ")))
+        }
         rows.append(row("reports", "\(t.reports) status, \(t.records) record" + (t.mcuRestarts > 0 ? " · MCU restarted \(t.mcuRestarts)×" : "")))
         rows.append(row("updated", s.updatedAt.map(Units.timestamp) ?? "never (nothing reported yet)"))
         rows.append(row("not available", t.notAvailable.first ?? "-"))

@@ -7,14 +7,20 @@ public enum Units {
         "\(fixed(Double(millivolts) / 1000, decimals: 2)) V"
     }
 
-    /// A battery reading: "5.91 V (81 %)", or "5.91 V" when the charge is unknown.
-    public static func battery(millivolts: Int, percent: Int?) -> String {
-        let volts = volts(millivolts: millivolts)
-        guard let percent else { return volts }
-        return "\(volts) (\(percent) %)"
+    /// How every view writes a quantity the lock did not report: never as 0.
+    public static let unknown = "—"
+
+    /// A battery reading: "5.91 V (81 %)", "5.91 V", "81 %", "level low", or "—" when nothing is known.
+    public static func battery(millivolts: Int?, percent: Int?, band: String? = nil) -> String {
+        var text = millivolts.map { volts(millivolts: $0) }
+        if let percent { text = text.map { "\($0) (\(percent) %)" } ?? "\(percent) %" }
+        if let band { text = text.map { "\($0), level \(band)" } ?? "level \(band)" }
+        return text ?? unknown
     }
 
     public static func milliamps(_ value: Int) -> String { "\(value) mA" }
+    /// "312 mA", or "—" when the lock does not measure it.
+    public static func milliamps(_ value: Int?) -> String { value.map { milliamps($0) } ?? unknown }
     public static func millivolts(_ value: Int) -> String { "\(value) mV" }
     public static func milliseconds(_ value: Int) -> String { "\(value) ms" }
     public static func milliohms(_ value: Int) -> String { "\(value) mΩ" }

@@ -91,11 +91,11 @@ public struct WatchModel: Sendable {
             return "battery \(s.battery.percent.map { "\($0) %" } ?? "unknown")" + (s.online ? "" : " · " + style.red("OFFLINE"))
         }
         var parts = ["bolt \(s.lock)", "door \(s.door)",
-                     "battery \(Units.battery(millivolts: s.battery.voltageMillivolts, percent: s.battery.percent))",
+                     "battery \(Units.battery(millivolts: s.battery.voltageMillivolts, percent: s.battery.percent, band: s.battery.band))",
                      "motor \(s.motor.state) \(Units.milliamps(s.motor.currentMilliamps))"]
         if let f = s.fingerprint { parts.append("fingerprint \(f.state)") }
         if let t = s.temperatureCelsius { parts.append(Units.celsius(t)) }
-        if s.tamperActive { parts.append(style.red("TAMPER")) }
+        if s.tamperActive == true { parts.append(style.red("TAMPER")) }
         if !s.online { parts.append(style.red("OFFLINE")) }
         return parts.joined(separator: " · ")
     }

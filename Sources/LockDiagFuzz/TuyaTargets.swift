@@ -44,7 +44,7 @@ extension FuzzTarget {
     /// the product layout and dialect the input picks.
     static let tuyaRecords = FuzzTarget(
         name: "tuya-records",
-        summary: "The hub with a Tuya lock (active standard or low-power, or a passive tap; a built-in product layout or none) fed frames of any command, version, direction and data, link changes and the periodic checks; then every API view of the device must encode as JSON."
+        summary: "The hub with a Tuya lock (active standard or low-power, or a passive tap; a named built-in product layout, or the standard one assumed until a PID picks another) fed frames of any command, version, direction and data, link changes and the periodic checks; then every API view of the device must encode as JSON."
     ) { input in
         guard let feed = HubFeed() else { return ["cannot create a poll loop"] }
         let hub = feed.hub

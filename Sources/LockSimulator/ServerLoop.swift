@@ -56,7 +56,7 @@ final class ServerLoop {
         }
         for index in slots.indices {
             guard let variant = configurations[index].tuya else { continue }
-            slots[index].tuya = TuyaLockFirmware(lock: slots[index].lock, variant: variant)
+            slots[index].tuya = TuyaLockFirmware(lock: slots[index].lock, variant: variant, pid: configurations[index].tuyaPID)
             if configurations[index].tuyaTap {
                 slots[index].module = TuyaModuleEmulator(variant: variant)
                 slots[index].modulePty = index < modulePtys.count ? modulePtys[index] : nil

@@ -33,6 +33,8 @@ public struct SimulatorConfiguration: Sendable, Equatable {
     /// With `tuya`: play the module too and mirror each direction to a pty of its own, a passive
     /// tap for `lockdiagd --dialect tuya-sniff` (`locksim --tap`).
     public var tuyaTap = false
+    /// With `tuya`: the product id the MCU reports, nil for the variant's own (`locksim --tuya-pid`).
+    public var tuyaPID: String? = nil
     /// Where the bolt is at start: the user's last actuation, ten minutes before, moved it there
     /// (`locksim --bolt`).
     public var startBolt = BoltStart.locked

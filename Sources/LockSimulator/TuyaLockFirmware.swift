@@ -47,10 +47,13 @@ public final class TuyaLockFirmware {
     static let alarms = ["wrong_finger", "wrong_password", "wrong_card", "wrong_face", "tongue_bad", "too_hot", "unclosed_time",
                          "tongue_not_out", "pry", "key_in", "low_battery", "power_off", "shock"]
 
-    public init(lock: SimulatedLock, variant: TuyaVariant) {
+    /// `pid` nil: the variant's own (`lockdiagsimstd01`/`lockdiagsimlpw01`, which lockdiagd knows
+    /// as `wifi-lock`); another one presents a product lockdiagd has no layout for, reporting in
+    /// the same DPs, which are all in Tuya's standard lock layout (firmware-specs/tuya/standard-ms.json).
+    public init(lock: SimulatedLock, variant: TuyaVariant, pid: String? = nil) {
         self.lock = lock
         self.variant = variant
-        pid = variant == .standard ? Self.standardPID : Self.lowPowerPID
+        self.pid = pid ?? (variant == .standard ? Self.standardPID : Self.lowPowerPID)
         wire = WireFaultInjector(impairment: lock.scenario.link,
                                  random: SimulationRandom(seed: lock.configuration.seed, index: lock.configuration.index, stream: 5))
         // The model's LDP/1 head stays silent on the wire; its events are read here instead.

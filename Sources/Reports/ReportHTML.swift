@@ -323,8 +323,11 @@ public enum ReportHTML {
         row("First seen at this station", d.firstSeen)
         if let s = r.status {
             row("Bolt / door", "\(s.lock) / \(s.door)")
-            row("Battery", "\(s.battery.voltageMillivolts) mV" + (s.battery.percent.map { ", \($0) %" } ?? ""))
-            row("Actuations (lock's counter)", String(s.actuations))
+            // Only what the lock reported: an unknown quantity has no row rather than a 0.
+            let battery = [s.battery.voltageMillivolts.map { "\($0) mV" }, s.battery.percent.map { "\($0) %" }, s.battery.band.map { "level \($0)" }]
+                .compactMap { $0 }
+            row("Battery", battery.isEmpty ? nil : battery.joined(separator: ", "))
+            row("Actuations (lock's counter)", s.actuations.map { String($0) })
             if let t = s.temperatureCelsius { row("Temperature", "\(t) °C") }
         }
         html += "</tbody></table>\n"

@@ -181,8 +181,11 @@ final class BenchWorker {
             while monotonicSeconds() < end {
                 let status: DeviceStatus = try call(APIMethod.deviceStatus, DeviceParams(device: id))
                 if !status.online { _ = try requireOnline(try device()) }
-                out.measurements.append(BenchMeasurement(lock: id, step: out.index, stepKind: out.kind, name: "battery_mv",
-                                                         value: status.battery.voltageMillivolts, unit: "mV", at: isoTime(Date())))
+                // A lock that reports no voltage (Tuya, GATT) has no battery_mv measurement, not a 0.
+                if let millivolts = status.battery.voltageMillivolts {
+                    out.measurements.append(BenchMeasurement(lock: id, step: out.index, stepKind: out.kind, name: "battery_mv",
+                                                             value: millivolts, unit: "mV", at: isoTime(Date())))
+                }
                 try pause(min(interval, max(0, end - monotonicSeconds())), step: "soaking")
             }
             let new = try faults().filter { $0.status == .confirmed && !before.contains($0.code) }

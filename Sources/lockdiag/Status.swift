@@ -7,7 +7,12 @@ extension LockDiag {
         static let configuration = CommandConfiguration(
             abstract: "Show one lock's readings, its last actuation and its faults.",
             usage: "lockdiag status <device> [<options>]",
-            discussion: "Exits 2 when the lock has a confirmed fault, 4 when it is offline. --json prints the device.status result.")
+            discussion: """
+                Exits 2 when the lock has a confirmed fault, 4 when it is offline. --json prints the device.status result.
+
+                A Tuya lock whose product id no layout lists is read with Tuya's standard lock layout; its "layout" row \
+                says so and why, e.g. "standard ms (assumed: product id … not known)" (firmware-specs/tuya-mcu.md §6.1).
+                """)
 
         @OptionGroup var options: Options
 

@@ -59,7 +59,9 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
         tuya-sniff only listens on a tap, never transmitting: --serial hears the
         MCU's TX, --serial-rx the module's TX. Add :PRODUCT to pick a DP layout
         (\(TuyaSchemaSet.builtIn().products.joined(separator: ", "))); without it,
-        the layout is chosen by the PID the lock reports.
+        the layout is chosen by the PID the lock reports. A PID no layout lists
+        is read with Tuya's standard lock layout (standard-ms: battery, alarms,
+        unlocks; other DPs raw), shown as assumed (tuya-mcu.md §6.1).
 
         Simulated scenarios for --simulate:
         \(Scenario.allCases.map { "  \($0.rawValue)" }.joined(separator: "\n"))

@@ -64,7 +64,9 @@ struct LockSim: ParsableCommand {
             plays the module (lockdiagd --dialect tuya). With --tap the simulator plays the module \
             too and mirrors each direction to a pty of its own: each line on stdout is then \
             "MCU_TX_PATH MODULE_TX_PATH" (with --link-dir, DIR/lock<N> and DIR/lock<N>.module), for \
-            lockdiagd --serial MCU_TX_PATH --serial-rx MODULE_TX_PATH --dialect tuya-sniff.
+            lockdiagd --serial MCU_TX_PATH --serial-rx MODULE_TX_PATH --dialect tuya-sniff. \
+            --tuya-pid PID makes the MCU report another product id: one lockdiagd has no layout \
+            for, whose DPs it then reads in Tuya's standard lock layout (standard-ms).
 
             Example:
               locksim --pty --count 2 --scenario motor-stall,healthy --link-dir /tmp/locks
@@ -134,6 +136,11 @@ struct LockSim: ParsableCommand {
     @Flag(help: "With a Tuya dialect: play the module too and mirror both directions to two ptys (a passive tap).")
     var tap = false
 
+    @Option(name: .customLong("tuya-pid"),
+            help: ArgumentHelp("With a Tuya dialect: the product id the lock MCU reports (default lockdiagsimstd01 or lockdiagsimlpw01).",
+                               valueName: "pid"))
+    var tuyaPID: String?
+
     func validate() throws {
         guard [pty, bleATTSocket != nil, !ttys.isEmpty, functionFS != nil, !bleAdapters.isEmpty].filter({ $0 }).count == 1 else {
             throw ValidationError("give exactly one of --pty (serial locks on ptys), --tty PATH (serial locks on existing ttys), --functionfs DIR (a USB gadget's vendor-bulk lock), --ble-att-socket PATH (Bluetooth LE locks on the test seam) or --ble-adapter hciN (a Bluetooth LE lock on a real controller)")
@@ -162,6 +169,13 @@ struct LockSim: ParsableCommand {
         }
         guard ["ldp", "tuya", "tuya-lowpower"].contains(dialect) else {
             throw ValidationError("--dialect is ldp, tuya or tuya-lowpower, not '\(dialect)'")
+        }
+        if let tuyaPID {
+            guard dialect != "ldp" else { throw ValidationError("--tuya-pid needs --dialect tuya or tuya-lowpower: an LDP/1 lock has no Tuya product id") }
+            // Tuya PIDs are short ASCII ids; the product-information reply carries it in JSON.
+            guard (1...32).contains(tuyaPID.utf8.count), tuyaPID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
+                throw ValidationError("--tuya-pid: 1 to 32 ASCII letters and digits, not '\(tuyaPID)'")
+            }
         }
         guard !tap || dialect != "ldp" else { throw ValidationError("--tap needs --dialect tuya or tuya-lowpower: LDP/1 locks have no module to tap") }
         guard ttys.isEmpty || dialect == "ldp" else { throw ValidationError("--tty serves LDP/1 locks; Tuya locks are served on ptys (--pty --dialect \(dialect))") }
@@ -210,6 +224,7 @@ struct LockSim: ParsableCommand {
         for index in configurations.indices {
             configurations[index].tuya = dialect == "tuya" ? .standard : dialect == "tuya-lowpower" ? .lowPower : nil
             configurations[index].tuyaTap = tap
+            configurations[index].tuyaPID = tuyaPID
             if !serials.isEmpty { configurations[index].serial = serials[index % serials.count] }
             configurations[index].startBolt = bolts[index % bolts.count]
             if !ttys.isEmpty { configurations[index].ttyPath = ttys[index] }

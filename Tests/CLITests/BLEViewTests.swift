@@ -33,18 +33,22 @@ import Testing
         #expect(text.contains("Nothing heard. Wake the lock"))
     }
 
-    @Test func aStandardServicesLockShowsOnlyItsBattery() {
-        var status = Sample.status()
-        status.wireProtocol = "GATT"
-        status.battery = BatteryReading(voltageMillivolts: 0, percent: 14)
-        status.motor = MotorReading(state: "unknown", currentMilliamps: 0)
+    /// A lock with only the standard services reports its battery level and nothing else: the
+    /// rest shows as unknown ("—"), never as 0 mV or 0 mA.
+    @Test func aStandardServicesLockShowsItsBatteryAndTheRestAsUnknown() {
+        var readings = Readings()
+        readings.batteryPercent = Reading(14, .measured)
+        readings.atMilliseconds = 1_000
+        let status = DeviceStatus(device: "C4:7C:8D:6A:1B:2E", online: true, readings: readings, lastActuation: nil,
+                                  updatedAt: "2026-11-29T00:21:42.627Z", wireProtocol: "GATT")
         let rows = StatusRenderer.readings(status, style: .plain)
-        #expect(rows.count == 3)
-        #expect(rows[0].contains("battery") && rows[0].hasSuffix("14 %"))
-        #expect(rows[1].contains("battery level only"))
-        #expect(!rows.joined().contains("mV") && !rows.joined().contains("calibrat"))
+        let row = { (label: String) in rows.first { $0.hasPrefix("  " + label + " ") } ?? "" }
+        #expect(row("battery").hasSuffix(" 14 %"))
+        for label in ["bolt", "door", "motor", "temperature", "calibration", "tamper", "fault memory", "actuations"] {
+            #expect(row(label).hasSuffix(" —"), "\(label): \(row(label))")
+        }
+        #expect(row("readings").contains("battery level only"))
+        #expect(!rows.joined().contains("mV") && !rows.joined().contains(" 0 mA"))
         #expect(WatchModel.statusLine(status, style: .plain) == "battery 14 %")
-        // An LDP lock is unchanged.
-        #expect(StatusRenderer.readings(Sample.status(), style: .plain).count > 3)
     }
 }

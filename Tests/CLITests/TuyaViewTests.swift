@@ -36,4 +36,30 @@ import Testing
         let line = WatchModel.statusLine(Self.status, style: .plain)
         #expect(line == "Tuya · battery 12 % (low) · alarm tongue_bad · unlock by temporary password #3")
     }
+
+    /// tuya-mcu.md §6.1: an assumed layout says so where the product would be named, and the DPs
+    /// it does not read are listed raw.
+    @Test func anAssumedLayoutSaysSoAndListsUnknownDPs() {
+        var reading = Self.reading
+        reading.product = "standard-ms"
+        reading.productName = "Tuya standard DP layout of residential locks (category ms)"
+        reading.category = "ms"
+        reading.pid = "0123abcd4567efgh"
+        reading.layoutAssumed = "product id 0123abcd4567efgh not known"
+        reading.categoryAssumed = "the protocol does not carry one"
+        reading.dps = [TuyaDPState(id: 12, code: "residual_electricity", type: "value", value: "12", at: "2026-11-29T02:01:15.000Z"),
+                       TuyaDPState(id: 101, code: nil, type: "raw", value: "0a0b", at: "2026-11-29T02:01:15.000Z")]
+        var status = Self.status
+        status.tuya = reading
+        let text = StatusRenderer.render(status, summary: nil, faults: [], style: .plain)
+        #expect(text.contains("layout          standard ms (assumed: product id 0123abcd4567efgh not known)"), "\(text)")
+        #expect(text.contains("product         PID 0123abcd4567efgh · MCU 1.0.0"))
+        #expect(text.contains("category ms: the protocol does not carry one"))
+        #expect(text.contains("unknown DPs     101 raw 0a0b"))
+        #expect(!text.contains("residual_electricity"))
+        // A known layout shows no such rows.
+        let known = StatusRenderer.render(Self.status, summary: nil, faults: [], style: .plain)
+        #expect(!known.contains("assumed"))
+        #expect(known.contains("wifi-lock (Tuya Wi-Fi lock) · PID abc"))
+    }
 }

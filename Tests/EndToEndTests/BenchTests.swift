@@ -147,7 +147,7 @@ import Testing
         let client = JSONRPCClient(socketPath: daemon.socketPath)
         func actuations() throws -> [UInt32] {
             let list = try client.call(APIMethod.devicesList).decode(as: DevicesList.self).devices
-            return try list.map { try client.call(APIMethod.deviceStatus, params: ["device": .string($0.id)]).decode(as: DeviceStatus.self).actuations }
+            return try list.map { try client.call(APIMethod.deviceStatus, params: ["device": .string($0.id)]).decode(as: DeviceStatus.self).actuations ?? 0 }
         }
         #expect(try TestSupport.wait(upTo: 10) { try actuations().allSatisfy { $0 > 0 } })
         let before = try actuations()

@@ -171,15 +171,76 @@ import Testing
         #expect(try rig.client.call(APIMethod.daemonStats).decode(as: DaemonStats.self).devices[0].bytesOut == 0)
     }
 
+    /// tuya-mcu.md §6.1: a lock whose PID no layout lists is read with Tuya's standard layout of
+    /// residential locks (ms) — battery and alarms as for a known product — and says it was assumed.
+    @Test(arguments: ["tuya", "tuya-lowpower"])
+    func activeUnknownPIDLockIsReadWithTheStandardLayout(dialect: String) throws {
+        let rig = try Rig(sim: ["--dialect", dialect, "--scenario", "battery-low", "--activity", "0", "--tuya-pid", Self.unknownPID]) { mcu, _ in
+            ["--serial", mcu, "--dialect", dialect]
+        }
+        defer { rig.stop() }
+        #expect(try TestSupport.wait(upTo: 10) { try rig.device().online && rig.status().tuya?.pid == Self.unknownPID })
+        #expect(try TestSupport.wait(upTo: 10) { try rig.status().battery.percent != nil })
+        let summary = try rig.device()
+        #expect(summary.product == "standard-ms")
+        #expect(summary.layoutAssumed == "product id \(Self.unknownPID) not known")
+        let status = try rig.status()
+        #expect((8...16).contains(status.battery.percent ?? -1), "battery \(String(describing: status.battery.percent))")
+        #expect(status.tuya?.batteryBand == "low")
+        #expect(status.tuya?.category == "ms")
+        #expect(status.tuya?.layoutAssumed == "product id \(Self.unknownPID) not known")
+        #expect(status.tuya?.categoryAssumed != nil)
+        #expect(try TestSupport.wait(upTo: 10) { try rig.confirmed("battery_low") })
+        #expect(try TestSupport.wait(upTo: 10) { try rig.status().tuya?.alarms.contains { $0.alarm == "low_battery" } == true })
+        rig.sim.send("tamper 0")
+        #expect(rig.sim.readLine(within: 5)?.hasPrefix("ok") == true)
+        #expect(try TestSupport.wait(upTo: 10) { try rig.confirmed("tamper") })
+
+        let cli = try ChildProcess.run("lockdiag", ["status", rig.path, "--socket", rig.daemon.socketPath])
+        #expect(cli.stdout.contains("standard ms (assumed: product id \(Self.unknownPID) not known)"), "\(cli.stdout)")
+        #expect(cli.stdout.contains("PID \(Self.unknownPID)"))
+        #expect(cli.stdout.contains("level low"))
+    }
+
+    @Test func passiveTapOnAnUnknownPIDLockIsReadWithTheStandardLayout() throws {
+        let rig = try Rig(sim: ["--dialect", "tuya-lowpower", "--scenario", "battery-low", "--activity", "0", "--tap",
+                                "--tuya-pid", Self.unknownPID]) { mcu, module in
+            ["--serial", mcu, "--serial-rx", module!, "--dialect", "tuya-sniff"]
+        }
+        defer { rig.stop() }
+        #expect(try TestSupport.wait(upTo: 20) { try rig.status().battery.percent != nil && rig.status().tuya?.pid == Self.unknownPID })
+        let status = try rig.status()
+        #expect((8...16).contains(status.battery.percent ?? -1))
+        #expect(status.tuya?.product == "standard-ms")
+        #expect(status.tuya?.layoutAssumed == "product id \(Self.unknownPID) not known")
+        #expect(try rig.device().layoutAssumed == "product id \(Self.unknownPID) not known")
+        #expect(try TestSupport.wait(upTo: 10) { try rig.confirmed("battery_low") })
+        rig.sim.send("tamper 0")
+        #expect(rig.sim.readLine(within: 5)?.hasPrefix("ok") == true)
+        #expect(try TestSupport.wait(upTo: 20) { try rig.confirmed("tamper") })
+        #expect(try rig.status().tuya?.alarms.contains { $0.alarm == "pry" && $0.fault == "tamper" } == true)
+        #expect(try rig.client.call(APIMethod.daemonStats).decode(as: DaemonStats.self).devices[0].bytesOut == 0)
+    }
+
+    /// A product id no layout lists (a valid-looking Tuya PID).
+    static let unknownPID = "0123abcd4567efgh"
+
     @Test func badDialectsAreRefusedWithWhatToWrite() throws {
         let unknown = try ChildProcess.run("lockdiagd", ["--serial", "/dev/null", "--dialect", "zigbee", "--no-discovery"])
         #expect(unknown.status == 64)
         #expect(unknown.stderr.contains("use ldp, tuya, tuya-lowpower or tuya-sniff"))
         let product = try ChildProcess.run("lockdiagd", ["--serial", "/dev/null", "--dialect", "tuya:no-such-lock", "--no-discovery"])
         #expect(product.status == 64)
-        #expect(product.stderr.contains("known: wifi-lock"))
+        #expect(product.stderr.contains("known: standard-ms, wifi-lock"))
         let rx = try ChildProcess.run("lockdiagd", ["--serial", "/dev/null", "--serial-rx", "/dev/null", "--dialect", "tuya", "--no-discovery"])
         #expect(rx.status == 64)
         #expect(rx.stderr.contains("--serial-rx is the second line of a tap"))
+        // The simulator's product id goes into the MCU's JSON reply: only letters and digits.
+        let pid = try ChildProcess.run("locksim", ["--pty", "--dialect", "tuya", "--tuya-pid", #"a"b"#])
+        #expect(pid.status == 64)
+        #expect(pid.stderr.contains("--tuya-pid: 1 to 32 ASCII letters and digits"), "\(pid.stderr)")
+        let ldp = try ChildProcess.run("locksim", ["--pty", "--tuya-pid", "abc"])
+        #expect(ldp.status == 64)
+        #expect(ldp.stderr.contains("--tuya-pid needs --dialect tuya or tuya-lowpower"), "\(ldp.stderr)")
     }
 }

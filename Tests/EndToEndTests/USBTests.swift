@@ -76,7 +76,7 @@ import Testing
         }
         #expect(try TestSupport.wait(upTo: 10) { try status().updatedAt != nil })
         let s = try status()
-        #expect(s.lock == "locked" && s.door == "closed" && s.calibrated)
+        #expect(s.lock == "locked" && s.door == "closed" && s.calibrated == true)
         #expect(s.battery.voltageMillivolts == 6120 && s.battery.percent == 87)
         #expect(s.temperatureCelsius == 21.7 && s.actuations == 2069 && s.uptimeSeconds == 412_255)
 

@@ -22,7 +22,7 @@ func makeEvent(_ device: String, _ code: String, _ kind: FaultEventKind, status:
         _ = FileManager.default.createFile(atPath: dir.path + "/empty.sqlite", contents: Data())
         for path in [dir.path + "/empty.sqlite", dir.path + "/new/deeper/history.sqlite"] {
             let db = try HistoryDatabase(path: path)
-            #expect(try db.schemaVersion() == "v2-audit")
+            #expect(try db.schemaVersion() == "v3-unknown-readings")
             #expect(try db.integrityCheck() == ["ok"])
             #expect(try db.counts() == HistoryDatabase.Counts())
             let queue = try DatabaseQueue(path: path)
@@ -49,9 +49,40 @@ func makeEvent(_ device: String, _ code: String, _ kind: FaultEventKind, status:
             try db.execute(sql: "DROP TABLE audit_event; DELETE FROM grdb_migrations WHERE identifier = 'v2-audit'")
         }
         let upgraded = try HistoryDatabase(path: path)
-        #expect(try upgraded.schemaVersion() == "v2-audit")
+        #expect(try upgraded.schemaVersion() == "v3-unknown-readings")
         #expect(try upgraded.faultEvents(device: "L1").events.count == 1)
         #expect(try upgraded.auditEntries().isEmpty)
+    }
+
+    /// A v2 database's status samples (every quantity NOT NULL then) survive the upgrade, and
+    /// afterwards a lock that reports no voltage, motor or bolt is stored with NULLs, not zeros.
+    @Test func aVersionTwoDatabaseKeepsItsSamplesAndThenStoresUnknownAsNull() throws {
+        let dir = try TemporaryDirectory(prefix: "hist")
+        defer { dir.remove() }
+        let path = dir.path + "/v2.sqlite"
+        _ = try HistoryDatabase(path: path)
+        try DatabaseQueue(path: path).write { db in
+            try db.execute(sql: """
+                DROP TABLE status_sample;
+                CREATE TABLE status_sample (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    device TEXT NOT NULL, at_ms INTEGER NOT NULL,
+                    battery_mv INTEGER NOT NULL, battery_percent INTEGER, motor_state TEXT NOT NULL,
+                    motor_current_ma INTEGER NOT NULL, bolt TEXT NOT NULL, temperature_c REAL);
+                INSERT INTO status_sample (device, at_ms, battery_mv, battery_percent, motor_state, motor_current_ma, bolt, temperature_c)
+                    VALUES ('L1', 1000, 5900, 80, 'idle', 0, 'locked', 21.5);
+                DELETE FROM grdb_migrations WHERE identifier = 'v3-unknown-readings';
+                """)
+        }
+        let upgraded = try HistoryDatabase(path: path)
+        #expect(try upgraded.schemaVersion() == "v3-unknown-readings")
+        try upgraded.write([.status(StatusSample(device: "L1", atMilliseconds: 2000, batteryMillivolts: nil, batteryPercent: 40,
+                                                 batteryBand: "medium", motorState: nil, motorCurrentMilliamps: nil, bolt: nil,
+                                                 temperatureCelsius: nil))])
+        let samples = try upgraded.statusSamples(device: "L1", fromMilliseconds: 0, toMilliseconds: 10_000)
+        #expect(samples.count == 2)
+        #expect(samples.first?.batteryMillivolts == 5900 && samples.first?.bolt == "locked")
+        #expect(samples.last?.batteryMillivolts == nil && samples.last?.motorCurrentMilliamps == nil && samples.last?.batteryBand == "medium")
     }
 
     @Test func auditEntriesRoundTripNewestFirstAndArePrunedToTheNewest() throws {

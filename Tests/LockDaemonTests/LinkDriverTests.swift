@@ -81,6 +81,10 @@ import Testing
         #expect((status.battery.percent ?? 0) > 80)
         #expect(status.motor.state == "unknown" && status.lock == "unknown" && status.door == "unknown")
         #expect(status.temperatureCelsius == nil && status.fingerprint == nil && status.updatedAt != nil)
+        // Unknown, not 0: no voltage from the Battery Service, no motor current at all.
+        #expect(status.battery.voltageMillivolts == nil && status.motor.currentMilliamps == nil)
+        #expect(status.actuations == nil && status.uptimeSeconds == nil && status.activeFaults == nil)
+        #expect(status.sources == ["battery.percent": .measured])
         #expect(rig.device(slot).model == "LX-300" && rig.device(slot).id == "SIM-0007-000")
         // The metrics see the percentage too, and no voltage (the Battery Service has none).
         let metrics = try #require(rig.hub.metricsDevices().first)

@@ -1,3 +1,5 @@
+import Foundation
+import LockDiagTestSupport
 import LockProtocol
 @testable import LockSimulator
 import Testing
@@ -82,5 +84,38 @@ import TuyaProtocol
         lock.hang()
         mcu.receive(Self.frame(TuyaCommand.heartbeat), now: 1_000_000)
         #expect(mcu.takeOutput().isEmpty)
+    }
+
+    /// `locksim --tuya-pid`: a product lockdiagd has no layout for, whose every DP (state, alarm,
+    /// unlock) is one of Tuya's standard lock DPs with the standard's type (standard-ms.json),
+    /// so the daemon's fallback is what reads it.
+    @Test func anotherPIDReportsOnlyStandardDPs() throws {
+        let text = try Data(contentsOf: TestSupport.firmwareSpec("tuya/standard-ms.json"))
+        let json = try #require(try JSONSerialization.jsonObject(with: text) as? [String: Any])
+        let dps = try #require(json["dps"] as? [[String: Any]])
+        var standardTypes: [UInt8: String] = [:]
+        for dp in dps { standardTypes[UInt8(try #require(dp["id"] as? Int))] = try #require(dp["type"] as? String) }
+
+        let lock = SimulatedLock(configuration: SimulatorConfiguration(scenario: .batteryLow, seed: 4), now: 0)
+        let mcu = TuyaLockFirmware(lock: lock, variant: .standard, pid: "0123abcd4567efgh")
+        mcu.receive(Self.frame(TuyaCommand.productInfo), now: 1_000_000)
+        mcu.receive(Self.frame(TuyaCommand.dpQuery), now: 2_000_000)
+        lock.advance(to: 3_000_000)
+        mcu.advance(to: 3_000_000)
+        var points: [TuyaDataPoint] = []
+        var pid: String?
+        for message in Self.messages(mcu.takeOutput(), .standard) {
+            switch message {
+            case .productInfo(let info): pid = info.pid
+            case .dpReport(let reported, _): points += reported
+            default: break
+            }
+        }
+        #expect(pid == "0123abcd4567efgh")
+        #expect(Set(points.map(\.id)).isSuperset(of: [8, 11, 12]), "\(points)")
+        for id in [TuyaLockFirmware.dpUnlockFingerprint, TuyaLockFirmware.dpUnlockPassword, TuyaLockFirmware.dpUnlockCard] {
+            #expect(standardTypes[id] == "value", "unlock DP \(id)")
+        }
+        for point in points { #expect(standardTypes[point.id] == point.value.type.description, "DP \(point.id)") }
     }
 }

@@ -121,9 +121,11 @@ public struct Station: Sendable {
                 let start = stored.atMilliseconds
                 let samples = try db.statusSamples(device: id, fromMilliseconds: start - 200,
                                                    toMilliseconds: start + Int64(stored.summary.durationMilliseconds) + 300)
-                actuations.append(ReportActuation(summary: stored.summary, trace: stored.trace, battery: samples.map {
-                    BatteryPoint(offsetMilliseconds: Int($0.atMilliseconds - start), batteryMillivolts: $0.batteryMillivolts,
-                                 motorCurrentMilliamps: $0.motorCurrentMilliamps)
+                // The sag chart needs both quantities; a sample without them is no point on it.
+                actuations.append(ReportActuation(summary: stored.summary, trace: stored.trace, battery: samples.compactMap { sample in
+                    guard let millivolts = sample.batteryMillivolts, let milliamps = sample.motorCurrentMilliamps else { return nil }
+                    return BatteryPoint(offsetMilliseconds: Int(sample.atMilliseconds - start), batteryMillivolts: millivolts,
+                                        motorCurrentMilliamps: milliamps)
                 }))
             }
             let c = hub.diagnosis

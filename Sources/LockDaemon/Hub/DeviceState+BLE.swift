@@ -5,7 +5,6 @@ import LockDiagAPI
 
 /// What a BLE lock's connection adds to its views.
 struct BLEDetails {
-    var wireProtocol: String
     var information: DeviceInformation
     var problem: String?
     var info: BLELinkInfo
@@ -26,9 +25,11 @@ extension DeviceState {
                                security: ble.options.security.rawValue, connectionAttempts: s.attempts, connections: s.connections,
                                nextAttemptInSeconds: next, batteryPercent: s.batteryPercent, pdusIn: s.pdusIn, pdusOut: s.pdusOut,
                                notifications: s.notifications, errorResponses: s.errorResponses)
-        return BLEDetails(wireProtocol: profile.map { $0.ldp == nil ? "GATT" : "LDP/1" } ?? "LDP/1",
-                          information: profile?.deviceInformation ?? DeviceInformation(), problem: ble.problem(now: now), info: info)
+        return BLEDetails(information: profile?.deviceInformation ?? DeviceInformation(), problem: ble.problem(now: now), info: info)
     }
+
+    /// A standard-services lock's readings (Drivers/GATT/GATTReadings.swift).
+    var gattReadings: Readings { gatt?.readings ?? Readings() }
 
     func nonEmpty(_ text: String?) -> String? { text?.isEmpty == false ? text : nil }
 }

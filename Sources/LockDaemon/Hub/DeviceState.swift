@@ -146,8 +146,8 @@ struct DeviceState: Sendable {
     func summary(now: UInt64, silenceNanoseconds: UInt64) -> DeviceSummary {
         let ble = bleDetails(now: now)
         return DeviceSummary(id: id, transport: transport, path: path,
-                      wireProtocol: tuya == nil ? (ble?.wireProtocol ?? "LDP/1") : "Tuya MCU",
-                      model: nonEmpty(identity?.model) ?? ble?.information.model ?? tuya?.schema?.name,
+                      wireProtocol: wireProtocol,
+                      model: nonEmpty(identity?.model) ?? ble?.information.model ?? tuya?.modelName,
                       hardwareRevision: nonEmpty(identity?.hardwareRevision) ?? ble?.information.hardwareRevision,
                       firmware: nonEmpty(identity?.firmwareVersion) ?? ble?.information.firmwareRevision ?? tuya?.mcuVersion,
                       serial: nonEmpty(identity?.serial) ?? ble?.information.serial,
@@ -159,34 +159,28 @@ struct DeviceState: Sendable {
                         && now &- lastFrameNanoseconds >= silenceNanoseconds
                         ? "the lock stopped answering (asleep, hung or a bad cable)" : (linkUp ? problem : ble?.problem ?? problem),
                       lastSeen: lastFrameMilliseconds.map { APITime.format(milliseconds: $0) }, usb: usb,
-                      manufacturer: ble?.information.manufacturer, ble: ble?.info, dialect: tuya?.dialect, product: tuya?.schema?.product)
+                      manufacturer: ble?.information.manufacturer, ble: ble?.info, dialect: tuya?.dialect, product: tuya?.schema?.product,
+                      layoutAssumed: tuya?.layoutAssumed)
+    }
+
+    /// What is known about the lock now, from its family's hub half; every API view is built from it.
+    var readings: Readings {
+        if let tuya { return tuya.readings }
+        if isGATTOnly { return gattReadings }
+        return Readings(ldp: status, at: statusAtMilliseconds, fingerprint: fingerprint)
+    }
+
+    /// `LDP/1`, `Tuya MCU` or `GATT` (standard Bluetooth services only).
+    var wireProtocol: String {
+        if tuya != nil { return "Tuya MCU" }
+        return isGATTOnly ? "GATT" : "LDP/1"
     }
 
     func apiStatus(now: UInt64, silenceNanoseconds: UInt64) -> DeviceStatus {
-        if let status = tuyaStatus(online: isOnline(now: now, silenceNanoseconds: silenceNanoseconds)) { return status }
-        if let status = gattStatus(online: isOnline(now: now, silenceNanoseconds: silenceNanoseconds)) { return status }
-        let s = status
-        let fp: FingerprintReading? = fingerprint.map { f in
-            FingerprintReading(state: f.state.name, linkOK: f.linkOK,
-                               imageQuality: f.lastImageQuality == FingerprintStatus.noQuality ? nil : Int(f.lastImageQuality),
-                               templatesUsed: Int(f.templatesUsed), templatesCapacity: Int(f.templatesCapacity),
-                               failedAttempts: Int(f.failedAttempts), lockoutRemainingSeconds: Int(f.lockoutRemainingSeconds),
-                               lastSelfTest: f.lastSelfTest.name)
-        }
-        return DeviceStatus(
-            device: id, online: isOnline(now: now, silenceNanoseconds: silenceNanoseconds),
-            lock: s?.bolt.name ?? "unknown", door: s?.door.name ?? "unknown",
-            battery: BatteryReading(voltageMillivolts: Int(s?.batteryMillivolts ?? 0),
-                                    percent: s.flatMap { $0.batteryPercent == LockStatus.unknownPercent ? nil : Int($0.batteryPercent) }),
-            motor: MotorReading(state: s?.motor.name ?? "idle", currentMilliamps: Int(s?.motorCurrentMilliamps ?? 0)),
-            fingerprint: fp, temperatureCelsius: s.flatMap(Self.celsius),
-            calibrated: s?.flags.contains(.calibrated) ?? false, tamperActive: s?.flags.contains(.tamperActive) ?? false,
-            activeFaults: Int(s?.activeFaults ?? 0), actuations: s?.actuations ?? 0, uptimeSeconds: s?.uptimeSeconds ?? 0,
-            lastActuation: lastActuation, updatedAt: statusAtMilliseconds.map { APITime.format(milliseconds: $0) }, wireProtocol: "LDP/1")
-    }
-
-    static func celsius(_ status: LockStatus) -> Double? {
-        status.temperatureDecicelsius == LockStatus.unknownTemperature ? nil : Double(status.temperatureDecicelsius) / 10
+        let r = readings
+        return DeviceStatus(device: id, online: isOnline(now: now, silenceNanoseconds: silenceNanoseconds), readings: r,
+                            lastActuation: lastActuation, updatedAt: r.atMilliseconds.map { APITime.format(milliseconds: $0) },
+                            wireProtocol: wireProtocol, tuya: tuya?.reading())
     }
 
     func apiFault(_ entry: FaultTable.Entry) -> Fault {
@@ -198,16 +192,14 @@ struct DeviceState: Sendable {
                      meaning: def.meaning, advice: def.action)
     }
 
-    /// The snapshot stored with a fault when it is confirmed.
+    /// The snapshot stored with a fault when it is confirmed: the readings then.
     func freezeFrame(at milliseconds: Int64, evidence: String, actuation: ActuationSummary? = nil, link: LinkHealth? = nil) -> FreezeFrame {
-        FreezeFrame(capturedAt: APITime.format(milliseconds: milliseconds), evidence: evidence,
-                    batteryMillivolts: status.map { Int($0.batteryMillivolts) },
-                    batteryPercent: status.flatMap { $0.batteryPercent == LockStatus.unknownPercent ? nil : Int($0.batteryPercent) },
-                    lock: status?.bolt.name, door: status?.door.name, motorState: status?.motor.name,
-                    motorCurrentMilliamps: status.map { Int($0.motorCurrentMilliamps) }, temperatureCelsius: status.flatMap(Self.celsius),
-                    fingerprintState: fingerprint?.state.name,
-                    imageQuality: fingerprint.flatMap { $0.lastImageQuality == FingerprintStatus.noQuality ? nil : Int($0.lastImageQuality) },
-                    actuation: actuation, link: link)
+        let r = readings
+        return FreezeFrame(capturedAt: APITime.format(milliseconds: milliseconds), evidence: evidence,
+                           batteryMillivolts: r.batteryMillivolts?.value, batteryPercent: r.batteryPercent?.value,
+                           lock: r.bolt, door: r.door, motorState: r.motorState, motorCurrentMilliamps: r.motorCurrentMilliamps?.value,
+                           temperatureCelsius: r.temperatureCelsius?.value, fingerprintState: r.fingerprint?.state,
+                           imageQuality: r.fingerprint?.imageQuality, actuation: actuation, link: link)
     }
 
     func linkStats() -> LinkStats {

@@ -93,21 +93,21 @@ extension Hub {
                                       formerID: since == nil ? nil : d.path, formerIDSinceMilliseconds: since))
     }
 
-    /// Status samples for the telemetry log: every reading while the motor runs (and the first
-    /// one after, the recovery), one a minute at rest.
-    func sampleStatus(_ status: LockStatus, at now: Int64, device d: inout DeviceState, effects: inout Effects) {
+    /// Samples of the readings for the telemetry log: every report while the motor runs (and the
+    /// first one after, the recovery), one a minute at rest. Every family's readings go in.
+    func sampleReadings(at now: Int64, device d: inout DeviceState, effects: inout Effects) {
         guard history != nil else { return }
-        let running = status.motor == .lockingDrive || status.motor == .unlockingDrive || status.motor == .braking
+        let r = d.readings
+        let running = r.motorState.map { ["locking", "unlocking", "braking"].contains($0) } ?? false
         guard running || d.historyMotorWasRunning || now - d.historySampleAtMilliseconds >= Self.restSampleIntervalMilliseconds else {
             return
         }
         d.historyMotorWasRunning = running
         d.historySampleAtMilliseconds = now
         effects.telemetry.append(.status(StatusSample(
-            device: d.id, atMilliseconds: now, batteryMillivolts: Int(status.batteryMillivolts),
-            batteryPercent: status.batteryPercent == LockStatus.unknownPercent ? nil : Int(status.batteryPercent),
-            motorState: status.motor.name, motorCurrentMilliamps: Int(status.motorCurrentMilliamps), bolt: status.bolt.name,
-            temperatureCelsius: DeviceState.celsius(status))))
+            device: d.id, atMilliseconds: now, batteryMillivolts: r.batteryMillivolts?.value, batteryPercent: r.batteryPercent?.value,
+            batteryBand: r.batteryBand?.value.rawValue, motorState: r.motorState, motorCurrentMilliamps: r.motorCurrentMilliamps?.value,
+            bolt: r.bolt, temperatureCelsius: r.temperatureCelsius?.value)))
     }
 
     static let restSampleIntervalMilliseconds: Int64 = 60_000

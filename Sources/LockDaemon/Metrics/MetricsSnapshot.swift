@@ -63,15 +63,14 @@ extension Hub {
         let now = MonotonicClock.nanoseconds()
         let silence = silenceNanoseconds
         return state.withLock { s in
+            // The same views devices.list and device.status show: every family's model and battery.
             s.devices.compactMap { $0 }.map { d in
-                let status = d.status
+                let readings = d.readings
+                let summary = d.summary(now: now, silenceNanoseconds: silence)
                 return MetricsSnapshot.Device(
-                    id: d.id, transport: d.transport, model: d.identity?.model, firmware: d.identity?.firmwareVersion,
-                    online: d.isOnline(now: now, silenceNanoseconds: silence),
-                    batteryMillivolts: status.map { Int($0.batteryMillivolts) },
-                    batteryPercent: status.flatMap { $0.batteryPercent == LockStatus.unknownPercent ? nil : Int($0.batteryPercent) }
-                        ?? d.gatt?.batteryPercent,
-                    lifetimeActuations: status?.actuations, lastActuation: d.lastActuation,
+                    id: d.id, transport: d.transport, model: summary.model, firmware: summary.firmware, online: summary.online,
+                    batteryMillivolts: readings.batteryMillivolts?.value, batteryPercent: readings.batteryPercent?.value,
+                    lifetimeActuations: readings.actuations, lastActuation: d.lastActuation,
                     faults: d.faults.ordered.map { entry in
                         let fault = d.apiFault(entry)
                         return (fault.code, fault.name, fault.status)

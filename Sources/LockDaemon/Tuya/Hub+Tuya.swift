@@ -75,10 +75,13 @@ extension Hub {
     public func addTuyaDevice(path: String, modulePath: String? = nil, baudRate: UInt32, dialect: DialectSpec) throws(DialectError) -> Int? {
         guard dialect.kind != .ldp else { return addSerialDevice(path: path, baudRate: baudRate) }
         let schemas = tuyaSchemas.withLock { $0 }
-        var schema: TuyaSchema?
+        // A named product wins; else the category's standard layout until the PID says more.
+        var layout: TuyaLayout?
         if let product = dialect.product {
             guard let found = schemas.schema(product: product) else { throw .unknownProduct(product, known: schemas.products) }
-            schema = found
+            layout = TuyaLayout(schema: found, assumedBecause: nil)
+        } else {
+            layout = schemas.layout(pid: nil)
         }
         guard case .tuya(let configuration) = dialect.linkDialect else { return nil }
         let diagnosis = self.diagnosis
@@ -87,7 +90,7 @@ extension Hub {
             var d = DeviceState(index: free, transport: "serial", path: path, diagnosis: diagnosis)
             var tuya = TuyaDeviceState(role: configuration.role, variant: configuration.role == .active ? configuration.variant : nil,
                                        requestedProduct: dialect.product)
-            tuya.schema = schema
+            if let layout { tuya.use(layout) }
             tuya.modulePath = modulePath
             d.tuya = tuya
             s.place(d)
@@ -146,11 +149,17 @@ extension Hub {
             let firstTime = t.pid != info.pid
             t.pid = info.pid
             t.mcuVersion = info.mcuVersion
-            if t.requestedProduct == nil, let schema = tuyaSchemas.withLock({ $0.schema(pid: info.pid) }), t.schema?.product != schema.product {
-                t.schema = schema
-                effects.log.append("\(d.id): product \(info.pid) is '\(schema.product)' (\(schema.name))")
+            if t.requestedProduct == nil, let layout = tuyaSchemas.withLock({ $0.layout(pid: info.pid) }),
+               t.schema?.product != layout.schema.product || t.layoutAssumed != layout.assumedBecause {
+                t.use(layout)
+                effects.log.append(layout.assumedBecause == nil
+                    ? "\(d.id): product \(info.pid) is '\(layout.schema.product)' (\(layout.schema.name))"
+                    : "\(d.id): Tuya product \(info.pid), MCU \(info.mcuVersion ?? "?"): no layout lists this PID, so it is read with the "
+                      + "standard layout '\(layout.schema.product)' (category \(layout.schema.category ?? "?") assumed: "
+                      + "\(TuyaSchemaSet.categoryAssumption)); its other DPs are shown raw — name its layout with "
+                      + "--dialect tuya:PRODUCT or add one with --tuya-schemas")
             } else if firstTime && t.schema == nil {
-                effects.log.append("\(d.id): Tuya product \(info.pid), MCU \(info.mcuVersion ?? "?"): no product layout lists this PID, so DPs are shown but not interpreted — name one with --dialect tuya:PRODUCT or add a file with --tuya-schemas")
+                effects.log.append("\(d.id): Tuya product \(info.pid), MCU \(info.mcuVersion ?? "?"): no product layout lists this PID and no standard layout is loaded, so DPs are shown but not interpreted — name one with --dialect tuya:PRODUCT or add a file with --tuya-schemas")
             }
         case .dpReport(let points, _), .realtimeReport(let points):
             t.reports += 1
@@ -171,6 +180,7 @@ extension Hub {
     /// reports when something changes, so every report is passed on.
     private func notifyStatus(tuya t: TuyaDeviceState, device d: inout DeviceState, effects: inout Effects) {
         d.tuya = t
+        if let at = t.readingAtMilliseconds { sampleReadings(at: at, device: &d, effects: &effects) }
         let status = d.apiStatus(now: MonotonicClock.nanoseconds(), silenceNanoseconds: silenceNanoseconds)
         effects.notifications.append((d.index, TelemetryNotification(device: d.id, lost: 0, status: status)))
     }
@@ -196,7 +206,8 @@ extension Hub {
         let at = APITime.format(milliseconds: now)
         let stamp = recorded.map { $0.valid ? " (the lock's clock: \($0))" : " (stored by the lock while its module was off)" } ?? ""
         for point in points {
-            let def = t.schema?.dp(point.id)
+            // A DP the layout lists with another type is not the layout's DP: shown raw, not read.
+            let def = t.schema?.dp(point.id).flatMap { $0.type == point.value.type.description ? $0 : nil }
             var text = point.value.description
             var enumName: String?
             if case .enumeration(let index) = point.value, let range = def?.range {
@@ -210,23 +221,9 @@ extension Hub {
             case .batteryPercent:
                 guard let value = point.value.integer else { continue }
                 t.batteryPercent = max(0, min(100, value))
-                d.tuya = t
-                tuyaBatteryChecks(at: now, device: &d, effects: &effects)
             case .batteryBand:
                 guard let band = enumName else { continue }
                 t.batteryBand = band
-                let bandFaults = Set((schema.batteryBands ?? [:]).values)
-                let raised = schema.batteryBands?[band]
-                for name in bandFaults.sorted() {
-                    guard let fault = FaultCatalog.definition(named: name) else { continue }
-                    if name == raised {
-                        failCheck(fault.code, kind: .condition, fromDevice: true, at: now,
-                                  evidence: "the lock reports its battery \(band) (DP \(point.id) \(def.code))\(stamp)", confirmed: true,
-                                  freezeFrame: tuyaFreeze(at: now, evidence: "battery \(band)", tuya: t), device: &d, effects: &effects)
-                    } else {
-                        passCheck(fault.code, device: &d, effects: &effects)
-                    }
-                }
             case .alarm:
                 let name = enumName ?? "alarm \(point.value)"
                 let fault = schema.alarms[name]
@@ -250,30 +247,6 @@ extension Hub {
             }
             if t.events.count > TuyaDeviceState.keptEvents { t.events.removeLast() }
         }
-    }
-
-    /// Battery thresholds on the percentage a Tuya lock reports, as for an LDP lock's.
-    func tuyaBatteryChecks(at now: Int64, device d: inout DeviceState, effects: inout Effects) {
-        guard let t = d.tuya, let percent = t.batteryPercent else { return }
-        let evidence = "the lock reports \(percent) % battery"
-        if percent < diagnosis.batteryCriticalPercent {
-            failCheck(FaultCode.batteryCritical, kind: .condition, fromDevice: false, at: now, evidence: evidence,
-                      freezeFrame: tuyaFreeze(at: now, evidence: evidence, tuya: t), device: &d, effects: &effects)
-        } else {
-            passCheck(FaultCode.batteryCritical, device: &d, effects: &effects)
-            if percent < diagnosis.batteryLowPercent {
-                failCheck(FaultCode.batteryLow, kind: .condition, fromDevice: false, at: now, evidence: evidence,
-                          freezeFrame: tuyaFreeze(at: now, evidence: evidence, tuya: t), device: &d, effects: &effects)
-            } else {
-                passCheck(FaultCode.batteryLow, device: &d, effects: &effects)
-            }
-        }
-    }
-
-    /// The once-a-second checks of a Tuya lock (from `periodicChecks`).
-    func tuyaPeriodic(at now: Int64, device d: inout DeviceState, effects: inout Effects) {
-        guard d.tuya != nil, d.linkUp else { return }
-        tuyaBatteryChecks(at: now, device: &d, effects: &effects)
     }
 
     private func tuyaFreeze(at now: Int64, evidence: String, tuya t: TuyaDeviceState) -> FreezeFrame {

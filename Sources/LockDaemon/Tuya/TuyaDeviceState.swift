@@ -10,6 +10,8 @@ struct TuyaDeviceState: Sendable {
     /// `--dialect …:PRODUCT`, when given (it wins over the PID).
     let requestedProduct: String?
     var schema: TuyaSchema?
+    /// Why `schema` is the category's standard layout rather than one known for the lock (nil: known).
+    var layoutAssumed: String?
     var pid: String?
     var mcuVersion: String?
     /// The tap's second line, for display.
@@ -32,6 +34,15 @@ struct TuyaDeviceState: Sendable {
 
     var dialect: String { role == .passive ? "tuya-sniff" : "tuya" }
 
+    /// `devices.list` `model`: the layout's name, unless it was only assumed (it names no product).
+    var modelName: String? { layoutAssumed == nil ? schema?.name : nil }
+
+    /// Reads the lock with `layout` from now on.
+    mutating func use(_ layout: TuyaLayout) {
+        schema = layout.schema
+        layoutAssumed = layout.assumedBecause
+    }
+
     /// What no Tuya lock tells its module, so `lockdiag status` can say it is not missing by accident.
     static let notAvailable = [
         "motor current and motor-current traces (the Tuya protocol carries no motor data)",
@@ -42,7 +53,9 @@ struct TuyaDeviceState: Sendable {
     ]
 
     func reading() -> TuyaReading {
-        TuyaReading(dialect: dialect, variant: variant?.rawValue, product: schema?.product, productName: schema?.name, pid: pid,
+        TuyaReading(dialect: dialect, variant: variant?.rawValue, product: schema?.product, productName: schema?.name,
+                    category: schema?.category, layoutAssumed: layoutAssumed,
+                    categoryAssumed: layoutAssumed == nil ? nil : TuyaSchemaSet.categoryAssumption, pid: pid,
                     mcuVersion: mcuVersion, batteryBand: batteryBand, alarms: alarms, events: events,
                     dps: dps.keys.sorted().compactMap { dps[$0] }, notAvailable: Self.notAvailable, reports: reports,
                     records: records, mcuRestarts: mcuRestarts)
@@ -62,16 +75,5 @@ extension DeviceState {
     func tuyaOnline() -> Bool? {
         guard let tuya, tuya.role == .passive else { return nil }
         return unpluggedAtNanoseconds == nil && linkUp && lastFrameNanoseconds > 0
-    }
-
-    func tuyaStatus(online: Bool) -> DeviceStatus? {
-        guard let tuya else { return nil }
-        return DeviceStatus(
-            device: id, online: online, lock: "unknown", door: "unknown",
-            battery: BatteryReading(voltageMillivolts: 0, percent: tuya.batteryPercent),
-            motor: MotorReading(state: "unknown", currentMilliamps: 0), fingerprint: nil, temperatureCelsius: nil,
-            calibrated: false, tamperActive: tuya.alarms.first.map { $0.fault == "tamper" } ?? false,
-            activeFaults: 0, actuations: 0, uptimeSeconds: 0, lastActuation: nil,
-            updatedAt: tuya.readingAtMilliseconds.map { APITime.format(milliseconds: $0) }, tuya: tuya.reading())
     }
 }

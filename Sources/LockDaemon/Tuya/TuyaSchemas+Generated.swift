@@ -4,17 +4,17 @@
 enum TuyaBuiltInSchemas {
     /// File name and text, in file-name order.
     static let files: [(String, String)] = [
-        ("wifi-lock.json", #"""
+        ("standard-ms.json", #"""
 {
-  "product": "wifi-lock",
-  "name": "Tuya Wi-Fi lock, standard residential-lock DP layout",
+  "product": "standard-ms",
+  "name": "Tuya standard DP layout of residential locks (category ms)",
   "category": "ms",
-  "pids": ["lockdiagsimstd01", "lockdiagsimlpw01"],
+  "standard": true,
+  "pids": [],
   "sources": [
-    "DP ids 1-5, 8-11, 15, 16, 19 and the alarm_lock / battery_state ranges: Zen3515/esphome-tuya-door-lock README.md (a battery Wi-Fi lock)",
-    "residual_electricity (0-100 %), battery_state, alarm_lock ranges: Tuya, Standard Status Set of residential locks (ms), id K9i5ql89wbqq8",
-    "DP 6 unlock_face, 7 unlock_key, 12 residual_electricity: Tuya, MCU Integration Protocol for Wi-Fi Lock (K950t0p1l51k2) and its Wi-Fi Lock DP Reference",
-    "lockdiagsim* PIDs: the products locksim's Tuya locks report (docs/simulator.md)"
+    "codes, types and ranges of residual_electricity (0-100 %), battery_state, alarm_lock and the unlock_* DPs: Tuya, Standard Status Set of locks (categories ms, jtmspro, jtmsbh …), developer.tuya.com/en/docs/iot/s?id=Kb0o2xhlkxbet",
+    "DP ids 1-8, 11, 12 and 15 on the MCU serial line: Tuya, MCU Integration Protocol for Wi-Fi Lock, Wi-Fi Lock DP Reference (developer.tuya.com/en/docs/iot/door-lock-mcu-docking?id=K950t0p1l51k2)",
+    "Only these DPs: what a lock of the category reports in the standard's own terms. A product may use other ids for other things; its other DPs stay unknown when this layout is assumed (firmware-specs/tuya-mcu.md §6.1)"
   ],
   "dps": [
     {"id": 1, "code": "unlock_fingerprint", "type": "value", "role": "unlock", "method": "fingerprint"},
@@ -27,13 +27,9 @@ enum TuyaBuiltInSchemas {
     {"id": 8, "code": "alarm_lock", "type": "enum", "role": "alarm",
      "range": ["wrong_finger", "wrong_password", "wrong_card", "wrong_face", "tongue_bad", "too_hot", "unclosed_time",
                "tongue_not_out", "pry", "key_in", "low_battery", "power_off", "shock"]},
-    {"id": 9, "code": "unlock_request", "type": "value", "role": "state"},
-    {"id": 10, "code": "reply_unlock_request", "type": "bool", "role": "state"},
     {"id": 11, "code": "battery_state", "type": "enum", "role": "battery_band", "range": ["high", "medium", "low", "poweroff"]},
     {"id": 12, "code": "residual_electricity", "type": "value", "role": "battery_percent"},
-    {"id": 15, "code": "unlock_app", "type": "value", "role": "unlock", "method": "app"},
-    {"id": 16, "code": "hijack", "type": "bool", "role": "event"},
-    {"id": 19, "code": "doorbell", "type": "bool", "role": "event"}
+    {"id": 15, "code": "unlock_app", "type": "value", "role": "unlock", "method": "app"}
   ],
   "alarms": {
     "tongue_bad": "motor_stall",
@@ -50,6 +46,26 @@ enum TuyaBuiltInSchemas {
     "wrong_face": "lockout_failed_attempts"
   },
   "battery_bands": {"low": "battery_low", "poweroff": "battery_critical"}
+}
+"""#),
+        ("wifi-lock.json", #"""
+{
+  "product": "wifi-lock",
+  "name": "Tuya Wi-Fi lock: the standard residential-lock layout plus remote unlock, hijack and doorbell",
+  "extends": "standard-ms",
+  "pids": ["lockdiagsimstd01", "lockdiagsimlpw01"],
+  "sources": [
+    "DPs 1-8, 11, 12, 15, the alarms and the battery bands: standard-ms.json (Tuya's standard lock layout)",
+    "DP ids 9, 10, 16, 19: Zen3515/esphome-tuya-door-lock README.md (a battery Wi-Fi lock)",
+    "lockdiagsim* PIDs: the products locksim's Tuya locks report (docs/simulator.md)"
+  ],
+  "dps": [
+    {"id": 9, "code": "unlock_request", "type": "value", "role": "state"},
+    {"id": 10, "code": "reply_unlock_request", "type": "bool", "role": "state"},
+    {"id": 16, "code": "hijack", "type": "bool", "role": "event"},
+    {"id": 19, "code": "doorbell", "type": "bool", "role": "event"}
+  ],
+  "alarms": {}
 }
 """#),
         ("zen3515-wifi-lock.json", #"""

@@ -1,10 +1,10 @@
 import HistoryStore
-import LinuxIO
 import LockDiagAPI
 import LockProtocol
 
-/// The hub half of the GATT driver: `.gattReading` records into `GATTDeviceState`, the battery
-/// checks on the percentage, the status view, and refusing LDP/1 requests such a lock cannot take.
+/// The hub half of the GATT driver: `.gattReading` records into `GATTDeviceState` (whose
+/// `readings` every view and the diagnosis table read, GATTReadings.swift), and refusing LDP/1
+/// requests such a lock cannot take.
 extension Hub {
     /// A `.gattReading` record. Runs on the hub thread with the state lock held.
     func gattReading(_ header: RecordHeader, payload: UnsafeRawBufferPointer, at now: Int64, device d: inout DeviceState,
@@ -49,27 +49,6 @@ extension Hub {
         }
     }
 
-    /// The once-a-second checks of a GATT lock (from `periodicChecks`): battery thresholds on
-    /// the percentage it reports, as for any lock.
-    func gattPeriodic(at now: Int64, device d: inout DeviceState, effects: inout Effects) {
-        guard d.linkUp, let percent = d.gatt?.batteryPercent else { return }
-        // A percentage only: the Battery Service has no voltage.
-        let evidence = "battery at \(percent) %"
-        let freeze = FreezeFrame(capturedAt: APITime.format(milliseconds: now), evidence: evidence, batteryPercent: percent)
-        if percent < diagnosis.batteryCriticalPercent {
-            failCheck(FaultCode.batteryCritical, kind: .condition, fromDevice: false, at: now, evidence: evidence, freezeFrame: freeze,
-                      device: &d, effects: &effects)
-        } else {
-            passCheck(FaultCode.batteryCritical, device: &d, effects: &effects)
-            if percent < diagnosis.batteryLowPercent {
-                failCheck(FaultCode.batteryLow, kind: .condition, fromDevice: false, at: now, evidence: evidence, freezeFrame: freeze,
-                          device: &d, effects: &effects)
-            } else {
-                passCheck(FaultCode.batteryLow, device: &d, effects: &effects)
-            }
-        }
-    }
-
     /// A lock with only the standard services has no LDP/1 to carry a request: it is refused
     /// before anything is sent, as a lock answers a message it lacks (NAK NOT_AVAILABLE), so
     /// `device.actuate`, `tests.run` and the rest say the lock cannot do it.
@@ -89,18 +68,4 @@ extension DeviceState {
 
     /// `online` for a GATT lock whose link is up and reported; nil otherwise (the usual rules).
     func gattState() -> String? { gattOnline() == true ? "online" : nil }
-
-    /// `device.status` of a GATT lock: what it reported, the rest unknown (never 0 made up as a
-    /// reading; the API's non-optional fields carry 0 with `motor.state` "unknown").
-    func gattStatus(online: Bool) -> DeviceStatus? {
-        guard isGATTOnly else { return nil }
-        let g = gatt ?? GATTDeviceState()
-        return DeviceStatus(
-            device: id, online: online, lock: "unknown", door: "unknown",
-            battery: BatteryReading(voltageMillivolts: 0, percent: g.batteryPercent),
-            motor: MotorReading(state: "unknown", currentMilliamps: 0), fingerprint: nil, temperatureCelsius: nil,
-            calibrated: false, tamperActive: false, activeFaults: 0, actuations: 0, uptimeSeconds: 0, lastActuation: nil,
-            updatedAt: (g.batteryReadAtMilliseconds ?? g.informationReadAtMilliseconds).map { APITime.format(milliseconds: $0) },
-            wireProtocol: "GATT")
-    }
 }
