@@ -1,5 +1,6 @@
 import BLETransport
 import Foundation
+import HistoryStore
 import LinuxIO
 @_spi(Fuzzing) @testable import LockDaemon
 import LockDiagAPI
@@ -104,6 +105,39 @@ import Testing
             guard case .refused = error else { throw error }
         }
         #expect(rig.hub.linkStats()[slot].requests == 0)
+    }
+
+    /// A GATT-only lock's battery level goes into the telemetry log like any lock's readings,
+    /// with its voltage unknown (NULL), and the lock is recorded with its Device Information.
+    @Test func aGATTOnlyLocksReadingsReachTheHistory() async throws {
+        let folder = try TemporaryDirectory(prefix: "gatt-history")
+        defer { folder.remove() }
+        let simulator = try SimulatorServer(configurations: [SimulatorConfiguration(
+            scenario: .healthy, seed: 7, index: 0, activityIntervalNanoseconds: 60_000_000_000,
+            ble: BLEServing(socketPath: folder.path + "/lock0", services: .standard, receiveMTU: 247))])
+        try simulator.start()
+        defer { simulator.stop() }
+        let database = try HistoryDatabase(path: folder.path + "/history.sqlite")
+        let recorder = HistoryRecorder(database: database, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        recorder.start()
+        defer { recorder.stop() }
+        let loop = try PollLoop()
+        let hub = Hub(loop: loop, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }, history: recorder)
+        let slot = try #require(try hub.addBLEDevice(.attSocket(path: simulator.devicePaths[0]), options: BLEDiagnosisTests.Rig.fastOptions))
+        try loop.start()
+        hub.start()
+        defer {
+            hub.stop()
+            loop.stop()
+        }
+        #expect(await TestSupport.wait(upTo: 10) { hub.status(of: slot)?.battery.percent != nil })
+        let sampled = await TestSupport.wait(upTo: 10) {
+            (try? database.statusSamples(device: "SIM-0007-000", fromMilliseconds: 0, toMilliseconds: .max))?.isEmpty == false
+        }
+        #expect(sampled, "no status sample for the GATT lock")
+        let sample = try #require(try database.statusSamples(device: "SIM-0007-000", fromMilliseconds: 0, toMilliseconds: .max).first)
+        #expect(sample.batteryPercent == hub.status(of: slot)?.battery.percent && sample.batteryMillivolts == nil)
+        #expect(sample.motorCurrentMilliamps == nil && sample.bolt == nil)
     }
 
     /// The hub half takes a `.gattReading` it cannot read (an unknown reading, a Battery Level

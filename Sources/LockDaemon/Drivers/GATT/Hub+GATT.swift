@@ -25,6 +25,9 @@ extension Hub {
             }
             g.batteryPercent = Int(payload[0])
             g.batteryReadAtMilliseconds = now
+            // Into the telemetry log as any family's readings are (one sample a minute at rest).
+            d.gatt = g
+            sampleReadings(at: now, device: &d, effects: &effects)
         case .informationComplete:
             let firstTime = g.informationReadAtMilliseconds == nil
             g.informationReadAtMilliseconds = now
