@@ -22,12 +22,14 @@ public struct BLELinkNotReady: Error, CustomStringConvertible {
 ///   Requests) of at most ATT_MTU − 3 bytes on the command characteristic, and `read` returns the
 ///   bytes of the notifications (or indications) on the response/event characteristic, in order:
 ///   the loop's frame decoder reassembles frames exactly as from a serial line.
-/// - Without it, a `StandardServicesBridge` answers the loop's LDP requests from the Battery and
-///   Device Information services, and the link re-reads Battery Level periodically (which also
-///   proves the lock's GATT server alive: a read unanswered in 30 s closes the link).
+/// - Without it (`carriesLDP` false), the link carries no LDP bytes: it offers what the standard
+///   services report — Device Information as read at set-up, each Battery Level notification or
+///   read (`takeBatteryLevel`) — to the daemon's GATT driver, and re-reads Battery Level
+///   periodically from `serviceTimers` (which also proves the lock's GATT server alive: a read
+///   unanswered within the ATT transaction timeout closes the link).
 ///
-/// `fileDescriptor` is a small epoll set of the socket and an eventfd for bytes the link produced
-/// itself, so locally made answers wake the loop like arriving ones. After `open()` nothing here
+/// `fileDescriptor` is a small epoll set of the socket and an eventfd for LDP bytes that arrived
+/// during set-up, so they wake the loop like arriving ones. After `open()` nothing here
 /// allocates, locks or logs; status goes out through atomics.
 public final class BLELink {
     public let endpoint: BLEEndpoint
@@ -47,7 +49,10 @@ public final class BLELink {
     private var mtu = ATT.defaultMTU
     private var ldp: LDPEndpoints?
     private var battery: BatteryEndpoint?
-    private var bridge: StandardServicesBridge?
+    /// The latest Battery Level (0…100) not yet taken, or -1.
+    private var freshBatteryPercent: Int16 = -1
+    /// The Device Information Service's strings as read at set-up (empty without the service).
+    public private(set) var deviceInformation = DeviceInformation()
     private var local = ByteQueue(capacity: 16 * 1024)
     private let packet = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 8)
     private let outgoing = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 8)
@@ -109,7 +114,8 @@ public final class BLELink {
         mtu = profile.mtu
         ldp = profile.ldp
         battery = profile.battery
-        bridge = profile.ldp == nil ? StandardServicesBridge(deviceInformation: profile.deviceInformation, batteryPercent: profile.batteryPercent) : nil
+        deviceInformation = profile.deviceInformation
+        freshBatteryPercent = profile.batteryPercent.map { Int16($0) } ?? -1
         local.removeAll()
         localReady.drain()
         if !profile.pendingLDPBytes.isEmpty {
@@ -125,8 +131,8 @@ public final class BLELink {
         fileDescriptor = readiness.fd
     }
 
-    /// LDP bytes from the lock (or the bridge): notifications on the response/event
-    /// characteristic, in order. Other PDUs (battery, responses to this link's own requests,
+    /// LDP bytes from the lock: notifications on the response/event characteristic, in order
+    /// (none without the LDP service). Other PDUs (battery, responses to this link's own requests,
     /// requests from the lock) are handled on the way.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> IOResult {
         guard socket >= 0, closedReason == nil else { return .closed }
@@ -150,20 +156,11 @@ public final class BLELink {
         return written > 0 ? .bytes(written) : .wouldBlock
     }
 
-    /// LDP bytes for the lock: fragmented into writes on the command characteristic, or answered
-    /// by the bridge.
+    /// LDP bytes for the lock: fragmented into writes on the command characteristic. A lock
+    /// without the LDP service has nowhere to take them: they are dropped.
     public func write(_ bytes: UnsafeRawBufferPointer) throws -> IOResult {
         guard socket >= 0, closedReason == nil else { return .closed }
         if !checkTimers(MonotonicClock.nanoseconds()) { return .closed }
-        if let bridge {
-            var produced = false
-            bridge.receive(bytes) { frame in
-                local.append(frame)
-                produced = true
-            }
-            if produced { localReady.ring() }
-            return .bytes(bytes.count)
-        }
         guard let ldp, !bytes.isEmpty else { return .bytes(bytes.count) }
         let chunk = LDPGATT.chunkSize(mtu: mtu)
         if ldp.commandWithoutResponse {
@@ -213,7 +210,6 @@ public final class BLELink {
         FileIO.close(socket)
         socket = -1
         fileDescriptor = -1
-        bridge = nil
         local.removeAll()
         localReady.drain()
     }
@@ -233,7 +229,7 @@ public final class BLELink {
             status.countNotification()
             let handle = UInt16(packet[1]) | UInt16(packet[2]) << 8
             let value = UnsafeRawBufferPointer(rebasing: packet[3..<n])
-            if let ldp, bridge == nil, handle == ldp.dataHandle {
+            if let ldp, handle == ldp.dataHandle {
                 let count = min(value.count, buffer.count)
                 UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]).copyMemory(from: UnsafeRawBufferPointer(rebasing: value[0..<count]))
                 return count
@@ -272,8 +268,31 @@ public final class BLELink {
 
     private func batteryLevel(_ value: UnsafeRawBufferPointer) {
         guard let first = value.first, first <= 100 else { return }
-        bridge?.batteryPercent = Int(first)
+        freshBatteryPercent = Int16(first)
         status.publishBattery(Int(first))
+    }
+
+    // MARK: Standard services (a lock without LDP)
+
+    /// Whether the lock has the LDP service (its bytes go through `read`/`write`); false: only
+    /// the standard services, offered through `deviceInformation` and `takeBatteryLevel`.
+    /// Known once open.
+    public var carriesLDP: Bool { ldp != nil }
+
+    /// The Battery Level (0…100 %) the lock reported (set-up read, notification or periodic read)
+    /// since the last call, nil when none came.
+    public func takeBatteryLevel() -> Int? {
+        guard freshBatteryPercent >= 0 else { return nil }
+        defer { freshBatteryPercent = -1 }
+        return Int(freshBatteryPercent)
+    }
+
+    /// Runs the link's timers when nothing else does (a lock without LDP is never written to):
+    /// the periodic Battery Level read and the ATT transaction timeout. False when the link must
+    /// close (`close` then tells the connection status why).
+    public func serviceTimers(now: UInt64) -> Bool {
+        guard socket >= 0, closedReason == nil else { return false }
+        return checkTimers(now)
     }
 
     /// A write PDU (opcode, handle, value) built in the preallocated buffer and sent.
@@ -297,14 +316,14 @@ public final class BLELink {
         outstandingDeadline = MonotonicClock.nanoseconds() + UInt64(options.transactionTimeoutSeconds * 1e9)
     }
 
-    /// The ATT transaction timeout, and the bridge's periodic Battery Level read. False when the
-    /// link must close.
+    /// The ATT transaction timeout, and a standard-services lock's periodic Battery Level read.
+    /// False when the link must close.
     private func checkTimers(_ now: UInt64) -> Bool {
         if outstanding != 0 && now >= outstandingDeadline {
             closedReason = "no ATT response within the transaction timeout (the lock's GATT server hung)"
             return false
         }
-        if bridge != nil, outstanding == 0, let battery, battery.readable, now >= nextBatteryRead {
+        if ldp == nil, outstanding == 0, let battery, battery.readable, now >= nextBatteryRead {
             nextBatteryRead = now + UInt64(options.batteryReadIntervalSeconds * 1e9)
             outgoing[0] = ATTOpcode.readRequest.rawValue
             outgoing[1] = UInt8(truncatingIfNeeded: battery.valueHandle)

@@ -239,7 +239,8 @@ import Testing
         let slot = rig.slots[0]
         let attempts = rig.device(slot).ble!.connectionAttempts
         try rig.simulator.hang(lock: 0)
-        #expect(await TestSupport.wait(upTo: 5) { rig.device(slot).ble?.phase == "waiting" })
+        // The phase is the connector's (at once), the link's closing reaches the hub through the ring.
+        #expect(await TestSupport.wait(upTo: 5) { rig.device(slot).ble?.phase == "waiting" && rig.device(slot).state == "offline" })
         let waiting = rig.device(slot)
         #expect(waiting.ble?.connectionAttempts == attempts, "retried at once: \(waiting.problem ?? "")")
         #expect((waiting.ble?.nextAttemptInSeconds ?? 0) > 1, "next attempt in \(String(describing: waiting.ble?.nextAttemptInSeconds)) s")

@@ -99,7 +99,7 @@ final class ScriptedDevice: Sendable {
         #expect(device.requests(of: .runSelfTest) == 1)
         #expect(device.requests(of: .actuate) == 1)
         #expect(device.requests(of: .clearFaults) == 2, "CLEAR_FAULTS changes nothing twice, so it keeps its one retry")
-        #expect(!PollLoop.actuates(type: MessageType.readMotorTrace.rawValue))
+        #expect(!LDPDriver.actuates(type: MessageType.readMotorTrace.rawValue))
     }
 
     /// A lock that floods event frames gets its budget per second and no more; the rest are

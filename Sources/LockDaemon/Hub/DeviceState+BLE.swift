@@ -11,8 +11,8 @@ struct BLEDetails {
 }
 
 extension DeviceState {
-    /// A BLE lock whose GATT set-up found no LDP service: it is served by the standard-services
-    /// bridge (only its battery level is a reading).
+    /// A BLE lock whose GATT set-up found no LDP service: the GATT driver serves it
+    /// (Drivers/GATT; only its battery level is a reading).
     var isGATTOnly: Bool { ble?.snapshot().profile.map { $0.ldp == nil } ?? false }
 
     func bleDetails(now: UInt64) -> BLEDetails? {
@@ -28,13 +28,8 @@ extension DeviceState {
         return BLEDetails(information: profile?.deviceInformation ?? DeviceInformation(), problem: ble.problem(now: now), info: info)
     }
 
-    /// A standard-services lock's readings: its Battery Level, nothing else.
-    var gattReadings: Readings {
-        var r = Readings()
-        r.atMilliseconds = statusAtMilliseconds
-        r.batteryPercent = ble?.snapshot().batteryPercent.map { Reading($0, .measured) }
-        return r
-    }
+    /// A standard-services lock's readings (Drivers/GATT/GATTReadings.swift).
+    var gattReadings: Readings { gatt?.readings ?? Readings() }
 
     func nonEmpty(_ text: String?) -> String? { text?.isEmpty == false ? text : nil }
 }

@@ -113,6 +113,8 @@ struct DeviceState: Sendable {
     var ble: BLELinkStatus?
     /// For a lock spoken to in the Tuya dialect (Tuya/TuyaDeviceState.swift).
     var tuya: TuyaDeviceState?
+    /// For a BLE lock with only the standard GATT services (Drivers/GATT/GATTDeviceState.swift).
+    var gatt: GATTDeviceState?
 
     init(index: Int, transport: String, path: String, diagnosis: DiagnosisConfiguration) {
         self.index = index
@@ -123,12 +125,12 @@ struct DeviceState: Sendable {
     }
 
     func isOnline(now: UInt64, silenceNanoseconds: UInt64) -> Bool {
-        if let online = tuyaOnline() { return online }
+        if let online = tuyaOnline() ?? gattOnline() { return online }
         return unpluggedAtNanoseconds == nil && linkUp && lastFrameNanoseconds > 0 && now &- lastFrameNanoseconds < silenceNanoseconds
     }
 
     func state(now: UInt64, silenceNanoseconds: UInt64) -> String {
-        if let state = tuyaState(now: now, silenceNanoseconds: silenceNanoseconds) { return state }
+        if let state = tuyaState(now: now, silenceNanoseconds: silenceNanoseconds) ?? gattState() { return state }
         // Unplugged is offline at once, even before its link has been closed.
         if !linkUp || unpluggedAtNanoseconds != nil {
             // A BLE lock never connected yet is `connecting` while an attempt runs, `offline` while it backs off.

@@ -71,6 +71,8 @@ extension Hub {
             d.lastFrameNanoseconds = header.timestampNanoseconds
             d.lastFrameMilliseconds = now
             tuyaFrame(header, payload: payload, at: now, device: &d, effects: &effects)
+        case .gattReading:
+            gattReading(header, payload: payload, at: now, device: &d, state: &s, effects: &effects)
         }
     }
 

@@ -174,6 +174,7 @@ public final class Hub: Sendable {
     /// Sends a request through the poll loop and waits for its outcome (the loop guarantees
     /// one: an answer, a timeout after one retry, or a failure to send).
     public func command(_ request: Request, to index: Int) async -> CommandOutcome {
+        if let refused = gattRefusal(index) { return refused }
         let token = loop.nextToken()
         return await withCheckedContinuation { continuation in
             commandWaiters.withLock { $0[token] = continuation }

@@ -21,11 +21,16 @@ public protocol DeviceLink: AnyObject {
     /// LDP/1's response deadline on this link, when the link's latency needs more than the
     /// loop's (Bluetooth LE); nil: the loop's own.
     var responseTimeoutNanoseconds: UInt64? { get }
+    /// What the link turned out to speak once open, when only opening tells (a BLE lock's GATT
+    /// profile: the LDP service, or only the standard services); nil: the dialect it was
+    /// attached with. Read by the poll loop right after `open()`.
+    var dialectOnceOpen: LinkDialect? { get }
 }
 
 extension DeviceLink {
     public var failureReason: String? { nil }
     public var responseTimeoutNanoseconds: UInt64? { nil }
+    public var dialectOnceOpen: LinkDialect? { nil }
 }
 
 extension SerialPort: DeviceLink {

@@ -11,12 +11,12 @@ import Glibc
 ///
 /// It runs on a dedicated OS thread, not on a Swift-concurrency executor, wakes on absolute
 /// deadlines from a timerfd so it does not drift, and multiplexes every device descriptor with
-/// epoll. Each tick it sends every device its next request (a queued command, else the poll
-/// schedule: IDENTIFY once, READ_FAULTS and READ_FINGERPRINT_STATUS at their cadence,
-/// READ_STATUS otherwise), checks deadlines and reopens vanished devices. Frames are decoded as
-/// soon as their bytes arrive, so motor-trace chunks stream at the firmware's rate.
+/// epoll. It knows timing, descriptors, slots, its inbox and the ring, never a dialect: each
+/// device's driver (`LinkDriver`, one per lock family in Drivers/) gets a call each tick, when
+/// the device's descriptor is readable, and when its link opens or closes; the loop reopens
+/// vanished devices and publishes each device's counters.
 ///
-/// Once running it does not allocate, lock, log or format strings per cycle: decoders, transmit
+/// Once running it does not allocate, lock, log or format strings per cycle: drivers, their
 /// buffers, the histogram and the output ring are allocated at start; other threads reach it only
 /// through an atomic counter plus a rarely-taken mutex for commands, and it publishes its
 /// statistics with a try-lock that never waits.
@@ -50,9 +50,8 @@ public final class PollLoop: @unchecked Sendable {
     private var overruns: UInt64 = 0
     private var expirations: UInt64 = 0
     private var nextPublish: UInt64 = 0
-    private var pushedThisWake = false
+    private let outbox: RecordOutbox
     private let readBuffer: UnsafeMutableRawBufferPointer
-    private let scratch: UnsafeMutableRawBufferPointer
     private var wakeLatencyFD: Int32 = -1
     private var drainedInbox: [InboxEntry]
 
@@ -70,12 +69,11 @@ public final class PollLoop: @unchecked Sendable {
         drainedInbox = []
         drainedInbox.reserveCapacity(1024)
         readBuffer = .allocate(byteCount: 4096, alignment: 16)
-        scratch = .allocate(byteCount: 64, alignment: 16)
+        outbox = RecordOutbox(ring: ring)
     }
 
     deinit {
         readBuffer.deallocate()
-        scratch.deallocate()
         epoll.close()
         wakeDoorbell.close()
         consumerDoorbell.close()
@@ -194,7 +192,7 @@ public final class PollLoop: @unchecked Sendable {
         started.signal()
         drainInbox()
         while running.load(ordering: .relaxed) {
-            pushedThisWake = false
+            outbox.pushed = false
             do {
                 try epoll.wait(timeoutMilliseconds: -1) { token, events in
                     switch token {
@@ -209,7 +207,7 @@ public final class PollLoop: @unchecked Sendable {
                 // epoll_wait only fails on a programming error (EBADF/EINVAL); do not spin.
                 break
             }
-            if pushedThisWake { consumerDoorbell.ring() }
+            if outbox.pushed { consumerDoorbell.ring() }
         }
         for index in slots.indices { if let slot = slots[index] { closeLink(slot, reportDown: false) } }
         publishStatistics(force: true)
@@ -265,23 +263,12 @@ public final class PollLoop: @unchecked Sendable {
         if pendingInbox.load(ordering: .acquiring) > 0 { drainInbox() }
         for index in slots.indices {
             guard let slot = slots[index] else { continue }
-            if slot.online, let tuya = slot.tuya {
-                tuya.tick(now: now)
-                if tuya.takePushed() { pushedThisWake = true }
-                if now >= slot.nextCounters {
-                    slot.nextCounters = now &+ configuration.countersIntervalNanoseconds
-                    publishCounters(slot, now: now)
+            if slot.online {
+                slot.driver?.tick(now: now)
+                if slot.failed {
+                    closeLink(slot, reportDown: true)
+                    continue
                 }
-            } else if slot.online {
-                // Woken late (a busy machine), the loop may see this tick before the lock's
-                // answer that came in time and waits behind it in epoll's list: read it first.
-                if slot.inFlight && now >= slot.inFlightDeadline && Self.hasInput(slot.link.fileDescriptor) {
-                    service(slot: index, events: [])
-                }
-                guard slot.online else { continue }
-                checkDeadline(slot, now: now)
-                if !slot.inFlight { sendNext(slot, now: now) }
-                flush(slot)
                 if now >= slot.nextCounters {
                     slot.nextCounters = now &+ configuration.countersIntervalNanoseconds
                     publishCounters(slot, now: now)
@@ -291,14 +278,6 @@ public final class PollLoop: @unchecked Sendable {
             }
         }
         publishStatistics(force: false, now: now)
-    }
-
-    /// Whether `fd` has input now (poll(2), no wait). Only then may `service` read outside an
-    /// epoll event: a raw tty (VMIN 0) reads 0 bytes when empty, which looks like a hang-up.
-    private static func hasInput(_ fd: Int32) -> Bool {
-        guard fd >= 0 else { return false }
-        var request = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        return poll(&request, 1, 0) > 0 && request.revents & Int16(POLLIN) != 0
     }
 
     private func publishStatistics(force: Bool, now: UInt64 = MonotonicClock.nanoseconds()) {
@@ -337,11 +316,8 @@ public final class PollLoop: @unchecked Sendable {
             switch entry.action {
             case .attach(let handOff):
                 if let old = slots[index] { closeLink(old, reportDown: true) }
-                let slot = DeviceSlot(index: index, link: handOff.link, now: now)
-                slot.responseTimeoutNanoseconds = handOff.link.responseTimeoutNanoseconds ?? configuration.responseTimeoutNanoseconds
-                if case .tuya(let tuya) = handOff.dialect {
-                    slot.tuya = TuyaLinkDriver(configuration: tuya, slot: slot, ring: ring)
-                }
+                let slot = DeviceSlot(index: index, link: handOff.link, dialect: handOff.dialect, outbox: outbox, now: now)
+                slot.driver = handOff.dialect.makeDriver(slot: slot, context: driverContext)
                 slots[index] = slot
                 openLink(slot, now: now)
             case .resetStatistics:
@@ -355,20 +331,19 @@ public final class PollLoop: @unchecked Sendable {
                     slots[index] = nil
                 }
             case .command(let command):
-                // A Tuya link takes no LDP/1 requests; the hub refuses them before they get here.
-                guard index >= 0, index < slots.count, let slot = slots[index], slot.online, slot.tuya == nil,
-                      slot.commands.push(command) else {
+                // A driver whose family has no such requests refuses it (the hub refuses them first).
+                guard index >= 0, index < slots.count, let slot = slots[index], slot.online,
+                      slot.driver?.queue(command, now: now) == true else {
                     publish(RecordHeader(.commandFailed, device: index, at: now, type: command.type, token: command.token))
                     continue
                 }
-                if !slot.inFlight {
-                    sendNext(slot, now: now)
-                    flush(slot)
-                }
+                if slot.failed { closeLink(slot, reportDown: true) }
             }
         }
         drainedInbox.removeAll(keepingCapacity: true)
     }
+
+    private var driverContext: DriverContext { DriverContext(configuration: configuration, readBuffer: readBuffer) }
 
     // MARK: Links
 
@@ -387,26 +362,20 @@ public final class PollLoop: @unchecked Sendable {
             }
             return
         }
+        // A link that learns at open what it speaks (a BLE lock's GATT profile) gets that
+        // family's driver; it is kept while the link keeps speaking it.
+        if let dialect = slot.link.dialectOnceOpen, dialect != slot.dialect {
+            slot.dialect = dialect
+            slot.driver = dialect.makeDriver(slot: slot, context: driverContext)
+        }
         if slot.everOnline { slot.counters.reconnects &+= 1 }
         slot.everOnline = true
         slot.reportedOpenFailure = false
         slot.online = true
-        slot.identified = false
-        slot.inFlight = false
-        slot.txStart = 0
-        slot.txEnd = 0
-        slot.decoder.reset()
-        slot.nextFaultPoll = now
-        slot.nextFingerprintPoll = now
+        slot.failed = false
         publish(RecordHeader(.linkUp, device: slot.index, at: now))
-        if let tuya = slot.tuya {
-            tuya.linkOpened(now: now)
-            tuya.tick(now: now)
-            if tuya.takePushed() { pushedThisWake = true }
-            return
-        }
-        sendNext(slot, now: now)
-        flush(slot)
+        slot.driver?.linkOpened(now: now)
+        if slot.failed { closeLink(slot, reportDown: true) }
     }
 
     private func closeLink(_ slot: DeviceSlot, reportDown: Bool) {
@@ -414,17 +383,9 @@ public final class PollLoop: @unchecked Sendable {
         slot.link.close()
         let wasOnline = slot.online
         slot.online = false
-        if let tuya = slot.tuya {
-            tuya.linkClosed()
-        } else {
-            slot.decoder.finish { _ in }
-            slot.counters.decoder = slot.decoder.counters
-        }
+        slot.failed = false
         let now = MonotonicClock.nanoseconds()
-        // Commands in flight or queued cannot be answered any more.
-        if slot.inFlight && slot.inFlightToken != 0 { failCommand(slot, token: slot.inFlightToken, type: slot.inFlightType, now: now) }
-        slot.inFlight = false
-        while let command = slot.commands.pop() { failCommand(slot, token: command.token, type: command.type, now: now) }
+        slot.driver?.linkClosed(now: now)
         slot.nextReconnect = now &+ configuration.reconnectIntervalNanoseconds
         if reportDown && wasOnline {
             // Only on the way down, never per cycle: the reason may be formatted here.
@@ -439,199 +400,22 @@ public final class PollLoop: @unchecked Sendable {
         }
     }
 
-    private func failCommand(_ slot: DeviceSlot, token: UInt32, type: UInt8, now: UInt64) {
-        publish(RecordHeader(.commandFailed, device: slot.index, at: now, type: type, token: token))
-    }
-
-    // MARK: Requests
-
-    private func sendNext(_ slot: DeviceSlot, now: UInt64) {
-        var token: UInt32 = 0
-        var type: UInt8
-        var payload: UInt64 = 0
-        var length: UInt8 = 0
-        if let command = slot.commands.pop() {
-            token = command.token
-            type = command.type
-            payload = command.payload
-            length = command.length
-        } else if !slot.identified {
-            type = MessageType.identify.rawValue
-        } else if now >= slot.nextFaultPoll && slot.capabilities.contains(.faultMemory) {
-            slot.nextFaultPoll = now &+ configuration.faultPollIntervalNanoseconds
-            type = MessageType.readFaults.rawValue
-        } else if now >= slot.nextFingerprintPoll && slot.capabilities.contains(.fingerprint) {
-            slot.nextFingerprintPoll = now &+ configuration.fingerprintPollIntervalNanoseconds
-            type = MessageType.readFingerprintStatus.rawValue
-        } else {
-            type = MessageType.readStatus.rawValue
-        }
-        transmit(slot, token: token, type: type, payload: payload, length: length, now: now, retried: false)
-    }
-
-    private func transmit(_ slot: DeviceSlot, token: UInt32, type: UInt8, payload: UInt64, length: UInt8, now: UInt64, retried: Bool) {
-        slot.seq &+= 1
-        var packed = payload.littleEndian
-        let written = withUnsafeBytes(of: &packed) { raw in
-            FrameEncoder.encode(kind: .request, seq: slot.seq, type: type,
-                                payload: UnsafeRawBufferPointer(rebasing: raw[0..<Int(length)]),
-                                into: UnsafeMutableRawBufferPointer(rebasing: slot.tx[slot.txEnd...]))
-        }
-        guard let written else {
-            // The transmit buffer is full of unsent bytes: the device is not draining its input.
-            if token != 0 { failCommand(slot, token: token, type: type, now: now) }
-            return
-        }
-        slot.txEnd += written
-        slot.counters.requests &+= 1
-        slot.inFlight = true
-        slot.inFlightSeq = slot.seq
-        slot.inFlightType = type
-        slot.inFlightToken = token
-        slot.inFlightPayload = payload
-        slot.inFlightLength = length
-        slot.inFlightRetried = retried
-        slot.inFlightDeadline = now &+ slot.responseTimeoutNanoseconds
-    }
-
-    private func checkDeadline(_ slot: DeviceSlot, now: UInt64) {
-        guard slot.inFlight, now >= slot.inFlightDeadline else { return }
-        slot.inFlight = false
-        slot.counters.timeouts &+= 1
-        var header = RecordHeader(.timeout, device: slot.index, at: now, type: slot.inFlightType, token: slot.inFlightToken)
-        header.seq = slot.inFlightSeq
-        // LDP/1 §4.2: a host may retry once. Commands are retried, except the ones that move or
-        // load something (ACTUATE, RUN_SELFTEST): a lost answer does not mean a lost request,
-        // and a blind resend could run the motor twice. Polls simply come round again.
-        if slot.inFlightToken != 0 && !slot.inFlightRetried && !Self.actuates(type: slot.inFlightType) {
-            transmit(slot, token: slot.inFlightToken, type: slot.inFlightType, payload: slot.inFlightPayload,
-                     length: slot.inFlightLength, now: now, retried: true)
-            header.token = 0
-        }
-        publish(header)
-    }
-
-    /// Requests whose effect is physical, so a timeout is reported instead of retried.
-    static func actuates(type: UInt8) -> Bool {
-        type == MessageType.actuate.rawValue || type == MessageType.runSelfTest.rawValue
-    }
-
-    private func flush(_ slot: DeviceSlot) {
-        guard slot.txEnd > slot.txStart else { return }
-        do {
-            let result = try slot.link.write(UnsafeRawBufferPointer(rebasing: slot.tx[slot.txStart..<slot.txEnd]))
-            switch result {
-            case .bytes(let n):
-                slot.txStart += n
-                slot.counters.bytesOut &+= UInt64(n)
-                if slot.txStart == slot.txEnd {
-                    slot.txStart = 0
-                    slot.txEnd = 0
-                }
-            case .wouldBlock: break
-            case .closed: closeLink(slot, reportDown: true)
-            }
-        } catch {
-            closeLink(slot, reportDown: true)
-        }
-    }
-
     // MARK: Input
 
     private func service(slot index: Int, events: Epoll.Events) {
         guard index < slots.count, let slot = slots[index], slot.online else { return }
-        let now = MonotonicClock.nanoseconds()
-        if let tuya = slot.tuya {
-            let up = tuya.service(buffer: readBuffer, now: now)
-            if tuya.takePushed() { pushedThisWake = true }
-            if !up || events.contains(.hangUp) || events.contains(.error) { closeLink(slot, reportDown: true) }
-            return
-        }
-        for _ in 0..<configuration.maxReadsPerWake {
-            let result: IOResult
-            do {
-                result = try slot.link.read(into: readBuffer)
-            } catch {
-                closeLink(slot, reportDown: true)
-                return
-            }
-            switch result {
-            case .bytes(let n):
-                slot.counters.bytesIn &+= UInt64(n)
-                slot.decoder.feed(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n])) { output in
-                    if case .frame(let frame) = output { received(frame, on: slot, now: now) }
-                }
-                if n < readBuffer.count { return }
-            case .wouldBlock:
-                if events.contains(.hangUp) || events.contains(.error) { closeLink(slot, reportDown: true) }
-                return
-            case .closed:
-                closeLink(slot, reportDown: true)
-                return
-            }
-        }
-    }
-
-    private func received(_ frame: FrameView, on slot: DeviceSlot, now: UInt64) {
-        let h = frame.header
-        var header = RecordHeader(.frame, device: slot.index, at: now, type: h.type)
-        header.frameKind = h.kind
-        header.seq = h.seq
-        switch h.kind {
-        case .response, .nak:
-            guard slot.inFlight, h.seq == slot.inFlightSeq, h.type == slot.inFlightType else {
-                slot.counters.unexpected &+= 1
-                return
-            }
-            slot.inFlight = false
-            header.token = slot.inFlightToken
-            if h.kind == .nak { slot.counters.naks &+= 1 }
-            if h.kind == .response && h.type == MessageType.identify.rawValue && frame.payload.count >= 5 {
-                slot.identified = true
-                slot.capabilities = Capabilities(rawValue: UInt32(frame.payload[1]) | UInt32(frame.payload[2]) << 8
-                                                 | UInt32(frame.payload[3]) << 16 | UInt32(frame.payload[4]) << 24)
-            }
-            publish(header, payload: frame.payload)
-            // Answered early: use the rest of the period for the next request in line, which
-            // keeps commands (trace reads, self-tests) from waiting a whole tick each.
-            if !slot.commands.isEmpty {
-                sendNext(slot, now: now)
-                flush(slot)
-            }
-        case .event:
-            if now &- slot.eventWindowStart >= 1_000_000_000 {
-                slot.eventWindowStart = now
-                slot.eventsInWindow = 0
-            }
-            guard slot.eventsInWindow < configuration.maxEventsPerSecondPerDevice else {
-                slot.counters.eventsDropped &+= 1
-                return
-            }
-            slot.eventsInWindow += 1
-            publish(header, payload: frame.payload)
-        case .request:
-            slot.counters.unexpected &+= 1
-        }
+        slot.driver?.service(events: events, now: MonotonicClock.nanoseconds())
+        if slot.failed { closeLink(slot, reportDown: true) }
     }
 
     private func publishCounters(_ slot: DeviceSlot, now: UInt64) {
-        if slot.tuya == nil { slot.counters.decoder = slot.decoder.counters }
+        slot.driver?.updateCounters()
         withUnsafeBytes(of: &slot.counters) { publish(RecordHeader(.counters, device: slot.index, at: now), payload: $0) }
     }
 
     private func publish(_ header: RecordHeader, payload: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) {
-        ring.push(header, payload: payload)
-        pushedThisWake = true
+        outbox.publish(header, payload: payload)
     }
-}
-
-/// A command waiting for its device: the request type and up to 8 payload bytes, packed so
-/// queueing it allocates nothing.
-struct PendingCommand {
-    var token: UInt32
-    var type: UInt8
-    var payload: UInt64
-    var length: UInt8
 }
 
 /// Moves a link from the thread that built it to the loop thread.
@@ -653,8 +437,6 @@ struct InboxEntry: Sendable {
     var device: Int
     var action: Action
 }
-
-extension PendingCommand: Sendable {}
 
 /// A fixed-capacity FIFO (no allocation after init).
 struct BoundedQueue<Element> {
@@ -684,52 +466,3 @@ struct BoundedQueue<Element> {
 }
 
 typealias Inbox = BoundedQueue<InboxEntry>
-
-/// One device as the loop sees it. Loop-thread only.
-final class DeviceSlot {
-    let index: Int
-    let link: any DeviceLink
-    let decoder = FrameDecoder()
-    let tx: UnsafeMutableRawBufferPointer
-    var txStart = 0
-    var txEnd = 0
-    var online = false
-    var everOnline = false
-    var reportedOpenFailure = false
-    var identified = false
-    var capabilities: Capabilities = []
-    var nextReconnect: UInt64
-    var nextFaultPoll: UInt64
-    var nextFingerprintPoll: UInt64
-    var nextCounters: UInt64
-    var seq: UInt8 = 0
-    var inFlight = false
-    var inFlightSeq: UInt8 = 0
-    var inFlightType: UInt8 = 0
-    var inFlightToken: UInt32 = 0
-    var inFlightPayload: UInt64 = 0
-    var inFlightLength: UInt8 = 0
-    var inFlightRetried = false
-    var inFlightDeadline: UInt64 = 0
-    /// The link's response deadline (its own, or the loop's).
-    var responseTimeoutNanoseconds: UInt64 = 0
-    var commands = BoundedQueue<PendingCommand>(capacity: 32)
-    var counters = LinkCounters()
-    /// The Tuya dialect's driver, when the link speaks Tuya instead of LDP/1.
-    var tuya: TuyaLinkDriver?
-    /// The event budget's current one-second window.
-    var eventWindowStart: UInt64 = 0
-    var eventsInWindow = 0
-
-    init(index: Int, link: any DeviceLink, now: UInt64) {
-        self.index = index
-        self.link = link
-        tx = .allocate(byteCount: 2 * LDP.maxFrameSize, alignment: 16)
-        nextReconnect = now
-        nextFaultPoll = now
-        nextFingerprintPoll = now
-        nextCounters = now
-    }
-
-    deinit { tx.deallocate() }
-}

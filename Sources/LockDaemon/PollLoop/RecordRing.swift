@@ -22,6 +22,9 @@ public enum RecordKind: UInt8, Sendable {
     /// `.request` when the module (or lockdiag playing it) sent it, `.event` when the MCU did;
     /// the payload is the frame's data.
     case tuyaFrame = 8
+    /// What a lock with only the standard GATT services reported (Drivers/GATT/GATTReading.swift):
+    /// type = which reading (`GATTReadingField`), the payload its value.
+    case gattReading = 9
 }
 
 /// The fixed-size header of a ring record.

@@ -2,13 +2,6 @@ import LinuxIO
 import SerialTransport
 import TuyaProtocol
 
-/// How the poll loop speaks to a link: LDP/1 (its own requests and polls) or the Tuya MCU
-/// dialect (firmware-specs/tuya-mcu.md), played as the module (active) or only listened to (passive).
-public enum LinkDialect: Sendable, Equatable {
-    case ldp
-    case tuya(TuyaLinkConfiguration)
-}
-
 /// A Tuya link's role and timing (firmware-specs/tuya-mcu.md §1, §3, §4).
 public struct TuyaLinkConfiguration: Sendable, Equatable {
     public enum Role: String, Sendable, Equatable {

@@ -5,8 +5,8 @@ import TuyaProtocol
 import Glibc
 #endif
 
-/// The poll loop's driver for a Tuya link (firmware-specs/tuya-mcu.md): the dialect-specific
-/// half of a device slot, next to the loop's own LDP/1 polling. Active, it plays the module —
+/// The loop half of the Tuya driver (firmware-specs/tuya-mcu.md; the hub half is
+/// Sources/LockDaemon/Tuya/). Active, it plays the module —
 /// heartbeats or product-query probes at its own cadence, the start-up queries, acknowledging
 /// reports, answering time queries — and retransmits a request twice before it counts a timeout.
 /// Passive, it only decodes what it hears, on one line or both, and never writes.
@@ -14,10 +14,10 @@ import Glibc
 /// Every frame (either direction) is published into the ring as a `.tuyaFrame` record: type =
 /// command, seq = version, frameKind `.request` for module → MCU, `.event` for MCU → module. The
 /// hub interprets them. Like the loop, it allocates nothing after `init`. Loop-thread only.
-final class TuyaLinkDriver {
+final class TuyaLinkDriver: LinkDriver {
     let configuration: TuyaLinkConfiguration
     unowned let slot: DeviceSlot
-    private let ring: RecordRing
+    private let readBuffer: UnsafeMutableRawBufferPointer
     private let tap: TuyaTapLink?
     /// Bytes the lock MCU sent.
     let mcu = TuyaFrameDecoder()
@@ -39,12 +39,11 @@ final class TuyaLinkDriver {
     private var nextDPQuery: UInt64 = 0
     private var lastMCUByte: UInt64 = 0
     private var lastModuleByte: UInt64 = 0
-    private(set) var pushed = false
 
-    init(configuration: TuyaLinkConfiguration, slot: DeviceSlot, ring: RecordRing) {
+    init(configuration: TuyaLinkConfiguration, slot: DeviceSlot, context: DriverContext) {
         self.configuration = configuration
         self.slot = slot
-        self.ring = ring
+        readBuffer = context.readBuffer
         tap = slot.link as? TuyaTapLink
         tx = .allocate(byteCount: 4 * Tuya.maxFrameSize, alignment: 16)
         request = .allocate(byteCount: 64, alignment: 16)
@@ -56,12 +55,6 @@ final class TuyaLinkDriver {
     }
 
     var isActive: Bool { configuration.role == .active }
-
-    /// Whether records were pushed since the last call.
-    func takePushed() -> Bool {
-        defer { pushed = false }
-        return pushed
-    }
 
     // MARK: Link lifecycle
 
@@ -76,14 +69,20 @@ final class TuyaLinkDriver {
         nextDPQuery = now
         lastMCUByte = now
         lastModuleByte = now
+        tick(now: now)
     }
 
-    func linkClosed() {
+    func linkClosed(now: UInt64) {
         mcu.finish { self.rejected($0, now: 0) }
         module.finish { _ in }
         inFlight = false
         copyCounters()
     }
+
+    func updateCounters() { copyCounters() }
+
+    /// The Tuya dialect has no LDP/1 requests; the hub refuses them before they get here.
+    func queue(_ command: PendingCommand, now: UInt64) -> Bool { false }
 
     // MARK: Tick
 
@@ -101,7 +100,7 @@ final class TuyaLinkDriver {
             } else {
                 inFlight = false
                 slot.counters.timeouts &+= 1
-                publish(RecordHeader(.timeout, device: slot.index, at: now, type: requestCommand))
+                slot.publish(RecordHeader(.timeout, device: slot.index, at: now, type: requestCommand))
                 // An MCU that ignores an optional start-up query (working mode, network status)
                 // still gets the rest; only the first contact is repeated until it answers.
                 if step > 0 { step += 1 }
@@ -155,16 +154,20 @@ final class TuyaLinkDriver {
 
     // MARK: Input
 
-    /// Reads what the link has (both lines of a tap) and decodes it. Returns false when the link
-    /// went away (the loop closes it). One read per ready line: the loop's epoll is
+    /// Reads what the link has (both lines of a tap) and decodes it; a link that went away is
+    /// marked failed (the loop closes it). One read per ready line: the loop's epoll is
     /// level-triggered and calls again while bytes remain, and a raw tty read with nothing
     /// waiting returns 0, which would look like a hang-up.
-    func service(buffer: UnsafeMutableRawBufferPointer, now: UInt64) -> Bool {
-        guard let tap else { return readOnce(from: .fromMCU, buffer: buffer, now: now) }
+    func service(events: Epoll.Events, now: UInt64) {
+        if !readReady(now: now) || events.contains(.hangUp) || events.contains(.error) { slot.failed = true }
+    }
+
+    private func readReady(now: UInt64) -> Bool {
+        guard let tap else { return readOnce(from: .fromMCU, buffer: readBuffer, now: now) }
         let ready = tap.readiness()
         if ready.hangUp { return false }
-        if ready.mcu && !readOnce(from: .fromMCU, buffer: buffer, now: now) { return false }
-        if ready.module && !readOnce(from: .fromModule, buffer: buffer, now: now) { return false }
+        if ready.mcu && !readOnce(from: .fromMCU, buffer: readBuffer, now: now) { return false }
+        if ready.module && !readOnce(from: .fromModule, buffer: readBuffer, now: now) { return false }
         return true
     }
 
@@ -207,7 +210,7 @@ final class TuyaLinkDriver {
         var header = RecordHeader(.tuyaFrame, device: slot.index, at: now, type: frame.command)
         header.seq = frame.version
         header.frameKind = direction == .fromMCU ? .event : .request
-        publish(header, payload: frame.data)
+        slot.publish(header, payload: frame.data)
         copyCounters()
         guard isActive, direction == .fromMCU else { return }
         // A DP query is answered by the reports it asks for.
@@ -306,23 +309,11 @@ final class TuyaLinkDriver {
         txEnd += bytes.count
     }
 
-    /// Writes what is queued; only an active link ever has anything queued.
+    /// Writes what is queued; only an active link ever has anything queued. A failed write is
+    /// not acted on here: the loop sees the link's failure on its next read.
     func flush() {
         guard isActive, txEnd > txStart else { return }
-        do {
-            switch try slot.link.write(UnsafeRawBufferPointer(rebasing: tx[txStart..<txEnd])) {
-            case .bytes(let n):
-                txStart += n
-                slot.counters.bytesOut &+= UInt64(n)
-                if txStart == txEnd {
-                    txStart = 0
-                    txEnd = 0
-                }
-            case .wouldBlock, .closed: break
-            }
-        } catch {
-            // The loop sees the link's failure on its next read.
-        }
+        _ = slot.write(tx, start: &txStart, end: &txEnd)
     }
 
     // MARK: Ring
@@ -337,10 +328,5 @@ final class TuyaLinkDriver {
         d.oversized = mcu.counters.oversized &+ module.counters.oversized
         d.truncated = mcu.counters.truncated &+ module.counters.truncated
         slot.counters.decoder = d
-    }
-
-    private func publish(_ header: RecordHeader, payload: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) {
-        ring.push(header, payload: payload)
-        pushed = true
     }
 }
