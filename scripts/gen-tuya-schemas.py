@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Compiles firmware-specs/tuya/*.json into Sources/LockDaemon/Tuya/TuyaSchemas+Generated.swift.
+"""Compiles firmware-specs/tuya/*.json into Sources/LockDaemon/Drivers/Tuya/TuyaSchemas+Generated.swift.
 
 Run `make tuya-schemas` after editing a schema; TuyaSchemaTests fails while the two differ.
 The files are embedded as text and parsed at start-up, so lockdiagd needs no data directory.

@@ -37,7 +37,7 @@ public struct DaemonConfiguration: Sendable {
     /// BLE locks (`--ble ADDRESS`, `--ble-att-socket PATH`) and how their links behave.
     public var bleDevices: [BLEEndpoint] = []
     public var bleOptions = BLEOptions()
-    /// `--dialect`, `--serial-rx`, `--tuya-schemas` (Tuya/DaemonConfiguration+Tuya.swift).
+    /// `--dialect`, `--serial-rx`, `--tuya-schemas` (Drivers/Tuya/DaemonConfiguration+Tuya.swift).
     public var serialDialects: [DialectSpec] = []
     public var serialRxPaths: [String] = []
     public var tuyaSchemaDirectories: [String] = []

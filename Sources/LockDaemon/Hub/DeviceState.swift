@@ -111,7 +111,7 @@ struct DeviceState: Sendable {
     var usbCounters: USBLinkCounters?
     /// A BLE lock's connection status, shared with its link (DeviceState+BLE.swift).
     var ble: BLELinkStatus?
-    /// For a lock spoken to in the Tuya dialect (Tuya/TuyaDeviceState.swift).
+    /// For a lock spoken to in the Tuya dialect (Drivers/Tuya/TuyaDeviceState.swift).
     var tuya: TuyaDeviceState?
     /// For a BLE lock with only the standard GATT services (Drivers/GATT/GATTDeviceState.swift).
     var gatt: GATTDeviceState?
@@ -166,7 +166,7 @@ struct DeviceState: Sendable {
     /// What is known about the lock now, from its family's hub half; every API view is built from it.
     var readings: Readings {
         if let tuya { return tuya.readings }
-        if isGATTOnly { return gattReadings }
+        if isGATTOnly { return gatt?.readings ?? Readings() }
         return Readings(ldp: status, at: statusAtMilliseconds, fingerprint: fingerprint)
     }
 

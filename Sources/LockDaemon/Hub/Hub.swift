@@ -56,7 +56,7 @@ public final class Hub: Sendable {
     private let finished = DispatchSemaphore(value: 0)
     /// `devices.subscribe` subscribers and how many changes each has missed (Hub+Devices.swift).
     let deviceWatchers = Mutex<[UInt64: DeviceWatcher]>([:])
-    /// Tuya product layouts (Tuya/TuyaSchema.swift): the built-in ones plus `--tuya-schemas`.
+    /// Tuya product layouts (Drivers/Tuya/TuyaSchema.swift): the built-in ones plus `--tuya-schemas`.
     public let tuyaSchemas = Mutex(TuyaSchemaSet.builtIn())
     private let iterations = Atomic<UInt64>(0)
 

@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// The loop half of the Tuya driver (firmware-specs/tuya-mcu.md; the hub half is
-/// Sources/LockDaemon/Tuya/). Active, it plays the module —
+/// Sources/LockDaemon/Drivers/Tuya/). Active, it plays the module —
 /// heartbeats or product-query probes at its own cadence, the start-up queries, acknowledging
 /// reports, answering time queries — and retransmits a request twice before it counts a timeout.
 /// Passive, it only decodes what it hears, on one line or both, and never writes.

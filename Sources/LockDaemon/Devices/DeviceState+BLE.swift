@@ -28,8 +28,5 @@ extension DeviceState {
         return BLEDetails(information: profile?.deviceInformation ?? DeviceInformation(), problem: ble.problem(now: now), info: info)
     }
 
-    /// A standard-services lock's readings (Drivers/GATT/GATTReadings.swift).
-    var gattReadings: Readings { gatt?.readings ?? Readings() }
-
     func nonEmpty(_ text: String?) -> String? { text?.isEmpty == false ? text : nil }
 }
