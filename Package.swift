@@ -78,7 +78,7 @@ let package = Package(
         // CLI verifies without a daemon.
         .target(name: "Reports", dependencies: ["LockDiagAPI", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swift6),
         .target(name: "LockDaemon", dependencies: [
-            "LockProtocol", "LinuxIO", "SerialTransport", "LockDiagAPI", "LockSimulator", "JSONRPC", "CLockDiagSys", logging,
+            "LockProtocol", "LinuxIO", "SerialTransport", "LockDiagAPI", "JSONRPC", "CLockDiagSys", logging,
             "HistoryStore", "Reports", "BLEProtocol", "BLETransport",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             // `lockdiagd --metrics`: the Prometheus endpoint's HTTP/1.
