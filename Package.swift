@@ -70,7 +70,7 @@ let package = Package(
         .target(name: "LockDiagCLI", dependencies: ["LockDiagAPI", "JSONRPC"], swiftSettings: swift6),
         // Bench test plans: the YAML model, parser and validator, limits, and the result writers
         // (JUnit XML, CSV, summary, progress lines) of `lockdiag bench run`.
-        .target(name: "BenchKit", dependencies: ["LockDiagAPI", "LockDiagCLI", .product(name: "Yams", package: "Yams")],
+        .target(name: "BenchKit", dependencies: ["LockDiagAPI", "LockDiagCLI", "LinuxIO", .product(name: "Yams", package: "Yams")],
                 swiftSettings: swift6),
         // The history store: devices, fault events, self-test runs and a bounded telemetry log in SQLite.
         .target(name: "HistoryStore", dependencies: ["LockDiagAPI", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: swift6),
