@@ -88,6 +88,7 @@ public final class DeviceDiscovery: @unchecked Sendable {
     }
 
     private func run() {
+        Realtime.nameCurrentThread("lockdiag-udev")
         guard let monitor else { return }
         var fds = [pollfd(fd: monitor.fd, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: stopDoorbell.fd, events: Int16(POLLIN), revents: 0)]

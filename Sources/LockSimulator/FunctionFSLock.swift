@@ -170,8 +170,8 @@ public final class FunctionFSLock: Sendable {
         let configuration = configuration
         let directory = directory
         do throws(SystemError) {
-            _ = try ServerThread { Self.serveEndpointZero(ep0, shared: shared) }
-            _ = try ServerThread { Self.serveExchanges(configuration: configuration, directory: directory, shared: shared) }
+            _ = try ServerThread(name: "locksim-ffs-ep0") { Self.serveEndpointZero(ep0, shared: shared) }
+            _ = try ServerThread(name: "locksim-ffs") { Self.serveExchanges(configuration: configuration, directory: directory, shared: shared) }
         } catch {
             throw .system(error)
         }
@@ -296,7 +296,7 @@ public final class FunctionFSLock: Sendable {
                 }
                 let answers = shared.answers, endpoint = inFD
                 do throws(SystemError) {
-                    _ = try ServerThread { answers.serve(endpoint, running: shared.running) }
+                    _ = try ServerThread(name: "locksim-ffs-io") { answers.serve(endpoint, running: shared.running) }
                 } catch {
                     shared.report("error cannot start the IN thread: \(error)")
                     return

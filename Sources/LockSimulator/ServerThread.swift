@@ -3,8 +3,9 @@ import LinuxIO
 import Glibc
 #endif
 
-/// A joinable POSIX thread running one `@Sendable` body: the server needs `stop()` to return
-/// only once its loop has closed every pty, which Foundation's `Thread` cannot promise.
+/// A joinable POSIX thread running one `@Sendable` body, named `name` (`locksim-…`, at most 15
+/// bytes, for `ps -L`): the server needs `stop()` to return only once its loop has closed every
+/// pty, which Foundation's `Thread` cannot promise.
 final class ServerThread: Sendable {
     /// What the new thread runs; handed over through pthread's context pointer.
     private final class Body: Sendable {
@@ -14,8 +15,11 @@ final class ServerThread: Sendable {
 
     private let handle: pthread_t
 
-    init(_ run: @escaping @Sendable () -> Void) throws(SystemError) {
-        let context = Unmanaged.passRetained(Body(run: run)).toOpaque()
+    init(name: String, _ run: @escaping @Sendable () -> Void) throws(SystemError) {
+        let context = Unmanaged.passRetained(Body(run: {
+            Realtime.nameCurrentThread(name)
+            run()
+        })).toOpaque()
         var handle = pthread_t()
         let rc = pthread_create(&handle, nil, { raw in
             Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue().run()

@@ -125,7 +125,7 @@ public final class SimulatorServer: Sendable {
         let listening = listeners
         let openedModules = modulePtys
         do throws(SystemError) {
-            let thread = try ServerThread {
+            let thread = try ServerThread(name: "locksim-pty") {
                 ServerLoop(configurations: configurations, ptys: opened, listeners: listening, links: links, shared: shared,
                            modulePtys: openedModules).run()
             }
