@@ -76,7 +76,7 @@ let package = Package(
         .target(name: "HistoryStore", dependencies: ["LockDiagAPI", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: swift6),
         // Signed diagnostic reports: canonical JSON, Ed25519 signing and verification, the HTML page. Pure, so the
         // CLI verifies without a daemon.
-        .target(name: "Reports", dependencies: ["LockDiagAPI", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swift6),
+        .target(name: "Reports", dependencies: ["LockDiagAPI", "LinuxIO", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swift6),
         .target(name: "LockDaemon", dependencies: [
             "LockProtocol", "LinuxIO", "SerialTransport", "LockDiagAPI", "JSONRPC", "CLockDiagSys", logging,
             "HistoryStore", "Reports", "BLEProtocol", "BLETransport",
@@ -92,7 +92,7 @@ let package = Package(
         .executableTarget(name: "lockdiagd", dependencies: ["LockDaemon", "LockSimulator", "LinuxIO", "BLEProtocol", "BLETransport", argumentParser, logging,
                                                          "OptionRanges",
                                                          "DeviceDiscovery", "USBTransport"], swiftSettings: swift6),
-        .executableTarget(name: "lockdiag", dependencies: ["LockDiagAPI", "LockDiagCLI", "JSONRPC", "BenchKit", "Reports", "BLEProtocol", "BLETransport", argumentParser,
+        .executableTarget(name: "lockdiag", dependencies: ["LockDiagAPI", "LockDiagCLI", "JSONRPC", "BenchKit", "Reports", "BLEProtocol", "BLETransport", "LinuxIO", argumentParser,
                                                         "OptionRanges"], swiftSettings: swift6),
         .executableTarget(name: "locksim", dependencies: ["LockSimulator", argumentParser, "OptionRanges"], swiftSettings: swift6),
         // `make bench`: poll-loop lateness and allocations per cycle (a benchmark, not a test).
