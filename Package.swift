@@ -83,6 +83,8 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             // `lockdiagd --metrics`: the Prometheus endpoint's HTTP/1.
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             "USBTransport", "DeviceDiscovery",
             "TuyaProtocol",
         ], swiftSettings: swift6),
@@ -90,6 +92,7 @@ let package = Package(
         // Every numeric command-line option's documented range, checked in one place (exit 64 outside it).
         .target(name: "OptionRanges", dependencies: [argumentParser], swiftSettings: swift6),
         .executableTarget(name: "lockdiagd", dependencies: ["LockDaemon", "LockSimulator", "LinuxIO", "BLEProtocol", "BLETransport", argumentParser, logging,
+                                                         "LockDiagAPI", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                          "OptionRanges",
                                                          "DeviceDiscovery", "USBTransport"], swiftSettings: swift6),
         .executableTarget(name: "lockdiag", dependencies: ["LockDiagAPI", "LockDiagCLI", "JSONRPC", "BenchKit", "Reports", "BLEProtocol", "BLETransport", "LinuxIO", argumentParser,
@@ -118,7 +121,7 @@ let package = Package(
         ], swiftSettings: swift6),
         .testTarget(name: "TuyaProtocolTests", dependencies: ["TuyaProtocol", "LockDiagTestSupport"], swiftSettings: swift6),
         .testTarget(name: "SerialTransportTests", dependencies: ["SerialTransport", "LinuxIO", "LockProtocol"], swiftSettings: swift6),
-        .testTarget(name: "LockSimulatorTests", dependencies: ["LockSimulator", "LockProtocol", "LinuxIO", "LockDiagTestSupport", "BLEProtocol"],
+        .testTarget(name: "LockSimulatorTests", dependencies: ["LockSimulator", "LockProtocol", "LinuxIO", "LockDiagTestSupport", "BLEProtocol", "TuyaProtocol"],
                     swiftSettings: swift6),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "LockDiagTestSupport"], swiftSettings: swift6),
         // Real processes (lockdiagd, lockdiag, locksim) over real ptys and sockets.
@@ -130,7 +133,7 @@ let package = Package(
             "HistoryStore", "Reports", "LockDiagAPI", "LockDiagCLI", "JSONRPC", "LockDiagTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
             "LockDaemon", logging,
         ], swiftSettings: swift6),
-        .testTarget(name: "USBTransportTests", dependencies: ["USBTransport", "LockDiagTestSupport"], swiftSettings: swift6),
+        .testTarget(name: "USBTransportTests", dependencies: ["USBTransport", "LockDiagTestSupport", "CLibUSB", "LockProtocol"], swiftSettings: swift6),
         .testTarget(name: "DeviceDiscoveryTests", dependencies: ["DeviceDiscovery", "LockDiagTestSupport"], swiftSettings: swift6),
         // Test-only: an umockdev testbed driven over stdin (hotplug uevents, tty nodes in front of
         // simulator ptys); loads libumockdev at run time so building never needs it.
@@ -139,6 +142,7 @@ let package = Package(
             "LockDaemon", "LockDiagAPI", "LockProtocol", "LockSimulator", "LinuxIO", "SerialTransport", "LockDiagTestSupport", logging,
             "DeviceDiscovery",
             "BLETransport",
+            "JSONRPC", "TuyaProtocol",
         ], swiftSettings: swift6),
         // Bench plans, limits and result writers; the JUnit XML is checked with xmllint against a schema.
         .testTarget(name: "BenchKitTests", dependencies: ["BenchKit", "LockDiagAPI", "LockDiagTestSupport"], swiftSettings: swift6),
