@@ -111,7 +111,7 @@ let package = Package(
 
         .target(name: "LockDiagTestSupport", path: "Tests/LockDiagTestSupport", swiftSettings: swift6),
         .testTarget(name: "CModulesTests", dependencies: ["CLibUSB", "CBlueZ", "CUdev", "CLockDiagSys"], swiftSettings: swift6),
-        .testTarget(name: "LinuxIOTests", dependencies: ["LinuxIO"], swiftSettings: swift6),
+        .testTarget(name: "LinuxIOTests", dependencies: ["LinuxIO", "LockDiagTestSupport"], swiftSettings: swift6),
         .testTarget(name: "LockProtocolTests", dependencies: ["LockProtocol", "LockDiagTestSupport"], swiftSettings: swift6),
         // ATT, GATT, advertising data (on real captured payloads) and HCI report codecs.
         .testTarget(name: "BLEProtocolTests", dependencies: ["BLEProtocol", "LockDiagTestSupport"], swiftSettings: swift6),
