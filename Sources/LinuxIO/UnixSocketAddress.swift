@@ -13,9 +13,10 @@ public struct UnixSocketAddress: Sendable {
     /// Bytes a path or name may have (sun_path less its NUL).
     public static let maxBytes = MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1
 
-    public init(_ name: String) throws(SystemError) {
+    /// `name` is a path, or with `allowingAbstract` and a leading `@`, an abstract name.
+    public init(_ name: String, allowingAbstract: Bool = true) throws(SystemError) {
         var bytes = Array(name.utf8)
-        let abstract = name.hasPrefix("@")
+        let abstract = allowingAbstract && name.hasPrefix("@")
         // An abstract name needs no NUL, so it may fill sun_path.
         let limit = abstract ? Self.maxBytes + 1 : Self.maxBytes
         guard bytes.count <= limit else {
