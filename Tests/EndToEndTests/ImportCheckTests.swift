@@ -53,6 +53,22 @@ import Testing
         #expect(!output.contains("Middle:") && !output.contains("Glibc") && !output.contains("Testing") && !output.contains("imports Top "))
     }
 
+    /// The daemon core never links the simulator: `lockdiagd --simulate` composes it at the edge
+    /// (docs/architecture.md, EmbeddedLocks).
+    @Test func theDaemonCoreDoesNotLinkTheSimulator() throws {
+        let sources = TestSupport.repositoryRoot.appendingPathComponent("Sources/LockDaemon")
+        let files = try #require(FileManager.default.enumerator(atPath: sources.path)).compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") }
+        #expect(files.count > 10)
+        for file in files {
+            let text = try String(contentsOf: sources.appendingPathComponent(file), encoding: .utf8)
+            #expect(!text.contains("import LockSimulator"), "Sources/LockDaemon/\(file) imports LockSimulator")
+        }
+        let manifest = try String(contentsOf: TestSupport.repositoryRoot.appendingPathComponent("Package.swift"), encoding: .utf8)
+        let start = try #require(manifest.range(of: ".target(name: \"LockDaemon\""))
+        let target = manifest[start.lowerBound...].prefix { $0 != "]" }
+        #expect(!target.contains("\"LockSimulator\""), "LockDaemon depends on LockSimulator in Package.swift")
+    }
+
     @Test func thisPackageDeclaresEveryModuleItImports() throws {
         let (status, output) = try Self.check(TestSupport.repositoryRoot.path)
         #expect(status == 0, "\(output)")
