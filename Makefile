@@ -40,7 +40,9 @@ build: deps
 # keeps a pool thread free (swift-testing's SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH).
 TEST_PARALLELISM ?= 2
 
+# First, with no build: every module a target imports is one it declares in Package.swift.
 test: deps
+	python3 scripts/check-imports.py
 	SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=$(TEST_PARALLELISM) $(SWIFT) test
 
 # The kernel lab (docs/lab.md): Debian's own kernel in QEMU (TCG) running the lab scenarios as

@@ -70,19 +70,21 @@ let package = Package(
         .target(name: "LockDiagCLI", dependencies: ["LockDiagAPI", "JSONRPC"], swiftSettings: swift6),
         // Bench test plans: the YAML model, parser and validator, limits, and the result writers
         // (JUnit XML, CSV, summary, progress lines) of `lockdiag bench run`.
-        .target(name: "BenchKit", dependencies: ["LockDiagAPI", "LockDiagCLI", .product(name: "Yams", package: "Yams")],
+        .target(name: "BenchKit", dependencies: ["LockDiagAPI", "LockDiagCLI", "LinuxIO", .product(name: "Yams", package: "Yams")],
                 swiftSettings: swift6),
         // The history store: devices, fault events, self-test runs and a bounded telemetry log in SQLite.
         .target(name: "HistoryStore", dependencies: ["LockDiagAPI", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: swift6),
         // Signed diagnostic reports: canonical JSON, Ed25519 signing and verification, the HTML page. Pure, so the
         // CLI verifies without a daemon.
-        .target(name: "Reports", dependencies: ["LockDiagAPI", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swift6),
+        .target(name: "Reports", dependencies: ["LockDiagAPI", "LinuxIO", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swift6),
         .target(name: "LockDaemon", dependencies: [
-            "LockProtocol", "LinuxIO", "SerialTransport", "LockDiagAPI", "LockSimulator", "JSONRPC", "CLockDiagSys", logging,
+            "LockProtocol", "LinuxIO", "SerialTransport", "LockDiagAPI", "JSONRPC", "CLockDiagSys", logging,
             "HistoryStore", "Reports", "BLEProtocol", "BLETransport",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             // `lockdiagd --metrics`: the Prometheus endpoint's HTTP/1.
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             "USBTransport", "DeviceDiscovery",
             "TuyaProtocol",
         ], swiftSettings: swift6),
@@ -90,9 +92,10 @@ let package = Package(
         // Every numeric command-line option's documented range, checked in one place (exit 64 outside it).
         .target(name: "OptionRanges", dependencies: [argumentParser], swiftSettings: swift6),
         .executableTarget(name: "lockdiagd", dependencies: ["LockDaemon", "LockSimulator", "LinuxIO", "BLEProtocol", "BLETransport", argumentParser, logging,
+                                                         "LockDiagAPI", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                          "OptionRanges",
                                                          "DeviceDiscovery", "USBTransport"], swiftSettings: swift6),
-        .executableTarget(name: "lockdiag", dependencies: ["LockDiagAPI", "LockDiagCLI", "JSONRPC", "BenchKit", "Reports", "BLEProtocol", "BLETransport", argumentParser,
+        .executableTarget(name: "lockdiag", dependencies: ["LockDiagAPI", "LockDiagCLI", "JSONRPC", "BenchKit", "Reports", "BLEProtocol", "BLETransport", "LinuxIO", argumentParser,
                                                         "OptionRanges"], swiftSettings: swift6),
         .executableTarget(name: "locksim", dependencies: ["LockSimulator", argumentParser, "OptionRanges"], swiftSettings: swift6),
         // `make bench`: poll-loop lateness and allocations per cycle (a benchmark, not a test).
@@ -108,7 +111,7 @@ let package = Package(
 
         .target(name: "LockDiagTestSupport", path: "Tests/LockDiagTestSupport", swiftSettings: swift6),
         .testTarget(name: "CModulesTests", dependencies: ["CLibUSB", "CBlueZ", "CUdev", "CLockDiagSys"], swiftSettings: swift6),
-        .testTarget(name: "LinuxIOTests", dependencies: ["LinuxIO"], swiftSettings: swift6),
+        .testTarget(name: "LinuxIOTests", dependencies: ["LinuxIO", "LockDiagTestSupport"], swiftSettings: swift6),
         .testTarget(name: "LockProtocolTests", dependencies: ["LockProtocol", "LockDiagTestSupport"], swiftSettings: swift6),
         // ATT, GATT, advertising data (on real captured payloads) and HCI report codecs.
         .testTarget(name: "BLEProtocolTests", dependencies: ["BLEProtocol", "LockDiagTestSupport"], swiftSettings: swift6),
@@ -118,7 +121,7 @@ let package = Package(
         ], swiftSettings: swift6),
         .testTarget(name: "TuyaProtocolTests", dependencies: ["TuyaProtocol", "LockDiagTestSupport"], swiftSettings: swift6),
         .testTarget(name: "SerialTransportTests", dependencies: ["SerialTransport", "LinuxIO", "LockProtocol"], swiftSettings: swift6),
-        .testTarget(name: "LockSimulatorTests", dependencies: ["LockSimulator", "LockProtocol", "LinuxIO", "LockDiagTestSupport", "BLEProtocol"],
+        .testTarget(name: "LockSimulatorTests", dependencies: ["LockSimulator", "LockProtocol", "LinuxIO", "LockDiagTestSupport", "BLEProtocol", "TuyaProtocol"],
                     swiftSettings: swift6),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "LockDiagTestSupport"], swiftSettings: swift6),
         // Real processes (lockdiagd, lockdiag, locksim) over real ptys and sockets.
@@ -130,7 +133,7 @@ let package = Package(
             "HistoryStore", "Reports", "LockDiagAPI", "LockDiagCLI", "JSONRPC", "LockDiagTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
             "LockDaemon", logging,
         ], swiftSettings: swift6),
-        .testTarget(name: "USBTransportTests", dependencies: ["USBTransport", "LockDiagTestSupport"], swiftSettings: swift6),
+        .testTarget(name: "USBTransportTests", dependencies: ["USBTransport", "LockDiagTestSupport", "CLibUSB", "LockProtocol"], swiftSettings: swift6),
         .testTarget(name: "DeviceDiscoveryTests", dependencies: ["DeviceDiscovery", "LockDiagTestSupport"], swiftSettings: swift6),
         // Test-only: an umockdev testbed driven over stdin (hotplug uevents, tty nodes in front of
         // simulator ptys); loads libumockdev at run time so building never needs it.
@@ -139,6 +142,7 @@ let package = Package(
             "LockDaemon", "LockDiagAPI", "LockProtocol", "LockSimulator", "LinuxIO", "SerialTransport", "LockDiagTestSupport", logging,
             "DeviceDiscovery",
             "BLETransport",
+            "JSONRPC", "TuyaProtocol",
         ], swiftSettings: swift6),
         // Bench plans, limits and result writers; the JUnit XML is checked with xmllint against a schema.
         .testTarget(name: "BenchKitTests", dependencies: ["BenchKit", "LockDiagAPI", "LockDiagTestSupport"], swiftSettings: swift6),

@@ -33,7 +33,7 @@ final class BLEConnector: Sendable {
 
     private let control = Mutex(Control())
     private let wake: EventDoorbell
-    private let thread = Mutex<WorkerThread?>(nil)
+    private let thread = Mutex<JoinableThread?>(nil)
 
     /// One LE connection attempt at a time per host: the kernel refuses a second concurrent LE
     /// connection attempt on an adapter (EBUSY) on many kernels.
@@ -49,7 +49,7 @@ final class BLEConnector: Sendable {
     deinit { wake.close() }
 
     func start() throws(SystemError) {
-        let worker = try WorkerThread(name: "lockdiag-ble") { [self] in run() }
+        let worker = try JoinableThread(name: "lockdiag-ble") { [self] in run() }
         thread.withLock { $0 = worker }
     }
 
@@ -210,35 +210,4 @@ final class BLEConnector: Sendable {
             }
         }
     }
-}
-
-/// A joinable POSIX thread running one body (Foundation's Thread cannot be joined, and the
-/// connector must be gone when its link is).
-final class WorkerThread: Sendable {
-    private final class Body: Sendable {
-        let run: @Sendable () -> Void
-        let name: String
-        init(name: String, run: @escaping @Sendable () -> Void) {
-            self.name = name
-            self.run = run
-        }
-    }
-
-    private let handle: pthread_t
-
-    init(name: String, _ run: @escaping @Sendable () -> Void) throws(SystemError) {
-        let context = Unmanaged.passRetained(Body(name: name, run: run)).toOpaque()
-        var handle = pthread_t()
-        let rc = pthread_create(&handle, nil, { raw in
-            Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue().run()
-            return nil
-        }, context)
-        guard rc == 0 else {
-            Unmanaged<Body>.fromOpaque(context).release()
-            throw SystemError("pthread_create", errno: rc)
-        }
-        self.handle = handle
-    }
-
-    func join() { _ = pthread_join(handle, nil) }
 }

@@ -50,13 +50,8 @@ public final class ATTSocket: ATTBearer {
                 if n == 0 { throw .disconnected("the connection closed") }
                 return Array(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             }
-            let now = MonotonicClock.nanoseconds()
-            guard now < deadlineNanoseconds else { return nil }
-            let timeout = Int32(min(UInt64(Int32.max), (deadlineNanoseconds - now + 999_999) / 1_000_000))
-            fds[0].revents = 0
-            fds[1].revents = 0
-            let ready = poll(&fds, wake >= 0 ? 2 : 1, timeout)
-            if ready < 0 && errno != EINTR { throw .io(.last("poll")) }
+            guard MonotonicClock.nanoseconds() < deadlineNanoseconds else { return nil }
+            do { _ = try Poll.wait(&fds, count: wake >= 0 ? 2 : 1, deadlineNanoseconds: deadlineNanoseconds) } catch { throw .io(error) }
             if wake >= 0 && fds[1].revents != 0 { return nil }
         }
     }

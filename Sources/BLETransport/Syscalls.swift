@@ -73,19 +73,11 @@ enum Syscalls {
     /// Returns the connect's errno (0 on success), or nil on timeout or wake.
     static func awaitConnect(_ fd: Int32, wake: Int32, deadlineNanoseconds: UInt64) -> Int32? {
         var fds = [pollfd(fd: fd, events: Int16(POLLOUT), revents: 0), pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
-        while true {
-            let now = MonotonicClock.nanoseconds()
-            guard now < deadlineNanoseconds else { return nil }
-            let timeout = Int32(min(UInt64(Int32.max), (deadlineNanoseconds - now + 999_999) / 1_000_000))
-            let n = poll(&fds, 2, timeout)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return nil }
-            if fds[1].revents != 0 { return nil }
-            var error: Int32 = 0
-            var length = socklen_t(MemoryLayout<Int32>.size)
-            guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 else { return errno }
-            return error
-        }
+        guard let ready = try? Poll.wait(&fds, deadlineNanoseconds: deadlineNanoseconds), ready > 0, fds[1].revents == 0 else { return nil }
+        var error: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 else { return errno }
+        return error
     }
 
     // MARK: HCI (LE scanning)
@@ -164,16 +156,16 @@ enum Syscalls {
 
     /// Waits up to `timeoutMilliseconds` for the HCI socket; reads one event packet when there is one.
     static func readEvent(_ dd: Int32, into buffer: UnsafeMutableRawBufferPointer, timeoutMilliseconds: Int32) throws(SystemError) -> Int? {
-        var p = pollfd(fd: dd, events: Int16(POLLIN), revents: 0)
-        let n = poll(&p, 1, timeoutMilliseconds)
-        if n < 0 {
-            if errno == EINTR { return nil }
-            throw .last("poll(HCI)")
+        let ready: Int16
+        do {
+            ready = try Poll.wait(dd, events: Int16(POLLIN), deadlineNanoseconds: Poll.deadline(afterMilliseconds: timeoutMilliseconds))
+        } catch {
+            throw SystemError("poll(HCI)", errno: error.errno)
         }
-        if n == 0 { return nil }
-        let got = Glibc.read(dd, buffer.baseAddress, buffer.count)
+        if ready == 0 { return nil }
+        let got = retryingOnInterrupt { Glibc.read(dd, buffer.baseAddress, buffer.count) }
         if got < 0 {
-            if errno == EAGAIN || errno == EINTR { return nil }
+            if errno == EAGAIN { return nil }
             throw .last("read(HCI)")
         }
         return got

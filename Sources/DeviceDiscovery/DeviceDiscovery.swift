@@ -24,7 +24,7 @@ public final class DeviceDiscovery: @unchecked Sendable {
     public let policy: DiscoveryPolicy
     private let stopDoorbell: EventDoorbell
     private let running = Atomic<Bool>(false)
-    private var thread: pthread_t = 0
+    private var thread: JoinableThread?
     private var context: UdevContext?
     private var monitor: UdevMonitor?
     private var handler: (@Sendable (DiscoveryEvent) -> Void)?
@@ -67,16 +67,11 @@ public final class DeviceDiscovery: @unchecked Sendable {
             if let facts = context.facts(syspath: syspath) { consider(action: "add", facts: facts) }
         }
         running.store(true, ordering: .releasing)
-        let retained = Unmanaged.passRetained(self).toOpaque()
-        let rc = pthread_create(&thread, nil, { argument in
-            let discovery = Unmanaged<DeviceDiscovery>.fromOpaque(argument!).takeRetainedValue()
-            discovery.run()
-            return nil
-        }, retained)
-        if rc != 0 {
-            Unmanaged<DeviceDiscovery>.fromOpaque(retained).release()
+        do {
+            thread = try JoinableThread(name: "lockdiag-udev") { [self] in run() }
+        } catch {
             running.store(false, ordering: .releasing)
-            throw .udev(call: "pthread_create", errno: rc)
+            throw .udev(call: "pthread_create", errno: error.errno)
         }
     }
 
@@ -84,7 +79,7 @@ public final class DeviceDiscovery: @unchecked Sendable {
     public func stop() {
         guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
         stopDoorbell.ring()
-        pthread_join(thread, nil)
+        thread?.join()
     }
 
     private func run() {

@@ -352,13 +352,6 @@ public final class JSONRPCClient {
         MonotonicClock.nanoseconds() &+ UInt64(max(0, min(seconds, 1e9)) * 1e9)
     }
 
-    /// Milliseconds left until `deadline`, rounded up so a poll never returns just early.
-    private static func pollTimeout(until deadline: UInt64) -> Int32 {
-        let now = MonotonicClock.nanoseconds()
-        guard deadline > now else { return 0 }
-        return Int32(clamping: (deadline - now + 999_999) / 1_000_000)
-    }
-
     /// Writes the line and its newline, waiting for room until the deadline.
     private func send(_ line: [UInt8], deadline: UInt64) throws(RPCClientError) {
         var bytes = line
@@ -404,13 +397,10 @@ public final class JSONRPCClient {
 
     /// Polls for `events`; false on timeout.
     private func waitFor(_ events: Int16, deadline: UInt64) throws(RPCClientError) -> Bool {
-        while true {
-            var descriptor = pollfd(fd: fd, events: events, revents: 0)
-            let ready = Glibc.poll(&descriptor, 1, Self.pollTimeout(until: deadline))
-            if ready > 0 { return true }
-            if ready == 0 { return false }
-            if errno == EINTR { continue }
-            throw .protocolError("poll failed: \(String(cString: strerror(errno)))")
+        do {
+            return try Poll.wait(fd, events: events, deadlineNanoseconds: deadline) != 0
+        } catch {
+            throw .protocolError("poll failed: \(error.message)")
         }
     }
 

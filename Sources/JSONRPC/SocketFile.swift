@@ -195,17 +195,13 @@ enum SocketFile {
         unlink(path)
     }
 
-    /// Runs `body` with a sockaddr_un for `path` (which must fit; see `checkLength`).
-    static func withUnixAddress<R>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8.prefix(maxPathBytes))
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
+    /// Runs `body` with `path` as a Unix socket address (a file path, never an abstract name),
+    /// or returns -1 with errno ENAMETOOLONG for one `checkLength` would refuse.
+    static func withUnixAddress(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Int32) -> Int32 {
+        guard let address = try? UnixSocketAddress(path, allowingAbstract: false) else {
+            errno = ENAMETOOLONG
+            return -1
         }
-        return withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        return address.withSockaddr(body)
     }
 }

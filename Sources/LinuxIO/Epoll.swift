@@ -126,9 +126,8 @@ public final class EventDoorbell: Sendable {
 
     /// Blocks until rung or `timeoutMilliseconds` pass; returns whether it was rung.
     public func wait(timeoutMilliseconds: Int32) -> Bool {
-        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        let n = retryingOnInterrupt { poll(&p, 1, timeoutMilliseconds) }
-        if n > 0 { drain(); return true }
+        let ready = (try? Poll.wait(fd, events: Int16(POLLIN), deadlineNanoseconds: Poll.deadline(afterMilliseconds: timeoutMilliseconds))) ?? 0
+        if ready != 0 { drain(); return true }
         return false
     }
 

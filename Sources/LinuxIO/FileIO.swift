@@ -78,10 +78,24 @@ public enum FileIO {
             switch try result.get() {
             case .bytes(let n): offset += n
             case .wouldBlock:
-                var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                if retryingOnInterrupt({ poll(&p, 1, timeoutMilliseconds) }) == 0 { throw SystemError("write", errno: ETIMEDOUT) }
+                if try Poll.wait(fd, events: Int16(POLLOUT), deadlineNanoseconds: Poll.deadline(afterMilliseconds: timeoutMilliseconds)) == 0 {
+                    throw SystemError("write", errno: ETIMEDOUT)
+                }
             case .closed: throw SystemError("write", errno: EIO)
             }
+        }
+    }
+
+    /// Every byte up to the end of the file, at most `limit`; nil when there are more.
+    public static func readToEnd(_ fd: Int32, limit: Int, path: String? = nil) throws(SystemError) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16_384)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { raw in retryingOnInterrupt { Glibc.read(fd, raw.baseAddress, raw.count) } }
+            guard count >= 0 else { throw .last("read", path: path) }
+            if count == 0 { return bytes }
+            bytes += chunk[..<count]
+            if bytes.count > limit { return nil }
         }
     }
 

@@ -91,23 +91,9 @@ public enum SeqPacket {
         [EPIPE, ECONNRESET, ENOTCONN, ETIMEDOUT, EHOSTDOWN, EHOSTUNREACH, ECONNABORTED, ENETDOWN, EIO].contains(error.errno)
     }
 
-    /// Builds a `sockaddr_un` for `path` (the Glibc module has no helper) and calls `body` with it.
+    /// Calls `body` with `path` as a Unix socket address.
     public static func withAddress<R>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) throws(SystemError) -> R) throws(SystemError) -> R {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard bytes.count < capacity else {
-            throw SystemError("socket path of \(bytes.count) bytes (at most \(capacity - 1))", errno: ENAMETOOLONG, path: path)
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + 1)
-        return try withUnsafePointer(to: &address) { pointer throws(SystemError) -> R in
-            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { p throws(SystemError) -> R in try body(p, length) }
-        }
+        try UnixSocketAddress(path).withSockaddr(body)
     }
 }
 

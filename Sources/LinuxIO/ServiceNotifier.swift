@@ -45,26 +45,11 @@ public struct ServiceNotifier: Sendable, Equatable {
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw .last("socket", path: socketName) }
         defer { FileIO.close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let abstract = socketName.hasPrefix("@")
-        var name = Array(socketName.utf8)
-        if abstract { name[0] = 0 }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: name)
-            if name.count < raw.count { raw[name.count] = 0 }
-        }
-        // An abstract name is exactly its bytes; a path includes its NUL (unix(7)).
-        let pathOffset = MemoryLayout<sockaddr_un>.offset(of: \sockaddr_un.sun_path)!
-        let length = socklen_t(pathOffset + name.count + (abstract ? 0 : 1))
+        let address = try UnixSocketAddress(socketName)
         let bytes = Array(message.utf8)
         let sent = bytes.withUnsafeBytes { payload in
-            withUnsafePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sockaddrPointer in
-                    retryingOnInterrupt {
-                        sendto(fd, payload.baseAddress, payload.count, Int32(MSG_NOSIGNAL), sockaddrPointer, length)
-                    }
-                }
+            address.withSockaddr { sockaddrPointer, length in
+                retryingOnInterrupt { sendto(fd, payload.baseAddress, payload.count, Int32(MSG_NOSIGNAL), sockaddrPointer, length) }
             }
         }
         guard sent == bytes.count else { throw .last("sendto", path: socketName) }

@@ -45,12 +45,20 @@ public struct SystemError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Runs `body` again while it fails with EINTR; the one place interrupted calls are retried.
+/// Runs `body` again while it fails with EINTR; with `Poll` and `MonotonicClock.sleep`, the one
+/// place interrupted calls are retried.
 @inline(__always)
 public func retryingOnInterrupt<T: BinaryInteger>(_ body: () -> T) -> T {
+    retryingOnInterrupt(while: { true }, body)
+}
+
+/// Runs `body` again while it fails with EINTR and `stillWanted()`: for a call another thread
+/// interrupts on purpose (a signal to cancel it), which returns EINTR to its caller then.
+@inline(__always)
+public func retryingOnInterrupt<T: BinaryInteger>(while stillWanted: () -> Bool, _ body: () -> T) -> T {
     while true {
         let result = body()
-        if result == -1 && Glibc.errno == EINTR { continue }
+        if result == -1 && Glibc.errno == EINTR && stillWanted() { continue }
         return result
     }
 }

@@ -5,7 +5,6 @@ import JSONRPC
 import LinuxIO
 import LockProtocol
 import LockDiagAPI
-import LockSimulator
 import Logging
 import Reports
 import ServiceLifecycle
@@ -15,11 +14,9 @@ public struct DaemonConfiguration: Sendable {
     public var socketPath: String
     public var serialPaths: [String] = []
     public var baudRate: UInt32 = LDP.defaultBaudRate
-    /// `--simulate`: embedded simulated locks, one per scenario, served on ptys.
-    public var simulate: [Scenario] = []
-    public var simulateSeed: UInt64 = 1
-    /// Mean seconds between simulated uses of each embedded lock; nil: never used by itself.
-    public var simulateActivitySeconds: Double? = 3
+    /// Locks composed outside the core and served on serial devices (`--simulate`), polled like
+    /// `serialPaths`; nil for none.
+    public var embeddedLocks: (any EmbeddedLocks)?
     public var loop = PollLoopConfiguration()
     public var diagnosis = DiagnosisConfiguration()
     public var socketMode: UInt32 = 0o660
@@ -47,8 +44,8 @@ public struct DaemonConfiguration: Sendable {
     public init(socketPath: String) { self.socketPath = socketPath }
 }
 
-/// lockdiagd as one service: the poll loop, the hub, the embedded simulators and the socket
-/// server, started in that order and stopped in reverse on graceful shutdown.
+/// lockdiagd as one service: the embedded locks, the poll loop, the hub and the socket server,
+/// started in that order and stopped in reverse on graceful shutdown.
 public final class Daemon: Service {
     public let configuration: DaemonConfiguration
     public let version: String
@@ -71,29 +68,14 @@ public final class Daemon: Service {
         serverConfiguration.socketMode = c.socketMode
         serverConfiguration.outboundHighWaterMarkBytes = c.subscriberBufferBytes
         serverConfiguration.apply(c.security, policy: policy)
-        // The simulator's links go into the socket's directory: it must exist with the server's
-        // mode and group first, not the simulator's.
+        // Embedded locks' links go into the socket's directory: it must exist with the server's
+        // mode and group first, not theirs.
         try serverConfiguration.prepareSocketDirectory()
-        var simulator: SimulatorServer?
         var devicePaths = c.serialPaths
-        if !c.simulate.isEmpty {
-            let directory = (c.socketPath as NSString).deletingLastPathComponent + "/sim-\(getpid())"
-            let interval = c.simulateActivitySeconds.map { UInt64($0 * 1e9) }
-            let configurations = c.simulate.enumerated().map { index, scenario in
-                SimulatorConfiguration(scenario: scenario, seed: c.simulateSeed, index: index, activityIntervalNanoseconds: interval)
-            }
-            let server = try SimulatorServer(configurations: configurations, linkDirectory: directory)
-            try server.start()
-            simulator = server
-            devicePaths += server.devicePaths
-            for (path, scenario) in zip(server.devicePaths, c.simulate) { logger.info("simulated lock '\(scenario)' on \(path)") }
+        if let embedded = c.embeddedLocks {
+            devicePaths += try embedded.start(directory: (c.socketPath as NSString).deletingLastPathComponent)
         }
-        defer {
-            if let simulator {
-                simulator.stop()
-                if let directory = simulator.linkDirectory { try? FileManager.default.removeItem(atPath: directory) }
-            }
-        }
+        defer { c.embeddedLocks?.stop() }
 
         // History and key first: a database the daemon cannot use stops it before any lock is touched.
         let station = try c.historyPath.map { path in try Station.open(database: path, key: c.keyPath, version: version, logger: logger) }

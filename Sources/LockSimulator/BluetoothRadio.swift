@@ -152,10 +152,11 @@ private struct ManagementSocket {
             guard now < deadline else {
                 throw .bluetooth("the kernel did not answer \(opcode.name) on hci\(index) within \(BluetoothRadio.replyTimeoutMilliseconds / 1000) s")
             }
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&p, 1, Int32((deadline - now) / 1_000_000 + 1))
-            if ready < 0 && errno != EINTR { throw .system(.last("poll(management socket)")) }
-            guard ready > 0 else { continue }
+            let ready: Int16
+            do { ready = try Poll.wait(fd, events: Int16(POLLIN), deadlineNanoseconds: deadline) } catch {
+                throw .system(SystemError("poll(management socket)", errno: error.errno))
+            }
+            guard ready != 0 else { continue }
             let n = buffer.withUnsafeMutableBytes { raw in retryingOnInterrupt { Glibc.read(fd, raw.baseAddress, raw.count) } }
             if n < 0 {
                 if errno == EAGAIN { continue }

@@ -103,12 +103,11 @@ public final class FunctionFSLock: Sendable {
                     _ = doorbell.wait(timeoutMilliseconds: 500)
                     continue
                 }
-                while true {
+                // Interrupted with no newer answer (a signal meant for the one before): again.
+                _ = retryingOnInterrupt(while: { state.withLock { $0.generation == generation } }) { () -> Int in
                     var written = answer.bytes.isEmpty ? 0 : answer.bytes.withUnsafeBytes { Glibc.write(inFD, $0.baseAddress, $0.count) }
                     if written >= 0 && answer.bytes.count % answer.packet == 0 { written = Glibc.write(inFD, answer.bytes, 0) }
-                    // Interrupted with no newer answer (a signal meant for the one before): again.
-                    let again = written < 0 && errno == EINTR && state.withLock { $0.generation == generation }
-                    if !again { break }
+                    return written
                 }
                 state.withLock { $0.writing = nil }
             }
@@ -170,8 +169,8 @@ public final class FunctionFSLock: Sendable {
         let configuration = configuration
         let directory = directory
         do throws(SystemError) {
-            _ = try ServerThread { Self.serveEndpointZero(ep0, shared: shared) }
-            _ = try ServerThread { Self.serveExchanges(configuration: configuration, directory: directory, shared: shared) }
+            _ = try JoinableThread(name: "locksim-ffs-ep0") { Self.serveEndpointZero(ep0, shared: shared) }
+            _ = try JoinableThread(name: "locksim-ffs") { Self.serveExchanges(configuration: configuration, directory: directory, shared: shared) }
         } catch {
             throw .system(error)
         }
@@ -187,9 +186,12 @@ public final class FunctionFSLock: Sendable {
     private static func serveEndpointZero(_ ep0: Int32, shared: Shared) {
         var events = [UInt8](repeating: 0, count: 12 * 4)
         while shared.running.load(ordering: .relaxed) {
-            let n = events.withUnsafeMutableBytes { Glibc.read(ep0, $0.baseAddress, $0.count) }
+            // Interrupted when stopping: the loop's condition ends it.
+            let n = events.withUnsafeMutableBytes { raw in
+                retryingOnInterrupt(while: { shared.running.load(ordering: .relaxed) }) { Glibc.read(ep0, raw.baseAddress, raw.count) }
+            }
             if n < 0 {
-                if errno == EINTR || errno == EAGAIN { continue }
+                if errno == EINTR || errno == EAGAIN { continue }  // EINTR: stopping, which the loop checks
                 shared.report("error ep0: read: errno \(errno)")
                 return
             }
@@ -296,7 +298,7 @@ public final class FunctionFSLock: Sendable {
                 }
                 let answers = shared.answers, endpoint = inFD
                 do throws(SystemError) {
-                    _ = try ServerThread { answers.serve(endpoint, running: shared.running) }
+                    _ = try JoinableThread(name: "locksim-ffs-io") { answers.serve(endpoint, running: shared.running) }
                 } catch {
                     shared.report("error cannot start the IN thread: \(error)")
                     return

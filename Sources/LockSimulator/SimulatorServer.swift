@@ -34,7 +34,7 @@ public final class SimulatorServer: Sendable {
     /// Where `lock<N>` symlinks are kept, if anywhere.
     public let linkDirectory: String?
     private let shared: ServerShared
-    private let thread = Mutex<ServerThread?>(nil)
+    private let thread = Mutex<JoinableThread?>(nil)
 
     /// How long a control call waits for the server thread before reporting it stuck.
     static let commandTimeoutMilliseconds: Int32 = 5000
@@ -125,7 +125,7 @@ public final class SimulatorServer: Sendable {
         let listening = listeners
         let openedModules = modulePtys
         do throws(SystemError) {
-            let thread = try ServerThread {
+            let thread = try JoinableThread(name: "locksim-pty") {
                 ServerLoop(configurations: configurations, ptys: opened, listeners: listening, links: links, shared: shared,
                            modulePtys: openedModules).run()
             }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import LinuxIO
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -311,14 +312,5 @@ public struct TrustedKeys: Sendable, Equatable {
 
 /// All of `fd`'s bytes, up to `limit`; nil on a read error or a longer file.
 func readAll(_ fd: Int32, limit: Int) -> [UInt8]? {
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 16_384)
-    while true {
-        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if count < 0 && errno == EINTR { continue }
-        guard count >= 0 else { return nil }
-        if count == 0 { return bytes }
-        bytes += chunk[..<count]
-        if bytes.count > limit { return nil }
-    }
+    (try? FileIO.readToEnd(fd, limit: limit)) ?? nil
 }

@@ -32,7 +32,7 @@ public final class USBContext: @unchecked Sendable {
     private let pollSetChanged = Atomic<Bool>(true)
     private let running = Atomic<Bool>(false)
     private let threadIDValue = Atomic<Int32>(0)
-    private var thread: pthread_t = 0
+    private var thread: JoinableThread?
 
     // Event-thread state.
     private var sessions: [USBSession] = []
@@ -64,14 +64,11 @@ public final class USBContext: @unchecked Sendable {
             Unmanaged<USBContext>.fromOpaque(user).takeUnretainedValue().pollDescriptorsChanged()
         }, userData: Unmanaged.passUnretained(self).toOpaque())
         running.store(true, ordering: .releasing)
-        let retained = Unmanaged.passRetained(self).toOpaque()
-        let rc = pthread_create(&thread, nil, { argument in
-            let context = Unmanaged<USBContext>.fromOpaque(argument!).takeRetainedValue()
-            context.run()
-            return nil
-        }, retained)
-        if rc != 0 {
-            Unmanaged<USBContext>.fromOpaque(retained).release()
+        // Named for `ps -L` and `chrt -p` (and LockDaemon's real-time test).
+        let started: JoinableThread
+        do {
+            started = try JoinableThread(name: "lockdiag-usb") { [self] in run() }
+        } catch {
             running.store(false, ordering: .releasing)
             LibUSB.setPollNotifiers(context, added: nil, removed: nil, userData: nil)
             LibUSB.exit(context)
@@ -79,10 +76,11 @@ public final class USBContext: @unchecked Sendable {
             pollSet.deallocate()
             throw .call("pthread_create", .noMemory, device: "-")
         }
+        thread = started
         if let fifoPriority {
             var parameters = sched_param()
             parameters.sched_priority = fifoPriority
-            let error = pthread_setschedparam(thread, SCHED_FIFO, &parameters)
+            let error = pthread_setschedparam(started.handle, SCHED_FIFO, &parameters)
             if error != 0 { realtimeProblem = "SCHED_FIFO \(fifoPriority) for the USB event thread: \(String(cString: strerror(error)))" }
         }
     }
@@ -100,7 +98,7 @@ public final class USBContext: @unchecked Sendable {
     public func stop() {
         guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
         wake.ring()
-        pthread_join(thread, nil)
+        thread?.join()
         LibUSB.setPollNotifiers(context, added: nil, removed: nil, userData: nil)
         LibUSB.exit(context)
     }
@@ -119,8 +117,6 @@ public final class USBContext: @unchecked Sendable {
     // MARK: - The event thread
 
     private func run() {
-        // Named for `ps -L` and `chrt -p` (and LockDaemon's real-time test).
-        Realtime.nameCurrentThread("lockdiag-usb")
         threadIDValue.store(lockdiag_gettid(), ordering: .releasing)
         while running.load(ordering: .acquiring) {
             cycle(timeoutMilliseconds: -1)

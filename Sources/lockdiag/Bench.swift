@@ -80,8 +80,10 @@ extension LockDiag {
             try perform { () throws(CLIError) in
                 let parsed = try loadPlan(plan)
                 BenchSignals.install()
-                let runner = BenchRunner(plan: parsed, socket: socket, parallel: parallel)
-                let report = try runner.run()
+                let socket = self.socket
+                let runner = BenchRunner(plan: parsed, parallel: parallel, console: BenchTerminal()) { BenchRPCClient(socketPath: socket) }
+                let report: BenchReport
+                do throws(BenchRunError) { report = try runner.run() } catch { throw CLIError(error) }
                 var written: [String] = []
                 if let junit {
                     try write(JUnitWriter.render(report), to: junit)

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LinuxIO
 import LockDiagCLI
 import Synchronization
 
@@ -11,18 +12,8 @@ enum Output {
     static func err(_ text: String) { write(2, text + "\n") }
 
     static func write(_ fd: Int32, _ text: String) {
-        var bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if written > 0 {
-                offset += written
-            } else if written < 0 && errno == EINTR {
-                continue
-            } else {
-                return  // the reader went away; nothing useful left to do with the text
-            }
-        }
+        // A reader that went away (or never reads) leaves nothing useful to do with the text.
+        try? FileIO.writeAll(fd, Array(text.utf8))
     }
 }
 

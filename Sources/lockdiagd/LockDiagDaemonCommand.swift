@@ -339,9 +339,11 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
         configuration.serialRxPaths = serialRx
         configuration.tuyaSchemaDirectories = tuyaSchemas
         configuration.baudRate = baud
-        configuration.simulate = try scenarios()
-        configuration.simulateSeed = simulateSeed
-        configuration.simulateActivitySeconds = simulateActivity > 0 ? simulateActivity : nil
+        let scenarios = try scenarios()
+        if !scenarios.isEmpty {
+            configuration.embeddedLocks = SimulatedLocks(scenarios: scenarios, seed: simulateSeed,
+                                                         activitySeconds: simulateActivity > 0 ? simulateActivity : nil, logger: logger)
+        }
         configuration.loop.pollHz = pollHz
         if realtime {
             var request = RealtimeRequest()

@@ -135,12 +135,10 @@ import Testing
     /// battery once a second; a lock that gains a confirmed fault or goes offline during the
     /// soak fails it.
     @Test func soakFailsALockThatGainsAConfirmedFaultOrGoesOffline() throws {
-        let links = try TemporaryDirectory(prefix: "soak")
-        defer { links.remove() }
-        let sim = try ChildProcess("locksim", ["--pty", "--count", "3", "--link-dir", links.path, "--activity", "0", "--seed", "21"])
-        defer { sim.signal(SIGTERM) }
-        for _ in 0..<3 { #expect(sim.readLine(within: 10) != nil) }
-        let daemon = try DaemonProcess((0..<3).flatMap { ["--serial", links.path + "/lock\($0)"] } + ["--no-discovery"])
+        let locks = try SimulatedPtyLocks(count: 3, ["--activity", "0", "--seed", "21"])
+        defer { locks.stop() }
+        let sim = locks.child
+        let daemon = try DaemonProcess(locks.paths.flatMap { ["--serial", $0] } + ["--no-discovery"])
         defer { #expect(daemon.stop() == 0) }
         let client = JSONRPCClient(socketPath: daemon.socketPath)
         let dir = try TemporaryDirectory(prefix: "benchsoak")

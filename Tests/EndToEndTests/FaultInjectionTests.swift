@@ -9,21 +9,13 @@ import Testing
 /// lock misbehaving as locksim's fault injection makes it. Each test ends with the daemon still
 /// serving and every other lock still polled.
 final class Rack {
-    let links: TemporaryDirectory
-    let sim: ChildProcess
-    let paths: [String]
+    let locks: SimulatedPtyLocks
     let ids: [String]
+    var sim: ChildProcess { locks.child }
+    var paths: [String] { locks.paths }
 
     init(count: Int = 3, seed: Int = 21) throws {
-        links = try TemporaryDirectory(prefix: "rack")
-        sim = try ChildProcess("locksim", ["--pty", "--count", "\(count)", "--scenario", "healthy", "--link-dir", links.path,
-                                           "--activity", "0", "--seed", "\(seed)"])
-        var paths: [String] = []
-        for _ in 0..<count {
-            guard let path = sim.readLine(within: 10) else { throw RackError("locksim printed no path: \(sim.allErrors)") }
-            paths.append(path)
-        }
-        self.paths = paths
+        locks = try SimulatedPtyLocks(count: count, ["--scenario", "healthy", "--activity", "0", "--seed", "\(seed)"])
         // locksim's serials: SIM-<seed, 4 hex digits>-<index, 3 digits>.
         ids = (0..<count).map { String(format: "SIM-%04X-%03d", seed, $0) }
     }
@@ -32,10 +24,7 @@ final class Rack {
 
     /// Sends a stdin command; returns its one-line answer.
     @discardableResult
-    func command(_ line: String) -> String? {
-        sim.send(line)
-        return sim.readLine(within: 10)
-    }
+    func command(_ line: String) -> String? { locks.command(line) }
 
     /// locksim's `commands=` for a lock: RUN_SELFTEST and ACTUATE requests it accepted.
     func commandsAccepted(lock index: Int) -> Int? {
@@ -52,11 +41,7 @@ final class Rack {
         try await TestSupport.wait(upTo: 20, pollEvery: 0.1) { () async throws -> Bool in try devices(client).filter(\.online).count == ids.count }
     }
 
-    deinit {
-        sim.signal(SIGTERM)
-        _ = sim.waitForExit(within: 5)
-        links.remove()
-    }
+    deinit { locks.stop() }
 
     struct RackError: Error, CustomStringConvertible {
         let description: String

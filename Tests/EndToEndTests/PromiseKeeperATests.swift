@@ -16,27 +16,6 @@ func nullPaths(in value: JSONValue, at path: String = "") -> [String] {
     }
 }
 
-/// `locksim --pty` as a real process: `count` simulated locks on ptys, their paths as stable
-/// links in a temporary directory.
-final class SimulatedPtyLocks {
-    let links: TemporaryDirectory
-    let child: ChildProcess
-    let paths: [String]
-
-    init(count: Int = 1, _ arguments: [String]) throws {
-        links = try TemporaryDirectory(prefix: "sim")
-        let child = try ChildProcess("locksim", ["--pty", "--count", "\(count)", "--link-dir", links.path] + arguments)
-        self.child = child
-        paths = try (0..<count).map { _ in try #require(child.readLine(within: 10), "locksim did not start: \(child.allErrors)") }
-    }
-
-    func stop() {
-        child.signal(SIGTERM)
-        _ = child.waitForExit(within: 5)
-        links.remove()
-    }
-}
-
 /// Another process (Python's sqlite3 module) holding a database's write lock (BEGIN
 /// IMMEDIATE) until released: to lockdiagd, a disk that does not take writes.
 final class SQLiteWriteLock {

@@ -69,37 +69,3 @@ import Testing
         if let next = systemd.next(within: 1) { #expect(!next.contains("WATCHDOG=1")) }
     }
 }
-
-/// A datagram socket where systemd's notification socket would be.
-final class NotifySocket {
-    let fd: Int32
-    /// As NOTIFY_SOCKET names it.
-    let name: String
-
-    init(abstract: Bool) throws {
-        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        let tag = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        name = abstract ? "@lockdiag-e2e-\(tag)" : "/tmp/ld-e2e-notify-\(tag)"
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        var bytes = Array(name.utf8)
-        if abstract { bytes[0] = 0 }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in bytes.enumerated() { raw[i] = b } }
-        let length = socklen_t(MemoryLayout<sockaddr_un>.offset(of: \sockaddr_un.sun_path)! + bytes.count + (abstract ? 0 : 1))
-        let rc = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        guard rc == 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
-    }
-
-    func next(within seconds: Double) -> String? {
-        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&p, 1, Int32(seconds * 1000)) > 0 else { return nil }
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let n = recv(fd, &buffer, buffer.count, 0)
-        return n >= 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : nil
-    }
-
-    func close() {
-        Glibc.close(fd)
-        if !name.hasPrefix("@") { unlink(name) }
-    }
-}

@@ -9,11 +9,11 @@ import Testing
 /// cable, hangs the lock and plugs it back while the daemon polls.
 @Suite struct UnplugTests {
     @Test func unplugMidPollMarksOfflineWithALinkFaultAndRecovers() throws {
-        let links = try TemporaryDirectory(prefix: "sim")
-        defer { links.remove() }
-        let sim = try ChildProcess("locksim", ["--pty", "--scenario", "healthy", "--link-dir", links.path, "--activity", "0.5", "--seed", "9"])
-        let path = try #require(sim.readLine(within: 10))
-        #expect(path == links.path + "/lock0")
+        let locks = try SimulatedPtyLocks(["--scenario", "healthy", "--activity", "0.5", "--seed", "9"])
+        defer { locks.stop() }
+        let sim = locks.child
+        let path = locks.paths[0]
+        #expect(path == locks.links.path + "/lock0")
         let daemon = try DaemonProcess(["--serial", path])
         defer { #expect(daemon.stop() == 0) }
         let client = JSONRPCClient(socketPath: daemon.socketPath)

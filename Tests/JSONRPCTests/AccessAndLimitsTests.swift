@@ -85,7 +85,7 @@ import Testing
     }
 
     @Test func theSocketAndTheDirectoriesItNeedsGetTheConfiguredGroup() async throws {
-        let parent = TemporaryDirectory()
+        let parent = try TemporaryDirectory(prefix: "jrpc")
         defer { parent.remove() }
         let path = parent.path + "/run/d.sock"
         // Root may give any group; others only one of their own.
@@ -167,7 +167,7 @@ import Testing
     }
 
     @Test func theEventLoopProbeAnswersWhileServingAndNotAfter() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "jrpc")
         defer { directory.remove() }
         let server = JSONRPCServer(configuration: .init(socketPath: directory.socketPath), handler: makeTestHandler(Probe()))
         #expect(server.eventLoopResponds(within: 1) == nil)

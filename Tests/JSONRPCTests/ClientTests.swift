@@ -9,7 +9,7 @@ import Testing
 
 @Suite struct ClientTests {
     @Test func unreachableDaemonSaysHowToStartIt() throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "jrpc")
         defer { directory.remove() }
         let client = JSONRPCClient(socketPath: directory.socketPath)
         do {
@@ -30,7 +30,7 @@ import Testing
     }
 
     @Test func staleSocketIsUnreachable() throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "jrpc")
         defer { directory.remove() }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         #expect(SocketFile.withUnixAddress(directory.socketPath) { bind(fd, $0, $1) } == 0)
@@ -172,7 +172,7 @@ import Testing
     }
 
     @Test func sendTimeoutDropsTheConnectionAndTheNextCallReconnects() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "jrpc")
         defer { directory.remove() }
         // A listener that never accepts or reads: connections wait in its backlog and their
         // bytes fill the kernel buffers.
@@ -201,7 +201,7 @@ import Testing
     }
 
     @Test func serverStoppingIsConnectionClosed() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "jrpc")
         defer { directory.remove() }
         let path = directory.socketPath
         let server = JSONRPCServer(configuration: .init(socketPath: path), handler: makeTestHandler(Probe()))

@@ -27,24 +27,6 @@ struct TestTimeout: Error, CustomStringConvertible {
     var description: String { "timed out waiting for \(what)" }
 }
 
-/// A fresh directory under /tmp, short enough for a socket path (sun_path is 108 bytes).
-struct TemporaryDirectory: Sendable {
-    let path: String
-
-    init() {
-        var template = Array("/tmp/jrpc-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        precondition(made != nil, "mkdtemp failed")
-        path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    var socketPath: String { path + "/d.sock" }
-
-    func remove() {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-}
-
 /// A latch that slow test handlers wait on until the test opens it.
 final class Gate: Sendable {
     private let state = Mutex<(isOpen: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
@@ -192,7 +174,7 @@ func withServer(
     configure: (inout JSONRPCServer.Configuration) -> Void = { _ in },
     _ body: (JSONRPCServer, Probe) async throws -> Void
 ) async throws {
-    let directory = TemporaryDirectory()
+    let directory = try TemporaryDirectory(prefix: "jrpc")
     defer { directory.remove() }
     var configuration = JSONRPCServer.Configuration(socketPath: directory.socketPath)
     configure(&configuration)

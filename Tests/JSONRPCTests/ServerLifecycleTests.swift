@@ -10,7 +10,7 @@ import Testing
 /// The socket file, connections, limits, notifications and shutdown.
 @Suite struct ServerLifecycleTests {
     @Test func socketFileAndDirectoryModes() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "jrpc")
         defer { directory.remove() }
         let path = directory.path + "/run/lockdiag/d.sock"
         let server = JSONRPCServer(configuration: .init(socketPath: path), handler: makeTestHandler(Probe()))
@@ -28,7 +28,7 @@ import Testing
     }
 
     @Test func customModes() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "jrpc")
         defer { directory.remove() }
         var configuration = JSONRPCServer.Configuration(socketPath: directory.path + "/x/d.sock")
         configuration.socketMode = 0o600
@@ -42,7 +42,7 @@ import Testing
     }
 
     @Test func staleSocketFileIsReplaced() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "jrpc")
         defer { directory.remove() }
         let path = directory.socketPath
         // What a crashed server leaves: a bound socket file with nobody listening.
@@ -77,7 +77,7 @@ import Testing
     }
 
     @Test func refusesAPathThatIsNotASocket() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "jrpc")
         defer { directory.remove() }
         let path = directory.socketPath
         #expect(FileManager.default.createFile(atPath: path, contents: Data("keep me".utf8)))
@@ -193,7 +193,7 @@ import Testing
     }
 
     @Test func gracefulStopFinishesInFlightRequests() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "jrpc")
         defer { directory.remove() }
         let probe = Probe()
         let path = directory.socketPath
@@ -220,7 +220,7 @@ import Testing
     }
 
     @Test func stopClosesStuckRequestsAfterTheGracePeriod() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory(prefix: "jrpc")
         defer { directory.remove() }
         let probe = Probe()
         var configuration = JSONRPCServer.Configuration(socketPath: directory.socketPath)

@@ -220,9 +220,9 @@ final class ScriptedDevice: Sendable {
 /// The sd_notify side, against a real AF_UNIX datagram socket standing in for systemd.
 @Suite struct ServiceManagerLinkTests {
     @Test func keepAlivesStopWhileSomethingStallsAndResumeAfter() throws {
-        let receiver = try DatagramReceiver()
+        let receiver = try NotifySocket()
         defer { receiver.close() }
-        let link = ServiceManagerLink(notifier: try #require(ServiceNotifier(socketName: receiver.path)), watchdogMicroseconds: 100_000,
+        let link = ServiceManagerLink(notifier: try #require(ServiceNotifier(socketName: receiver.name)), watchdogMicroseconds: 100_000,
                                       logger: Logger(label: "test"))
         #expect(link.pingIntervalSeconds == 0.05)
         let counter = Atomic<UInt64>(0)
@@ -262,49 +262,15 @@ final class ScriptedDevice: Sendable {
     }
 
     @Test func anExtraCheckCanWithholdTheKeepAlive() throws {
-        let receiver = try DatagramReceiver()
+        let receiver = try NotifySocket()
         defer { receiver.close() }
-        let link = ServiceManagerLink(notifier: try #require(ServiceNotifier(socketName: receiver.path)), watchdogMicroseconds: 100_000,
+        let link = ServiceManagerLink(notifier: try #require(ServiceNotifier(socketName: receiver.name)), watchdogMicroseconds: 100_000,
                                       logger: Logger(label: "test"))
         let counter = Atomic<UInt64>(0)
         link.startKeepAlive(progress: { [("hub", counter.add(1, ordering: .relaxed).newValue)] },
                             check: { "the socket server's event loop did not answer within 1 s" }, status: { "x" })
         defer { link.stopKeepAlive() }
         #expect(receiver.next() == "STATUS=stalled: the socket server's event loop did not answer within 1 s")
-    }
-}
-
-/// A bound AF_UNIX datagram socket, as systemd's notification socket is.
-final class DatagramReceiver {
-    let fd: Int32
-    let path: String
-
-    init(abstract: Bool = false) throws {
-        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        path = abstract ? "@lockdiag-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))" : "/tmp/ld-notify-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        var name = Array(path.utf8)
-        if abstract { name[0] = 0 }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in name.enumerated() { raw[i] = b } }
-        let offset = MemoryLayout<sockaddr_un>.offset(of: \sockaddr_un.sun_path)!
-        let length = socklen_t(offset + name.count + (abstract ? 0 : 1))
-        let rc = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        guard rc == 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
-    }
-
-    /// The next datagram, or nil when none comes within `seconds`.
-    func next(within seconds: Double = 5) -> String? {
-        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&p, 1, Int32(seconds * 1000)) > 0 else { return nil }
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let n = recv(fd, &buffer, buffer.count, 0)
-        return n >= 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : nil
-    }
-
-    func close() {
-        Glibc.close(fd)
-        if !path.hasPrefix("@") { unlink(path) }
     }
 }
 

@@ -170,19 +170,6 @@ final class OutputStream: @unchecked Sendable {
     }
 }
 
-/// A temporary directory with a short path (Unix socket paths are limited to 108 bytes).
-public struct TemporaryDirectory {
-    public let path: String
-
-    public init(prefix: String = "ld") throws {
-        var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
-        path = String(cString: made)
-    }
-
-    public func remove() { try? FileManager.default.removeItem(atPath: path) }
-}
-
 /// lockdiagd running as a real process on a temporary socket.
 public final class DaemonProcess {
     public let child: ChildProcess

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import LinuxIO
+import LockDiagTestSupport
 import LockProtocol
 import LockSimulator
 import Testing

@@ -92,6 +92,7 @@ public final class HistoryRecorder: Sendable {
         guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
         prune()
         let thread = Thread { [self] in
+            Realtime.nameCurrentThread("lockdiag-hist")
             var nextPrune = MonotonicClock.nanoseconds() + UInt64(Self.pruneIntervalSeconds * 1e9)
             while running.load(ordering: .acquiring) {
                 let now = MonotonicClock.nanoseconds()

@@ -209,10 +209,10 @@ public final class Hub: Sendable {
     public func start() {
         guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let thread = Thread { [self] in
+            Realtime.nameCurrentThread("lockdiag-hub")
             run()
             finished.signal()
         }
-        thread.name = "lockdiag-hub"
         thread.start()
     }
 

@@ -173,6 +173,7 @@ public final class PollLoop: @unchecked Sendable {
     // MARK: - The loop thread
 
     private func run() {
+        Realtime.nameCurrentThread("lockdiag-poll")
         loopThreadID.store(lockdiag_gettid(), ordering: .releasing)
         applyRealtime()
         do {

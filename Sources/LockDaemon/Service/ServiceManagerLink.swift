@@ -68,6 +68,7 @@ public final class ServiceManagerLink: Sendable {
         let interval = pingIntervalSeconds
         let watchdog = watchdogMicroseconds != nil
         let thread = Thread { [self] in
+            Realtime.nameCurrentThread("lockdiag-wdog")
             var previous = progress()
             var unhealthy: String?
             while wake.wait(timeout: .now() + interval) == .timedOut {

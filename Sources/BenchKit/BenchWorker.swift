@@ -1,6 +1,4 @@
-import BenchKit
 import Foundation
-import JSONRPC
 import LockDiagAPI
 import LockDiagCLI
 
@@ -18,18 +16,20 @@ final class BenchWorker {
     let runner: BenchRunner
     let path: String
     let plan: Plan
-    let client: JSONRPCClient
+    let client: any BenchClient
+    let timings: BenchTimings
     var id: String
     var result: LockResult
     /// Set once the lock (or the daemon) has gone: the reason every later step carries.
     var gone: String?
     var failed = false
 
-    init(runner: BenchRunner, path: String) {
+    init(runner: BenchRunner, path: String, client: any BenchClient) {
         self.runner = runner
         self.path = path
+        self.client = client
         plan = runner.plan
-        client = JSONRPCClient(socketPath: runner.socket)
+        timings = runner.timings
         result = runner.shared.withLock { $0.workers[path]!.result }
         id = result.id
     }
@@ -148,8 +148,10 @@ final class BenchWorker {
             // (docs/bench.md): the rig asks nothing at each lock.
             for kind in kinds {
                 try checkStop("before the \(kind.rawValue) self-test")
-                let run: TestRun = try callRetryingBusy(APIMethod.testsRun, TestsRunParams(device: id, test: kind, confirm: kind.actuates ? true : nil),
-                                                        timeout: BenchRunner.testTimeoutSeconds)
+                let params = TestsRunParams(device: id, test: kind, confirm: kind.actuates ? true : nil)
+                let run = try callRetryingBusy(APIMethod.testsRun, timeout: timings.testTimeoutSeconds) { client, timeout throws(BenchCallError) in
+                    try client.runTest(params, timeoutSeconds: timeout)
+                }
                 let outcome = Evaluate.selfTests(run, limits: step.limits, origin: origin(out, context: kind.rawValue))
                 merge(outcome, into: &out)
                 out.log.append("\(kind.rawValue) self-test: \(run.verdict.rawValue) in \(run.durationMilliseconds) ms")
@@ -179,7 +181,7 @@ final class BenchWorker {
             let end = monotonicSeconds() + seconds
             let interval = Step.soakReadingIntervalSeconds(seconds)
             while monotonicSeconds() < end {
-                let status: DeviceStatus = try call(APIMethod.deviceStatus, DeviceParams(device: id))
+                let status = try status()
                 if !status.online { _ = try requireOnline(try device()) }
                 // A lock that reports no voltage (Tuya, GATT) has no battery_mv measurement, not a 0.
                 if let millivolts = status.battery.voltageMillivolts {
@@ -198,9 +200,6 @@ final class BenchWorker {
         }
     }
 
-    /// How long a bolt that is moving (someone using the lock) is waited for before a move.
-    static let settleSeconds = 10.0
-
     /// Moves made again at most when someone else's actuation keeps getting in first.
     static let maxMoveAttempts = 4
 
@@ -211,7 +210,7 @@ final class BenchWorker {
     /// lock): it started from wherever that one left the bolt, so it is recorded without limits
     /// and made again.
     private func moveFromKnownEnd(cycle: Int, limits: Limits, into out: inout StepResult) throws(StepAbort) -> ActuateResult {
-        let deadline = monotonicSeconds() + Self.settleSeconds
+        let deadline = monotonicSeconds() + timings.settleSeconds
         var homed = false
         var attempts = 0
         while true {
@@ -228,7 +227,10 @@ final class BenchWorker {
             if !measured { out.log.append("cycle \(cycle): the bolt is \(status.lock), so it is first moved home (\(direction.rawValue), not measured)") }
             let moved: ActuateResult
             do {
-                moved = try call(APIMethod.deviceActuate, ActuateParams(device: id, direction: direction), timeout: BenchRunner.callTimeoutSeconds + 15)
+                let params = ActuateParams(device: id, direction: direction)
+                moved = try call(APIMethod.deviceActuate, timeout: timings.callTimeoutSeconds + 15) { client, timeout throws(BenchCallError) in
+                    try client.actuate(params, timeoutSeconds: timeout)
+                }
             } catch where error.reason.contains("busy") && !error.gone && monotonicSeconds() < deadline {
                 try pause(0.3, step: "waiting for the busy lock")
                 continue
@@ -261,14 +263,14 @@ final class BenchWorker {
     /// never a reading from before or during the last move.
     private func settledStatus() throws(StepAbort) -> DeviceStatus {
         let since = Int64(Date().timeIntervalSince1970 * 1000)
-        let deadline = monotonicSeconds() + Self.settleSeconds
+        let deadline = monotonicSeconds() + timings.settleSeconds
         while true {
-            let status: DeviceStatus = try call(APIMethod.deviceStatus, DeviceParams(device: id))
+            let status = try status()
             if !status.online { _ = try requireOnline(try device()) }
             let fresh = status.updatedAt.flatMap(APITime.parse).map { $0 >= since } ?? false
             if fresh && BoltMoves.isSettled(bolt: status.lock, motor: status.motor.state) { return status }
             guard monotonicSeconds() < deadline else {
-                throw StepAbort(reason: "the bolt of \(id) did not come to rest within \(Int(Self.settleSeconds)) s (it is \(status.lock), "
+                throw StepAbort(reason: "the bolt of \(id) did not come to rest within \(Int(timings.settleSeconds)) s (it is \(status.lock), "
                                 + "motor \(status.motor.state)) — is someone using the lock?")
             }
             try pause(0.05, step: "waiting for the bolt to come to rest")
@@ -303,8 +305,8 @@ final class BenchWorker {
     /// The lock as lockdiagd lists it now: by its id, or, when that id is gone (it was the path
     /// and the lock has identified itself since), by its path; the worker takes its new id.
     private func device() throws(StepAbort) -> DeviceSummary? {
-        let list: DevicesList = try call(APIMethod.devicesList, Optional<DeviceParams>.none)
-        guard let found = list.devices.first(where: { $0.id == id }) ?? list.devices.first(where: { $0.path == path }) else { return nil }
+        let devices = try call(APIMethod.devicesList) { client, timeout throws(BenchCallError) in try client.devices(timeoutSeconds: timeout) }
+        guard let found = devices.first(where: { $0.id == id }) ?? devices.first(where: { $0.path == path }) else { return nil }
         if found.id != id {
             id = found.id
             result.id = found.id
@@ -313,13 +315,9 @@ final class BenchWorker {
         return found
     }
 
-    /// A lock whose link went down is gone at once; one that is only slow to answer (shown
-    /// `unresponsive` after 2 s of silence, e.g. on a loaded machine) gets a few seconds more.
-    static let unresponsiveGraceSeconds = 5.0
-
     private func requireOnline(_ first: DeviceSummary?) throws(StepAbort) -> DeviceSummary {
         var d = first
-        let until = monotonicSeconds() + Self.unresponsiveGraceSeconds
+        let until = monotonicSeconds() + timings.unresponsiveGraceSeconds
         while true {
             guard let current = d else { throw goneError() }
             if current.online { return current }
@@ -330,47 +328,49 @@ final class BenchWorker {
     }
 
     private func faults() throws(StepAbort) -> [Fault] {
-        let list: FaultsList = try call(APIMethod.faultsList, FaultsListParams(device: id))
-        return list.faults
+        let id = self.id
+        return try call(APIMethod.faultsList) { client, timeout throws(BenchCallError) in try client.faults(device: id, timeoutSeconds: timeout) }
+    }
+
+    private func status() throws(StepAbort) -> DeviceStatus {
+        let id = self.id
+        return try call(APIMethod.deviceStatus) { client, timeout throws(BenchCallError) in try client.status(device: id, timeoutSeconds: timeout) }
     }
 
     private func goneError() -> StepAbort {
         StepAbort(reason: "\(id) went offline at \(clockTime()) — check its cable and power; the other locks carry on", gone: true)
     }
 
-    private func call<T: Decodable>(_ method: String, _ params: (some Encodable)?, timeout: Double = BenchRunner.callTimeoutSeconds)
-        throws(StepAbort) -> T {
-        let encoded: JSONValue?
-        do { encoded = try params.map { try JSONValue(encoding: $0) } } catch { throw StepAbort(reason: "cannot encode \(method): \(error)") }
-        let raw: JSONValue
-        do throws(RPCClientError) {
-            raw = try client.call(method, params: encoded, timeoutSeconds: timeout)
+    /// One call on this worker's connection, its failure as the step's: a lock that is gone ends
+    /// this lock's run, a daemon that is gone every lock's.
+    private func call<T>(_ method: String, timeout: Double? = nil,
+                         _ body: (any BenchClient, Double) throws(BenchCallError) -> T) throws(StepAbort) -> T {
+        let timeout = timeout ?? timings.callTimeoutSeconds
+        do {
+            return try body(client, timeout)
         } catch {
             switch error {
-            case .remote(let remote) where remote.code == RPCError.Code.deviceOffline || remote.code == RPCError.Code.unknownDevice:
+            case .lockGone:
                 throw goneError()
-            case .remote(let remote):
-                throw StepAbort(reason: DisplayText.safe(remote.message))
-            case .daemonUnreachable, .connectionClosed:
-                throw StepAbort(reason: DisplayText.safe("lockdiagd went away: \(error.description)"), gone: true)
+            case .refused(let message), .unexpected(let message):
+                throw StepAbort(reason: DisplayText.safe(message))
+            case .daemonUnreachable(let message), .connectionLost(let message):
+                throw StepAbort(reason: DisplayText.safe("lockdiagd went away: \(message)"), gone: true)
             case .timeout:
                 throw StepAbort(reason: "no reply from lockdiagd to \(method) within \(Int(timeout)) s")
-            case .protocolError:
-                throw StepAbort(reason: DisplayText.safe(error.description))
             }
-        }
-        do { return try raw.displaySafe.decode(as: T.self) } catch {
-            throw StepAbort(reason: DisplayText.safe("unexpected result from lockdiagd for \(method): \(error) — are lockdiag and lockdiagd the same version?"))
         }
     }
 
-    /// A lock in use answers BUSY for about a second; wait up to 10 s before giving up. One
-    /// the daemon calls offline is given the grace of `requireOnline` unless its link is down.
-    private func callRetryingBusy<T: Decodable>(_ method: String, _ params: some Encodable, timeout: Double) throws(StepAbort) -> T {
-        let deadline = monotonicSeconds() + 10
+    /// A lock in use answers BUSY for about a second; wait up to `busyRetrySeconds` before
+    /// giving up. One the daemon calls offline is given the grace of `requireOnline` unless its
+    /// link is down.
+    private func callRetryingBusy<T>(_ method: String, timeout: Double,
+                                     _ body: (any BenchClient, Double) throws(BenchCallError) -> T) throws(StepAbort) -> T {
+        let deadline = monotonicSeconds() + timings.busyRetrySeconds
         while true {
             do {
-                return try call(method, params, timeout: timeout)
+                return try call(method, timeout: timeout, body)
             } catch where error.reason.contains("busy") && !error.gone && monotonicSeconds() < deadline {
                 try pause(0.3, step: "waiting for the busy lock")
             } catch where error.gone && error.reason.hasPrefix("\(id) went offline") && monotonicSeconds() < deadline {

@@ -1,27 +1,29 @@
-import BenchKit
 import Foundation
-import JSONRPC
-import LockDiagAPI
 import LinuxIO
+import LockDiagAPI
 import LockDiagCLI
 import Synchronization
 
+/// Why a run did not start: lockdiagd could not be asked, or the plan's locks are not there.
+public enum BenchRunError: Error, Sendable, Equatable {
+    /// Listing the locks failed.
+    case daemon(BenchCallError)
+    /// No lock, or more than one for an id, matches the plan; the message says what to do.
+    case selection(String)
+}
+
 /// Runs a plan: finds the locks, runs one worker thread per lock (each with its own connection
 /// to lockdiagd, at most `parallel` at once), shows progress, admits late locks, and on a stop
-/// signal lets running actuations finish before it hands back the partial report.
-final class BenchRunner: Sendable {
-    let plan: Plan
-    let socket: String
+/// request lets running actuations finish before it hands back the partial report.
+public final class BenchRunner: Sendable {
+    public let plan: Plan
     let parallel: Int?
-    /// Set on Ctrl-C/SIGTERM: workers start nothing new.
+    let connect: @Sendable () -> any BenchClient
+    let console: any BenchConsole
+    public let timings: BenchTimings
+    /// Set on a stop request: workers start nothing new.
     let stopping = Atomic<Bool>(false)
     let shared = Mutex(Shared())
-    let live: Bool
-
-    /// How long a stopped run waits for running actuations and self-tests to come back.
-    static let stopGraceSeconds = 40.0
-    static let callTimeoutSeconds = 15.0
-    static let testTimeoutSeconds = 60.0
 
     struct Shared: Sendable {
         var workers: [String: WorkerState] = [:]  // by device path
@@ -38,60 +40,64 @@ final class BenchRunner: Sendable {
         var current: StepResult?
     }
 
-    init(plan: Plan, socket: String, parallel: Int?) {
+    /// `connect` makes a connection to lockdiagd (it may connect on its first call); the
+    /// runner makes one for itself and one per lock.
+    public init(plan: Plan, parallel: Int?, timings: BenchTimings = BenchTimings(), console: any BenchConsole,
+                connect: @escaping @Sendable () -> any BenchClient) {
         self.plan = plan
-        self.socket = socket
         self.parallel = parallel
-        live = Terminal.stdoutIsTerminal
+        self.timings = timings
+        self.console = console
+        self.connect = connect
     }
 
-    var stopRequested: Bool { stopping.load(ordering: .relaxed) }
+    /// A worker sees a stop request at once, not only once the run loop has.
+    var stopRequested: Bool { stopping.load(ordering: .relaxed) || console.stopRequests > 0 }
 
     // MARK: The run
 
-    func run() throws(CLIError) -> BenchReport {
+    public func run() throws(BenchRunError) -> BenchReport {
         let startedWall = Date()
         let started = monotonicSeconds()
-        let client = JSONRPCClient(socketPath: socket)
-        do throws(RPCClientError) { try client.connect() } catch { throw CLIError(error) }
-        var devices = try listDevices(client)
+        let client = connect()
+        var devices: [DeviceSummary]
+        do { devices = try listDevices(client) } catch { throw .daemon(error) }
 
         let attachWindow: Double
         if case .waitForAttach(let timeout)? = plan.steps.first?.action { attachWindow = timeout } else { attachWindow = 0 }
         let limit = parallel ?? plan.parallel ?? 256
         if plan.steps.contains(where: \.movesBolt) {
-            Output.err("lockdiag: this plan moves the bolt of every lock it runs on — keep hands and doors clear; Ctrl-C stops safely")
+            console.warning("this plan moves the bolt of every lock it runs on — keep hands and doors clear; Ctrl-C stops safely")
         }
         if let (name, candidates) = plan.selection.ambiguous(among: devices).first {
             let list = candidates.map { "\($0.id) (\($0.transport) \($0.path))" }.joined(separator: ", ")
-            throw CLIError(status: .deviceProblem,
-                           message: DisplayText.safe("the plan's 'ids' entry '\(name)' names \(candidates.count) locks: \(list) — "
-                                                     + "give the id of the one you mean (`lockdiag list`); nothing was run"))
+            throw .selection(DisplayText.safe("the plan's 'ids' entry '\(name)' names \(candidates.count) locks: \(list) — "
+                                              + "give the id of the one you mean (`lockdiag list`); nothing was run"))
         }
         var initial = devices.filter { plan.selection.matches($0, among: devices) }
         if initial.isEmpty && attachWindow == 0 && !plan.selection.joinLate {
             let known = devices.map { "\($0.id) (\($0.model ?? "not identified"))" }.joined(separator: ", ")
-            throw CLIError(status: .deviceProblem,
-                           message: "no lock matches the plan's 'locks' (\(describeSelection())); lockdiagd knows: \(known.isEmpty ? "none" : known)")
+            throw .selection("no lock matches the plan's 'locks' (\(describeSelection())); lockdiagd knows: \(known.isEmpty ? "none" : known)")
         }
         initial.sort { $0.id < $1.id }
         for device in initial { admit(device, late: false) }
-        if !live { Output.out("bench: '\(plan.name)' on \(initial.count) lock\(initial.count == 1 ? "" : "s"), \(plan.steps.count) steps") }
+        let live = console.isLive
+        if !live { console.event("bench: '\(plan.name)' on \(initial.count) lock\(initial.count == 1 ? "" : "s"), \(plan.steps.count) steps") }
 
-        let screen = live ? LiveBlock() : nil
         var lastList = monotonicSeconds()
         var stopAt: Double?
         var lastDraw = 0.0
         while true {
             let now = monotonicSeconds()
-            if StopSignals.received && stopAt == nil {
+            let stopRequests = console.stopRequests
+            if stopRequests > 0 && stopAt == nil {
                 stopAt = now
                 stopping.store(true, ordering: .relaxed)
-                let message = "stopping: no new actuation or self-test; waiting for the running ones to finish (up to \(Int(Self.stopGraceSeconds)) s)…"
-                if let screen { screen.draw(progressLines(), log: [message]) } else { Output.err("lockdiag: " + message) }
+                let message = "stopping: no new actuation or self-test; waiting for the running ones to finish (up to \(Int(timings.stopGraceSeconds)) s)…"
+                if live { console.draw(progressRows(), log: [message]) } else { console.warning(message) }
             }
             // Locks that appear: in the attach window they are part of the run; later, only if the plan says so.
-            if stopAt == nil, now - lastList >= 0.5 {
+            if stopAt == nil, now - lastList >= timings.listIntervalSeconds {
                 lastList = now
                 if let fresh = try? listDevices(client) {
                     devices = fresh
@@ -103,8 +109,8 @@ final class BenchRunner: Sendable {
             }
             startQueued(limit: limit)
             let allDone = shared.withLock { s in s.workers.values.allSatisfy(\.done) }
-            if let screen, now - lastDraw >= 0.1 {
-                screen.draw(progressLines(), log: [])
+            if live, now - lastDraw >= 0.1 {
+                console.draw(progressRows(), log: [])
                 lastDraw = now
             }
             // In the attach window the run waits for the locks it expects (or, expecting no
@@ -112,12 +118,12 @@ final class BenchRunner: Sendable {
             let waitingForLocks = now - started < attachWindow
                 && (plan.selection.expect.map { attachedCount() < $0 } ?? hasNothing())
             if allDone && (stopAt != nil || !waitingForLocks) { break }
-            if let stopAt, now - stopAt > Self.stopGraceSeconds || BenchSignals.count > 1 { break }
+            if let stopAt, now - stopAt > timings.stopGraceSeconds || stopRequests > 1 { break }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        if let screen {
-            screen.draw(progressLines(), log: [])
-            screen.finish()
+        if live {
+            console.draw(progressRows(), log: [])
+            console.finish()
         }
         var locks = shared.withLock { s in s.order.map { path in finalResult(s.workers[path]!) } }
         if let expected = plan.selection.expect, locks.count < expected {
@@ -147,12 +153,8 @@ final class BenchRunner: Sendable {
         return LockResult(id: "missing-locks", startedAt: isoTime(startedAt), durationSeconds: attachWindow, steps: [step])
     }
 
-    private func listDevices(_ client: JSONRPCClient) throws(CLIError) -> [DeviceSummary] {
-        let raw: JSONValue
-        do throws(RPCClientError) { raw = try client.call(APIMethod.devicesList, timeoutSeconds: Self.callTimeoutSeconds) } catch {
-            throw CLIError(error)
-        }
-        return try Session.decode(raw, as: DevicesList.self, method: APIMethod.devicesList).devices
+    private func listDevices(_ client: any BenchClient) throws(BenchCallError) -> [DeviceSummary] {
+        try client.devices(timeoutSeconds: timings.callTimeoutSeconds)
     }
 
     private func isKnown(_ device: DeviceSummary) -> Bool { shared.withLock { $0.workers[device.path] != nil } }
@@ -184,7 +186,7 @@ final class BenchRunner: Sendable {
             let thread = Thread { [self] in
                 // "bench-" and the path's tail, as Linux keeps 15 bytes.
                 Realtime.nameCurrentThread("bench-" + String(decoding: path.utf8.suffix(9), as: UTF8.self))
-                let worker = BenchWorker(runner: self, path: path)
+                let worker = BenchWorker(runner: self, path: path, client: connect())
                 worker.run()
                 shared.withLock { s in
                     s.workers[path]!.done = true
@@ -195,13 +197,8 @@ final class BenchRunner: Sendable {
         }
     }
 
-    private func progressLines() -> [String] {
-        let style = Terminal.style(json: false)
-        let rows = shared.withLock { s in s.order.map { s.workers[$0]!.progress } }
-        let width = rows.map { VisibleText.width($0.lock) }.max() ?? 0
-        let columns = Terminal.columns() - 1
-        return rows.map { VisibleText.truncate($0.line(idWidth: width, style: style), to: columns) }
-    }
+    /// One row per lock, in the order they were admitted.
+    public func progressRows() -> [LockProgress] { shared.withLock { s in s.order.map { s.workers[$0]!.progress } } }
 
     /// A worker's result as it stands; a step still running at the end of the grace period
     /// becomes an error, and the steps after it are skipped.
@@ -211,7 +208,7 @@ final class BenchRunner: Sendable {
         let plannedCount = state.progress.stepCount
         if var current = state.current {
             current.verdict = .error
-            current.reason = "\(BenchReport.interruptedPrefix) while this step ran; its result did not come back within \(Int(Self.stopGraceSeconds)) s"
+            current.reason = "\(BenchReport.interruptedPrefix) while this step ran; its result did not come back within \(Int(timings.stopGraceSeconds)) s"
             result.steps.append(current)
         }
         return result.withRemainingSkipped(plannedCount: plannedCount, reason: "\(BenchReport.interruptedPrefix) (Ctrl-C) before this step ran",
@@ -221,8 +218,8 @@ final class BenchRunner: Sendable {
     // MARK: Reporting from workers
 
     func note(_ lock: String, _ text: String) {
-        guard !live else { return }
-        Output.out("\(clockTime()) \(lock): \(text)")
+        guard !console.isLive else { return }
+        console.event("\(clockTime()) \(lock): \(text)")
     }
 
     func update(_ path: String, _ body: (inout WorkerState) -> Void) { shared.withLock { s in body(&s.workers[path]!) } }
@@ -253,3 +250,6 @@ func clockTime() -> String {
     f.dateFormat = "HH:mm:ss"
     return f.string(from: Date())
 }
+
+/// Seconds on the monotonic clock.
+func monotonicSeconds() -> Double { Double(MonotonicClock.nanoseconds()) / 1e9 }

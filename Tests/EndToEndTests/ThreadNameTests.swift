@@ -1,0 +1,37 @@
+import Foundation
+import Glibc
+import LockDiagTestSupport
+import Testing
+
+/// Every thread lockdiagd starts carries its name (at most 15 bytes, as Linux keeps), so `ps -L`,
+/// `top -H` and `perf` show what is what: read from /proc of a real daemon process.
+@Suite struct ThreadNameTests {
+    /// The names of the process's threads, from /proc/PID/task/*/comm.
+    static func threadNames(pid: Int32) -> [String] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.compactMap { task in
+            (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/comm", encoding: .utf8))?.trimmingCharacters(in: .newlines)
+        }
+    }
+
+    @Test func theDaemonsThreadsAreNamed() throws {
+        let systemd = try NotifySocket(abstract: false)
+        defer { systemd.close() }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        // A watchdog (WATCHDOG_USEC) for its thread, a database for the history writer's, and
+        // discovery (on by default) for udev's.
+        let daemon = try ChildProcess("lockdiagd", ["--simulate", "healthy", "--simulate-activity", "0", "--socket", directory.path + "/l.sock",
+                                                    "--db", directory.path + "/h.sqlite"],
+                                      environment: ["NOTIFY_SOCKET": systemd.name, "WATCHDOG_USEC": "2000000"])
+        defer {
+            daemon.signal(SIGTERM)
+            _ = daemon.waitForExit(within: 15)
+        }
+        _ = try #require(systemd.next(within: 30), "no READY=1; log:\n\(daemon.allErrors)")
+        let expected: Set = ["lockdiag-poll", "lockdiag-hub", "lockdiag-udev", "lockdiag-hist", "lockdiag-wdog", "locksim-pty"]
+        let pid = daemon.process.processIdentifier
+        let named = TestSupport.wait(upTo: 10) { expected.isSubset(of: Self.threadNames(pid: pid)) }
+        #expect(named, "threads: \(Self.threadNames(pid: pid).sorted()); log:\n\(daemon.allErrors)")
+    }
+}
