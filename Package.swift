@@ -142,7 +142,7 @@ let package = Package(
             "LockDaemon", "LockDiagAPI", "LockProtocol", "LockSimulator", "LinuxIO", "SerialTransport", "LockDiagTestSupport", logging,
             "DeviceDiscovery",
             "BLETransport",
-            "JSONRPC", "TuyaProtocol",
+            "JSONRPC", "TuyaProtocol", "HistoryStore",
         ], swiftSettings: swift6),
         // Bench plans, limits and result writers; the JUnit XML is checked with xmllint against a schema.
         .testTarget(name: "BenchKitTests", dependencies: ["BenchKit", "LockDiagAPI", "LockDiagTestSupport"], swiftSettings: swift6),

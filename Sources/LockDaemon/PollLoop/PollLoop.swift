@@ -39,7 +39,8 @@ public final class PollLoop: @unchecked Sendable {
     private let started = DispatchSemaphore(value: 0)
     private let tokens = Atomic<UInt32>(0)
     private let loopThreadID = Atomic<Int32>(0)
-    private var thread: pthread_t = 0
+    /// Set by `start`, joined by `stop` (the caller's thread, never the loop's).
+    private var thread: JoinableThread?
 
     // Loop-thread state.
     private var slots: [DeviceSlot?]
@@ -140,16 +141,11 @@ public final class PollLoop: @unchecked Sendable {
     /// Starts the loop thread and returns once it runs (real-time settings applied).
     public func start() throws(SystemError) {
         guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        let context = Unmanaged.passRetained(self).toOpaque()
-        let rc = pthread_create(&thread, nil, { context in
-            let loop = Unmanaged<PollLoop>.fromOpaque(context!).takeRetainedValue()
-            loop.run()
-            return nil
-        }, context)
-        guard rc == 0 else {
-            Unmanaged<PollLoop>.fromOpaque(context).release()
+        do {
+            thread = try JoinableThread(name: "lockdiag-poll") { [self] in run() }
+        } catch {
             running.store(false, ordering: .releasing)
-            throw SystemError("pthread_create", errno: rc)
+            throw error
         }
         started.wait()
     }
@@ -158,7 +154,8 @@ public final class PollLoop: @unchecked Sendable {
     public func stop() {
         guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
         wakeDoorbell.ring()
-        pthread_join(thread, nil)
+        thread?.join()
+        thread = nil
     }
 
     private func enqueue(_ entry: InboxEntry) -> Bool {
@@ -173,7 +170,6 @@ public final class PollLoop: @unchecked Sendable {
     // MARK: - The loop thread
 
     private func run() {
-        Realtime.nameCurrentThread("lockdiag-poll")
         loopThreadID.store(lockdiag_gettid(), ordering: .releasing)
         applyRealtime()
         do {
