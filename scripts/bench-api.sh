@@ -4,14 +4,16 @@
 # client (lockdiag-api-bench, Benchmarks/APIBenchmark). Every process and folder started here is
 # removed at the end, also on failure or Ctrl-C. Needs nut-server (the Makefile installs it) and
 # a release build of lockdiagd and lockdiag-api-bench. BENCH_ARGS adds client options, e.g.
-# BENCH_ARGS="--requests 20000 --event-seconds 30".
+# BENCH_ARGS="--requests 20000 --event-seconds 30". BENCH_API_PERF=FILE records lockdiagd with
+# `perf record -g` into FILE for the whole run (the figures are then perf's, not the daemon's).
 set -eu
 
 BIN=$(swift build -c release --show-bin-path)
 NUT=/lib/nut
 DIR=$(mktemp -d /tmp/lockdiag-bench-api.XXXXXX)
-UPSD="" DRIVER="" DAEMON=""
+UPSD="" DRIVER="" DAEMON="" PERF=""
 stop() {
+    [ -z "$PERF" ] || { kill -INT "$PERF" 2>/dev/null || true; wait "$PERF" 2>/dev/null || true; }
     for pid in $DAEMON $UPSD $DRIVER; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in $DAEMON $UPSD $DRIVER; do wait "$pid" 2>/dev/null || true; done
     rm -rf "$DIR"
@@ -75,5 +77,9 @@ do
 done
 
 echo "upsd $("$NUT/upsd" -V 2>&1 | head -1 | sed 's/.*upsd //') (dummy-ups) on 127.0.0.1:$PORT; lockdiagd (release) with 3 simulated locks on $SOCKET"
+if [ -n "${BENCH_API_PERF:-}" ]; then
+    perf record -g -o "$BENCH_API_PERF" -p "$DAEMON" >"$DIR/perf.log" 2>&1 &
+    PERF=$!
+fi
 # shellcheck disable=SC2086
 "$BIN/lockdiag-api-bench" --socket "$SOCKET" --nut-port "$PORT" --ups bench --device SIM-0001-000 ${BENCH_ARGS:-}

@@ -145,8 +145,13 @@ struct APIBenchmark: ParsableCommand {
         var arrivals: [Arrival] = []
         arrivals.reserveCapacity(Int(eventSeconds * 20) * subscribers)
         var lost = 0
+        // Events first seen within the window; the window is then drained for a second so that
+        // those reach every subscriber, while events first seen after it are ignored.
         let deadline = MonotonicClock.nanoseconds() + UInt64(eventSeconds * 1e9)
-        while MonotonicClock.nanoseconds() < deadline {
+        let drainDeadline = deadline + 1_000_000_000
+        var seen = Set<Int64>()
+        while MonotonicClock.nanoseconds() < drainDeadline {
+            let draining = MonotonicClock.nanoseconds() >= deadline
             let ready = retryingOnInterrupt { poll(&fds, nfds_t(fds.count), 100) }
             guard ready >= 0 else { throw SystemError.last("poll") }
             for k in fds.indices where fds[k].revents != 0 {
@@ -156,13 +161,14 @@ struct APIBenchmark: ParsableCommand {
                 let wallMicros = Self.wallMicroseconds()
                 while let _: Void = connections[k].bufferedLine({ line in
                     if Self.lostCount(line) > 0 { lost += 1 }
-                    if let stamp = UpdatedAt.milliseconds(in: line) {
+                    if let stamp = UpdatedAt.milliseconds(in: line), !draining || seen.contains(stamp) {
+                        seen.insert(stamp)
                         arrivals.append(Arrival(subscriber: k, updatedAtMillis: stamp, wallMicros: wallMicros, monoNanos: mono))
                     }
                 }) {}
             }
         }
-        return EventLatency(arrivals: arrivals, lostNotifications: lost)
+        return EventLatency(arrivals: arrivals, subscribers: subscribers, lostNotifications: lost)
     }
 
     static func wallMicroseconds() -> Int64 {
@@ -245,20 +251,26 @@ struct Arrival {
 
 struct EventLatency {
     let arrivals: [Arrival]
+    let subscribers: Int
     let lostNotifications: Int
 
     func print(subscribers: Int, device: String, seconds: Double) {
+        // Only events that reached every subscriber: the first may have started before the last
+        // subscription, and a subscriber the hub skipped would hide in a partial one.
+        var count: [Int64: Int] = [:]
+        for a in arrivals { count[a.updatedAtMillis, default: 0] += 1 }
+        let complete = arrivals.filter { count[$0.updatedAtMillis] == subscribers }
         // Latency on the wall clock: the hub stamps the reading in whole ms (truncated), so
         // arrival − stamp is at least the true latency and less than 1 ms more than it.
-        let wall = arrivals.map { UInt64(max(0, $0.wallMicros - $0.updatedAtMillis * 1000)) }.sorted()
+        let wall = complete.map { UInt64(max(0, $0.wallMicros - $0.updatedAtMillis * 1000)) }.sorted()
         // Fan-out on the monotonic clock: each arrival after the event's first arrival.
         var first: [Int64: UInt64] = [:]
-        for a in arrivals { first[a.updatedAtMillis] = min(first[a.updatedAtMillis] ?? .max, a.monoNanos) }
-        let spread = arrivals.map { ($0.monoNanos - first[$0.updatedAtMillis]!) / 1000 }.sorted()
-        let events = first.count
+        for a in complete { first[a.updatedAtMillis] = min(first[a.updatedAtMillis] ?? .max, a.monoNanos) }
+        let spread = complete.map { ($0.monoNanos - first[$0.updatedAtMillis]!) / 1000 }.sorted()
         Swift.print("")
-        Swift.print("telemetry: \(subscribers) subscribers of \(device) for \(seconds) s — \(events) status events, \(arrivals.count) "
-                    + "deliveries (\(events == 0 ? 0 : arrivals.count / events) per event), \(lostNotifications) notifications reporting losses")
+        Swift.print("telemetry: \(subscribers) subscribers of \(device) for \(seconds) s — \(count.count) status events, \(first.count) "
+                    + "of them delivered to all \(subscribers) (\(complete.count) deliveries measured), \(lostNotifications) "
+                    + "notifications reporting losses")
         Swift.print("")
         Swift.print("| event → subscriber, µs | p50 | p99 | max |")
         Swift.print("|---|---|---|---|")
