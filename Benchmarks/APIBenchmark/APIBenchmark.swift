@@ -134,9 +134,16 @@ struct APIBenchmark: ParsableCommand {
         for _ in 0..<subscribers {
             let c = try LineConnection.unix(socket)
             try c.write(Call.jsonRPC(1, "telemetry.subscribe", "{\"device\":\"\(device)\"}"))
-            try c.line { line in
-                guard let reply = JSONRPCLine(line), reply.id == 1, reply.hasResult else {
-                    throw BenchError("telemetry.subscribe #\(connections.count + 1) failed: \(String(decoding: line, as: UTF8.self))")
+            // The hub may deliver a status before the reply reaches the connection: skip it.
+            var subscribed = false
+            while !subscribed {
+                subscribed = try c.line { line in
+                    guard let reply = JSONRPCLine(line) else { throw BenchError("not JSON-RPC: \(String(decoding: line, as: UTF8.self))") }
+                    if reply.method == "telemetry" { return false }
+                    guard reply.id == 1, reply.hasResult else {
+                        throw BenchError("telemetry.subscribe #\(connections.count + 1) failed: \(String(decoding: line, as: UTF8.self))")
+                    }
+                    return true
                 }
             }
             connections.append(c)
