@@ -61,14 +61,15 @@ struct APIBenchmark: ParsableCommand {
             Call(name: "lockdiag `devices.list`", nut: false, connect: { try .unix(socketPath) },
                  request: { id in Call.jsonRPC(id, "devices.list", "{}") }),
         ]
-        print("lockdiag-api-bench: round trip: \(requests) requests one at a time per call after \(warmup) warm-up; "
+        print("lockdiag-api-bench: round trip: \(requests) requests one at a time per call (10 blocks, the calls interleaved) after \(warmup) warm-up; "
               + "pipelined: \(pipelined) requests written back to back on one connection while the answers are read, "
-              + "\(rounds) rounds after a warm-up round")
-        var results: [CallResult] = []
-        for call in calls {
-            let rt = try roundTrips(call)
-            let rates = try pipelinedRates(call)
-            results.append(CallResult(call: call, replyBytes: rt.replyBytes, roundTripNanos: rt.samples, rates: rates))
+              + "\(rounds) rounds after a warm-up round, the calls taking turns")
+        // Interleaved — every call's round trips in blocks, every call's pipelined rounds in turn —
+        // so a neighbour's load on the shared machine weighs on all of them alike.
+        let roundTrip = try roundTrips(calls)
+        let rates = try pipelinedRates(calls)
+        let results = calls.indices.map {
+            CallResult(call: calls[$0], replyBytes: roundTrip[$0].replyBytes, roundTripNanos: roundTrip[$0].samples, rates: rates[$0])
         }
         printTable(results)
         let events = try subscriberLatency()
@@ -77,54 +78,69 @@ struct APIBenchmark: ParsableCommand {
 
     // MARK: round trip
 
-    func roundTrips(_ call: Call) throws -> (samples: [UInt64], replyBytes: Int) {
-        let connection = try call.connect()
-        var samples: [UInt64] = []
-        samples.reserveCapacity(requests)
-        var replyBytes = 0
-        for i in 0..<(warmup + requests) {
-            let request = call.request(i + 1)
-            let t0 = MonotonicClock.nanoseconds()
-            try connection.write(request)
-            replyBytes = try connection.line { try call.check($0, id: i + 1) }
-            let t1 = MonotonicClock.nanoseconds()
-            if i >= warmup { samples.append(t1 - t0) }
+    /// Blocks of round trips taken from each call in turn, on one connection per call.
+    func roundTrips(_ calls: [Call]) throws -> [(samples: [UInt64], replyBytes: Int)] {
+        let blocks = 10
+        let connections = try calls.map { try $0.connect() }
+        var out = calls.map { _ in (samples: [UInt64](), replyBytes: 0) }
+        var nextID = 1
+        for block in -1..<blocks {
+            for (k, call) in calls.enumerated() {
+                // Block -1 is the warm-up.
+                let count = block < 0 ? warmup : requests / blocks + (block < requests % blocks ? 1 : 0)
+                for _ in 0..<count {
+                    let request = call.request(nextID)
+                    let t0 = MonotonicClock.nanoseconds()
+                    try connections[k].write(request)
+                    out[k].replyBytes = try connections[k].line { try call.check($0, id: nextID) }
+                    let t1 = MonotonicClock.nanoseconds()
+                    if block >= 0 { out[k].samples.append(t1 - t0) }
+                    nextID += 1
+                }
+            }
         }
-        return (samples, replyBytes)
+        return out
     }
 
     // MARK: pipelined
 
-    /// Requests per second of each measured round: a writer thread writes `pipelined` requests back
-    /// to back while this thread reads every answer (writing them all first could fill both
-    /// socket buffers and stall both sides); the time runs from the first write to the last answer.
-    func pipelinedRates(_ call: Call) throws -> [Double] {
-        var rates: [Double] = []
+    /// Requests per second of each call's measured rounds, the calls taking turns.
+    func pipelinedRates(_ calls: [Call]) throws -> [[Double]] {
+        var rates = calls.map { _ in [Double]() }
         for round in 0...rounds {
-            let connection = try call.connect()
-            let count = round == 0 ? max(1, pipelined / 10) : pipelined
-            var batch: [UInt8] = []
-            for i in 0..<count { batch += call.request(i + 1) }
-            let fd = connection.fd
-            let writeError = Mutex<String?>(nil)
-            let payload = batch
-            let t0 = MonotonicClock.nanoseconds()
-            let writer = try JoinableThread(name: "bench-writer") {
-                do { try payload.withUnsafeBytes { try LineConnection.writeAll(fd, $0) } } catch {
-                    writeError.withLock { $0 = "\(error)" }
-                }
+            for (k, call) in calls.enumerated() {
+                let rate = try pipelinedRate(call, count: round == 0 ? max(1, pipelined / 10) : pipelined)
+                if round > 0 { rates[k].append(rate) }
             }
-            var answered = 0
-            defer { if answered < count { shutdown(fd, Int32(SHUT_RDWR)) } ; writer.join() }
-            while answered < count {
-                _ = try connection.line { try call.check($0, id: nil) }
-                answered += 1
-            }
-            let t1 = MonotonicClock.nanoseconds()
-            if let error = writeError.withLock({ $0 }) { throw BenchError("\(call.name): writing failed: \(error)") }
-            if round > 0 { rates.append(Double(count) / (Double(t1 - t0) / 1e9)) }
         }
         return rates
+    }
+
+    /// One round on a new connection: a writer thread writes `count` requests back to back while
+    /// this thread reads every answer (writing them all first could fill both socket buffers and
+    /// stall both sides); the time runs from the first write to the last answer.
+    func pipelinedRate(_ call: Call, count: Int) throws -> Double {
+        let connection = try call.connect()
+        var batch: [UInt8] = []
+        for i in 0..<count { batch += call.request(i + 1) }
+        let fd = connection.fd
+        let writeError = Mutex<String?>(nil)
+        let payload = batch
+        let t0 = MonotonicClock.nanoseconds()
+        let writer = try JoinableThread(name: "bench-writer") {
+            do { try payload.withUnsafeBytes { try LineConnection.writeAll(fd, $0) } } catch {
+                writeError.withLock { $0 = "\(error)" }
+            }
+        }
+        var answered = 0
+        defer { if answered < count { shutdown(fd, Int32(SHUT_RDWR)) } ; writer.join() }
+        while answered < count {
+            _ = try connection.line { try call.check($0, id: nil) }
+            answered += 1
+        }
+        let t1 = MonotonicClock.nanoseconds()
+        if let error = writeError.withLock({ $0 }) { throw BenchError("\(call.name): writing failed: \(error)") }
+        return Double(count) / (Double(t1 - t0) / 1e9)
     }
 
     // MARK: event → subscribers
