@@ -201,8 +201,10 @@ struct APIBenchmark: ParsableCommand {
     }
 
     /// The notification's `"lost":N` (docs/socket-api.md: notifications dropped before this one).
+    static let lostKey: [UInt8] = Array("\"lost\":".utf8)
+
     static func lostCount(_ line: UnsafeBufferPointer<UInt8>) -> Int {
-        let key = Array("\"lost\":".utf8)
+        let key = lostKey
         guard line.count > key.count else { return 0 }
         for i in 0...(line.count - key.count) where line[i] == key[0] {
             if (0..<key.count).allSatisfy({ line[i + $0] == key[$0] }) {
