@@ -17,6 +17,7 @@ struct APIBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lockdiag-api-bench",
         abstract: "Round trip and pipelined rate of lockdiagd's API against NUT's GET VAR.",
+        usage: "lockdiag-api-bench --socket <path> --nut-port <port> [<options>]",
         discussion: "Run via `make bench-api`, which starts upsd (dummy-ups) and lockdiagd.")
 
     @Option(help: "lockdiagd's socket.")
