@@ -14,7 +14,7 @@ APT_PACKAGES = pkg-config libusb-1.0-0-dev libbluetooth-dev libudev-dev libsqlit
                umockdev libumockdev-dev udev
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build test lab demo bench bench-usb catalog vectors clean report-check crash-soak tuya-schemas fuzz fuzz-build fuzz-merge fuzz-seeds
+.PHONY: deps build test lab demo bench bench-usb bench-api catalog vectors clean report-check crash-soak tuya-schemas fuzz fuzz-build fuzz-merge fuzz-seeds
 
 # Install only what is missing, so a machine that has everything never touches apt.
 define install-missing
@@ -107,6 +107,17 @@ bench-usb: deps
 	umockdev-run --device .build/bench-usb/lock.umockdev --ioctl /dev/bus/usb/001/007=.build/bench-usb/lock.ioctl -- \
 	    env LD_PRELOAD=libumockdev-preload.so.0:$(CURDIR)/.build/release/libMallocInterposerSwift.so \
 	    .build/release/lockdiag-usb-bench $(BENCH_ARGS)
+
+# The socket API against NUT (a benchmark, not a test; README "Benchmarks"): upsd with dummy-ups
+# (Debian's nut-server, installed here when missing) and lockdiagd with simulated locks, both
+# started in a temporary folder and driven by the same client, lockdiag-api-bench: round trip and
+# pipelined rate of device.status, faults.list, devices.list and NUT's GET VAR, with the ratios, and
+# event → 64 telemetry subscribers. BENCH_ARGS adds client options, e.g. BENCH_ARGS="--requests 20000".
+bench-api: deps
+	$(call install-missing,nut-server)
+	$(SWIFT) build -c release --product lockdiagd
+	$(SWIFT) build -c release --product lockdiag-api-bench
+	BENCH_ARGS="$(BENCH_ARGS)" sh scripts/bench-api.sh
 
 # The Tuya product layouts are compiled from firmware-specs/tuya/*.json; TuyaSchemaTests fails
 # until this has been run after an edit.

@@ -108,6 +108,10 @@ let package = Package(
             "LockDaemon", "USBTransport", "LinuxIO", "CLockDiagSys", argumentParser, logging,
             .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
         ], path: "Benchmarks/USBLinkBenchmark", swiftSettings: swift6),
+        // `make bench-api`: the socket API's round trip and pipelined rate against NUT's upsd, and
+        // telemetry fan-out to 64 subscribers (a benchmark, not a test; scripts/bench-api.sh).
+        .executableTarget(name: "lockdiag-api-bench", dependencies: ["LinuxIO", argumentParser],
+                          path: "Benchmarks/APIBenchmark", swiftSettings: swift6),
 
         .target(name: "LockDiagTestSupport", path: "Tests/LockDiagTestSupport", swiftSettings: swift6),
         .testTarget(name: "CModulesTests", dependencies: ["CLibUSB", "CBlueZ", "CUdev", "CLockDiagSys"], swiftSettings: swift6),
@@ -146,6 +150,8 @@ let package = Package(
         ], swiftSettings: swift6),
         // Bench plans, limits and result writers; the JUnit XML is checked with xmllint against a schema.
         .testTarget(name: "BenchKitTests", dependencies: ["BenchKit", "LockDiagAPI", "LockDiagTestSupport"], swiftSettings: swift6),
+        // The API benchmark's reply parsing (JSON-RPC lines, NUT's VAR answer, updated_at).
+        .testTarget(name: "APIBenchmarkTests", dependencies: ["lockdiag-api-bench"], swiftSettings: swift6),
     ]
 )
 
