@@ -232,8 +232,10 @@ extension Hub {
                 effects.log.append("\(d.id): the lock raised alarm '\(name)'\(stamp)")
                 if let fault, let definition = FaultCatalog.definition(named: fault) {
                     let evidence = "the lock raised alarm '\(name)' (DP \(point.id) \(def.code))\(stamp)"
+                    // The freeze frame is the readings with this report applied, as for any lock.
+                    d.tuya = t
                     failCheck(definition.code, kind: .event, fromDevice: true, at: now, evidence: evidence, confirmed: true,
-                              freezeFrame: tuyaFreeze(at: now, evidence: evidence, tuya: t), device: &d, effects: &effects)
+                              device: &d, effects: &effects)
                 }
             case .unlock:
                 t.events.insert(TuyaEvent(kind: "unlock", method: def.method, user: point.value.integer, at: at,
@@ -247,9 +249,5 @@ extension Hub {
             }
             if t.events.count > TuyaDeviceState.keptEvents { t.events.removeLast() }
         }
-    }
-
-    private func tuyaFreeze(at now: Int64, evidence: String, tuya t: TuyaDeviceState) -> FreezeFrame {
-        FreezeFrame(capturedAt: APITime.format(milliseconds: now), evidence: evidence, batteryPercent: t.batteryPercent)
     }
 }
