@@ -121,6 +121,15 @@ enum EnvelopeWriter {
         out.append(UInt8(ascii: "}"))
     }
 
+    /// A response whose result is already encoded as one JSON value (`ImmediateAnswer`).
+    static func writeResponse(id: RPCRequestID, encodedResult: [UInt8], to out: inout [UInt8]) {
+        out.append(contentsOf: #"{"jsonrpc":"2.0","id":"#.utf8)
+        JSONWriter.write(id.jsonValue, to: &out)
+        out.append(contentsOf: #","result":"#.utf8)
+        out.append(contentsOf: encodedResult)
+        out.append(UInt8(ascii: "}"))
+    }
+
     /// A batch response: the elements' encoded responses in one array (§6).
     static func batch(_ encodedResponses: [[UInt8]]) -> [UInt8] {
         var out: [UInt8] = [UInt8(ascii: "[")]
@@ -130,6 +139,15 @@ enum EnvelopeWriter {
         }
         out.append(UInt8(ascii: "]"))
         return out
+    }
+
+    /// A notification whose params are already encoded as one JSON array or object.
+    static func writeNotification(method: String, encodedParams: [UInt8], to out: inout [UInt8]) {
+        out.append(contentsOf: #"{"jsonrpc":"2.0","method":"#.utf8)
+        JSONWriter.writeString(method, to: &out)
+        out.append(contentsOf: #","params":"#.utf8)
+        out.append(contentsOf: encodedParams)
+        out.append(UInt8(ascii: "}"))
     }
 
     /// A request (with id) or a notification (id nil).

@@ -11,6 +11,14 @@ import Foundation
 public protocol JSONRPCHandler: Sendable {
     func handle(_ call: RPCCall) async throws -> JSONValue
 
+    /// Answers `call` at once, on the server's event loop, or returns nil to have it go to
+    /// `handle` like any other. For read-only methods that can answer from what is at hand (an
+    /// immutable snapshot): it must not block, wait or take a lock someone may hold for long,
+    /// and it is not told about a failure, so anything it cannot answer it leaves to `handle`.
+    /// Requests answered here skip the task hop and do not wait behind a connection's slower
+    /// requests. The default answers nothing.
+    func answerNow(_ call: RPCCall) -> ImmediateAnswer?
+
     /// The connection is gone (client closed it, server stopped, or `close()`); for dropping
     /// its subscriptions. Called once per connection on a server I/O thread: must not block.
     func connectionClosed(_ connection: RPCConnection)
@@ -20,6 +28,8 @@ public protocol JSONRPCHandler: Sendable {
 }
 
 extension JSONRPCHandler {
+    public func answerNow(_ call: RPCCall) -> ImmediateAnswer? { nil }
+
     public func connectionClosed(_ connection: RPCConnection) {}
 
     public func internalError(_ error: any Error, in call: RPCCall) {
@@ -32,6 +42,13 @@ extension JSONRPCHandler {
         let line = "JSONRPC: method '\(call.method)' from connection \(call.connection.id) failed: \(error)\n"
         FileHandle.standardError.write(Data(line.utf8))
     }
+}
+
+/// What `JSONRPCHandler.answerNow` answers with.
+public enum ImmediateAnswer: Sendable, Equatable {
+    /// The result, already encoded as one JSON value (UTF-8, no newline), written as it is.
+    case encodedResult([UInt8])
+    case error(RPCError)
 }
 
 /// One request or notification as a handler sees it.
@@ -108,8 +125,10 @@ public struct RPCCall: Sendable {
 /// -32601 Method not found.
 public struct RPCMethodTable: JSONRPCHandler {
     public typealias Method = @Sendable (RPCCall) async throws -> JSONValue
+    public typealias ImmediateMethod = @Sendable (RPCCall) -> ImmediateAnswer?
 
     private var methods: [String: Method] = [:]
+    private var immediate: [String: ImmediateMethod] = [:]
     private var onClose: (@Sendable (RPCConnection) -> Void)?
     private var onInternal: (@Sendable (any Error, RPCCall) -> Void)?
 
@@ -118,6 +137,13 @@ public struct RPCMethodTable: JSONRPCHandler {
     /// Adds (or replaces) the method `name`.
     public mutating func register(_ name: String, _ body: @escaping Method) {
         methods[name] = body
+    }
+
+    /// Lets the registered method `name` answer on the event loop when `body` can (see
+    /// `JSONRPCHandler.answerNow`); when it returns nil the method's ordinary body runs.
+    public mutating func registerImmediate(_ name: String, _ body: @escaping ImmediateMethod) {
+        precondition(methods[name] != nil, "register '\(name)' before its immediate answer")
+        immediate[name] = body
     }
 
     /// Runs `body` when a connection closes (see `JSONRPCHandler.connectionClosed`).
@@ -137,6 +163,10 @@ public struct RPCMethodTable: JSONRPCHandler {
     public func handle(_ call: RPCCall) async throws -> JSONValue {
         guard let method = methods[call.method] else { throw RPCError.methodNotFound(call.method) }
         return try await method(call)
+    }
+
+    public func answerNow(_ call: RPCCall) -> ImmediateAnswer? {
+        immediate[call.method]?(call)
     }
 
     public func connectionClosed(_ connection: RPCConnection) {

@@ -92,6 +92,8 @@ public final class JSONRPCServer: Sendable {
         public var rateLimited: Int = 0
         /// Connections closed by the idle timeout.
         public var idleClosed: Int = 0
+        /// Requests answered on the event loop (`JSONRPCHandler.answerNow`).
+        public var answeredOnLoop: Int = 0
     }
 
     public let configuration: Configuration
@@ -260,6 +262,7 @@ final class ServerCounters: Sendable {
     let connectionsRefused = Atomic<Int>(0)
     let rateLimited = Atomic<Int>(0)
     let idleClosed = Atomic<Int>(0)
+    let answeredOnLoop = Atomic<Int>(0)
 
     func snapshot() -> JSONRPCServer.Statistics {
         JSONRPCServer.Statistics(
@@ -274,7 +277,8 @@ final class ServerCounters: Sendable {
             notificationsDropped: notificationsDropped.load(ordering: .relaxed),
             connectionsRefused: connectionsRefused.load(ordering: .relaxed),
             rateLimited: rateLimited.load(ordering: .relaxed),
-            idleClosed: idleClosed.load(ordering: .relaxed)
+            idleClosed: idleClosed.load(ordering: .relaxed),
+            answeredOnLoop: answeredOnLoop.load(ordering: .relaxed)
         )
     }
 }

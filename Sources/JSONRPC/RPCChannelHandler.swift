@@ -1,7 +1,10 @@
 import NIOCore
 
-/// One connection's protocol state on its event loop: splits lines, validates requests, starts
-/// a task per request (or batch), and writes each reply as one whole line.
+/// One connection's protocol state on its event loop: splits lines, validates requests, answers
+/// at once those the handler can answer on the loop (`JSONRPCHandler.answerNow`), starts a task
+/// per other request (or batch), and writes each reply as one whole line. Replies answered on the
+/// loop are flushed together once the read that brought their requests is processed, so a
+/// client that pipelines gets them in as few writes as the socket allows.
 ///
 /// At `maxConcurrentRequestsPerConnection` requests in flight it stops reading the socket
 /// (it holds back NIO's `read`), and the few lines already read wait in `waiting`; a client that
@@ -34,6 +37,8 @@ final class RPCChannelHandler: ChannelDuplexHandler {
     private var idleCheck: Scheduled<Void>?
     /// The idle timeout closed this connection: read and start nothing more.
     private var closingIdle = false
+    /// Replies written on the loop and not yet flushed.
+    private var unflushed = false
 
     init(core: ServerCore, connection: RPCConnection) {
         self.core = core
@@ -73,6 +78,11 @@ final class RPCChannelHandler: ChannelDuplexHandler {
         }
     }
 
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushAnswers()
+        context.fireChannelReadComplete()
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .inputClosed = event as? ChannelEvent {
             if !draining { framer.finish { event in accept(event) } }
@@ -97,6 +107,8 @@ final class RPCChannelHandler: ChannelDuplexHandler {
 
     private func closeIfIdle() {
         if (draining || inputClosed) && inFlight == 0 && waiting.isEmpty {
+            // Answers written on the loop go out first: close() would discard unflushed writes.
+            flushAnswers()
             context?.close(promise: nil)
         }
     }
@@ -115,6 +127,7 @@ final class RPCChannelHandler: ChannelDuplexHandler {
         while inFlight < maxInFlight, let next = waiting.popFirst() {
             handle(next)
         }
+        flushAnswers()
         if readHeldBack && !atLimit, let context {
             readHeldBack = false
             context.read()
@@ -166,8 +179,38 @@ final class RPCChannelHandler: ChannelDuplexHandler {
         case .single(.failure(let invalid)):
             sendError(invalid.error, id: invalid.id)
         case .single(.success(let request)):
-            start(request)
+            if !answerNow(request) { start(request) }
         }
+    }
+
+    /// Writes the reply of a request the handler answers on the loop, without a flush; false
+    /// when the handler leaves it to the ordinary path.
+    private func answerNow(_ request: RPCRequest) -> Bool {
+        let call = RPCCall(method: request.method, params: request.params, id: request.id, connection: connection)
+        guard let answer = core.handler.answerNow(call) else { return false }
+        core.counters.answeredOnLoop.add(1, ordering: .relaxed)
+        // A notification gets no reply (§4.1).
+        guard let id = request.id else { return true }
+        var bytes: [UInt8] = []
+        switch answer {
+        case .encodedResult(let result):
+            EnvelopeWriter.writeResponse(id: id, encodedResult: result, to: &bytes)
+            if bytes.count > core.configuration.maxReplyBytes {
+                let error = RPCError.replyTooLarge(method: request.method, bytes: bytes.count, limit: core.configuration.maxReplyBytes)
+                bytes.removeAll(keepingCapacity: true)
+                EnvelopeWriter.writeResponse(id: id, outcome: .error(error), to: &bytes)
+            }
+        case .error(let error):
+            EnvelopeWriter.writeResponse(id: id, outcome: .error(error), to: &bytes)
+        }
+        write(bytes, flush: false)
+        return true
+    }
+
+    private func flushAnswers() {
+        guard unflushed, let context else { return }
+        unflushed = false
+        context.flush()
     }
 
     private func start(_ request: RPCRequest) {
@@ -269,12 +312,18 @@ final class RPCChannelHandler: ChannelDuplexHandler {
 
     /// Writes one line as one buffer: NIO never splits or interleaves a single write, so replies
     /// from concurrent handlers cannot mix their bytes.
-    private func write(_ line: [UInt8]) {
+    private func write(_ line: [UInt8], flush: Bool = true) {
         guard let context else { return }
         var buffer = context.channel.allocator.buffer(capacity: line.count + 1)
         buffer.writeBytes(line)
         buffer.writeInteger(UInt8(0x0A))
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        if flush {
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+            unflushed = false
+        } else {
+            context.write(wrapOutboundOut(buffer), promise: nil)
+            unflushed = true
+        }
     }
 }
 

@@ -119,9 +119,18 @@ public final class RPCConnection: Sendable, CustomStringConvertible {
         }
         var line: [UInt8] = []
         EnvelopeWriter.writeRequest(method: method, params: params, id: nil, to: &line)
-        line.append(0x0A)
-        let size = line.count
+        return trySendNotification(NotificationLine(line))
+    }
 
+    /// `trySendNotification(method:params:)` for a line already made, which many connections
+    /// may share (the same notification to every subscriber is encoded once).
+    @discardableResult
+    public func trySendNotification(_ line: NotificationLine) -> Bool {
+        guard isOpen, channel.isWritable else {
+            counters.notificationsDropped.add(1, ordering: .relaxed)
+            return false
+        }
+        let size = line.buffer.readableBytes
         let before = queuedBytes.add(size, ordering: .relaxed).oldValue
         // One notification bigger than the mark may still go when nothing is queued, or it
         // could never be sent at all.
@@ -130,8 +139,8 @@ public final class RPCConnection: Sendable, CustomStringConvertible {
             counters.notificationsDropped.add(1, ordering: .relaxed)
             return false
         }
-        // Built here, on the caller's thread, so the event loop only has to write it.
-        let buffer = channel.allocator.buffer(bytes: line)
+        // Built by the caller, so the event loop only has to write it.
+        let buffer = line.buffer
         let channel = self.channel
         let scheduled = onEventLoopIfOpen {
             // Completes when the bytes reached the kernel, or failed because the channel closed.
@@ -169,5 +178,26 @@ public final class RPCConnection: Sendable, CustomStringConvertible {
     /// Called on the event loop when the channel goes inactive.
     func markClosed() {
         open.withLock { $0 = false }
+    }
+}
+
+/// One notification line, newline included, ready for any number of connections: its bytes are
+/// shared, never copied per connection.
+public struct NotificationLine: Sendable {
+    let buffer: ByteBuffer
+
+    /// A notification of `method` whose params are `encodedParams`, one JSON array or object.
+    public init(method: String, encodedParams: [UInt8]) {
+        var line: [UInt8] = []
+        line.reserveCapacity(encodedParams.count + method.utf8.count + 48)
+        EnvelopeWriter.writeNotification(method: method, encodedParams: encodedParams, to: &line)
+        self.init(line)
+    }
+
+    init(_ lineWithoutNewline: [UInt8]) {
+        var buffer = ByteBufferAllocator().buffer(capacity: lineWithoutNewline.count + 1)
+        buffer.writeBytes(lineWithoutNewline)
+        buffer.writeInteger(UInt8(0x0A))
+        self.buffer = buffer
     }
 }

@@ -160,6 +160,16 @@ func makeTestHandler(_ probe: Probe) -> RPCMethodTable {
         call.connection.trySendNotification(method: "event", params: ["n": 2])
         return "replied"
     }
+    // Answered on the event loop when its params say `now`, by its ordinary body otherwise.
+    table.register("peek") { _ in "ordinary" }
+    table.registerImmediate("peek") { call in
+        switch call.params?["now"] {
+        case .bool(true)?: .encodedResult(Array(#"{"answered":"now"}"#.utf8))
+        case .integer(let size)?: .encodedResult(Array("\"\(String(repeating: "x", count: Int(size)))\"".utf8))
+        case .string(let message)?: .error(.invalidParams(message))
+        default: nil
+        }
+    }
     table.onInternalError { error, call in
         probe.internalErrors.withLock { $0.append("\(call.method): \(error)") }
     }

@@ -64,6 +64,7 @@ public struct APIService: Sendable {
             let index = try resolve(params.device)
             return try encode(try await mapped(hub.deviceID(index)) { () throws(HubError) in try await hub.actuate(params.direction, on: index) })
         }
+        registerImmediateAnswers(into: &table)
         table.register(APIMethod.telemetrySubscribe) { call in
             let index = try resolve(try call.decodeParams(as: DeviceParams.self).device)
             guard hub.subscribe(ConnectionSink(call.connection), to: index, limit: limits.maxSubscribersPerDevice) else {
@@ -94,6 +95,54 @@ public struct APIService: Sendable {
             logger.error("method \(call.method) from connection \(call.connection.id) failed: \(error)")
         }
         return table
+    }
+
+    /// The read-only methods answered on the socket server's event loop from the hub's
+    /// snapshot (HubSnapshot), with no task hop and no wait on the hub's lock. Anything out of
+    /// the ordinary (params of another shape, a name that is no device or several) goes to the
+    /// method's ordinary body, which gives the documented error.
+    private func registerImmediateAnswers(into table: inout RPCMethodTable) {
+        table.registerImmediate(APIMethod.daemonInfo) { call in
+            Self.noParams(call.params) ? try? .encodedResult(APIJSON.bytes(info())) : nil
+        }
+        table.registerImmediate(APIMethod.devicesList) { call in
+            guard Self.noParams(call.params) else { return nil }
+            return try? .encodedResult(hub.snapshot.devicesListJSON(now: MonotonicClock.nanoseconds(), encode: APIJSON.bytes))
+        }
+        table.registerImmediate(APIMethod.deviceStatus) { call in
+            guard let name = Self.onlyDeviceParam(call.params, required: true) ?? nil else { return nil }
+            let snapshot = hub.snapshot
+            guard let view = snapshot.view(named: name) else { return nil }
+            return try? .encodedResult(view.statusJSON(now: MonotonicClock.nanoseconds(), silenceNanoseconds: snapshot.silenceNanoseconds,
+                                                       encode: APIJSON.bytes))
+        }
+        table.registerImmediate(APIMethod.faultsList) { call in
+            guard let name = Self.onlyDeviceParam(call.params, required: false) else { return nil }
+            let snapshot = hub.snapshot
+            var views = snapshot.views
+            if let name {
+                guard let view = snapshot.view(named: name) else { return nil }
+                views = [view]
+            }
+            let faults = hub.annotateSaved(views.flatMap { v in v.state.faults.ordered.map { v.state.apiFault($0) } })
+            return try? .encodedResult(APIJSON.bytes(FaultsList(faults: faults, history: hub.history?.health())))
+        }
+    }
+
+    /// No params, or an empty object.
+    private static func noParams(_ params: JSONValue?) -> Bool {
+        guard let params else { return true }
+        return params == .object([:])
+    }
+
+    /// The `device` of params that hold nothing else (an object with that string, or, when
+    /// not `required`, no params or an empty object: .some(nil)); nil for any other shape.
+    private static func onlyDeviceParam(_ params: JSONValue?, required: Bool) -> String?? {
+        guard let params else { return required ? nil : .some(nil) }
+        guard case .object(let members) = params else { return nil }
+        if members.isEmpty, !required { return .some(nil) }
+        guard members.count == 1, case .string(let name)? = members["device"] else { return nil }
+        return .some(name)
     }
 
     func info() -> DaemonInfo {
@@ -149,6 +198,15 @@ public struct APIService: Sendable {
 
 private func encode(_ value: some Encodable) throws -> JSONValue { try JSONValue(encoding: value) }
 
+/// API values as JSON bytes, for answers and notifications that skip the JSON tree.
+enum APIJSON {
+    static func bytes(_ value: some Encodable) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(value))
+    }
+}
+
 /// A socket connection seen as a telemetry subscriber.
 final class ConnectionSink: TelemetrySink {
     let connection: RPCConnection
@@ -156,9 +214,12 @@ final class ConnectionSink: TelemetrySink {
 
     init(_ connection: RPCConnection) { self.connection = connection }
 
-    func offer(_ notification: TelemetryNotification) -> Bool {
-        guard let params = try? JSONValue(encoding: notification) else { return false }
-        return connection.trySendNotification(method: APIMethod.telemetryNotification, params: params)
+    func offer(_ delivery: TelemetryDelivery, lost: Int) -> Bool {
+        let line = try? delivery.line(lost: lost) { note in
+            NotificationLine(method: APIMethod.telemetryNotification, encodedParams: try APIJSON.bytes(note))
+        }
+        guard let line else { return false }
+        return connection.trySendNotification(line)
     }
 }
 

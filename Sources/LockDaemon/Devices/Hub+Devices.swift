@@ -54,7 +54,7 @@ extension Hub {
 
     private func summary(of index: Int) -> DeviceSummary? {
         let now = MonotonicClock.nanoseconds()
-        return state.withLock { $0.devices[index]?.summary(now: now, silenceNanoseconds: silenceNanoseconds) }
+        return state.read { $0.devices[index]?.summary(now: now, silenceNanoseconds: silenceNanoseconds) }
     }
 
     // MARK: Configured USB locks

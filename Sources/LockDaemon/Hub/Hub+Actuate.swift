@@ -13,7 +13,7 @@ extension Hub {
         if let reason = tuyaRefusal(index, "device.actuate") { throw .refused(reason) }
         guard isOnline(index) else { throw .offline(id) }
         // LDP/1 §4.3: no request for a capability the lock lacks.
-        if let capabilities = state.withLock({ $0.devices[index]?.identity?.capabilities }), !capabilities.contains(.motor) {
+        if let capabilities = state.read({ $0.devices[index]?.identity?.capabilities }), !capabilities.contains(.motor) {
             throw .refused("\(id) has no motor to move: its IDENTIFY does not list the MOTOR capability — nothing was sent")
         }
         // The number the lock gives this actuation, known once it accepts; its conclusion may

@@ -88,7 +88,7 @@ extension Hub {
         guard isOnline(index) else { throw .offline(id) }
         var onDevice = 0
         // A Tuya lock keeps no fault memory: only the daemon's faults are cleared.
-        let tuya = state.withLock { $0.devices[index]?.tuya != nil }
+        let tuya = state.read { $0.devices[index]?.tuya != nil }
         switch tuya ? .response(.faultsCleared(count: 0)) : await command(.clearFaults(code: Request.clearAllFaults), to: index) {
         case .response(.faultsCleared(let count)): onDevice = Int(count)
         case .nak(let code): throw .refused("\(id): the lock refused to clear its faults (\(code.name))")

@@ -49,7 +49,7 @@ public final class Hub: Sendable {
     public let history: HistoryRecorder?
     let clock = ClockBridge()
     let logger: Logger
-    let state: Mutex<HubState>
+    let state: HubStateLock
     private let commandWaiters = Mutex<[UInt32: CheckedContinuation<CommandOutcome, Never>]>([:])
     private let tickets = Mutex<[ObjectIdentifier: EventTicket]>([:])
     private let running = Atomic<Bool>(false)
@@ -73,7 +73,8 @@ public final class Hub: Sendable {
         self.diagnosis = diagnosis
         self.statusNotificationHz = max(1, statusNotificationHz)
         self.logger = logger
-        state = Mutex(HubState(devices: [DeviceState?](repeating: nil, count: loop.configuration.maxDevices)))
+        state = HubStateLock(HubState(devices: [DeviceState?](repeating: nil, count: loop.configuration.maxDevices)),
+                             silenceNanoseconds: UInt64(diagnosis.silenceSeconds * 1e9))
     }
 
     // MARK: Devices
@@ -95,7 +96,7 @@ public final class Hub: Sendable {
     /// Finds a device by name (DeviceName): its id names exactly that lock; a serial number or
     /// path names the one lock that has it, and is an error naming the candidates when several do.
     public func resolve(_ name: String) throws(HubError) -> Int {
-        let listed: [(index: Int, candidate: DeviceCandidate)] = state.withLock { s in
+        let listed: [(index: Int, candidate: DeviceCandidate)] = state.read { s in
             s.devices.compactMap { $0 }.map { ($0.index, $0.candidate) }
         }
         switch DeviceName.match(name, in: listed.map(\.candidate)) {
@@ -107,45 +108,45 @@ public final class Hub: Sendable {
 
     public func deviceCount() -> (total: Int, online: Int) {
         let now = MonotonicClock.nanoseconds()
-        return state.withLock { s in
-            let devices = s.devices.compactMap { $0 }
-            return (devices.count, devices.filter { $0.isOnline(now: now, silenceNanoseconds: silenceNanoseconds) }.count)
-        }
+        let views = snapshot.views
+        return (views.count, views.filter { $0.state.isOnline(now: now, silenceNanoseconds: silenceNanoseconds) }.count)
     }
 
     public func devices() -> [DeviceSummary] {
-        let now = MonotonicClock.nanoseconds()
-        return state.withLock { s in s.devices.compactMap { $0?.summary(now: now, silenceNanoseconds: silenceNanoseconds) } }
+        snapshot.devicesList(now: MonotonicClock.nanoseconds()).devices
     }
 
     public func status(of index: Int) -> DeviceStatus? {
         let now = MonotonicClock.nanoseconds()
-        return state.withLock { $0.devices[index]?.apiStatus(now: now, silenceNanoseconds: silenceNanoseconds) }
+        return state.read { $0.devices[index]?.apiStatus(now: now, silenceNanoseconds: silenceNanoseconds) }
     }
 
     /// Each marked with whether its events are on disk (Hub+History.swift).
     public func faults(of index: Int?) -> [Fault] {
-        state.withLock { s in
+        state.read { s in
             annotateSaved(s.devices.compactMap { $0 }.filter { index == nil || $0.index == index }
                 .flatMap { d in d.faults.ordered.map { d.apiFault($0) } })
         }
     }
 
-    public func linkStats() -> [LinkStats] { state.withLock { s in s.devices.compactMap { $0?.linkStats() } } }
+    public func linkStats() -> [LinkStats] { state.read { s in s.devices.compactMap { $0?.linkStats() } } }
 
-    public func lastTrace(of index: Int) -> MotorTrace? { state.withLock { $0.devices[index]?.lastTrace } }
+    public func lastTrace(of index: Int) -> MotorTrace? { state.read { $0.devices[index]?.lastTrace } }
 
     func isOnline(_ index: Int) -> Bool {
         let now = MonotonicClock.nanoseconds()
-        return state.withLock { $0.devices[index]?.isOnline(now: now, silenceNanoseconds: silenceNanoseconds) ?? false }
+        return state.read { $0.devices[index]?.isOnline(now: now, silenceNanoseconds: silenceNanoseconds) ?? false }
     }
 
-    func deviceID(_ index: Int) -> String { state.withLock { $0.devices[index]?.id ?? "\(index)" } }
+    /// What the read-only API answers from (HubSnapshot.swift).
+    var snapshot: HubSnapshot { state.snapshot }
+
+    func deviceID(_ index: Int) -> String { state.read { $0.devices[index]?.id ?? "\(index)" } }
 
     // MARK: Subscriptions
 
     public func subscribe(_ sink: any TelemetrySink, to index: Int) {
-        state.withLock { s in
+        state.withLockKeepingViews { s in
             s.subscriptions[index, default: []].removeAll { $0.sink.sinkID == sink.sinkID }
             s.subscriptions[index, default: []].append(SubscriptionEntry(sink: sink))
         }
@@ -154,7 +155,7 @@ public final class Hub: Sendable {
     /// Returns whether the sink was subscribed.
     @discardableResult
     public func unsubscribe(_ sinkID: UInt64, from index: Int) -> Bool {
-        state.withLock { s in
+        state.withLockKeepingViews { s in
             let before = s.subscriptions[index]?.count ?? 0
             s.subscriptions[index]?.removeAll { $0.sink.sinkID == sinkID }
             return (s.subscriptions[index]?.count ?? 0) < before
@@ -163,7 +164,7 @@ public final class Hub: Sendable {
 
     /// Drops every subscription of a closed connection.
     public func removeSink(_ sinkID: UInt64) {
-        state.withLock { s in
+        state.withLockKeepingViews { s in
             for key in s.subscriptions.keys { s.subscriptions[key]?.removeAll { $0.sink.sinkID == sinkID } }
         }
         unwatchDevices(sinkID)
@@ -228,6 +229,8 @@ public final class Hub: Sendable {
 
     private func run() {
         var payload = [UInt8](repeating: 0, count: RecordRing.slotPayload)
+        var changed: [Int] = []
+        changed.reserveCapacity(256)
         var nextPeriodic: UInt64 = 0
         while running.load(ordering: .acquiring) {
             iterations.add(1, ordering: .relaxed)
@@ -236,9 +239,10 @@ public final class Hub: Sendable {
             payload.withUnsafeMutableBytes { raw in
                 while true {
                     var batch = 0
-                    let more: Bool = state.withLock { s in
+                    let more: Bool = state.withLock(changed: &changed) { s, changed in
                         while batch < 256, let header = loop.ring.pop(into: raw) {
                             handle(header, payload: UnsafeRawBufferPointer(rebasing: raw[0..<Int(header.length)]), state: &s, effects: &effects)
+                            changed.append(Int(header.device))
                             batch += 1
                         }
                         commitHistory(&effects)
@@ -275,17 +279,20 @@ public final class Hub: Sendable {
         }
     }
 
+    /// Offers one notification to each of the device's subscribers, encoded once for all that
+    /// missed nothing (TelemetryDelivery), and keeps count of what each missed.
     func deliver(_ notification: TelemetryNotification, device: Int) {
-        let subscribers = state.withLock { $0.subscriptions[device] ?? [] }
+        let subscribers = state.read { $0.subscriptions[device] ?? [] }
         guard !subscribers.isEmpty else { return }
-        for entry in subscribers {
-            var note = notification
-            note.lost = entry.lost
-            let delivered = entry.sink.offer(note)
-            state.withLock { s in
-                guard let i = s.subscriptions[device]?.firstIndex(where: { $0.sink.sinkID == entry.sink.sinkID }) else { return }
-                if delivered { s.subscriptions[device]![i].lost = 0 } else { s.subscriptions[device]![i].lost += 1 }
+        let delivery = TelemetryDelivery(notification)
+        let delivered = subscribers.map { $0.sink.offer(delivery, lost: $0.lost) }
+        state.withLockKeepingViews { s in
+            guard var current = s.subscriptions[device] else { return }
+            for (entry, delivered) in zip(subscribers, delivered) {
+                guard let i = current.firstIndex(where: { $0.sink.sinkID == entry.sink.sinkID }) else { continue }
+                current[i].lost = delivered ? 0 : current[i].lost + 1
             }
+            s.subscriptions[device] = current
         }
     }
 }

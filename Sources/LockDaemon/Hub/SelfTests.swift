@@ -21,7 +21,7 @@ extension Hub {
         }
         // LDP/1 §4.3: no request for a capability the lock lacks. `all` runs the tests it has;
         // one it lacks, asked for alone, is refused before anything is sent.
-        let capabilities = state.withLock { $0.devices[index]?.identity?.capabilities }
+        let capabilities = state.read { $0.devices[index]?.identity?.capabilities }
         let kinds = asked.filter { test in capabilities.map { Self.canRun(test, with: $0) } ?? true }
         guard !kinds.isEmpty else {
             let what = kind == .all ? "self-tests" : "\(kind.rawValue) self-test"

@@ -1,3 +1,4 @@
+import JSONRPC
 import LockDiagAPI
 import LockProtocol
 import Synchronization
@@ -97,5 +98,27 @@ public final class EventTicket: Sendable {
 /// needs. `offer` must never block: it returns false when the client cannot take more now.
 public protocol TelemetrySink: AnyObject, Sendable {
     var sinkID: UInt64 { get }
-    func offer(_ notification: TelemetryNotification) -> Bool
+    /// `lost`: this subscriber's notifications dropped since its last delivered one.
+    func offer(_ delivery: TelemetryDelivery, lost: Int) -> Bool
+}
+
+/// One notification on its way to every subscriber of a device. Its line for subscribers that
+/// missed nothing is made by the first of them and shared by the rest, so a change seen by 64
+/// clients is encoded once, not 64 times.
+public final class TelemetryDelivery: Sendable {
+    public let notification: TelemetryNotification
+    private let shared = Mutex<NotificationLine?>(nil)
+
+    init(_ notification: TelemetryNotification) { self.notification = notification }
+
+    /// The notification with `lost` set, made into a line by `make`: shared when `lost` is 0.
+    public func line(lost: Int, _ make: (TelemetryNotification) throws -> NotificationLine) rethrows -> NotificationLine {
+        var note = notification
+        note.lost = lost
+        guard lost == 0 else { return try make(note) }
+        if let line = shared.withLock({ $0 }) { return line }
+        let line = try make(note)
+        shared.withLock { $0 = line }
+        return line
+    }
 }

@@ -62,7 +62,7 @@ extension Hub {
     public func metricsDevices() -> [MetricsSnapshot.Device] {
         let now = MonotonicClock.nanoseconds()
         let silence = silenceNanoseconds
-        return state.withLock { s in
+        return state.read { s in
             // The same views devices.list and device.status show: every family's model and battery.
             s.devices.compactMap { $0 }.map { d in
                 let readings = d.readings

@@ -56,7 +56,7 @@ extension Hub {
     /// before anything is sent, as a lock answers a message it lacks (NAK NOT_AVAILABLE), so
     /// `device.actuate`, `tests.run` and the rest say the lock cannot do it.
     func gattRefusal(_ index: Int) -> CommandOutcome? {
-        state.withLock { $0.devices[index]?.isGATTOnly == true } ? .nak(.notAvailable) : nil
+        state.read { $0.devices[index]?.isGATTOnly == true } ? .nak(.notAvailable) : nil
     }
 }
 
