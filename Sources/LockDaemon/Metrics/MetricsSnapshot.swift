@@ -51,32 +51,32 @@ public struct MetricsSnapshot: Sendable {
 }
 
 extension Hub {
-    /// One scrape: the devices under one short hold of the hub's state lock and the statistics
+    /// One scrape: the devices as the hub's snapshot shows them and the statistics
     /// the poll loop last published. The loop is never asked (nothing goes to its inbox, nothing
     /// waits for it), so a scrape neither slows it nor hangs when it is stalled.
     public func metricsSnapshot(version: String, uptimeSeconds: Double) -> MetricsSnapshot {
         MetricsSnapshot(version: version, uptimeSeconds: uptimeSeconds, devices: metricsDevices(), loop: loop.statistics)
     }
 
-    /// The scrape's view of every device, taken under one hold of the state lock.
+    /// The scrape's view of every device, from the hub's published snapshot (HubSnapshot): a
+    /// scrape never waits on the hub's state lock.
     public func metricsDevices() -> [MetricsSnapshot.Device] {
         let now = MonotonicClock.nanoseconds()
         let silence = silenceNanoseconds
-        return state.read { s in
-            // The same views devices.list and device.status show: every family's model and battery.
-            s.devices.compactMap { $0 }.map { d in
-                let readings = d.readings
-                let summary = d.summary(now: now, silenceNanoseconds: silence)
-                return MetricsSnapshot.Device(
-                    id: d.id, transport: d.transport, model: summary.model, firmware: summary.firmware, online: summary.online,
-                    batteryMillivolts: readings.batteryMillivolts?.value, batteryPercent: readings.batteryPercent?.value,
-                    lifetimeActuations: readings.actuations, lastActuation: d.lastActuation,
-                    faults: d.faults.ordered.map { entry in
-                        let fault = d.apiFault(entry)
-                        return (fault.code, fault.name, fault.status)
-                    },
-                    link: d.linkStats())
-            }
+        // The same views devices.list and device.status show: every family's model and battery.
+        return snapshot.views.map { view in
+            let d = view.state
+            let readings = d.readings
+            let summary = d.summary(now: now, silenceNanoseconds: silence)
+            return MetricsSnapshot.Device(
+                id: d.id, transport: d.transport, model: summary.model, firmware: summary.firmware, online: summary.online,
+                batteryMillivolts: readings.batteryMillivolts?.value, batteryPercent: readings.batteryPercent?.value,
+                lifetimeActuations: readings.actuations, lastActuation: d.lastActuation,
+                faults: d.faults.ordered.map { entry in
+                    let fault = d.apiFault(entry)
+                    return (fault.code, fault.name, fault.status)
+                },
+                link: d.linkStats())
         }
     }
 }
