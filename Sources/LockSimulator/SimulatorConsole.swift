@@ -1,3 +1,5 @@
+import Foundation
+import LinuxIO
 import LockProtocol
 
 /// The `locksim` stdin command language: one command per line, answered with lines that start
@@ -6,6 +8,20 @@ public struct SimulatorConsole: Sendable {
     public let server: SimulatorServer
 
     public init(server: SimulatorServer) { self.server = server }
+
+    /// Reads commands from standard input on a thread of its own (`locksim-console`), printing
+    /// each answer, until the input ends; the locks keep being served after that.
+    public func serveStandardInput() {
+        Thread.detachNewThread {
+            Realtime.nameCurrentThread("locksim-console")
+            while let line = readLine() {
+                if let answer = execute(line) {
+                    print(answer)
+                    fflush(nil)
+                }
+            }
+        }
+    }
 
     /// Each command with what it does, for `locksim --help` and docs/simulator.md.
     public static let commands: [(usage: String, summary: String)] = [

@@ -259,16 +259,8 @@ struct LockSim: ParsableCommand {
         for (path, module) in zip(server.devicePaths, server.modulePaths) { print(module.map { "\(path) \($0)" } ?? path) }
         fflush(nil)
 
-        let console = SimulatorConsole(server: server)
-        Thread.detachNewThread {
-            while let line = readLine() {
-                if let answer = console.execute(line) {
-                    print(answer)
-                    fflush(nil)
-                }
-            }
-            // End of input: keep serving; only a signal stops locksim.
-        }
+        // End of input leaves the locks served; only a signal stops locksim.
+        SimulatorConsole(server: server).serveStandardInput()
 
         var received: Int32 = 0
         while sigwait(&stopSignals, &received) != 0 {}

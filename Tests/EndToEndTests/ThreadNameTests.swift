@@ -34,4 +34,18 @@ import Testing
         let named = TestSupport.wait(upTo: 10) { expected.isSubset(of: Self.threadNames(pid: pid)) }
         #expect(named, "threads: \(Self.threadNames(pid: pid).sorted()); log:\n\(daemon.allErrors)")
     }
+
+    @Test func theSimulatorsThreadsAreNamed() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let sim = try ChildProcess("locksim", ["--pty", "--count", "1", "--activity", "0", "--link-dir", directory.path])
+        defer {
+            sim.signal(SIGTERM)
+            _ = sim.waitForExit(within: 15)
+        }
+        let pid = sim.process.processIdentifier
+        let expected: Set = ["locksim-pty", "locksim-console"]
+        let named = TestSupport.wait(upTo: 10) { expected.isSubset(of: Self.threadNames(pid: pid)) }
+        #expect(named, "threads: \(Self.threadNames(pid: pid).sorted()); log:\n\(sim.allErrors)")
+    }
 }
