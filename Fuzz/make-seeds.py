@@ -57,6 +57,13 @@ def ldp_seeds():
             payload = bytes.fromhex(frame["payload"])
             session += bytes([4 + KINDS[frame["kind"]], 20, frame["type"], frame["seq"]]) + struct.pack("<H", len(payload)) + payload
     write("hub-records", "session", session)
+    # A standard-services BLE lock (Drivers/GATT/GATTReading.swift): op 8, 10 ms later, the field,
+    # u8 length, value — battery 87 %, the Device Information strings, then "complete".
+    gatt = bytes([0, 1, 8, 10, 1, 1, 87])
+    for field, text in ((2, b"Acme"), (3, b"LX-BLE"), (4, b"BLE-0001"), (5, b"B"), (6, b"1.2.0"), (7, b"")):
+        gatt += bytes([8, 10, field, len(text)]) + text
+    gatt += bytes([8, 10, 8, 0])
+    write("hub-records", "gatt-standard-services", gatt)
     requests = bytes([1])
     for v in vectors:
         frame = v.get("frame")

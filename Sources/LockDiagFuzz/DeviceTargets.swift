@@ -8,11 +8,11 @@ import Logging
 
 extension FuzzTarget {
     /// What a lock sends, as far as the daemon's diagnosis: frames of any kind, type and body,
-    /// link changes and counters, in any order, through the hub exactly as the poll loop hands
+    /// link changes, counters and standard-GATT readings, in any order, through the hub exactly as the poll loop hands
     /// them over; then every API view of the device must still encode.
     static let hubRecords = FuzzTarget(
         name: "hub-records",
-        summary: "The hub (device state, trace assembly, diagnosis) fed ring records built from the input: frames of any kind/type/body, link up/down, timeouts, counters; then every API view of the device must encode as JSON."
+        summary: "The hub (device state, trace assembly, diagnosis) fed ring records built from the input: frames of any kind/type/body, link up/down, timeouts, counters, standard-GATT readings; then every API view of the device must encode as JSON."
     ) { input in
         guard let feed = HubFeed() else { return ["cannot create a poll loop"] }
         let hub = feed.hub
@@ -24,7 +24,7 @@ extension FuzzTarget {
             let op = reader.u8()
             var header = feed.header(slot: slot, after: UInt64(reader.u8()) * 1_000_000)
             var payload: [UInt8] = []
-            switch op % 8 {
+            switch op % 9 {
             case 0: header.kind = .linkUp
             case 1: header.kind = .linkDown
             case 2: header.kind = .timeout
@@ -47,6 +47,11 @@ extension FuzzTarget {
                 counters.reconnects += UInt64(reader.u8() & 1)
                 counters.eventsDropped += UInt64(reader.u8())
                 payload = withUnsafeBytes(of: counters) { [UInt8]($0) }
+            case 8:
+                // What a standard-services BLE lock reports (Drivers/GATT), any field, any bytes.
+                header.kind = .gattReading
+                header.type = reader.u8() % 10
+                payload = [UInt8](reader.take(Int(reader.u8()) % 64))
             default:
                 header.kind = .frame
                 header.frameKind = FrameKind(rawValue: op % 4)!
