@@ -1,14 +1,15 @@
 /// Encodes `Encodable` values straight to compact UTF-8 JSON, with no intermediate tree and no
 /// Foundation: what the API's results travel as.
 ///
-/// The text means what Foundation's `JSONEncoder()` with default settings wrote for the same
-/// value (parsed, the two are equal; `Tests/LockJSONTests/APIEncodingTests.swift` checks every
-/// API result type): members in the order `encode(to:)` writes them, a key left out by
-/// `encodeIfPresent(nil)`, `null` for an explicit `encodeNil` or a nil `encode`, integral doubles
-/// without `.0` (`1480`, which clients read as an integer), other doubles in their shortest
-/// round-trip form, NaN and infinity refused with `EncodingError.invalidValue`. Unlike
-/// JSONEncoder it writes `/` as is (the same string) and has no strategies: `Date`, `Data` and
-/// `URL` encode through their own `Codable` conformances, and the API carries none of them.
+/// The text is the JSON value Foundation's `JSONEncoder()` with default settings wrote for the
+/// same value (parsed, the two are equal; `Tests/LockJSONTests/APIEncodingTests.swift` checks
+/// every API type): a key left out by `encodeIfPresent(nil)`, `null` for an explicit
+/// `encodeNil` or a nil `encode`, integral doubles without `.0` (`1480`, which clients read as an
+/// integer), other doubles in their shortest round-trip form, NaN and infinity refused with
+/// `EncodingError.invalidValue`. Unlike JSONEncoder it writes members in the order `encode(to:)`
+/// writes them (JSONEncoder's order came from its dictionary's hashing), `/` as is (the same
+/// string), and has no strategies: `Date`, `Data` and `URL` encode through their own `Codable`
+/// conformances, and the API carries none of them.
 public struct JSONBytesEncoder: Sendable {
     public init() {}
 
