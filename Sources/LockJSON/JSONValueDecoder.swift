@@ -91,40 +91,40 @@ struct JSONValueDecoding: Decoder, SingleValueDecodingContainer {
             codingPath: codingPath, debugDescription: "Expected to decode \(type) but found \(kind(value)) instead."))
     }
 
-    static func bool(_ value: JSONValue, _ codingPath: [any CodingKey]) throws -> Bool {
-        guard case .bool(let flag) = value else { throw typeMismatch(Bool.self, value, codingPath) }
+    static func bool(_ value: JSONValue, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> Bool {
+        guard case .bool(let flag) = value else { throw typeMismatch(Bool.self, value, codingPath()) }
         return flag
     }
 
-    static func string(_ value: JSONValue, _ codingPath: [any CodingKey]) throws -> String {
-        guard case .string(let text) = value else { throw typeMismatch(String.self, value, codingPath) }
+    static func string(_ value: JSONValue, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> String {
+        guard case .string(let text) = value else { throw typeMismatch(String.self, value, codingPath()) }
         return text
     }
 
-    static func double(_ value: JSONValue, _ codingPath: [any CodingKey]) throws -> Double {
-        guard let number = value.doubleValue else { throw typeMismatch(Double.self, value, codingPath) }
+    static func double(_ value: JSONValue, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> Double {
+        guard let number = value.doubleValue else { throw typeMismatch(Double.self, value, codingPath()) }
         return number
     }
 
-    static func float(_ value: JSONValue, _ codingPath: [any CodingKey]) throws -> Float {
-        guard let number = value.doubleValue else { throw typeMismatch(Float.self, value, codingPath) }
+    static func float(_ value: JSONValue, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> Float {
+        guard let number = value.doubleValue else { throw typeMismatch(Float.self, value, codingPath()) }
         guard abs(number) <= Double(Float.greatestFiniteMagnitude) else {
             throw DecodingError.dataCorrupted(DecodingError.Context(
-                codingPath: codingPath, debugDescription: "Parsed JSON number <\(value)> does not fit in Float."))
+                codingPath: codingPath(), debugDescription: "Parsed JSON number <\(value)> does not fit in Float."))
         }
         return Float(number)
     }
 
-    static func integer<T: FixedWidthInteger>(_ value: JSONValue, _ codingPath: [any CodingKey]) throws -> T {
+    static func integer<T: FixedWidthInteger>(_ value: JSONValue, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> T {
         let exact: T?
         switch value {
         case .integer(let number): exact = T(exactly: number)
         case .double(let number): exact = T(exactly: number)
-        default: throw typeMismatch(T.self, value, codingPath)
+        default: throw typeMismatch(T.self, value, codingPath())
         }
         guard let exact else {
             throw DecodingError.dataCorrupted(DecodingError.Context(
-                codingPath: codingPath, debugDescription: "Parsed JSON number <\(value)> does not fit in \(T.self)."))
+                codingPath: codingPath(), debugDescription: "Parsed JSON number <\(value)> does not fit in \(T.self)."))
         }
         return exact
     }
@@ -198,15 +198,16 @@ struct JSONValueUnkeyedContainer: UnkeyedDecodingContainer {
     var count: Int? { elements.count }
     var isAtEnd: Bool { currentIndex >= elements.count }
 
-    /// The next element and its path; throws valueNotFound at the end, as JSONDecoder does.
-    private mutating func next(_ type: Any.Type) throws -> (JSONValue, [any CodingKey]) {
-        let path = codingPath + [JSONIndexKey(intValue: currentIndex)]
+    /// The next element and its index; throws valueNotFound at the end, as JSONDecoder does.
+    private mutating func next(_ type: Any.Type) throws -> (JSONValue, Int) {
         guard !isAtEnd else {
-            throw DecodingError.valueNotFound(type, DecodingError.Context(codingPath: path, debugDescription: "Unkeyed container is at end."))
+            throw DecodingError.valueNotFound(type, DecodingError.Context(codingPath: path(currentIndex), debugDescription: "Unkeyed container is at end."))
         }
         defer { currentIndex += 1 }
-        return (elements[currentIndex], path)
+        return (elements[currentIndex], currentIndex)
     }
+
+    private func path(_ index: Int) -> [any CodingKey] { codingPath + [JSONIndexKey(intValue: index)] }
 
     mutating func decodeNil() throws -> Bool {
         guard !isAtEnd else {
@@ -221,9 +222,9 @@ struct JSONValueUnkeyedContainer: UnkeyedDecodingContainer {
     }
 
     /// The next element read by `read` (one of JSONValueDecoding's scalar readers).
-    private mutating func next<T>(_ type: T.Type, _ read: (JSONValue, [any CodingKey]) throws -> T) throws -> T {
-        let (value, path) = try next(type)
-        return try read(value, path)
+    private mutating func next<T>(_ type: T.Type, _ read: (JSONValue, @autoclosure () -> [any CodingKey]) throws -> T) throws -> T {
+        let (value, index) = try next(type)
+        return try read(value, path(index))
     }
 
     mutating func decode(_ type: Bool.Type) throws -> Bool { try next(type, JSONValueDecoding.bool) }
@@ -242,22 +243,22 @@ struct JSONValueUnkeyedContainer: UnkeyedDecodingContainer {
     mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try next(type, JSONValueDecoding.integer) }
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        let (value, path) = try next(type)
-        return try JSONValueDecoding.unbox(value, as: T.self, codingPath: path)
+        let (value, index) = try next(type)
+        return try JSONValueDecoding.unbox(value, as: T.self, codingPath: path(index))
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
-        let (value, path) = try next(KeyedDecodingContainer<NestedKey>.self)
-        return try JSONValueDecoding(value: value, codingPath: path).container(keyedBy: NestedKey.self)
+        let (value, index) = try next(KeyedDecodingContainer<NestedKey>.self)
+        return try JSONValueDecoding(value: value, codingPath: path(index)).container(keyedBy: NestedKey.self)
     }
 
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        let (value, path) = try next((any UnkeyedDecodingContainer).self)
-        return try JSONValueDecoding(value: value, codingPath: path).unkeyedContainer()
+        let (value, index) = try next((any UnkeyedDecodingContainer).self)
+        return try JSONValueDecoding(value: value, codingPath: path(index)).unkeyedContainer()
     }
 
     mutating func superDecoder() throws -> any Decoder {
-        let (value, path) = try next((any Decoder).self)
-        return JSONValueDecoding(value: value, codingPath: path)
+        let (value, index) = try next((any Decoder).self)
+        return JSONValueDecoding(value: value, codingPath: path(index))
     }
 }
