@@ -152,15 +152,6 @@ enum EnvelopeWriter {
         out.append(UInt8(ascii: "}"))
     }
 
-    /// A response whose result is already encoded as one JSON value (`ImmediateAnswer`).
-    static func writeResponse(id: RPCRequestID, encodedResult: [UInt8], to out: inout [UInt8]) {
-        out.append(contentsOf: #"{"jsonrpc":"2.0","id":"#.utf8)
-        JSONWriter.write(id.jsonValue, to: &out)
-        out.append(contentsOf: #","result":"#.utf8)
-        out.append(contentsOf: encodedResult)
-        out.append(UInt8(ascii: "}"))
-    }
-
     /// A batch response: the elements' encoded responses in one array (§6).
     static func batch(_ encodedResponses: [[UInt8]]) -> [UInt8] {
         var out: [UInt8] = [UInt8(ascii: "[")]
