@@ -215,6 +215,27 @@ final class RingReader {
         reader.drain()
         #expect(reader.records.filter { $0.header.kind == .openFailed }.count == 1)
     }
+
+    /// The kernel's view, not the loop's report: /proc/TID/timerslack_ns of the poll thread
+    /// (proc(5)) reads 1 ns, where a normal thread has 50 000.
+    @Test func thePollThreadRunsWithOneNanosecondTimerSlack() throws {
+        let loop = try makeLoop()
+        try loop.start()
+        defer { loop.stop() }
+        let slack = try String(contentsOfFile: "/proc/\(loop.threadID)/timerslack_ns", encoding: .utf8)
+        #expect(slack.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+    }
+
+    /// A wake-up that overslept a period is as late as its first missed deadline, the way
+    /// cyclictest counts it, not as its last (which would read 0.5 ms for a 1.5 ms-late wake-up).
+    @Test func latenessCountsFromTheFirstMissedDeadline() {
+        let ms: UInt64 = 1_000_000
+        // Deadlines at 10, 11, 12 … ms; three served, so the next is 13 ms. Woken at 14.5 ms with
+        // two expirations pending: 1.5 ms late.
+        #expect(PollLoop.lateness(at: 14 * ms + ms / 2, start: 10 * ms, period: ms, servedExpirations: 3) == 1_500_000)
+        #expect(PollLoop.lateness(at: 13 * ms + 20_000, start: 10 * ms, period: ms, servedExpirations: 3) == 20_000)
+        #expect(PollLoop.lateness(at: 12 * ms, start: 10 * ms, period: ms, servedExpirations: 3) == 0)
+    }
 }
 
 @Suite struct RecordRingTests {
