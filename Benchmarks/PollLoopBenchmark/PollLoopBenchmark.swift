@@ -65,6 +65,8 @@ struct CyclictestResult: Codable {
 /// Thread CPU time over the measured window, nanoseconds.
 struct CPUTimes: Codable {
     var loopThread: UInt64 = 0
+    /// Times the loop thread went to sleep and was woken (voluntary context switches).
+    var loopWakeUps: UInt64 = 0
     /// Every thread of the bench process but the simulator's: the daemon's share (loop, hub, the
     /// bench's own idle main thread).
     var daemonThreads: UInt64 = 0
@@ -209,8 +211,8 @@ struct PollLoopBenchmark: ParsableCommand {
         } else if let failure = r.cyclictestFailure {
             line += "\n         cyclictest: \(failure)"
         }
-        line += String(format: "\n         CPU: loop thread %.2f µs/lock-poll, daemon %.2f µs/lock-poll = %.1f %% of one core (process with simulators %.1f %%)",
-                       Double(r.cpu.loopThread) / 1000 / Double(max(r.lockPolls, 1)),
+        line += String(format: "\n         CPU: loop thread %.2f µs/lock-poll (%.2f wake-ups/lock-poll), daemon %.2f µs/lock-poll = %.1f %% of one core (process with simulators %.1f %%)",
+                       Double(r.cpu.loopThread) / 1000 / Double(max(r.lockPolls, 1)), Double(r.cpu.loopWakeUps) / Double(max(r.lockPolls, 1)),
                        Double(r.cpu.daemonThreads) / 1000 / Double(max(r.lockPolls, 1)),
                        100 * Double(r.cpu.daemonThreads) / (r.seconds * 1e9), 100 * Double(r.cpu.process) / (r.seconds * 1e9))
         print(line)
@@ -238,7 +240,8 @@ struct PollLoopBenchmark: ParsableCommand {
                 } else if let failure = r.compactMap(\.cyclictestFailure).first {
                     print("  cyclictest: \(failure)")
                 }
-                print("  CPU: loop thread \(spread(zip(r, polls).map { Double($0.cpu.loopThread) / 1000 / $1 }) { String(format: "%.2f", $0) }) µs/lock-poll, " +
+                print("  CPU: loop thread \(spread(zip(r, polls).map { Double($0.cpu.loopThread) / 1000 / $1 }) { String(format: "%.2f", $0) }) µs/lock-poll " +
+                      "(\(spread(zip(r, polls).map { Double($0.cpu.loopWakeUps) / $1 }) { String(format: "%.2f", $0) }) wake-ups/lock-poll), " +
                       "daemon \(spread(zip(r, polls).map { Double($0.cpu.daemonThreads) / 1000 / $1 }) { String(format: "%.2f", $0) }) µs/lock-poll, " +
                       "\(spread(r.map { 100 * Double($0.cpu.daemonThreads) / ($0.seconds * 1e9) }) { String(format: "%.1f", $0) }) % of one core")
                 print("  allocations per cycle on the loop thread: \(spread(r.compactMap(\.allocationsPerCycle)) { String(format: "%.4f", $0) })")
@@ -280,7 +283,12 @@ struct PollLoopBenchmark: ParsableCommand {
         defer { simulator.stop() }
         var loopConfiguration = PollLoopConfiguration()
         loopConfiguration.pollHz = point.pollHz
-        if mode == .realtime { loopConfiguration.realtime = RealtimeRequest() }
+        if mode == .realtime {
+            // As `lockdiagd --realtime` asks (LockDiagDaemonCommand): pinned to the last CPU.
+            var request = RealtimeRequest()
+            request.cpu = Int32(max(0, Realtime.onlineCPUs - 1))
+            loopConfiguration.realtime = request
+        }
         let loop = try PollLoop(configuration: loopConfiguration)
         var logger = Logger(label: "bench")
         logger.logLevel = .error
@@ -340,6 +348,7 @@ struct CPUSample {
     var perThread: [Int32: UInt64] = [:]
     var simulatorThreads: Set<Int32> = []
     var loopThread: Int32
+    var loopWakeUps: UInt64 = 0
     var process: UInt64
 
     init(loopThread: Int32) {
@@ -353,6 +362,10 @@ struct CPUSample {
                   let stat = try? String(contentsOfFile: "/proc/self/task/\(name)/schedstat", encoding: .utf8),
                   let onCPU = stat.split(separator: " ").first.flatMap({ UInt64($0) }) else { continue }
             perThread[tid] = onCPU
+            if tid == loopThread, let status = try? String(contentsOfFile: "/proc/self/task/\(name)/status", encoding: .utf8),
+               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("voluntary_ctxt_switches:") }) {
+                loopWakeUps = line.split(separator: "\t").last.flatMap { UInt64($0.trimmingCharacters(in: .whitespaces)) } ?? 0
+            }
             if let comm = try? String(contentsOfFile: "/proc/self/task/\(name)/comm", encoding: .utf8), comm.hasPrefix("locksim") {
                 simulatorThreads.insert(tid)
             }
@@ -367,6 +380,7 @@ struct CPUSample {
             if tid == loopThread { times.loopThread = used }
         }
         times.process = process - min(process, earlier.process)
+        times.loopWakeUps = loopWakeUps - min(loopWakeUps, earlier.loopWakeUps)
         return times
     }
 }
@@ -404,8 +418,8 @@ final class Cyclictest {
     }
 
     func start() -> CyclictestFailure? {
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
-        FileManager.default.createFile(atPath: errorPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/cyclictest")
         process.arguments = arguments
         process.standardOutput = FileHandle(forWritingAtPath: outputPath)
