@@ -226,6 +226,16 @@ final class RingReader {
         #expect(slack.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
     }
 
+    /// The kernel's view again: sched_getattr(2) on the poll thread reads the 100 µs slice
+    /// (Linux 6.12+ reports a fair thread's slice there; this project's machines run 6.18).
+    @Test func thePollThreadAsksTheFairSchedulerForAShortSlice() throws {
+        let loop = try makeLoop()
+        try loop.start()
+        defer { loop.stop() }
+        #expect(Realtime.fairSlice(thread: loop.threadID) == PollLoopConfiguration.fairSliceNanoseconds)
+        #expect(loop.realtime?.granted.contains("fair-scheduler slice 100 µs") == true)
+    }
+
     /// A wake-up that overslept a period is as late as its first missed deadline, the way
     /// cyclictest counts it, not as its last (which would read 0.5 ms for a 1.5 ms-late wake-up).
     @Test func latenessCountsFromTheFirstMissedDeadline() {
