@@ -32,7 +32,7 @@ let allocationHook: MallocInterposerSwift.AllocationHook = { _ in
 struct Point: Codable, Hashable, CustomStringConvertible {
     var locks: Int
     var pollHz: Int
-    var description: String { "\(locks) locks at \(pollHz) Hz" }
+    var description: String { "\(locks) lock\(locks == 1 ? "" : "s") at \(pollHz) Hz" }
 
     /// "16@1000" (locks@Hz); a bare number takes `defaultHz`.
     init?(_ text: Substring, defaultHz: Int) {
