@@ -196,12 +196,15 @@ final class SQLiteWriteLock {
         let directory = try TemporaryDirectory(prefix: "kill")
         defer { directory.remove() }
         let (daemon, client, id) = try Self.healthyLockDaemon(in: directory)
-        let technician = try RawConnection(daemon.socketPath)
-        technician.send(#"{"jsonrpc":"2.0","id":1,"method":"tests.run","params":{"device":"\#(id)","test":"motor","confirm":true}}"# + "\n")
         func motor() throws -> String {
             try client.call(APIMethod.deviceStatus, params: ["device": .string(id)]).decode(as: DeviceStatus.self).motor.state
         }
-        #expect(try TestSupport.wait(upTo: 10) { try motor() != "idle" }, "the motor never ran")
+        // Online comes with IDENTIFY's answer; until the first status the motor is `unknown`,
+        // which is not a motor that runs.
+        #expect(try TestSupport.wait(upTo: 10) { try motor() == "idle" }, "no status from the lock")
+        let technician = try RawConnection(daemon.socketPath)
+        technician.send(#"{"jsonrpc":"2.0","id":1,"method":"tests.run","params":{"device":"\#(id)","test":"motor","confirm":true}}"# + "\n")
+        #expect(try TestSupport.wait(upTo: 10) { ["locking", "unlocking"].contains(try motor()) }, "the motor never ran")
         daemon.child.signal(SIGKILL)
         #expect(daemon.child.waitForExit(within: 10))
         #expect(technician.line(within: 0.5)?["result"] == nil, "the call had already finished: the check below could not fail")
