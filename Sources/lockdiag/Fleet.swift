@@ -88,6 +88,7 @@ extension LockDiag.Fleet {
     struct Enroll: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Register a station and its report-signing key (pending until approved).",
+            usage: "lockdiag fleet enroll [<url>] [--station <name>] [<options>]",
             discussion: """
                 Run by a login in fleet_enroller or fleet_admin. Creates the station's PostgreSQL login role \
                 (a member of fleet_station) the first time, with the password in --password-file if given \
@@ -101,7 +102,7 @@ extension LockDiag.Fleet {
         @Option(help: ArgumentHelp("The station's name and PostgreSQL role (default: this host's name).", valueName: "name"))
         var station: String?
 
-        @Option(help: ArgumentHelp("The station's public key: base64, or a file holding it (default: lockdiagd's key file).",
+        @Option(help: ArgumentHelp("The station's public key: base64, or a file holding it (lockdiagd's key file, station.pub).",
                                    valueName: "pub"))
         var key: String = DefaultPaths.stationKey(nextTo: DefaultPaths.historyDatabase)
 
@@ -174,7 +175,8 @@ extension LockDiag.Fleet {
 
     struct Revoke: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Revoke a station key (fleet_admin): reports it signed from --at on are flagged.")
+            abstract: "Revoke a station key (fleet_admin): reports it signed from --at on are flagged.",
+            usage: "lockdiag fleet revoke <url> <fingerprint> [--at <time>] [<options>]")
 
         @OptionGroup var key: KeyArguments
 

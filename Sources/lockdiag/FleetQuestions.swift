@@ -8,6 +8,7 @@ extension LockDiag.Fleet {
     struct Faults: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Fault counts across the fleet, by fault, model and firmware (fleet_analyst).",
+            usage: "lockdiag fleet faults [--model M] [--firmware F] [--since 30d] [--json]",
             discussion: """
                 occurrences counts raised and reoccurred events, confirmed the confirmations, locks and stations \
                 the distinct ones. Model and firmware are the lock's when the event happened.

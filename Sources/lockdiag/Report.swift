@@ -111,7 +111,7 @@ extension LockDiag {
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check a report (report.json or report.html) and who signed it; needs no daemon.",
-            usage: "lockdiag verify <file> [--key <pub>]... [--trusted-keys <path>] [--fleet <url>] [--json]",
+            usage: "lockdiag verify <file> [--key <pub>]... [--fleet <url>] [<options>]",
             discussion: """
                 A report is signed with its station's key; the key travels in the report, so a valid signature \
                 alone proves only that nothing changed since signing: anyone can make a key. Who signed it \
