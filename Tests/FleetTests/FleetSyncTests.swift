@@ -72,10 +72,11 @@ import Testing
                 for d in daemons { d.stop() }
                 for f in folders { f.remove() }
             }
+            // The same simulated locks (same seed, same serial numbers) at every station: one lock's life crosses them.
             for (i, name) in names.enumerated() {
                 let url = try enrollStation(name, in: pg)
                 daemons.append(try DaemonProcess(["--simulate", "motor-stall,healthy", "--simulate-activity", "0.5",
-                                                  "--simulate-seed", "\(i + 1)", "--fleet", url], directory: folders[i]))
+                                                  "--fleet", url], directory: folders[i]))
             }
             // Every station's fault events and audited calls reach the database.
             for d in daemons { try Self.clearFaults(d) }
@@ -120,7 +121,41 @@ import Testing
             // One database, three stations, nothing counted twice.
             let stations = try pg.psql("SELECT count(DISTINCT station) FROM fleet.fault_event")
             #expect(stations == "3")
+            try Self.expectTheQuestionsAnswered(pg)
         }
+    }
+
+    /// `lockdiag fleet faults` and `fleet lock` on what the three stations sent, against psql's own counts.
+    static func expectTheQuestionsAnswered(_ pg: PostgresServer) throws {
+        let occurrences = try pg.psql("""
+            SELECT count(*) FROM fleet.fault_event WHERE code = '0x0101' AND event IN ('raised', 'reoccurred') AND model = 'LX-300'
+                AND firmware = '2.4.1'
+            """)
+        let faults = try ChildProcess.run("lockdiag", ["fleet", "faults", "--fleet", pg.adminURL, "--model", "LX-300",
+                                                       "--firmware", "2.4.1", "--since", "1h", "--json"])
+        try #require(faults.status == 0, "\(faults.stderr)")
+        struct Count: Decodable { var code: String, model: String, firmware: String, occurrences: Int, stations: Int }
+        let counts = try JSONDecoder().decode([Count].self, from: Data(faults.stdout.utf8))
+        let stall = try #require(counts.first { $0.code == "0x0101" }, "\(faults.stdout)")
+        #expect("\(stall.occurrences)" == occurrences && stall.stations == 3 && stall.model == "LX-300" && stall.firmware == "2.4.1")
+        let none = try ChildProcess.run("lockdiag", ["fleet", "faults", "--fleet", pg.adminURL, "--model", "XX-999", "--json"])
+        #expect(none.status == 0 && (try? JSONDecoder().decode([Count].self, from: Data(none.stdout.utf8)))?.isEmpty == true, "\(none)")
+        let table = try ChildProcess.run("lockdiag", ["fleet", "faults", "--fleet", pg.adminURL])
+        #expect(table.stdout.contains("motor_stall") && table.stdout.contains("OCCURRENCES"), "\(table.stdout)")
+
+        // The motor-stall lock's life: seen, its firmware and its faults, at all three stations, in time order.
+        let life = try ChildProcess.run("lockdiag", ["fleet", "lock", "--fleet", pg.adminURL, "SIM-0001-000", "--json"])
+        try #require(life.status == 0, "\(life.stderr)")
+        struct Entry: Decodable { var at: Date, station: String, kind: String }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        let entries = try decoder.decode([Entry].self, from: Data(life.stdout.utf8))
+        #expect(Set(entries.map(\.station)) == ["bench_1", "bench_2", "bench_3"])
+        #expect(entries.map(\.at) == entries.map(\.at).sorted())
+        #expect(entries.contains { $0.kind == "first seen" } && entries.contains { $0.kind == "firmware" }
+                && entries.contains { $0.kind.hasPrefix("fault ") })
+        let unknown = try ChildProcess.run("lockdiag", ["fleet", "lock", "--fleet", pg.adminURL, "NO-SUCH-LOCK"])
+        #expect(unknown.status == 4 && unknown.stderr.contains("no lock with serial"), "\(unknown)")
     }
 
     @Test(.timeLimit(.minutes(3)))
