@@ -7,10 +7,8 @@ import Testing
     @Test(.timeLimit(.minutes(2)))
     func aRefusedLoginShowsOfflineWithAdviceAndTheDaemonServesOn() async throws {
         try await offPool {
-            let pg = try PostgresServer()
+            let pg = try startFleetDatabase()
             defer { pg.remove() }
-            let initialised = try ChildProcess.run("lockdiag", ["fleet", "init", pg.adminURL])
-            try #require(initialised.status == 0, "\(initialised.stderr)")
             _ = try enrollStation("site_4", in: pg)
             let daemon = try DaemonProcess(["--simulate", "healthy", "--simulate-activity", "0",
                                             "--fleet", pg.url(user: "site_4", password: "not-its-password")])

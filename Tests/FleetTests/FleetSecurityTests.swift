@@ -64,10 +64,8 @@ import Testing
     @Test(.timeLimit(.minutes(3)))
     func aReportVerifiesWithTheFleetOnlyWhileItsKeyIsApprovedAndNotRevoked() async throws {
         try await offPool {
-            let pg = try PostgresServer()
+            let pg = try startFleetDatabase()
             defer { pg.remove() }
-            let initialised = try ChildProcess.run("lockdiag", ["fleet", "init", pg.adminURL])
-            try #require(initialised.status == 0, "\(initialised.stderr)")
             let daemon = try DaemonProcess(["--simulate", "healthy", "--simulate-activity", "0"])
             defer { daemon.stop() }
             let keyFile = daemon.directory.path + "/station.key"

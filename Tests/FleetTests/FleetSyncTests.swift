@@ -54,17 +54,11 @@ import Testing
         }
     }
 
-    static func initFleet(_ pg: PostgresServer) throws {
-        let r = try ChildProcess.run("lockdiag", ["fleet", "init", pg.adminURL], timeoutSeconds: 60)
-        try #require(r.status == 0, "fleet init: \(r.stderr)")
-    }
-
     @Test(.timeLimit(.minutes(5)))
     func threeStationsSyncToOneDatabaseAndAThirtySecondOutageLosesAndDuplicatesNothing() async throws {
         try await offPool {
-            let pg = try PostgresServer()
+            let pg = try startFleetDatabase()
             defer { pg.remove() }
-            try Self.initFleet(pg)
             let names = ["bench_1", "bench_2", "bench_3"]
             var daemons: [DaemonProcess] = []
             let folders = try names.map { _ in try TemporaryDirectory(prefix: "st") }
@@ -161,9 +155,8 @@ import Testing
     @Test(.timeLimit(.minutes(3)))
     func aStationKilledWhileSyncingResumesWhereItStoppedWithNothingLostOrDoubled() async throws {
         try await offPool {
-            let pg = try PostgresServer()
+            let pg = try startFleetDatabase()
             defer { pg.remove() }
-            try Self.initFleet(pg)
             let url = try enrollStation("repair_7", in: pg)
             let folder = try TemporaryDirectory(prefix: "kill")
             defer { folder.remove() }

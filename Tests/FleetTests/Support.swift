@@ -40,3 +40,14 @@ func enrollStation(_ name: String, in pg: PostgresServer, key: String = randomPu
     guard r.status == 0 else { throw PostgresServer.Failed(description: "enroll \(name) failed: \(r.stderr)") }
     return pg.url(user: name, password: password)
 }
+
+/// A PostgreSQL with the fleet schema applied by `lockdiag fleet init`.
+func startFleetDatabase() throws -> PostgresServer {
+    let pg = try PostgresServer()
+    let r = try ChildProcess.run("lockdiag", ["fleet", "init", pg.adminURL], timeoutSeconds: 60)
+    guard r.status == 0 else {
+        pg.remove()
+        throw PostgresServer.Failed(description: "lockdiag fleet init failed: \(r.stderr)")
+    }
+    return pg
+}
