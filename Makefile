@@ -7,14 +7,15 @@ SWIFT       ?= swift
 # python3-seccomp runs lockdiagd under the unit's syscall filter (HardeningTests); python3-cryptography
 # and nodejs are the independent checks of signed reports (IndependentCheckTests); umockdev,
 # libumockdev-dev and udev (udevadm) are for the USB and udev tests (fake devices, the
-# real rules engine).
+# real rules engine); postgresql is the fleet database FleetTests start in a temporary folder.
 APT_PACKAGES = pkg-config libusb-1.0-0-dev libbluetooth-dev libudev-dev libsqlite3-dev libxml2-utils python3-prometheus-client \
                python3-seccomp \
                python3-cryptography nodejs \
-               umockdev libumockdev-dev udev
+               umockdev libumockdev-dev udev \
+               postgresql
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build test lab demo bench bench-usb bench-api catalog vectors clean report-check crash-soak tuya-schemas fuzz fuzz-build fuzz-merge fuzz-seeds
+.PHONY: deps build test lab demo bench bench-usb bench-api bench-fleet catalog vectors clean report-check crash-soak tuya-schemas fuzz fuzz-build fuzz-merge fuzz-seeds
 
 # Install only what is missing, so a machine that has everything never touches apt.
 define install-missing
@@ -119,6 +120,14 @@ bench-api: deps
 	$(SWIFT) build -c release --product lockdiagd
 	$(SWIFT) build -c release --product lockdiag-api-bench
 	BENCH_ARGS="$(BENCH_ARGS)" sh scripts/bench-api.sh
+
+# The fleet's sync into PostgreSQL (a benchmark, not a test; README "The fleet"): a PostgreSQL started
+# in a temporary folder and lockdiag-fleet-bench, which enrolls 51 stations and drives the real sync link:
+# events/s for one station's backlog, for 50 stations at once, and the sync lag p50/p99 while the
+# 50 record live. BENCH_ARGS adds options, e.g. BENCH_ARGS="--events 10000 --live-seconds 60".
+bench-fleet: deps
+	$(SWIFT) build -c release --product lockdiag-fleet-bench
+	BENCH_ARGS="$(BENCH_ARGS)" sh scripts/bench-fleet.sh
 
 # The Tuya product layouts are compiled from firmware-specs/tuya/*.json; TuyaSchemaTests fails
 # until this has been run after an edit.

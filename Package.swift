@@ -31,6 +31,8 @@ let package = Package(
         // The history store (SQLite, WAL, migrations) and the station's Ed25519 report signatures.
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        // The fleet database link (docs/fleet.md): PostgreSQL's wire protocol on NIO.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         // System libraries, one line of umbrella header each. apt providers named for SwiftPM's hint.
@@ -81,6 +83,14 @@ let package = Package(
         // Signed diagnostic reports: canonical JSON, Ed25519 signing and verification, the HTML page. Pure, so the
         // CLI verifies without a daemon.
         .target(name: "Reports", dependencies: ["LockDiagAPI", "LockJSON", "LinuxIO", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swift6),
+        // The fleet (docs/fleet.md): the PostgreSQL schema and roles, the station's sync of its history, station
+        // key enrollment and the fleet's questions. Its own event loop, so nothing it waits for blocks the daemon.
+        .target(name: "FleetSync", dependencies: [
+            "HistoryStore", "LockDiagAPI", logging,
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], swiftSettings: swift6),
         .target(name: "LockDaemon", dependencies: [
             "LockProtocol", "LinuxIO", "SerialTransport", "LockDiagAPI", "JSONRPC", "LockJSON", "CLockDiagSys", logging,
             "HistoryStore", "Reports", "BLEProtocol", "BLETransport",
@@ -98,9 +108,9 @@ let package = Package(
         .executableTarget(name: "lockdiagd", dependencies: ["LockDaemon", "LockSimulator", "LinuxIO", "BLEProtocol", "BLETransport", argumentParser, logging,
                                                          "LockDiagAPI", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                          "OptionRanges",
-                                                         "DeviceDiscovery", "USBTransport"], swiftSettings: swift6),
+                                                         "DeviceDiscovery", "USBTransport", "FleetSync"], swiftSettings: swift6),
         .executableTarget(name: "lockdiag", dependencies: ["LockDiagAPI", "LockDiagCLI", "JSONRPC", "LockJSON", "BenchKit", "Reports", "BLEProtocol", "BLETransport", "LinuxIO", argumentParser,
-                                                        "OptionRanges"], swiftSettings: swift6),
+                                                        "OptionRanges", "FleetSync"], swiftSettings: swift6),
         .executableTarget(name: "locksim", dependencies: ["LockSimulator", argumentParser, "OptionRanges"], swiftSettings: swift6),
         // `make bench`: poll-loop lateness and allocations per cycle (a benchmark, not a test).
         .executableTarget(name: "lockdiag-bench", dependencies: [
@@ -116,6 +126,11 @@ let package = Package(
         // telemetry fan-out to 64 subscribers (a benchmark, not a test; scripts/bench-api.sh).
         .executableTarget(name: "lockdiag-api-bench", dependencies: ["LinuxIO", argumentParser],
                           path: "Benchmarks/APIBenchmark", swiftSettings: swift6),
+
+        // `make bench-fleet`: fleet sync events/s into PostgreSQL, one station and many at once, and the sync lag
+        // (a benchmark, not a test; scripts/bench-fleet.sh starts the database).
+        .executableTarget(name: "lockdiag-fleet-bench", dependencies: ["FleetSync", "HistoryStore", "LockDiagAPI", argumentParser, logging],
+                          path: "Benchmarks/FleetBenchmark", swiftSettings: swift6),
 
         .target(name: "LockDiagTestSupport", path: "Tests/LockDiagTestSupport", swiftSettings: swift6),
         .testTarget(name: "CModulesTests", dependencies: ["CLibUSB", "CBlueZ", "CUdev", "CLockDiagSys"], swiftSettings: swift6),
@@ -156,6 +171,12 @@ let package = Package(
         ], swiftSettings: swift6),
         // Bench plans, limits and result writers; the JUnit XML is checked with xmllint against a schema.
         .testTarget(name: "BenchKitTests", dependencies: ["BenchKit", "LockDiagAPI", "LockDiagTestSupport"], swiftSettings: swift6),
+        // The fleet against a real PostgreSQL (Debian's postgresql, started by the tests in a temporary folder):
+        // schema and roles, sync from real lockdiagd processes, outages, SIGKILL, row-level security, key revocation.
+        .testTarget(name: "FleetTests", dependencies: [
+            "FleetSync", "HistoryStore", "LockDiagAPI", "JSONRPC", "Reports", "LockDiagTestSupport",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ], swiftSettings: swift6),
         // The API benchmark's reply parsing (JSON-RPC lines, NUT's VAR answer, updated_at).
         .testTarget(name: "APIBenchmarkTests", dependencies: ["lockdiag-api-bench"], swiftSettings: swift6),
     ]

@@ -40,8 +40,18 @@ public struct DaemonConfiguration: Sendable {
     public var tuyaSchemaDirectories: [String] = []
     /// Roles and limits (docs/security.md).
     public var security = SecurityConfiguration()
+    /// `--fleet`: copies the history to the fleet database (docs/fleet.md); composed by lockdiagd. nil: none.
+    public var fleet: (any HistoryCopier)?
 
     public init(socketPath: String) { self.socketPath = socketPath }
+}
+
+/// Copies the station's history elsewhere on its own thread (the fleet link, docs/fleet.md), composed outside the
+/// core like the simulated locks; the daemon starts and stops it and shows its `info()` in daemon.info.
+public protocol HistoryCopier: Sendable {
+    func start(history: HistoryDatabase)
+    func stop()
+    func info() -> FleetLinkInfo
 }
 
 /// lockdiagd as one service: the embedded locks, the poll loop, the hub and the socket server,
@@ -82,6 +92,8 @@ public final class Daemon: Service {
         station?.history.start()
         defer { station?.history.stop() }
         if let station { audit.record(into: station.history) }
+        if let station { c.fleet?.start(history: station.history.database) }
+        defer { c.fleet?.stop() }
 
         let loop = try PollLoop(configuration: c.loop)
         let hub = Hub(loop: loop, diagnosis: c.diagnosis, logger: logger, history: station?.history)
@@ -124,6 +136,7 @@ public final class Daemon: Service {
 
         var api = APIService(hub: hub, socketPath: c.socketPath, version: version, logger: logger)
         api.station = station
+        api.fleet = c.fleet
         api.limits.maxSubscribersPerDevice = c.security.maxSubscribersPerDevice
         let server = JSONRPCServer(configuration: serverConfiguration,
                                    handler: AccessControlledHandler(api.methodTable(), policy: policy, audit: audit))

@@ -12,17 +12,20 @@ public struct DaemonInfo: Codable, Sendable, Equatable {
     public var realtime: RealtimeInfo
     /// What works and what does not; absent from daemons older than the field.
     public var health: DaemonHealth?
+    /// The fleet link's state, backlog and lag (`--fleet`, docs/fleet.md); absent without it.
+    public var fleet: FleetLinkInfo?
 
     enum CodingKeys: String, CodingKey {
-        case version, pid, devices, protocols, socket, realtime, health
+        case version, pid, devices, protocols, socket, realtime, health, fleet
         case uptimeSeconds = "uptime_s"
         case devicesOnline = "devices_online"
         case pollHz = "poll_hz"
     }
 
     public init(version: String, pid: Int32, uptimeSeconds: Double, devices: Int, devicesOnline: Int, protocols: [String],
-                socket: String, pollHz: Int, realtime: RealtimeInfo, health: DaemonHealth? = nil) {
+                socket: String, pollHz: Int, realtime: RealtimeInfo, health: DaemonHealth? = nil, fleet: FleetLinkInfo? = nil) {
         self.health = health
+        self.fleet = fleet
         self.version = version
         self.pid = pid
         self.uptimeSeconds = uptimeSeconds

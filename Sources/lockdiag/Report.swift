@@ -107,7 +107,7 @@ extension LockDiag {
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check a report (report.json or report.html) and who signed it; needs no daemon.",
-            usage: "lockdiag verify <file> [--key <pub>]... [--trusted-keys <path>] [--json]",
+            usage: "lockdiag verify <file> [--key <pub>]... [--fleet <url>] [<options>]",
             discussion: """
                 A report is signed with its station's key; the key travels in the report, so a valid signature \
                 alone proves only that nothing changed since signing: anyone can make a key. Who signed it \
@@ -115,7 +115,8 @@ extension LockDiag {
                 its SHA256: fingerprint, or a file holding either; may repeat), or a trusted-keys file: \
                 --trusted-keys PATH, else \(TrustedKeys.defaultPath) if it exists. That file has one key per \
                 line, then the station's name ("KEY bench-3"); # starts a comment. It must be owned by root or \
-                you and not writable by others.
+                you and not writable by others. --fleet URL asks the fleet's key register instead: trusted \
+                when the key was enrolled, approved and not revoked at the report's created_at.
 
                 An HTML page must be, byte for byte, the page its signed report renders to; any difference \
                 is INVALID, and the message says where (line, column, both texts).
@@ -143,6 +144,10 @@ extension LockDiag {
         @Flag(name: .long, help: "Print the outcome as JSON.")
         var json = false
 
+        @Option(name: .long, help: ArgumentHelp("Ask the fleet's key register instead (docs/fleet.md): enrolled, approved, not revoked when made?",
+                                                valueName: "url"))
+        var fleet: String?
+
         /// The keys to trust: --key and --trusted-keys, else the default file if there is one.
         func trust() throws(CLIError) -> (keys: TrustedKeys, source: String) {
             var keys = TrustedKeys()
@@ -167,11 +172,12 @@ extension LockDiag {
 
         func run() throws {
             try perform { () throws(CLIError) in
-                let (keys, source) = try trust()
+                let (keys, source) = fleet == nil ? try trust() : (TrustedKeys(), "the fleet's key register")
                 guard let data = FileManager.default.contents(atPath: file) else {
                     throw CLIError(status: .failure, message: "cannot read \(file): \(String(cString: strerror(errno)))")
                 }
-                let v = ReportVerifier.verify(fileBytes: [UInt8](data), trusted: keys)
+                var v = ReportVerifier.verify(fileBytes: [UInt8](data), trusted: keys)
+                if let fleet { v = try FleetVerify.judge(v, fleet: fleet) }
                 if json {
                     var object: [String: JSONValue] = ["verdict": .string(v.verdict.rawValue), "valid": .bool(v.valid), "trusted": .bool(v.trusted),
                                                        "reason": .string(v.reason), "trusted_keys": .string(source)]

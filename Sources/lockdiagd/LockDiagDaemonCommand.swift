@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetSync
 import BLEProtocol
 import BLETransport
 import Foundation
@@ -192,6 +193,11 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The station's Ed25519 key that signs reports; created (mode 0600) on first start.",
                                discussion: "Default: station.key in the folder of --db.", valueName: "path"))
     var key: String?
+
+    @Option(help: ArgumentHelp("Copy the history to the fleet's PostgreSQL database (docs/fleet.md).",
+                               discussion: "A connection string: postgresql://STATION@HOST/DB?sslmode=verify-full. The password is read from $PGPASSWORD, not the command line.",
+                               valueName: "url"))
+    var fleet: String?
     // Access and limits (docs/security.md).
 
     @Option(help: ArgumentHelp("Unix group (name or gid) whose members may read: status, faults, telemetry. The socket gets this group.",
@@ -357,6 +363,11 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
         configuration.metrics = try metrics.map { text in try MetricsAddress(parsing: text) }
         configuration.historyPath = db
         configuration.keyPath = key
+        if let fleet {
+            let url: FleetURL
+            do { url = try FleetURL(fleet) } catch { throw ValidationError("--fleet: \(error)") }
+            configuration.fleet = FleetLink(configuration: FleetLink.Configuration(url: url), logger: logger)
+        }
         configuration.hotplug.usbAddresses = usbAddresses.map(USBAddress.init)
         configuration.hotplug.adapterSerials = usbSerials
         configuration.hotplug.discovery = !noDiscovery

@@ -14,6 +14,7 @@ public struct APIService: Sendable {
     let logger: Logger
     /// The station's key and history (Station.swift): faults.history, report.create, station.info.
     public var station: Station?
+    public var fleet: (any HistoryCopier)?
     /// Subscribers per device and the like (docs/security.md).
     public var limits = APILimits()
     /// The socket server's tallies for `daemon.stats`, once the server exists.
@@ -152,7 +153,7 @@ public struct APIService: Sendable {
                           protocols: ["LDP/1", "GATT", "Tuya MCU"], socket: socketPath, pollHz: hub.loop.configuration.pollHz,
                           realtime: RealtimeInfo(requested: hub.loop.configuration.realtime != nil, granted: realtime.granted,
                                                  missing: realtime.missing),
-                          health: DaemonHealth(history: hub.history?.health()))
+                          health: DaemonHealth(history: hub.history?.health()), fleet: fleet?.info())
     }
 
     func stats() -> DaemonStats {

@@ -1,0 +1,65 @@
+import PostgresNIO
+
+/// Why a fleet operation failed, with what to do about it.
+public enum FleetError: Error, Sendable, CustomStringConvertible, Equatable {
+    case badURL(String)
+    /// The server could not be reached or refused the login.
+    case unreachable(url: String, reason: String)
+    /// The server answered a statement with an error (SQLSTATE and message).
+    case server(sqlState: String, message: String, hint: String?)
+    /// The fleet schema is missing or older than this lockdiag.
+    case notInitialised(url: String)
+    case badArgument(String)
+    case history(String)
+
+    public var description: String {
+        switch self {
+        case .badURL(let why): "bad fleet connection string: \(why)"
+        case .unreachable(let url, let reason):
+            "cannot reach the fleet database \(url): \(reason) — check the host, port, user and password (or $PGPASSWORD), and that the server runs"
+        case .server(let state, let message, let hint):
+            "the fleet database refused: \(message) (SQLSTATE \(state))" + Self.advice(state: state, hint: hint)
+        case .notInitialised(let url):
+            "\(url) has no lockdiag fleet schema — an administrator runs `lockdiag fleet init URL` first (docs/fleet.md)"
+        case .badArgument(let why): why
+        case .history(let why): "cannot read the station's history: \(why)"
+        }
+    }
+
+    static func advice(state: String, hint: String?) -> String {
+        if let hint { return " — \(hint)" }
+        switch state {
+        case "42501": return " — this login lacks the right: a station inserts only its own rows, reading the fleet needs fleet_analyst, approving keys fleet_admin"
+        case "3F000", "42P01", "42883": return " — is the fleet schema there? run `lockdiag fleet init URL` as an administrator"
+        case "28P01", "28000": return " — check the user name and password"
+        default: return ""
+        }
+    }
+
+    /// Whether waiting and trying again may help (the server down, the network gone) rather than a refusal.
+    public var isTransient: Bool {
+        switch self {
+        case .unreachable: true
+        case .server(let state, _, _):
+            // Class 08 connection exception, 53 insufficient resources, 57 operator intervention (shutdown), 40 rollback.
+            ["08", "53", "57", "40"].contains(String(state.prefix(2)))
+        default: false
+        }
+    }
+
+    /// Maps postgres-nio's error (whose description hides the server's message on purpose) to ours.
+    public static func from(_ error: any Error, url: FleetURL) -> FleetError {
+        if let error = error as? FleetError { return error }
+        if let error = error as? PSQLError {
+            if let info = error.serverInfo, let state = info[.sqlState] {
+                return .server(sqlState: state, message: info[.message] ?? "no message", hint: info[.hint])
+            }
+            let underlying = error.underlying.map { "\($0)" }
+            return .unreachable(url: url.description, reason: underlying ?? "\(error.code)")
+        }
+        if let error = error as? PostgresTransactionError {
+            if let inner = error.closureError ?? error.beginError ?? error.commitError { return from(inner, url: url) }
+        }
+        return .unreachable(url: url.description, reason: "\(error)")
+    }
+}
