@@ -43,6 +43,8 @@ let package = Package(
         .target(name: "LockProtocol", swiftSettings: swift6),
         // The Tuya MCU serial dialect (firmware-specs/tuya-mcu.md): frames, DP codec, both variants. No I/O, no Foundation.
         .target(name: "TuyaProtocol", swiftSettings: swift6),
+        // The pcapng capture format (IETF draft-ietf-opsawg-pcapng) that `lockdiagd --record` writes. Pure.
+        .target(name: "PcapNG", swiftSettings: swift6),
         // Typed wrappers over the Linux calls the transports, the simulator and the poll loop share.
         .target(name: "LinuxIO", dependencies: ["CLockDiagSys"], swiftSettings: swift6),
         .target(name: "SerialTransport", dependencies: ["LockProtocol", "LinuxIO"], swiftSettings: swift6),
@@ -148,6 +150,8 @@ let package = Package(
             "BLETransport",
             "JSONRPC", "TuyaProtocol", "HistoryStore",
         ], swiftSettings: swift6),
+        // Recordings: the pcapng writer and `lockdiagd --record` files, read by Debian's real tshark.
+        .testTarget(name: "RecordingTests", dependencies: ["PcapNG", "LockDiagTestSupport", "JSONRPC", "LockDiagAPI"], swiftSettings: swift6),
         // Bench plans, limits and result writers; the JUnit XML is checked with xmllint against a schema.
         .testTarget(name: "BenchKitTests", dependencies: ["BenchKit", "LockDiagAPI", "LockDiagTestSupport"], swiftSettings: swift6),
         // The API benchmark's reply parsing (JSON-RPC lines, NUT's VAR answer, updated_at).
