@@ -89,6 +89,8 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             "USBTransport", "DeviceDiscovery",
             "TuyaProtocol",
+            // `lockdiagd --record`: pcapng files of every link's bytes (Recording/).
+            "PcapNG",
         ], swiftSettings: swift6),
 
         // Every numeric command-line option's documented range, checked in one place (exit 64 outside it).

@@ -40,6 +40,8 @@ public struct DaemonConfiguration: Sendable {
     public var tuyaSchemaDirectories: [String] = []
     /// Roles and limits (docs/security.md).
     public var security = SecurityConfiguration()
+    /// `--record FILE`: every link's bytes into pcapng files (Recording/); nil: not recording.
+    public var recording: RecordingConfiguration?
 
     public init(socketPath: String) { self.socketPath = socketPath }
 }
@@ -83,7 +85,12 @@ public final class Daemon: Service {
         defer { station?.history.stop() }
         if let station { audit.record(into: station.history) }
 
-        let loop = try PollLoop(configuration: c.loop)
+        // Declared before the loop's stop: runs after it, so the loop's last bytes are recorded.
+        let recorder = try startRecording()
+        defer { recorder?.stop() }
+        var loopConfiguration = c.loop
+        loopConfiguration.traffic = recorder?.ring
+        let loop = try PollLoop(configuration: loopConfiguration)
         let hub = Hub(loop: loop, diagnosis: c.diagnosis, logger: logger, history: station?.history)
         for directory in c.tuyaSchemaDirectories { try hub.tuyaSchemas.withLock { try $0.load(directory: directory) } }
         for (i, path) in devicePaths.enumerated() {

@@ -43,6 +43,7 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
           lockdiagd --scan
           lockdiagd --ble C4:7C:8D:6A:1B:2E/random     # `lockdiag scan` finds it
           lockdiagd --ble-att-socket /tmp/lock.att     # locksim --ble-att-socket
+          lockdiagd --serial /dev/ttyACM0 --record lock.pcapng # open in Wireshark
 
         A Bluetooth LE lock is reached over the ATT channel (L2CAP, BlueZ). With
         the LDP GATT service it gets the same diagnosis as a serial lock; with
@@ -241,6 +242,8 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp(DaemonRanges.maxSubscribers.help("Telemetry subscribers per device")))
     var maxSubscribers = SecurityConfiguration().maxSubscribersPerDevice
 
+    @OptionGroup(title: "Recording") var recording: RecordingOptions
+
     func validate() throws {
         try DaemonRanges.baud.check(baud)
         try DaemonRanges.forgetUnplugged.check(forgetUnplugged)
@@ -386,6 +389,7 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
         configuration.security.requestBurst = rateBurst
         configuration.security.idleTimeoutSeconds = idleTimeout
         configuration.security.maxSubscribersPerDevice = maxSubscribers
+        configuration.recording = recording.configuration
 
         let daemon = Daemon(configuration: configuration, version: LockDiagVersion.current, logger: logger)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(

@@ -1,0 +1,33 @@
+import ArgumentParser
+import LockDaemon
+import OptionRanges
+
+/// `--record` and its bounds (docs/recording.md).
+struct RecordingOptions: ParsableArguments {
+    @Option(name: .customLong("record"), help: ArgumentHelp(
+        "Record every lock link's bytes, both ways, to this pcapng file (Wireshark, tshark); created 0600.",
+        valueName: "file"))
+    var path: String?
+
+    @Option(name: .customLong("record-max-bytes"), help: ArgumentHelp(
+        DaemonRanges.recordMaxBytes.help("Largest recording file; then it rotates to FILE.1, FILE.2, …"), valueName: "bytes"))
+    var maxBytes = RecordingConfiguration(path: "").maxBytes
+
+    @Option(name: .customLong("record-files"), help: ArgumentHelp(
+        DaemonRanges.recordFiles.help("Recording files kept, the current one included"), valueName: "n"))
+    var keepFiles = RecordingConfiguration(path: "").keepFiles
+
+    func validate() throws {
+        try DaemonRanges.recordMaxBytes.check(maxBytes)
+        try DaemonRanges.recordFiles.check(keepFiles)
+        if path?.isEmpty == true { throw ValidationError("--record needs a file name, e.g. --record /var/tmp/lock.pcapng") }
+    }
+
+    var configuration: RecordingConfiguration? {
+        guard let path else { return nil }
+        var configuration = RecordingConfiguration(path: path)
+        configuration.maxBytes = maxBytes
+        configuration.keepFiles = keepFiles
+        return configuration
+    }
+}
