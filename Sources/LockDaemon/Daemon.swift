@@ -42,6 +42,8 @@ public struct DaemonConfiguration: Sendable {
     public var security = SecurityConfiguration()
     /// `--record FILE`: every link's bytes into pcapng files (Recording/); nil: not recording.
     public var recording: RecordingConfiguration?
+    /// `--replay FILE`: a recording's LDP/1 locks played back through the same driver; nil: none.
+    public var replay: ReplayConfiguration?
 
     public init(socketPath: String) { self.socketPath = socketPath }
 }
@@ -113,6 +115,7 @@ public final class Daemon: Service {
                 continue
             }
         }
+        try addReplayedLocks(hub: hub)
         var hotplugConfiguration = c.hotplug
         hotplugConfiguration.baudRate = c.baudRate
         hotplugConfiguration.usbFIFOPriority = c.loop.realtime.map { max(1, $0.fifoPriority - 1) }

@@ -208,3 +208,149 @@ extension [UInt8] {
     mutating func appendUInt32(_ value: UInt32) { Swift.withUnsafeBytes(of: value) { append(contentsOf: $0) } }
     mutating func appendUInt64(_ value: UInt64) { Swift.withUnsafeBytes(of: value) { append(contentsOf: $0) } }
 }
+
+// MARK: - Reading
+
+/// A file that is not pcapng, or is cut short or malformed, with what to do.
+public struct PcapNGReadError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let offset: Int
+    public let problem: String
+    public var description: String { "pcapng: \(problem) at byte \(offset)" }
+}
+
+/// One packet read back.
+public struct RecordedPacket: Sendable, Equatable {
+    public var interface: Int
+    /// Nanoseconds since 1970-01-01 UTC.
+    public var timestampNanoseconds: UInt64
+    public var direction: PacketDirection
+    public var bytes: [UInt8]
+
+    public init(interface: Int, timestampNanoseconds: UInt64, direction: PacketDirection, bytes: [UInt8]) {
+        self.interface = interface
+        self.timestampNanoseconds = timestampNanoseconds
+        self.direction = direction
+        self.bytes = bytes
+    }
+}
+
+/// A pcapng file's interfaces and packets (the first section's; §4.1: a later section starts a
+/// new numbering, which lockdiag's own files never have).
+public struct PcapNGFile: Sendable {
+    public var section = SectionHeader()
+    public var interfaces: [InterfaceDescription] = []
+    public var packets: [RecordedPacket] = []
+
+    /// Parses a whole file: Section Header, Interface Description and Enhanced Packet Blocks;
+    /// other block types are skipped. Both byte orders are read (§4.1's byte-order magic).
+    public init(bytes: [UInt8]) throws(PcapNGReadError) {
+        var offset = 0
+        var bigEndian = false
+        func u16(_ at: Int) -> UInt16 {
+            let v = UInt16(bytes[at]) | UInt16(bytes[at + 1]) << 8
+            return bigEndian ? v.byteSwapped : v
+        }
+        func u32(_ at: Int) -> UInt32 {
+            let v = UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
+            return bigEndian ? v.byteSwapped : v
+        }
+        var resolutions: [UInt64] = []
+        var sections = 0
+        while offset < bytes.count {
+            guard offset + 12 <= bytes.count else { throw PcapNGReadError(offset: offset, problem: "the file ends inside a block header (cut short: copy it again)") }
+            func raw32(_ at: Int) -> UInt32 {
+                UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
+            }
+            // 0x0A0D0D0A reads the same in either byte order; its magic then says which (§4.1).
+            if raw32(offset) == PcapNG.sectionHeaderType {
+                let magic = raw32(offset + 8)
+                guard magic == PcapNG.byteOrderMagic || magic == PcapNG.byteOrderMagic.byteSwapped else {
+                    throw PcapNGReadError(offset: offset, problem: "section header with a bad byte-order magic (corrupt file)")
+                }
+                bigEndian = magic != PcapNG.byteOrderMagic
+                sections += 1
+                if sections > 1 { return }
+            } else if offset == 0 {
+                throw PcapNGReadError(offset: 0, problem: "not a pcapng file (no section header: a classic .pcap or another format)")
+            }
+            let type = u32(offset)
+            let length = Int(u32(offset + 4))
+            guard length >= 12, length % 4 == 0, offset + length <= bytes.count else {
+                throw PcapNGReadError(offset: offset, problem: "block of \(length) bytes does not fit the file (cut short or corrupt)")
+            }
+            let body = offset + 8
+            let end = offset + length - 4
+            switch type {
+            case PcapNG.sectionHeaderType:
+                var header = SectionHeader()
+                Self.options(bytes, from: body + 16, to: end, u16: u16) { code, value in
+                    let text = String(decoding: value, as: UTF8.self)
+                    switch code {
+                    case PcapNG.OptionCode.comment: header.comments.append(text)
+                    case PcapNG.OptionCode.shbHardware: header.hardware = text
+                    case PcapNG.OptionCode.shbOS: header.os = text
+                    case PcapNG.OptionCode.shbUserApplication: header.userApplication = text
+                    default: break
+                    }
+                }
+                section = header
+            case PcapNG.interfaceDescriptionType:
+                guard end - body >= 8 else { throw PcapNGReadError(offset: offset, problem: "interface description too short") }
+                var interface = InterfaceDescription(linkType: LinkType(rawValue: u16(body)))
+                interface.snapLength = u32(body + 4)
+                var unitsPerSecondExponent: UInt8 = 6
+                Self.options(bytes, from: body + 8, to: end, u16: u16) { code, value in
+                    let text = String(decoding: value, as: UTF8.self)
+                    switch code {
+                    case PcapNG.OptionCode.comment: interface.comments.append(text)
+                    case PcapNG.OptionCode.ifName: interface.name = text
+                    case PcapNG.OptionCode.ifDescription: interface.description = text
+                    case PcapNG.OptionCode.ifHardware: interface.hardware = text
+                    case PcapNG.OptionCode.ifTimestampResolution: if let first = value.first { unitsPerSecondExponent = first }
+                    default: break
+                    }
+                }
+                // Powers of ten up to nanoseconds; a power-of-two resolution (top bit) is not one lockdiag writes.
+                guard unitsPerSecondExponent & 0x80 == 0, unitsPerSecondExponent <= 9 else {
+                    throw PcapNGReadError(offset: offset, problem: "interface timestamp resolution 0x\(String(unitsPerSecondExponent, radix: 16)) is not 10^-0…10^-9")
+                }
+                interface.resolution = unitsPerSecondExponent == 9 ? .nanoseconds : .microseconds
+                var perUnit: UInt64 = 1
+                for _ in 0..<(9 - Int(unitsPerSecondExponent)) { perUnit *= 10 }
+                resolutions.append(perUnit)
+                interfaces.append(interface)
+            case PcapNG.enhancedPacketType:
+                guard end - body >= 20 else { throw PcapNGReadError(offset: offset, problem: "enhanced packet block too short") }
+                let interface = Int(u32(body))
+                guard interface < interfaces.count else {
+                    throw PcapNGReadError(offset: offset, problem: "packet on interface \(interface), which no interface block declared")
+                }
+                let units = UInt64(u32(body + 4)) << 32 | UInt64(u32(body + 8))
+                let captured = Int(u32(body + 12))
+                let data = body + 20
+                guard data + captured <= end else { throw PcapNGReadError(offset: offset, problem: "packet data runs past its block") }
+                var direction = PacketDirection.unknown
+                Self.options(bytes, from: data + ((captured + 3) & ~3), to: end, u16: u16) { code, value in
+                    guard code == PcapNG.OptionCode.epbFlags, value.count == 4 else { return }
+                    let flags = value.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
+                    direction = PacketDirection(rawValue: (bigEndian ? flags.byteSwapped : flags) & 3) ?? .unknown
+                }
+                packets.append(RecordedPacket(interface: interface, timestampNanoseconds: units &* resolutions[interface], direction: direction,
+                                              bytes: Array(bytes[data..<(data + captured)])))
+            default:
+                break
+            }
+            offset += length
+        }
+    }
+
+    private static func options(_ bytes: [UInt8], from start: Int, to end: Int, u16: (Int) -> UInt16, _ each: (UInt16, ArraySlice<UInt8>) -> Void) {
+        var at = start
+        while at + 4 <= end {
+            let code = u16(at), length = Int(u16(at + 2))
+            if code == PcapNG.OptionCode.endOfOptions || at + 4 + length > end { return }
+            each(code, bytes[(at + 4)..<(at + 4 + length)])
+            at += 4 + ((length + 3) & ~3)
+        }
+    }
+}

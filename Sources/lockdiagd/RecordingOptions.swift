@@ -2,7 +2,7 @@ import ArgumentParser
 import LockDaemon
 import OptionRanges
 
-/// `--record` and its bounds (docs/recording.md).
+/// `--record`, `--replay` and their bounds (docs/recording.md).
 struct RecordingOptions: ParsableArguments {
     @Option(name: .customLong("record"), help: ArgumentHelp(
         "Record every lock link's bytes, both ways, to this pcapng file (Wireshark, tshark); created 0600.",
@@ -17,11 +17,23 @@ struct RecordingOptions: ParsableArguments {
         DaemonRanges.recordFiles.help("Recording files kept, the current one included"), valueName: "n"))
     var keepFiles = RecordingConfiguration(path: "").keepFiles
 
+    @Option(name: .customLong("replay"), help: ArgumentHelp(
+        "Play a recording's LDP/1 locks back through the same driver and diagnosis, as if they were there.",
+        valueName: "file"))
+    var replayPath: String?
+
+    @Option(name: .customLong("replay-speed"), help: ArgumentHelp(
+        DaemonRanges.replaySpeed.help("How much faster than recorded to replay (1: as recorded)"), valueName: "factor"))
+    var replaySpeed = 1.0
+
     func validate() throws {
         try DaemonRanges.recordMaxBytes.check(maxBytes)
         try DaemonRanges.recordFiles.check(keepFiles)
+        try DaemonRanges.replaySpeed.check(replaySpeed)
         if path?.isEmpty == true { throw ValidationError("--record needs a file name, e.g. --record /var/tmp/lock.pcapng") }
     }
+
+    var replay: ReplayConfiguration? { replayPath.map { ReplayConfiguration(path: $0, speed: replaySpeed) } }
 
     var configuration: RecordingConfiguration? {
         guard let path else { return nil }

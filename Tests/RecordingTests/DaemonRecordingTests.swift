@@ -152,11 +152,56 @@ import Glibc
         }
     }
 
+    /// The faults a daemon shows for its one lock: device, code, name, status, source.
+    static func faults(_ client: JSONRPCClient) throws -> [String] {
+        try client.call(APIMethod.faultsList).decode(as: FaultsList.self).faults
+            .map { "\($0.device) \($0.code) \($0.name) \($0.status) \($0.source)" }.sorted()
+    }
+
+    @Test(arguments: [1.0, 20.0])
+    func replayedMotorStallLockIsDiagnosedAsLive(speed: Double) throws {
+        let directory = try TemporaryDirectory(prefix: "recp")
+        defer { directory.remove() }
+        let file = directory.path + "/stall.pcapng"
+        let live = try DaemonProcess(["--simulate", "motor-stall", "--simulate-activity", "0", "--no-discovery", "--record", file])
+        let liveClient = JSONRPCClient(socketPath: live.socketPath)
+        #expect(try TestSupport.wait(upTo: 15) { try Self.faults(liveClient).contains { $0.contains("motor_stall confirmed") } })
+        // Past the confirmation: the recording then holds the answers that settled the diagnosis.
+        let liveFaults = try Self.faults(liveClient)
+        #expect(live.stop() == 0)
+
+        let replay = try DaemonProcess(["--replay", file, "--replay-speed", "\(speed)", "--no-discovery"])
+        defer { replay.stop() }
+        let client = JSONRPCClient(socketPath: replay.socketPath)
+        let lock = try #require(try client.call(APIMethod.devicesList).decode(as: DevicesList.self).devices.first)
+        #expect(lock.transport == "replay")
+        var replayed: [String] = []
+        #expect(try TestSupport.wait(upTo: 20) {
+            replayed = try Self.faults(client)
+            return replayed == liveFaults
+        }, "live \(liveFaults), replayed \(replayed)")
+    }
+
+    @Test func aRecordingCutShortIsRefusedSayingWhatToGive() throws {
+        let directory = try TemporaryDirectory(prefix: "recx")
+        defer { directory.remove() }
+        let file = directory.path + "/cut.pcapng"
+        var bytes = PcapNG.sectionHeaderBlock(SectionHeader())
+        bytes += PcapNG.interfaceDescriptionBlock(InterfaceDescription(linkType: .user(0), name: "serial:/dev/x"))
+        try Data(bytes.dropLast(3)).write(to: URL(fileURLWithPath: file))
+        let daemon = try ChildProcess("lockdiagd", ["--replay", file, "--no-discovery", "--socket", directory.path + "/s.sock",
+                                                    "--db", directory.path + "/h.sqlite"])
+        #expect(daemon.waitForExit(within: 20))
+        #expect(daemon.process.terminationStatus != 0)
+        #expect(daemon.allErrors.contains("does not fit the file (cut short or corrupt)"), "\(daemon.allErrors)")
+        #expect(daemon.allErrors.contains("give a file lockdiagd --record wrote"), "\(daemon.allErrors)")
+    }
+
     @Test func unwritableRecordingStopsTheDaemonSayingWhatToDo() throws {
         let directory = try TemporaryDirectory(prefix: "recw")
         defer { directory.remove() }
         let daemon = try ChildProcess("lockdiagd", ["--simulate", "healthy", "--no-discovery", "--socket", directory.path + "/s.sock",
-                                                    "--record", directory.path + "/missing/lock.pcapng"])
+                                                    "--db", directory.path + "/h.sqlite", "--record", directory.path + "/missing/lock.pcapng"])
         #expect(daemon.waitForExit(within: 20))
         #expect(daemon.process.terminationStatus != 0)
         #expect(daemon.allErrors.contains("choose a file in a directory lockdiagd may write"), "\(daemon.allErrors)")

@@ -75,4 +75,21 @@ import Testing
         #expect(info.out.contains("Tuya MCU lock"))
         #expect(info.out.contains("USER 0") || info.out.contains("147"), "\(info.out)")
     }
+
+    @Test func whatTheWriterWritesTheReaderReadsBack() throws {
+        var file = PcapNG.sectionHeaderBlock(SectionHeader(hardware: "h", os: "o", userApplication: "a", comments: ["c"]))
+        let interface = InterfaceDescription(linkType: .user(1), name: "serial:/dev/ttyUSB0", description: "d", resolution: .nanoseconds)
+        file += PcapNG.interfaceDescriptionBlock(interface)
+        let packet: [UInt8] = [0x55, 0xAA, 0x03, 0x07, 0x00, 0x00, 0x09]
+        packet.withUnsafeBytes { PcapNG.appendEnhancedPacketBlock(to: &file, interface: 0, timestamp: 1_234_567_890_123, packet: $0, direction: .inbound) }
+        let read = try PcapNGFile(bytes: file)
+        #expect(read.section == SectionHeader(hardware: "h", os: "o", userApplication: "a", comments: ["c"]))
+        #expect(read.interfaces == [interface])
+        #expect(read.packets == [RecordedPacket(interface: 0, timestampNanoseconds: 1_234_567_890_123, direction: .inbound, bytes: packet)])
+        // Cut anywhere inside the last block: a typed error, never a crash or a short packet.
+        for cut in 1..<40 {
+            #expect(throws: PcapNGReadError.self) { try PcapNGFile(bytes: Array(file.dropLast(cut))) }
+        }
+        #expect(throws: PcapNGReadError.self) { try PcapNGFile(bytes: Array("not a capture at all".utf8)) }
+    }
 }

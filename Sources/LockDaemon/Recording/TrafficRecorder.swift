@@ -164,11 +164,14 @@ public final class TrafficRecorder: @unchecked Sendable {
 
     /// LDP/1 (on any transport: the link carries its byte stream) is LINKTYPE_USER0, Tuya MCU
     /// LINKTYPE_USER1: the link types the dissectors in firmware-specs/wireshark/ register on.
+    static let ldpLinkType = LinkType.user(0)
+    static let tuyaLinkType = LinkType.user(1)
+
     static func interfaceDescription(_ identity: LinkIdentity) -> InterfaceDescription {
         let (linkType, protocolName): (LinkType, String) = switch identity.dialect {
-        case "tuya": (.user(1), "Tuya MCU")
-        case "ldp": (.user(0), "LDP/1")
-        default: (.user(0), identity.dialect)
+        case "tuya": (tuyaLinkType, "Tuya MCU")
+        case "ldp": (ldpLinkType, "LDP/1")
+        default: (ldpLinkType, identity.dialect)
         }
         return InterfaceDescription(linkType: linkType, name: "\(identity.transport):\(identity.path)",
                                     description: "\(protocolName) lock on \(identity.transport) \(identity.path) (dialect \(identity.dialect))",
