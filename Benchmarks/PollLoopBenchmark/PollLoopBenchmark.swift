@@ -80,6 +80,9 @@ struct PollLoopBenchmark: ParsableCommand {
     @Option(help: "The simulated locks' dialect: ldp, tuya or tuya-lowpower (lockdiag then plays their Tuya module).")
     var dialect = "ldp"
 
+    @Option(help: "Record every link's bytes to this pcapng file while measuring, as lockdiagd --record does.")
+    var record: String?
+
     mutating func run() throws {
         let counts = locks.split(separator: ",").compactMap { Int($0) }
         let interposed = interposerIsPreloaded()
@@ -157,6 +160,11 @@ struct PollLoopBenchmark: ParsableCommand {
         var loopConfiguration = PollLoopConfiguration()
         loopConfiguration.pollHz = pollHz
         if realtime { loopConfiguration.realtime = RealtimeRequest() }
+        // --record: stopped after the loop (deferred first), so the loop never outlives its recorder.
+        let recorder = try record.map { try TrafficRecorder(configuration: RecordingConfiguration(path: $0), version: "bench", logger: Logger(label: "bench")) }
+        try recorder?.start()
+        defer { recorder?.stop() }
+        loopConfiguration.traffic = recorder?.ring
         let loop = try PollLoop(configuration: loopConfiguration)
         var logger = Logger(label: "bench")
         logger.logLevel = .error

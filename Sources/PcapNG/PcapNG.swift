@@ -148,8 +148,7 @@ extension PcapNG {
     public static func appendEnhancedPacketBlock(to out: inout [UInt8], interface: UInt32, timestamp: UInt64,
                                                  packet: UnsafeRawBufferPointer, direction: PacketDirection) {
         let padded = (packet.count + 3) & ~3
-        let optionsLength = direction == .unknown ? 0 : 4 + 4 + 4 // epb_flags, then opt_endofopt
-        let total = 12 + 20 + padded + optionsLength
+        let total = enhancedPacketBlockSize(packetBytes: packet.count, direction: direction)
         out.reserveCapacity(out.count + total)
         out.appendUInt32(enhancedPacketType)
         out.appendUInt32(UInt32(total))
@@ -167,6 +166,12 @@ extension PcapNG {
             out.appendUInt32(0) // opt_endofopt
         }
         out.appendUInt32(UInt32(total))
+    }
+
+    /// What `appendEnhancedPacketBlock` adds for a packet of this size.
+    public static func enhancedPacketBlockSize(packetBytes: Int, direction: PacketDirection) -> Int {
+        let optionsLength = direction == .unknown ? 0 : 4 + 4 + 4 // epb_flags, then opt_endofopt
+        return 12 + 20 + ((packetBytes + 3) & ~3) + optionsLength
     }
 
     private static func block(type: UInt32, body: [UInt8], options: OptionList) -> [UInt8] {
