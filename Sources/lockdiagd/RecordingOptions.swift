@@ -10,7 +10,7 @@ struct RecordingOptions: ParsableArguments {
     var path: String?
 
     @Option(name: .customLong("record-max-bytes"), help: ArgumentHelp(
-        DaemonRanges.recordMaxBytes.help("Largest recording file; then it rotates to FILE.1, FILE.2, …"), valueName: "bytes"))
+        DaemonRanges.recordMaxBytes.help("Largest recording file, then it rotates to FILE.1, FILE.2"), valueName: "bytes"))
     var maxBytes = RecordingConfiguration(path: "").maxBytes
 
     @Option(name: .customLong("record-files"), help: ArgumentHelp(

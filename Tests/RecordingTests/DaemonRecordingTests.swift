@@ -133,6 +133,12 @@ import Glibc
         let file = directory.path + "/lock.pcapng"
         let daemon = try DaemonProcess(["--simulate", "healthy", "--simulate-activity", "0", "--no-discovery", "--poll-hz", "500",
                                         "--record", file, "--record-max-bytes", "65536", "--record-files", "2"])
+        // The recorder's own thread, named for ps -L / top -H (docs/architecture.md, "Threads").
+        let tasks = "/proc/\(daemon.child.process.processIdentifier)/task"
+        let threads = ((try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? []).compactMap {
+            try? String(contentsOfFile: "\(tasks)/\($0)/comm", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        #expect(threads.contains("lockdiag-rec"), "\(threads)")
         // Two rotations: FILE.1 is replaced by the next FILE (another inode), and FILE.2 never appears.
         var firstInode: ino_t?
         #expect(TestSupport.wait(upTo: 60, pollEvery: 0.05) {
