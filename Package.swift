@@ -153,7 +153,7 @@ let package = Package(
             "JSONRPC", "TuyaProtocol", "HistoryStore",
         ], swiftSettings: swift6),
         // Recordings: the pcapng writer and `lockdiagd --record` files, read by Debian's real tshark.
-        .testTarget(name: "RecordingTests", dependencies: ["PcapNG", "LockDiagTestSupport", "JSONRPC", "LockDiagAPI"], swiftSettings: swift6),
+        .testTarget(name: "RecordingTests", dependencies: ["PcapNG", "LockDiagTestSupport", "JSONRPC", "LockDiagAPI", "LockDaemon"], swiftSettings: swift6),
         // Bench plans, limits and result writers; the JUnit XML is checked with xmllint against a schema.
         .testTarget(name: "BenchKitTests", dependencies: ["BenchKit", "LockDiagAPI", "LockDiagTestSupport"], swiftSettings: swift6),
         // The API benchmark's reply parsing (JSON-RPC lines, NUT's VAR answer, updated_at).

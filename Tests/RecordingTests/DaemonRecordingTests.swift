@@ -94,10 +94,13 @@ import Glibc
         #expect(inbound.contains { $0[8] == "1" }, "no stalled ACTUATION_FINISHED decoded")
     }
 
-    @Test func tuyaLockDPsAreDecoded() throws {
+    /// The standard protocol's DP report is 0x07 after lockdiag's heartbeat (0x00); the
+    /// low-power one's is 0x05 (or 0x08, a stored record) after its product query (0x01).
+    @Test(arguments: [("tuya", "0x00", ["0x07"]), ("tuya-lowpower", "0x01", ["0x05", "0x08"])])
+    func tuyaLockDPsAreDecoded(dialect: String, request: String, reportCommands: [String]) throws {
         let links = try TemporaryDirectory(prefix: "rect")
         defer { links.remove() }
-        let sim = try ChildProcess("locksim", ["--pty", "--link-dir", links.path, "--seed", "5", "--dialect", "tuya",
+        let sim = try ChildProcess("locksim", ["--pty", "--link-dir", links.path, "--seed", "5", "--dialect", dialect,
                                                "--scenario", "battery-low", "--activity", "0"])
         defer {
             sim.signal(SIGTERM)
@@ -105,7 +108,7 @@ import Glibc
         }
         let mcu = try #require(sim.readLine(within: 10)).split(separator: " ").map(String.init)[0]
         let file = links.path + "/tuya.pcapng"
-        let daemon = try DaemonProcess(["--serial", mcu, "--dialect", "tuya", "--no-discovery", "--record", file])
+        let daemon = try DaemonProcess(["--serial", mcu, "--dialect", dialect, "--no-discovery", "--record", file])
         let client = JSONRPCClient(socketPath: daemon.socketPath)
         #expect(try TestSupport.wait(upTo: 15) {
             try client.call(APIMethod.deviceStatus, params: ["device": .string(mcu)]).decode(as: DeviceStatus.self).battery.percent != nil
@@ -115,12 +118,14 @@ import Glibc
 
         let rows = try Self.fields(file, script: Self.tuyaScript, ["frame.interface_description", "frame.packet_flags_direction",
                                                                      "tuyamcu.command", "tuyamcu.checksum.status", "tuyamcu.dp_id", "tuyamcu.value"])
-        #expect(rows.first?[0].contains("Tuya MCU") == true, "\(rows.first ?? [])")
+        #expect(rows.first?[0].contains("Tuya MCU") == true && rows.first?[0].contains("(dialect \(dialect))") == true, "\(rows.first ?? [])")
         #expect(rows.allSatisfy { $0[3].split(separator: ",").allSatisfy { $0 == "1" } }, "a checksum verdict is bad")
-        // Heartbeats (0x00) go out; the MCU's DP report (0x07) comes in with DP 12, the battery
+        // lockdiag's requests go out; the MCU's DP report comes in with DP 12, the battery
         // percentage of the wifi-lock layout, at the value the daemon shows.
-        #expect(rows.contains { PcapNGTests.direction($0[1]) == .outbound && $0[2].split(separator: ",").contains("0x00") })
-        let reports = rows.filter { PcapNGTests.direction($0[1]) == .inbound && $0[2].split(separator: ",").contains("0x07") }
+        #expect(rows.contains { PcapNGTests.direction($0[1]) == .outbound && $0[2].split(separator: ",").contains(Substring(request)) })
+        let reports = rows.filter { row in
+            PcapNGTests.direction(row[1]) == .inbound && row[2].split(separator: ",").contains { reportCommands.contains(String($0)) }
+        }
         // (`tuyamcu.value` holds the value-type DPs only; DP 12 is this report's one.)
         let battery = reports.filter { $0[4].split(separator: ",").contains("12") }.flatMap { $0[5].split(separator: ",").map(String.init) }
         #expect(!battery.isEmpty, "no DP 12 decoded in \(reports.prefix(3))")

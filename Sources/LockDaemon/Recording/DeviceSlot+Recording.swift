@@ -36,10 +36,13 @@ extension DeviceSlot {
 }
 
 extension LinkDialect {
-    /// The dialect's name in a recording's interface (`ldp`, `tuya`, `gatt`).
+    /// The dialect's name in a recording's interface, as `--dialect` spells it (`ldp`, `tuya`,
+    /// `tuya-lowpower`, `tuya-sniff`, `gatt`): the Tuya frame does not say which protocol it is.
     var recordingName: String {
         switch self {
         case .ldp: "ldp"
+        case .tuya(let configuration) where configuration.role == .passive: "tuya-sniff"
+        case .tuya(let configuration) where configuration.variant == .lowPower: "tuya-lowpower"
         case .tuya: "tuya"
         case .gatt: "gatt"
         }

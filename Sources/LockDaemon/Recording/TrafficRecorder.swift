@@ -172,7 +172,7 @@ public final class TrafficRecorder: @unchecked Sendable {
 
     static func interfaceDescription(_ identity: LinkIdentity) -> InterfaceDescription {
         let (linkType, protocolName): (LinkType, String) = switch identity.dialect {
-        case "tuya": (tuyaLinkType, "Tuya MCU")
+        case "tuya", "tuya-lowpower", "tuya-sniff": (tuyaLinkType, "Tuya MCU")
         case "ldp": (ldpLinkType, "LDP/1")
         default: (ldpLinkType, identity.dialect)
         }
