@@ -193,6 +193,40 @@ import Glibc
         }, "live \(liveFaults), replayed \(replayed)")
     }
 
+    /// A BLE lock with the LDP service (locksim's GATT server on the seqpacket seam): its LDP/1
+    /// byte stream is recorded on a `ble:` interface, decoded, and replayed with the same faults.
+    @Test func bleMotorStallLockIsRecordedAndReplayedWithTheSameFaults() throws {
+        let directory = try TemporaryDirectory(prefix: "recb")
+        defer { directory.remove() }
+        let sim = try ChildProcess("locksim", ["--ble-att-socket", directory.path + "/locks", "--count", "1",
+                                               "--scenario", "motor-stall", "--activity", "0", "--seed", "5"])
+        defer {
+            sim.signal(SIGTERM)
+            _ = sim.waitForExit(within: 5)
+        }
+        let socket = try #require(sim.readLine(within: 10))
+        let file = directory.path + "/ble.pcapng"
+        let live = try DaemonProcess(["--ble-att-socket", socket, "--no-discovery", "--record", file])
+        let liveClient = JSONRPCClient(socketPath: live.socketPath)
+        #expect(try TestSupport.wait(upTo: 20) { try Self.faults(liveClient).contains { $0.contains("motor_stall confirmed") } })
+        let liveFaults = try Self.faults(liveClient)
+        #expect(live.stop() == 0)
+
+        let rows = try Self.fields(file, script: Self.ldpScript, ["frame.interface_name", "ldp1.crc.status", "ldp1.serial"])
+        #expect(rows.first?[0].hasPrefix("ble:") == true, "\(rows.first ?? [])")
+        #expect(rows.allSatisfy { $0[1].split(separator: ",").allSatisfy { $0 == "1" } }, "a CRC verdict is bad")
+        #expect(rows.contains { !$0[2].isEmpty })
+
+        let replay = try DaemonProcess(["--replay", file, "--no-discovery"])
+        defer { replay.stop() }
+        let client = JSONRPCClient(socketPath: replay.socketPath)
+        var replayed: [String] = []
+        #expect(try TestSupport.wait(upTo: 20) {
+            replayed = try Self.faults(client)
+            return replayed == liveFaults
+        }, "live \(liveFaults), replayed \(replayed)")
+    }
+
     @Test func aRecordingCutShortIsRefusedSayingWhatToGive() throws {
         let directory = try TemporaryDirectory(prefix: "recx")
         defer { directory.remove() }
