@@ -242,6 +242,21 @@ import Glibc
         #expect(daemon.allErrors.contains("give a file lockdiagd --record wrote"), "\(daemon.allErrors)")
     }
 
+    /// A FIFO would block the daemon's start (nobody reads it) and a device must never be
+    /// truncated or made 0600: only regular files are recorded into.
+    @Test func aRecordingPathThatIsNotARegularFileIsRefused() throws {
+        let directory = try TemporaryDirectory(prefix: "recf")
+        defer { directory.remove() }
+        let fifo = directory.path + "/fifo"
+        #expect(mkfifo(fifo, 0o644) == 0)
+        let daemon = try ChildProcess("lockdiagd", ["--simulate", "healthy", "--no-discovery", "--socket", directory.path + "/s.sock",
+                                                    "--db", directory.path + "/h.sqlite", "--record", fifo])
+        defer { if daemon.process.isRunning { daemon.signal(SIGKILL) } }
+        #expect(daemon.waitForExit(within: 20))
+        #expect(daemon.allErrors.contains("not a regular file"), "\(daemon.allErrors)")
+        #expect(Self.fileMode(fifo) == 0o644)
+    }
+
     @Test func unwritableRecordingStopsTheDaemonSayingWhatToDo() throws {
         let directory = try TemporaryDirectory(prefix: "recw")
         defer { directory.remove() }

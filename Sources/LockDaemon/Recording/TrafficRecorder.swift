@@ -248,7 +248,13 @@ public final class TrafficRecorder: @unchecked Sendable {
 
     private func openFile() throws(RecordingError) {
         let path = configuration.path
-        let opened = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        // Only a regular file (or none yet): a FIFO would block the open, and a device such as
+        // /dev/null must never be truncated or made 0600 by a daemon running as root.
+        var existing = stat()
+        if lstat(path, &existing) == 0, existing.st_mode & S_IFMT != S_IFREG {
+            throw RecordingError(description: "--record \(path): not a regular file (a device, FIFO, directory or symlink) — give the path of a new or regular file")
+        }
+        let opened = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0o600)
         guard opened >= 0 else {
             throw RecordingError(description: "--record \(path): \(SystemError.last("open", path: path)) — choose a file in a directory lockdiagd may write")
         }
