@@ -60,8 +60,12 @@ let package = Package(
         // An emulated lock controller (physical model, scenarios, fault injection), its pty server, its BLE GATT server
         // (on the seam, or on a real controller through BlueZ's headers) and its Tuya lock-MCU head.
         .target(name: "LockSimulator", dependencies: ["LockProtocol", "LinuxIO", "BLEProtocol", "TuyaProtocol", "CBlueZ"], swiftSettings: swift6),
+        // The one JSON stack: the value tree, the strict parser, the compact, pretty and RFC 8785 writers, and
+        // the direct Encodable → bytes encoder and JSONValue → Decodable decoder. A leaf: no Foundation.
+        .target(name: "LockJSON", swiftSettings: swift6),
         // JSON-RPC 2.0 over a Unix stream socket, one JSON text per line: the API's transport.
         .target(name: "JSONRPC", dependencies: [
+            "LockJSON",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             "LinuxIO",
@@ -75,12 +79,12 @@ let package = Package(
         .target(name: "BenchKit", dependencies: ["LockDiagAPI", "LockDiagCLI", "LinuxIO", .product(name: "Yams", package: "Yams")],
                 swiftSettings: swift6),
         // The history store: devices, fault events, self-test runs and a bounded telemetry log in SQLite.
-        .target(name: "HistoryStore", dependencies: ["LockDiagAPI", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: swift6),
+        .target(name: "HistoryStore", dependencies: ["LockDiagAPI", "LockJSON", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: swift6),
         // Signed diagnostic reports: canonical JSON, Ed25519 signing and verification, the HTML page. Pure, so the
         // CLI verifies without a daemon.
-        .target(name: "Reports", dependencies: ["LockDiagAPI", "LinuxIO", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swift6),
+        .target(name: "Reports", dependencies: ["LockDiagAPI", "LockJSON", "LinuxIO", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swift6),
         .target(name: "LockDaemon", dependencies: [
-            "LockProtocol", "LinuxIO", "SerialTransport", "LockDiagAPI", "JSONRPC", "CLockDiagSys", logging,
+            "LockProtocol", "LinuxIO", "SerialTransport", "LockDiagAPI", "JSONRPC", "LockJSON", "CLockDiagSys", logging,
             "HistoryStore", "Reports", "BLEProtocol", "BLETransport",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             // `lockdiagd --metrics`: the Prometheus endpoint's HTTP/1.
@@ -99,7 +103,7 @@ let package = Package(
                                                          "LockDiagAPI", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                          "OptionRanges",
                                                          "DeviceDiscovery", "USBTransport"], swiftSettings: swift6),
-        .executableTarget(name: "lockdiag", dependencies: ["LockDiagAPI", "LockDiagCLI", "JSONRPC", "BenchKit", "Reports", "BLEProtocol", "BLETransport", "LinuxIO", argumentParser,
+        .executableTarget(name: "lockdiag", dependencies: ["LockDiagAPI", "LockDiagCLI", "JSONRPC", "LockJSON", "BenchKit", "Reports", "BLEProtocol", "BLETransport", "LinuxIO", argumentParser,
                                                         "OptionRanges"], swiftSettings: swift6),
         .executableTarget(name: "locksim", dependencies: ["LockSimulator", argumentParser, "OptionRanges"], swiftSettings: swift6),
         // `make bench`: poll-loop lateness and allocations per cycle (a benchmark, not a test).
@@ -132,13 +136,15 @@ let package = Package(
         .testTarget(name: "LockSimulatorTests", dependencies: ["LockSimulator", "LockProtocol", "LinuxIO", "LockDiagTestSupport", "BLEProtocol", "TuyaProtocol"],
                     swiftSettings: swift6),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "LockDiagTestSupport"], swiftSettings: swift6),
+        // The JSON stack: parser, writers, and the encoder and decoder checked against Foundation's on every API type.
+        .testTarget(name: "LockJSONTests", dependencies: ["LockJSON", "LockDiagAPI", "LockDiagTestSupport"], swiftSettings: swift6),
         // Real processes (lockdiagd, lockdiag, locksim) over real ptys and sockets.
         // The lockdiag CLI: its views as units, and the real binary against a real lockdiagd.
         .testTarget(name: "CLITests", dependencies: ["LockDiagCLI", "LockDiagAPI", "JSONRPC", "LockDiagTestSupport"], swiftSettings: swift6),
         .testTarget(name: "EndToEndTests", dependencies: ["JSONRPC", "LockDiagAPI", "LockDiagTestSupport", "HistoryStore"], swiftSettings: swift6),
         // The history store, signed reports (canonical JSON, sign/verify/tamper, HTML) and the crash test with a real lockdiagd.
         .testTarget(name: "HistoryTests", dependencies: [
-            "HistoryStore", "Reports", "LockDiagAPI", "LockDiagCLI", "JSONRPC", "LockDiagTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            "HistoryStore", "Reports", "LockDiagAPI", "LockDiagCLI", "JSONRPC", "LockJSON", "LockDiagTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
             "LockDaemon", logging,
         ], swiftSettings: swift6),
         .testTarget(name: "USBTransportTests", dependencies: ["USBTransport", "LockDiagTestSupport", "CLibUSB", "LockProtocol"], swiftSettings: swift6),
@@ -171,7 +177,7 @@ let fuzzTargetNames = [
 ]
 package.targets += [
     .target(name: "LockDiagFuzz", dependencies: [
-        "LockProtocol", "LockDaemon", "LockSimulator", "JSONRPC", "LockDiagAPI", "LockDiagCLI", "BLEProtocol", "BLETransport",
+        "LockProtocol", "LockDaemon", "LockSimulator", "JSONRPC", "LockJSON", "LockDiagAPI", "LockDiagCLI", "BLEProtocol", "BLETransport",
         "TuyaProtocol", "BenchKit", "Reports", "CLibFuzzer", logging,
     ], swiftSettings: swift6),
     .testTarget(name: "FuzzRegressionTests", dependencies: ["LockDiagFuzz", "LockDiagTestSupport", "Reports"], swiftSettings: swift6),

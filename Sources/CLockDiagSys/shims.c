@@ -8,11 +8,36 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 int lockdiag_set_timer_slack(unsigned long nanoseconds) {
     return prctl(PR_SET_TIMERSLACK, nanoseconds, 0, 0, 0);
+}
+
+// struct sched_attr as sched_setattr(2) describes it (SCHED_ATTR_SIZE_VER0, 48 bytes); glibc
+// 2.36 has neither the struct nor a wrapper.
+struct lockdiag_sched_attr {
+    uint32_t size, policy;
+    uint64_t flags;
+    int32_t nice;
+    uint32_t priority;
+    uint64_t runtime, deadline, period;
+};
+
+int lockdiag_set_fair_slice(unsigned long long nanoseconds) {
+    errno = 0;
+    int nice = getpriority(PRIO_PROCESS, 0);
+    if (nice == -1 && errno != 0) return -1;
+    struct lockdiag_sched_attr attr = { .size = sizeof attr, .policy = SCHED_OTHER, .nice = nice, .runtime = nanoseconds };
+    return (int)syscall(SYS_sched_setattr, 0, &attr, 0);
+}
+
+long long lockdiag_sched_runtime(int tid) {
+    struct lockdiag_sched_attr attr = { 0 };
+    if (syscall(SYS_sched_getattr, tid, &attr, sizeof attr, 0) != 0) return -1;
+    return (long long)attr.runtime;
 }
 
 int lockdiag_tty_set_exclusive(int fd) { return ioctl(fd, TIOCEXCL); }

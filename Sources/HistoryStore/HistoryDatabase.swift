@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import LockDiagAPI
+import LockJSON
 
 /// Why the history database could not be used, with what to do about it.
 public enum HistoryError: Error, Sendable, CustomStringConvertible, Equatable {
@@ -255,14 +256,9 @@ public final class HistoryDatabase: Sendable {
         }
     }
 
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-
+    /// A column's JSON text: keys sorted, so equal values are stored as equal text.
     private static func json(_ value: some Encodable) throws -> String {
-        String(decoding: try encoder.encode(value), as: UTF8.self)
+        try JSONValue(encoding: value).jsonText
     }
 
     private static func insert(_ record: HistoryRecord, into db: Database) throws {
@@ -342,7 +338,10 @@ public final class HistoryDatabase: Sendable {
         do { return try pool.read(body) } catch { throw .query(Self.reason(error)) }
     }
 
-    private static let decoder = JSONDecoder()
+    /// A value from a column written by `json(_:)` (or by JSONEncoder, before: the same JSON).
+    private static func decode<T: Decodable>(_ type: T.Type, from text: String) throws -> T {
+        try JSONValue(parsing: text).decode(as: T.self)
+    }
 
     /// A device's fault events, oldest first: the newest `limit` at or after `since` and, given
     /// `beforeID`, older than that event (the next page back; new events never shift it, as
@@ -364,7 +363,7 @@ public final class HistoryDatabase: Sendable {
             id: row["id"], device: row["device"], code: row["code"], name: row["name"], title: row["title"], severity: row["severity"],
             event: FaultEventKind(rawValue: row["event"]) ?? .raised, status: (row["status"] as String?).flatMap(FaultStatus.init),
             at: APITime.format(milliseconds: row["at_ms"]), count: row["count"], firstSeen: row["first_seen"], source: row["source"],
-            evidence: row["evidence"], freezeFrame: try freeze.map { try decoder.decode(FreezeFrame.self, from: Data($0.utf8)) },
+            evidence: row["evidence"], freezeFrame: try freeze.map { try decode(FreezeFrame.self, from: $0) },
             advice: row["advice"], clearedBy: row["cleared_by"])
     }
 
@@ -386,7 +385,7 @@ public final class HistoryDatabase: Sendable {
     public func testRuns(device: String, limit: Int = 20) throws(HistoryError) -> [TestRun] {
         try read { db in
             try String.fetchAll(db, sql: "SELECT run FROM test_run WHERE device = ? ORDER BY id DESC LIMIT ?", arguments: [device, limit])
-                .map { try Self.decoder.decode(TestRun.self, from: Data($0.utf8)) }
+                .map { try Self.decode(TestRun.self, from: $0) }
         }
     }
 
@@ -398,7 +397,7 @@ public final class HistoryDatabase: Sendable {
                 FROM actuation a LEFT JOIN trace t ON t.actuation_id = a.id
                 WHERE a.device = ? ORDER BY a.id DESC LIMIT ?
                 """, arguments: [device, limit]).map { row in
-                let summary = try Self.decoder.decode(ActuationSummary.self, from: Data((row["summary"] as String).utf8))
+                let summary = try Self.decode(ActuationSummary.self, from: row["summary"] as String)
                 let samples: Data? = row["samples_ma"]
                 let trace = samples.map { MotorTrace(actuation: summary.actuation, sampleRateHz: row["sample_rate_hz"], samplesMilliamps: Self.unpack($0)) }
                 return StoredActuation(device: row["device"], atMilliseconds: row["at_ms"], summary: summary, trace: trace)

@@ -98,10 +98,38 @@ struct RPCRequest: Sendable, Equatable {
     }
 }
 
-/// The two outcomes a response carries (§5): a result or an error.
+/// The two outcomes a response carries (§5): a result or an error. A result comes as a tree, or
+/// as the JSON text `JSONBytesEncoder` already wrote for it (no tree built on the way out).
 enum RPCOutcome: Sendable, Equatable {
     case result(JSONValue)
+    /// A result already encoded as one compact JSON text; written verbatim, so it must be
+    /// valid JSON without a line feed (what `JSONBytesEncoder` writes).
+    case encoded([UInt8])
     case error(RPCError)
+
+    /// A result of either form (what the reply-size limit may replace with an error).
+    var isResult: Bool {
+        if case .error = self { return false }
+        return true
+    }
+
+    /// The result as a tree, or the error: an `.encoded` text that does not parse is a -32603
+    /// (the server wrote it, so the fault is the server's).
+    var asResult: Result<JSONValue, RPCError> {
+        switch self {
+        case .result(let value): return .success(value)
+        case .error(let error): return .failure(error)
+        case .encoded(let bytes):
+            do { return .success(try JSONValue(parsing: bytes)) } catch {
+                return .failure(.internalError("the server's encoded result is not JSON (\(error))"))
+            }
+        }
+    }
+
+    /// Encodes `value` with `JSONBytesEncoder` into an `.encoded` result.
+    static func encoding(_ value: some Encodable) throws -> RPCOutcome {
+        .encoded(try JSONBytesEncoder().encode(value))
+    }
 }
 
 /// Writes response and notification lines. Members go in the order people expect to read
@@ -114,19 +142,13 @@ enum EnvelopeWriter {
         case .result(let value):
             out.append(contentsOf: #","result":"#.utf8)
             JSONWriter.write(value, to: &out)
+        case .encoded(let bytes):
+            out.append(contentsOf: #","result":"#.utf8)
+            out.append(contentsOf: bytes)
         case .error(let error):
             out.append(contentsOf: #","error":"#.utf8)
             JSONWriter.write(error.jsonValue, to: &out)
         }
-        out.append(UInt8(ascii: "}"))
-    }
-
-    /// A response whose result is already encoded as one JSON value (`ImmediateAnswer`).
-    static func writeResponse(id: RPCRequestID, encodedResult: [UInt8], to out: inout [UInt8]) {
-        out.append(contentsOf: #"{"jsonrpc":"2.0","id":"#.utf8)
-        JSONWriter.write(id.jsonValue, to: &out)
-        out.append(contentsOf: #","result":"#.utf8)
-        out.append(contentsOf: encodedResult)
         out.append(UInt8(ascii: "}"))
     }
 

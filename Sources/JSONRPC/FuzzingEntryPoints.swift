@@ -71,8 +71,11 @@
     public static func clientReading(_ line: UnsafeRawBufferPointer) -> ClientReading? {
         guard let value = try? JSONValue(parsing: line), let message = IncomingMessage(value) else { return nil }
         switch message {
-        case .response(let id, .result(let result)): return .response(id: id, result: result, error: nil)
-        case .response(let id, .error(let error)): return .response(id: id, result: nil, error: error)
+        case .response(let id, let outcome):
+            switch outcome.asResult {
+            case .success(let result): return .response(id: id, result: result, error: nil)
+            case .failure(let error): return .response(id: id, result: nil, error: error)
+            }
         case .notification(let method, let params): return .notification(method: method, params: params)
         case .batch(let messages): return .batch(count: messages.count)
         }

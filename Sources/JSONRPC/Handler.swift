@@ -74,13 +74,13 @@ public struct RPCCall: Sendable {
     /// Decodes `params` into a Codable type, or throws -32602 Invalid params saying which
     /// field is wrong. Absent params decode as `{}`, so a type whose fields are all optional
     /// accepts a request without params.
-    public func decodeParams<T: Decodable>(as type: T.Type = T.self, decoder: JSONDecoder = JSONDecoder()) throws(RPCError) -> T {
+    public func decodeParams<T: Decodable>(as type: T.Type = T.self, decoder: JSONValueDecoder = JSONValueDecoder()) throws(RPCError) -> T {
         try Self.decode(params, as: T.self, method: method, decoder: decoder)
     }
 
     /// `decodeParams` without a call: what it does with `params` of a request for `method`.
     static func decode<T: Decodable>(_ params: JSONValue?, as type: T.Type, method: String,
-                                     decoder: JSONDecoder = JSONDecoder()) throws(RPCError) -> T {
+                                     decoder: JSONValueDecoder = JSONValueDecoder()) throws(RPCError) -> T {
         do {
             return try (params ?? .object([:])).decode(as: T.self, decoder: decoder)
         } catch let error as DecodingError {

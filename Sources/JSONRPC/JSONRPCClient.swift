@@ -196,10 +196,11 @@ public final class JSONRPCClient {
         while true {
             guard let message = try receive(deadline: deadline) else { throw .timeout }
             switch message {
-            case .response(id, .result(let result)):
-                return result
-            case .response(id, .error(let error)):
-                throw .remote(error)
+            case .response(id, let outcome):
+                switch outcome.asResult {
+                case .success(let result): return result
+                case .failure(let error): throw .remote(error)
+                }
             case .response(.null, .error(let error)):
                 // The server could not read our request (parse error, too large, refused).
                 throw .remote(error)
@@ -260,10 +261,7 @@ public final class JSONRPCClient {
         }
         guard !queuedReplies.isEmpty else { return nil }
         let reply = queuedReplies.removeFirst()
-        switch reply.outcome {
-        case .result(let value): return .reply(id: reply.id, result: .success(value))
-        case .error(let error): return .reply(id: reply.id, result: .failure(error))
-        }
+        return .reply(id: reply.id, result: reply.outcome.asResult)
     }
 
     /// Sends a notification: no id, no reply. Returns once the bytes are written.
@@ -307,11 +305,8 @@ public final class JSONRPCClient {
                 // A batch reply about none of our ids is a late one for a batch that timed out.
                 guard outcomes.keys.contains(where: wanted.contains) else { continue }
                 return try ids.map { (id) throws(RPCClientError) -> Result<JSONValue, RPCError> in
-                    switch outcomes[id] {
-                    case .result(let value)?: return .success(value)
-                    case .error(let error)?: return .failure(error)
-                    case nil: throw .protocolError("the batch reply has no response for id \(id)")
-                    }
+                    guard let outcome = outcomes[id] else { throw .protocolError("the batch reply has no response for id \(id)") }
+                    return outcome.asResult
                 }
             case .response(.null, .error(let error)):
                 throw .remote(error)

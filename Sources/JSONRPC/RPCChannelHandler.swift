@@ -191,18 +191,11 @@ final class RPCChannelHandler: ChannelDuplexHandler {
         core.counters.answeredOnLoop.add(1, ordering: .relaxed)
         // A notification gets no reply (§4.1).
         guard let id = request.id else { return true }
-        var bytes: [UInt8] = []
-        switch answer {
-        case .encodedResult(let result):
-            EnvelopeWriter.writeResponse(id: id, encodedResult: result, to: &bytes)
-            if bytes.count > core.configuration.maxReplyBytes {
-                let error = RPCError.replyTooLarge(method: request.method, bytes: bytes.count, limit: core.configuration.maxReplyBytes)
-                bytes.removeAll(keepingCapacity: true)
-                EnvelopeWriter.writeResponse(id: id, outcome: .error(error), to: &bytes)
-            }
-        case .error(let error):
-            EnvelopeWriter.writeResponse(id: id, outcome: .error(error), to: &bytes)
+        let outcome: RPCOutcome = switch answer {
+        case .encodedResult(let result): .encoded(result)
+        case .error(let error): .error(error)
         }
+        let bytes = ReplyEncoder(limitBytes: core.configuration.maxReplyBytes).response(id: id, method: request.method, outcome: outcome)
         write(bytes, flush: false)
         return true
     }
@@ -343,7 +336,7 @@ struct ReplyEncoder {
     func response(id: RPCRequestID, method: String, outcome: RPCOutcome) -> [UInt8] {
         var bytes: [UInt8] = []
         EnvelopeWriter.writeResponse(id: id, outcome: outcome, to: &bytes)
-        guard bytes.count > limitBytes, case .result = outcome else { return bytes }
+        guard bytes.count > limitBytes, outcome.isResult else { return bytes }
         let error = RPCError.replyTooLarge(method: method, bytes: bytes.count, limit: limitBytes)
         bytes.removeAll(keepingCapacity: false)
         EnvelopeWriter.writeResponse(id: id, outcome: .error(error), to: &bytes)
@@ -364,8 +357,7 @@ struct ReplyEncoder {
         while size > limitBytes {
             let candidates = encoded.indices.filter { index in
                 if replaced.contains(index) { return false }
-                if case .result = responses[index].outcome { return true }
-                return false
+                return responses[index].outcome.isResult
             }
             guard let largest = candidates.max(by: { encoded[$0].count < encoded[$1].count }) else { break }
             let response = responses[largest]

@@ -12,6 +12,23 @@ public enum Realtime {
         lockdiag_set_timer_slack(nanoseconds) == 0 ? nil : .last("prctl(PR_SET_TIMERSLACK)")
     }
 
+    /// Asks the fair scheduler for a `nanoseconds` time slice for the calling thread, keeping
+    /// SCHED_OTHER and its nice value; needs no privilege. On EEVDF (Linux 6.12+) a shorter
+    /// slice gives the thread an earlier virtual deadline, so its wake-up preempts a thread on a
+    /// default slice instead of waiting for it (the kernel's
+    /// Documentation/scheduler/sched-eevdf.rst; sched_setattr(2), sched_runtime; the kernel
+    /// clamps it to 0.1–100 ms). Older kernels accept and ignore it.
+    public static func setFairSlice(nanoseconds: UInt64) -> SystemError? {
+        lockdiag_set_fair_slice(nanoseconds) == 0 ? nil : .last("sched_setattr(SCHED_OTHER, slice \(nanoseconds) ns)")
+    }
+
+    /// The fair-scheduler slice thread `tid` runs with (sched_getattr's sched_runtime, ns; 0
+    /// before Linux 6.12); nil when it cannot be read.
+    public static func fairSlice(thread tid: Int32) -> UInt64? {
+        let runtime = lockdiag_sched_runtime(tid)
+        return runtime < 0 ? nil : UInt64(runtime)
+    }
+
     /// SCHED_FIFO at `priority` for the calling thread.
     public static func setFIFO(priority: Int32) -> SystemError? {
         lockdiag_set_fifo_priority(priority) == 0 ? nil : .last("sched_setscheduler(SCHED_FIFO, \(priority))")

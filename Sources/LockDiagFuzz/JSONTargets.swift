@@ -1,13 +1,14 @@
 import Foundation
 @_spi(Fuzzing) import JSONRPC
+import LockJSON
 import LockDiagAPI
 import LockDiagCLI
 
 extension FuzzTarget {
-    /// The JSON parser every request and reply goes through.
+    /// The one JSON stack (LockJSON) every request, reply and signed report goes through.
     static let jsonText = FuzzTarget(
         name: "json-text",
-        summary: "JSONValue's parser on any bytes: never traps; what parses is written back as one line without raw control characters and parses to the same value."
+        summary: "LockJSON on any bytes: the parser never traps; what parses is written back (compact, pretty, RFC 8785) as text that parses to the same value, the canonical form is a fixed point, and what decodes as an API type encodes and decodes to the same value."
     ) { input in
         guard let value = try? JSONValue(parsing: input) else { return [] }
         let written = value.jsonBytes
@@ -18,6 +19,30 @@ extension FuzzTarget {
         } else {
             findings.append("written JSON does not parse")
         }
+        let canonical = CanonicalJSON.bytes(value)
+        // The pretty text writes 2.0 as 2 (as JSONEncoder did), so it is compared as a number.
+        if (try? JSONValue(parsing: value.prettyText)).map(CanonicalJSON.bytes) != canonical {
+            findings.append("pretty JSON does not read back as the same value")
+        }
+        if let reread = try? JSONValue(parsing: canonical) {
+            if CanonicalJSON.bytes(reread) != canonical { findings.append("the canonical form is not a fixed point") }
+        } else {
+            findings.append("canonical JSON does not parse")
+        }
+        // The direct decoder and encoder agree with each other on what an API type holds.
+        func roundTrip<T: Codable & Equatable>(_ type: T.Type) {
+            guard let decoded = try? value.decode(as: T.self) else { return }
+            guard let encoded = try? JSONBytesEncoder().encode(decoded), let tree = try? JSONValue(parsing: encoded) else {
+                findings.append("\(T.self) decoded but does not encode to JSON")
+                return
+            }
+            if (try? tree.decode(as: T.self)) != decoded { findings.append("\(T.self) changes when encoded and decoded again") }
+        }
+        roundTrip(DeviceStatus.self)
+        roundTrip(FaultsList.self)
+        roundTrip(DevicesList.self)
+        roundTrip(DeviceParams.self)
+        roundTrip(FaultsHistoryParams.self)
         return findings
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import LockDiagAPI
+import LockJSON
 
 /// The report as one self-contained HTML page for the customer and the workshop: the verdict, the
 /// faults with their advice, SVG plots of the motor current per actuation (stall threshold drawn

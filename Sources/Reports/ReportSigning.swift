@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import LockJSON
 
 /// Signs reports with the station key and verifies report files, with no daemon involved.
 public enum ReportSigner {
@@ -10,7 +11,7 @@ public enum ReportSigner {
     /// holding a number that JSON tools write differently is refused, since other verifiers
     /// would not find the signed bytes (`CanonicalJSON.unportableNumber`).
     public static func sign(_ report: DiagnosticReport, with key: StationKey) throws -> SignedReport {
-        let node = try JSONNode.parse([UInt8](JSONEncoder().encode(report)))
+        let node = try JSONValue(encoding: report)
         if let number = CanonicalJSON.unportableNumber(in: node, at: "report") { throw ReportSigningError.unportableNumber(number) }
         let message = CanonicalJSON.bytes(node)
         let signature = try key.sign(message)
@@ -85,8 +86,8 @@ public enum ReportVerifier {
     public static func verify(fileBytes bytes: [UInt8], trusted: TrustedKeys = .none) -> Verification {
         let embedded = ReportHTML.embeddedJSON(in: bytes)
         let json = embedded ?? bytes
-        let node: JSONNode
-        do { node = try JSONNode.parse(json) } catch {
+        let node: JSONValue
+        do { node = try JSONValue(parsingForCanonicalForm: json) } catch {
             return .invalid("the file is not a report: \(error)")
         }
         guard case .object(let top) = node else { return .invalid("the file is not a report: the top level is not an object") }
@@ -133,11 +134,11 @@ public enum ReportVerifier {
             return .invalid("the signature does not match the content: the report was changed after it was signed, or signed by another key",
                             fingerprint: fingerprint)
         }
-        let report = try? JSONDecoder().decode(DiagnosticReport.self, from: Data(message))
+        let report = try? reportNode.decode(as: DiagnosticReport.self)
         if embedded != nil {
             // What a person sees is the page, not the JSON inside it: the page must be the one
             // the signed report renders to, or anything outside the JSON could have been edited.
-            guard let signed = try? JSONDecoder().decode(SignedReport.self, from: Data(CanonicalJSON.bytes(node))) else {
+            guard let signed = try? node.decode(as: SignedReport.self) else {
                 return .invalid("the signed report cannot be read by this lockdiag, so its page cannot be checked — check it with a newer lockdiag",
                                 fingerprint: fingerprint)
             }

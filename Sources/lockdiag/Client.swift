@@ -99,13 +99,7 @@ final class Session {
 /// Writes an API result the way --json promises: pretty-printed, keys sorted, slashes as is,
 /// and inert on a terminal (TerminalText.inertJSON).
 func printJSON(_ value: JSONValue) {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    guard let data = try? encoder.encode(value) else {
-        Output.out(TerminalText.inertJSON(value.jsonText))
-        return
-    }
-    Output.out(TerminalText.inertJSON(String(decoding: data, as: UTF8.self)))
+    Output.out(TerminalText.inertJSON(value.prettyText))
 }
 
 extension ParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import JSONRPC
+import LockJSON
 import LockDiagAPI
 import LockDiagCLI
 import Reports
@@ -48,12 +49,7 @@ extension LockDiag {
                 let session = try Session(options)
                 let reply = try session.call(APIMethod.reportCreate, params: DeviceParams(device: device), as: SignedReport.self,
                                              timeout: max(options.callTimeout, 30))
-                let bytes: [UInt8]
-                do {
-                    bytes = CanonicalJSON.bytes(try JSONNode.parse(reply.raw.jsonText)) + [0x0A]
-                } catch {
-                    throw CLIError(status: .failure, message: "lockdiagd sent a report that is not JSON: \(error)")
-                }
+                let bytes = CanonicalJSON.bytes(reply.raw) + [0x0A]
                 // Check before writing: a report that does not verify here will not verify anywhere.
                 let verification = ReportVerifier.verify(fileBytes: bytes)
                 guard verification.valid else {
@@ -71,7 +67,7 @@ extension LockDiag {
                 if let html {
                     let page: [UInt8]
                     // From the signed bytes, not `reply.value`, whose strings are cleaned for the terminal.
-                    do { page = Array(try ReportHTML.render(JSONDecoder().decode(SignedReport.self, from: Data(bytes))).utf8) } catch {
+                    do { page = Array(try ReportHTML.render(JSONValue(parsing: bytes).decode(as: SignedReport.self)).utf8) } catch {
                         throw CLIError(status: .failure, message: "cannot render the HTML report: \(error)")
                     }
                     let checked = ReportVerifier.verify(fileBytes: page)

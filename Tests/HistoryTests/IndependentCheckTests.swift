@@ -1,5 +1,6 @@
 import Foundation
 import LockDiagTestSupport
+import LockJSON
 import Reports
 import Testing
 
@@ -15,7 +16,7 @@ import Testing
         let script = "process.stdout.write(JSON.stringify(JSON.parse(require('fs').readFileSync(0, 'utf8'))))"
         let node = try runTool("/usr/bin/node", ["-e", script], input: numbers)
         try #require(node.status == 0, "\(node.err)")
-        #expect(CanonicalJSON.string(try JSONNode.parse(numbers)) == node.out)
+        #expect(CanonicalJSON.string(try JSONValue(parsingForCanonicalForm: numbers)) == node.out)
     }
 
     /// The Python block under "Independent check" in docs/reports.md, reading `file`.
@@ -55,7 +56,7 @@ import Testing
         #expect(throws: ReportSigningError.self) { try ReportSigner.sign(report, with: key) }
         // …and a report someone else signed with it — over the RFC 8785 bytes (where it reads
         // as 9007199254740992) or over the exact integer — is refused by both.
-        let node = try JSONNode.parse([UInt8](JSONEncoder().encode(report)))
+        let node = try JSONValue(encoding: report)
         let exact = Array(CanonicalJSON.string(node).replacingOccurrences(of: "\"id\":9007199254740992", with: "\"id\":9007199254740993").utf8)
         #expect(exact != CanonicalJSON.bytes(node))
         for message in [CanonicalJSON.bytes(node), exact] {

@@ -1,5 +1,6 @@
 import Foundation
 import LockDiagTestSupport
+import LockJSON
 import Reports
 import Testing
 

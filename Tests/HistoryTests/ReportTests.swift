@@ -1,6 +1,7 @@
 import Foundation
 import LockDiagAPI
 import LockDiagTestSupport
+import LockJSON
 import Reports
 import Testing
 
@@ -53,7 +54,7 @@ func sampleReport(fingerprint: String) -> DiagnosticReport {
     @Test func membersAreSortedByUTF16CodeUnitsAndStringsMinimallyEscaped() throws {
         // The sorting example of RFC 8785 §3.2.3: UTF-16 order puts U+1F600 (a surrogate pair) before U+FB33.
         let input = #"{"\u20ac":"Euro Sign","\r":"Carriage Return","\ufb33":"Hebrew Letter Dalet With Dagesh","1":"One","\ud83d\ude00":"Emoji: Grinning Face","\u0080":"Control","\u00f6":"Latin Small Letter O With Diaeresis"}"#
-        let out = CanonicalJSON.string(try JSONNode.parse(input))
+        let out = CanonicalJSON.string(try JSONValue(parsingForCanonicalForm: input))
         let order = ["\r", "1", "\u{80}", "ö", "€", "😀", "דּ"].map { CanonicalJSON.string(.string($0)) }
         var position = out.startIndex
         for key in order {
@@ -61,16 +62,16 @@ func sampleReport(fingerprint: String) -> DiagnosticReport {
             position = found.upperBound
         }
         #expect(CanonicalJSON.string(.string("a\"b\\c\u{1}\u{1f}\t\n/é\u{2028}")) == "\"a\\\"b\\\\c\\u0001\\u001f\\t\\n/é\u{2028}\"")
-        #expect(CanonicalJSON.string(try JSONNode.parse(" [ 1 , 2.50 ,-0, 1E2, true,null , {\"b\":1, \"a\" : [] } ] ")) == "[1,2.5,0,100,true,null,{\"a\":[],\"b\":1}]")
+        #expect(CanonicalJSON.string(try JSONValue(parsingForCanonicalForm: " [ 1 , 2.50 ,-0, 1E2, true,null , {\"b\":1, \"a\" : [] } ] ")) == "[1,2.5,0,100,true,null,{\"a\":[],\"b\":1}]")
     }
 
     @Test func theParserRefusesAmbiguousOrBrokenInput() {
         let bad = [#"{"a":1,"a":2}"#, "[1,]", "{\"a\":1} x", #""\ud800""#, #""\udc00x""#, "01", "1.", ".5", "+1", "[1e]", "nul",
                    "\"tab\there\"", "{'a':1}", String(repeating: "[", count: 100) + String(repeating: "]", count: 100)]
         for text in bad {
-            #expect(throws: JSONSyntaxError.self, "accepted \(text)") { try JSONNode.parse(text) }
+            #expect(throws: JSONParseError.self, "accepted \(text)") { try JSONValue(parsingForCanonicalForm: text) }
         }
-        #expect(throws: JSONSyntaxError.self) { try JSONNode.parse([0x22, 0xC3, 0x28, 0x22]) }  // invalid UTF-8
+        #expect(throws: JSONParseError.self) { try JSONValue(parsingForCanonicalForm: [0x22, 0xC3, 0x28, 0x22]) }  // invalid UTF-8
     }
 }
 
@@ -185,7 +186,7 @@ func sampleReport(fingerprint: String) -> DiagnosticReport {
         #expect(stillValid.isEmpty, "still valid after changing byte(s) \(stillValid.prefix(10)) of \(file.count)")
 
         // Content moved out of the signed object, or added next to it, is refused too.
-        var extra = try JSONNode.parse(file)
+        var extra = try JSONValue(parsingForCanonicalForm: file)
         if case .object(var top) = extra {
             top["note"] = .string("the lock was fine")
             extra = .object(top)

@@ -105,3 +105,36 @@ import Testing
         #expect(roundTrip == RPCError.busy("d", doing: "firmware read"))
     }
 }
+
+/// A result already encoded by JSONBytesEncoder goes out as it is, and reads back as the tree
+/// the same value would have given.
+@Suite struct EncodedResultTests {
+    struct Reply: Encodable {
+        var device: String
+        var currentMilliamps: Int?
+        var ratio: Double
+        enum CodingKeys: String, CodingKey {
+            case device, ratio
+            case currentMilliamps = "current_ma"
+        }
+    }
+
+    @Test func anEncodedResultIsWrittenVerbatim() throws {
+        let reply = Reply(device: "front \"door\"\n", currentMilliamps: nil, ratio: 2.5)
+        let outcome = try RPCOutcome.encoding(reply)
+        var line: [UInt8] = []
+        EnvelopeWriter.writeResponse(id: .number(7), outcome: outcome, to: &line)
+        #expect(String(decoding: line, as: UTF8.self) == #"{"jsonrpc":"2.0","id":7,"result":{"device":"front \"door\"\n","ratio":2.5}}"#)
+        #expect(!line.contains(0x0A))
+        // The client reads it as it reads a tree's reply.
+        var fromTree: [UInt8] = []
+        EnvelopeWriter.writeResponse(id: .number(7), outcome: .result(try JSONValue(encoding: reply)), to: &fromTree)
+        let read = IncomingMessage(try JSONValue(parsing: line))
+        #expect(read != nil)
+        #expect(read == IncomingMessage(try JSONValue(parsing: fromTree)))
+        #expect(outcome.isResult)
+        #expect(!RPCOutcome.error(.internalError()).isResult)
+        #expect(outcome.asResult == .success(["device": "front \"door\"\n", "ratio": 2.5]))
+        #expect(RPCOutcome.encoded(Array("{oops".utf8)).asResult.map { _ in 0 } != .success(0))
+    }
+}

@@ -71,6 +71,11 @@ import Testing
                 #expect(parse.errorCode == -32700)
                 #expect(parse["id"] == .null)
                 #expect(parse["jsonrpc"] == "2.0")
+                // A repeated member name is not read as either value (docs/json-rpc.md, -32700).
+                let repeated = try socket.exchange(#"{"jsonrpc": "2.0", "method": "echo", "params": [1], "id": 1, "id": 2}"#)
+                #expect(repeated.errorCode == -32700)
+                #expect(repeated["id"] == .null)
+                #expect(repeated["error"]?["message"]?.stringValue?.contains(#"duplicate member name "id""#) == true)
                 // -32600
                 let invalid = try socket.exchange(#"{"jsonrpc": "2.0", "method": 1, "params": "bar"}"#)
                 #expect(invalid.errorCode == -32600)
@@ -99,7 +104,7 @@ import Testing
                 #expect(application["error"]?["data"] == ["device": "front-door"])
                 #expect(application["error"]?["message"] == "unknown device 'front-door' — `lockdiag list` shows the known ones")
             }
-            #expect(server.statistics.parseErrors == 1)
+            #expect(server.statistics.parseErrors == 2)  // the broken line and the repeated "id"
             #expect(server.statistics.internalErrors == 1)
             // The daemon's log gets what the client did not.
             #expect(probe.internalErrors.withLock { $0 } == ["fail: database at /var/lib/secret.db is corrupt"])

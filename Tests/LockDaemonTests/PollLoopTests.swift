@@ -215,6 +215,47 @@ final class RingReader {
         reader.drain()
         #expect(reader.records.filter { $0.header.kind == .openFailed }.count == 1)
     }
+
+    /// Whether this process may read another thread's /proc/TID/timerslack_ns: proc(5) asks for
+    /// CAP_SYS_NICE (bit 23 of CapEff in /proc/self/status, capabilities(7)).
+    static var mayReadOtherThreadsTimerSlack: Bool {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
+              let mask = line.split(separator: "\t").last.flatMap({ UInt64($0, radix: 16) }) else { return false }
+        return mask & (1 << 23) != 0
+    }
+
+    /// The kernel's view, not the loop's report: /proc/TID/timerslack_ns of the poll thread
+    /// (proc(5)) reads 1 ns, where a normal thread has 50 000.
+    @Test(.enabled(if: mayReadOtherThreadsTimerSlack, "reading another thread's timer slack needs CAP_SYS_NICE (proc(5))"))
+    func thePollThreadRunsWithOneNanosecondTimerSlack() throws {
+        let loop = try makeLoop()
+        try loop.start()
+        defer { loop.stop() }
+        let slack = try String(contentsOfFile: "/proc/\(loop.threadID)/timerslack_ns", encoding: .utf8)
+        #expect(slack.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+    }
+
+    /// The kernel's view again: sched_getattr(2) on the poll thread reads the 100 µs slice
+    /// (Linux 6.12+ reports a fair thread's slice there; this project's machines run 6.18).
+    @Test func thePollThreadAsksTheFairSchedulerForAShortSlice() throws {
+        let loop = try makeLoop()
+        try loop.start()
+        defer { loop.stop() }
+        #expect(Realtime.fairSlice(thread: loop.threadID) == PollLoopConfiguration.fairSliceNanoseconds)
+        #expect(loop.realtime?.granted.contains("fair-scheduler slice 100 µs") == true)
+    }
+
+    /// A wake-up that overslept a period is as late as its first missed deadline, the way
+    /// cyclictest counts it, not as its last (which would read 0.5 ms for a 1.5 ms-late wake-up).
+    @Test func latenessCountsFromTheFirstMissedDeadline() {
+        let ms: UInt64 = 1_000_000
+        // Deadlines at 10, 11, 12 … ms; three served, so the next is 13 ms. Woken at 14.5 ms with
+        // two expirations pending: 1.5 ms late.
+        #expect(PollLoop.lateness(at: 14 * ms + ms / 2, start: 10 * ms, period: ms, servedExpirations: 3) == 1_500_000)
+        #expect(PollLoop.lateness(at: 13 * ms + 20_000, start: 10 * ms, period: ms, servedExpirations: 3) == 20_000)
+        #expect(PollLoop.lateness(at: 12 * ms, start: 10 * ms, period: ms, servedExpirations: 3) == 0)
+    }
 }
 
 @Suite struct RecordRingTests {

@@ -14,6 +14,14 @@
 /// prctl(PR_SET_TIMERSLACK, ns): returns 0 or -1 with errno set.
 int lockdiag_set_timer_slack(unsigned long nanoseconds);
 
+/// sched_setattr(2) on the calling thread: SCHED_OTHER at its current nice value, asking the
+/// fair scheduler for a `nanoseconds` slice (sched_runtime). Returns 0 or -1 with errno set.
+int lockdiag_set_fair_slice(unsigned long long nanoseconds);
+
+/// sched_getattr(2)'s sched_runtime for thread `tid` (a fair thread's slice on Linux 6.12+),
+/// or -1 with errno set.
+long long lockdiag_sched_runtime(int tid);
+
 /// ioctl(fd, TIOCEXCL): exclusive tty open; 0 or -1 with errno.
 int lockdiag_tty_set_exclusive(int fd);
 

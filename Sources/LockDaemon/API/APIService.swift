@@ -198,13 +198,10 @@ public struct APIService: Sendable {
 
 private func encode(_ value: some Encodable) throws -> JSONValue { try JSONValue(encoding: value) }
 
-/// API values as JSON bytes, for answers and notifications that skip the JSON tree.
+/// API values as JSON bytes (LockJSON's direct encoder), for answers and notifications that
+/// skip the JSON tree.
 enum APIJSON {
-    static func bytes(_ value: some Encodable) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(value))
-    }
+    static func bytes(_ value: some Encodable) throws -> [UInt8] { try JSONBytesEncoder().encode(value) }
 }
 
 /// A socket connection seen as a telemetry subscriber.

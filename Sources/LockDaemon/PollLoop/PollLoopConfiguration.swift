@@ -36,6 +36,10 @@ public struct PollLoopConfiguration: Sendable {
     public init() {}
 
     public var periodNanoseconds: UInt64 { 1_000_000_000 / UInt64(max(1, pollHz)) }
+
+    /// The time slice the loop thread asks of the fair scheduler (sched_setattr's
+    /// sched_runtime): the kernel's minimum.
+    public static let fairSliceNanoseconds: UInt64 = 100_000
 }
 
 /// The `--realtime` requests (see ../shared/TESTING.md for what each buys on this machine).

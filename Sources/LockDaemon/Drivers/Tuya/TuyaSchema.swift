@@ -1,4 +1,5 @@
 import Foundation
+import LockJSON
 import LockProtocol
 import TuyaProtocol
 
@@ -126,7 +127,7 @@ public struct TuyaSchemaSet: Sendable {
     /// Parses one file as it stands (no `extends` resolved, no checks).
     static func parse(_ data: Data, file: String) -> Result<TuyaSchema, TuyaSchemaError> {
         do {
-            return .success(try JSONDecoder().decode(TuyaSchema.self, from: data))
+            return .success(try JSONValue(parsing: data).decode(as: TuyaSchema.self))
         } catch {
             return .failure(TuyaSchemaError(file: file, reasons: ["not a schema: \(error)"]))
         }

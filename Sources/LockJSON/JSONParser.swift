@@ -1,4 +1,8 @@
 /// Why a JSON text could not be parsed: the byte offset and what was wrong there.
+///
+/// The one parser of the package refuses a repeated member name in an object (RFC 8259 §4
+/// leaves its meaning undefined, and two readers picking different values is how a signed report
+/// or a request could mean two things); the offset is then the repeated name's opening quote.
 public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Offset of the offending byte from the start of the text.
     public let offset: Int
@@ -12,35 +16,44 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
     public var description: String { "invalid JSON at byte \(offset): \(reason)" }
 }
 
-/// A strict RFC 8259 parser over bytes. Strings must be valid UTF-8 (checked per string: outside
-/// strings only ASCII is legal anyway), nesting is limited so a hostile line of `[[[[…` cannot
-/// overflow the stack, and numbers without fraction or exponent that fit become `.integer`.
-struct JSONParser {
-    /// Deeper nesting is refused; Foundation's JSONSerialization uses the same limit.
-    static let maxDepth = 512
+/// The strict RFC 8259 parser over bytes. Strings must be valid UTF-8 (checked per string: outside
+/// strings only ASCII is legal anyway), a member name may occur once per object, nesting is
+/// limited so a hostile line of `[[[[…` cannot overflow the stack, and numbers without fraction
+/// or exponent that fit become `.integer`.
+public enum JSONParser {
+    /// Deeper nesting is refused by default (the socket API's limit, docs/json-rpc.md § Limits);
+    /// Foundation's JSONSerialization uses the same limit.
+    public static let maxDepth = 512
 
-    private let bytes: UnsafeRawBufferPointer
-    private var index = 0
-    private var depth = 0
-
-    private init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
-
-    static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONParseError) -> JSONValue {
-        var parser = JSONParser(bytes)
+    /// Parses one JSON text: leading and trailing whitespace allowed, nothing else.
+    public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = maxDepth) throws(JSONParseError) -> JSONValue {
+        var parser = Parser(bytes, maxDepth: maxDepth)
         parser.skipWhitespace()
         let value = try parser.parseValue()
         parser.skipWhitespace()
         if parser.index < bytes.count { throw parser.error("unexpected data after the JSON value") }
         return value
     }
+}
 
-    private func error(_ reason: String, at offset: Int? = nil) -> JSONParseError {
+private struct Parser {
+    private let bytes: UnsafeRawBufferPointer
+    private let maxDepth: Int
+    private(set) var index = 0
+    private var depth = 0
+
+    init(_ bytes: UnsafeRawBufferPointer, maxDepth: Int) {
+        self.bytes = bytes
+        self.maxDepth = maxDepth
+    }
+
+    func error(_ reason: String, at offset: Int? = nil) -> JSONParseError {
         JSONParseError(offset: offset ?? index, reason: reason)
     }
 
     private var current: UInt8? { index < bytes.count ? bytes[index] : nil }
 
-    private mutating func skipWhitespace() {
+    mutating func skipWhitespace() {
         while index < bytes.count {
             switch bytes[index] {
             case 0x20, 0x09, 0x0A, 0x0D: index += 1
@@ -49,7 +62,7 @@ struct JSONParser {
         }
     }
 
-    private mutating func parseValue() throws(JSONParseError) -> JSONValue {
+    mutating func parseValue() throws(JSONParseError) -> JSONValue {
         guard let byte = current else { throw error("unexpected end of input") }
         switch byte {
         case UInt8(ascii: "{"): return try parseObject()
@@ -79,7 +92,7 @@ struct JSONParser {
 
     private mutating func enter() throws(JSONParseError) {
         depth += 1
-        if depth > Self.maxDepth { throw error("nesting deeper than \(Self.maxDepth) levels") }
+        if depth > maxDepth { throw error("nesting deeper than \(maxDepth) levels") }
     }
 
     private mutating func parseArray() throws(JSONParseError) -> JSONValue {
@@ -120,12 +133,13 @@ struct JSONParser {
             guard current == UInt8(ascii: "\"") else {
                 throw error(current == nil ? "unterminated object" : "expected a string key in object")
             }
+            let keyOffset = index
             let key = try parseString()
+            guard members[key] == nil else { throw error("duplicate member name \"\(key)\" in object", at: keyOffset) }
             skipWhitespace()
             guard current == UInt8(ascii: ":") else { throw error("expected ':' after object key") }
             index += 1
             skipWhitespace()
-            // RFC 8259 leaves repeated names undefined; the last one wins, as in most parsers.
             members[key] = try parseValue()
             skipWhitespace()
             switch current {

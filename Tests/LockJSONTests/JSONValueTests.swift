@@ -2,7 +2,7 @@ import Foundation
 import LockDiagTestSupport
 import Testing
 
-@testable import JSONRPC
+@testable import LockJSON
 
 @Suite struct JSONValueTests {
     @Test func parsesEveryKindOfValue() throws {
@@ -99,8 +99,46 @@ import Testing
         #expect(throws: JSONParseError.self) { try JSONValue(parsing: String(repeating: "[", count: 1 << 20)) }
     }
 
-    @Test func repeatedKeyKeepsTheLast() throws {
-        #expect(try JSONValue(parsing: #"{"a":1,"a":2}"#) == ["a": 2])
+    /// One duplicate-key policy for every text the package reads (requests, replies, reports):
+    /// refused, saying which name and where, never "the last one wins".
+    @Test func repeatedMemberNameIsRefusedSayingWhere() throws {
+        for (text, offset) in [(#"{"a":1,"a":2}"#, 7), (#"{"x":{"b":[],"c":0,"b":1}}"#, 19), (#"[{"é":1, "é":1}]"#, 10)] {
+            do {
+                let value = try JSONValue(parsing: text)
+                Issue.record("parsed \(text) as \(value)")
+            } catch {
+                #expect(error.offset == offset, "\(text): \(error)")
+                #expect(error.reason.contains("duplicate member name"), "\(error)")
+            }
+        }
+        // Equal names in different objects are not repeats.
+        #expect(try JSONValue(parsing: #"{"a":{"a":1},"b":[{"a":2},{"a":3}]}"#)["b"]?[1]?["a"] == 3)
+    }
+
+    @Test func depthLimitIsTheCallersChoice() throws {
+        let sixtyFour = String(repeating: "[", count: 64) + String(repeating: "]", count: 64)
+        #expect(throws: Never.self) { try JSONValue(parsingForCanonicalForm: sixtyFour) }
+        #expect(throws: JSONParseError.self) { try JSONValue(parsingForCanonicalForm: "[" + sixtyFour + "]") }
+        #expect(throws: Never.self) { try JSONValue(parsing: "[" + sixtyFour + "]") }
+    }
+
+    /// `lockdiag --json` printed JSONEncoder's pretty text; `prettyText` is the same text.
+    @Test func prettyTextIsWhatJSONEncoderPrinted() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let values: [JSONValue] = [
+            ["a": [], "b": [:], "c": [[1, 2], [], ["x": nil]], "d": [1.0, 2.5, -0.0, 1e21, 1e-7], "e": "a/b\u{1}\n\"é",
+             "f": true, "g": ["nested": ["deeper": [1, "two", false]]], "B": -9_223_372_036_854_775_807],
+            [], [:], 1, "x", nil, .double(.nan),
+        ]
+        for value in values {
+            #expect(value.prettyText == String(decoding: try encoder.encode(value), as: UTF8.self))
+        }
+        var generator = SeededGenerator(seed: 0x5EED_0002)
+        for _ in 0..<100 {
+            let value = Self.randomValue(depth: 0, using: &generator)
+            #expect(value.prettyText == String(decoding: try encoder.encode(value), as: UTF8.self))
+        }
     }
 
     @Test func randomValuesRoundTrip() throws {
@@ -164,6 +202,10 @@ import Testing
         #expect(try JSONValue(encoding: [1, 2]) == [1, 2])
         #expect(try JSONValue(encoding: "plain") == "plain")
         #expect(throws: DecodingError.self) { try (["device_id": 1] as JSONValue).decode(as: Reading.self) }
+        // A JSONValue inside a Codable type is its subtree as it is, null included.
+        let envelope = try (["payload": ["n": 1.0], "absent": nil] as JSONValue).decode(as: Envelope.self)
+        #expect(envelope == Envelope(payload: ["n": 1.0], absent: nil))
+        #expect(try JSONValue(encoding: envelope) == ["payload": ["n": 1.0]])
     }
 
     struct Envelope: Codable, Equatable {

@@ -1,5 +1,3 @@
-import Foundation
-
 /// A JSON value: what travels as `params`, `result` and error `data`.
 ///
 /// Objects are dictionaries and serialise with their keys sorted, so the same value always
@@ -111,16 +109,24 @@ extension JSONValue: CustomStringConvertible {
         return bytes
     }
 
+    /// Indented JSON text with keys sorted, for people (`JSONWriter.writePretty`).
+    public var prettyText: String {
+        var bytes: [UInt8] = []
+        JSONWriter.writePretty(self, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// Appends the compact JSON text to `bytes`.
     public func write(to bytes: inout [UInt8]) {
         JSONWriter.write(self, to: &bytes)
     }
 
-    /// Parses one JSON text (RFC 8259): leading and trailing whitespace allowed, nothing else.
-    public init(parsing bytes: some Collection<UInt8>) throws(JSONParseError) {
+    /// Parses one JSON text (RFC 8259) strictly (see `JSONParser`): leading and trailing
+    /// whitespace allowed, nothing else; nesting deeper than `maxDepth` is refused.
+    public init(parsing bytes: some Collection<UInt8>, maxDepth: Int = JSONParser.maxDepth) throws(JSONParseError) {
         // withUnsafeBytes rethrows untyped errors, so the typed error travels in a Result.
         let parse = { (buffer: UnsafeRawBufferPointer) in
-            Result { () throws(JSONParseError) -> JSONValue in try JSONParser.parse(buffer) }
+            Result { () throws(JSONParseError) -> JSONValue in try JSONParser.parse(buffer, maxDepth: maxDepth) }
         }
         if let result = bytes.withContiguousStorageIfAvailable({ parse(UnsafeRawBufferPointer($0)) }) {
             self = try result.get()
@@ -130,8 +136,8 @@ extension JSONValue: CustomStringConvertible {
     }
 
     /// Parses one JSON text from a string.
-    public init(parsing text: String) throws(JSONParseError) {
-        try self.init(parsing: Array(text.utf8))
+    public init(parsing text: String, maxDepth: Int = JSONParser.maxDepth) throws(JSONParseError) {
+        try self.init(parsing: Array(text.utf8), maxDepth: maxDepth)
     }
 }
 
@@ -178,15 +184,25 @@ extension JSONValue: Codable {
 // MARK: - Bridging to Codable types
 
 extension JSONValue {
-    /// The JSON form of any Encodable value, as `encoder` writes it. Key names come from the
-    /// type's CodingKeys (or the encoder's strategy, if the caller set one): nothing is forced.
-    public init(encoding value: some Encodable, encoder: JSONEncoder = JSONEncoder()) throws {
-        let data = try encoder.encode(value)
-        self = try JSONValue(parsing: data)
+    /// The JSON form of any Encodable value, as `JSONBytesEncoder` writes it (the same value
+    /// Foundation's JSONEncoder with default settings gives). Key names come from the type's
+    /// CodingKeys: nothing is forced.
+    public init(encoding value: some Encodable, encoder: JSONBytesEncoder = JSONBytesEncoder()) throws {
+        if let tree = value as? JSONValue {
+            self = tree
+            return
+        }
+        var bytes: [UInt8] = []
+        try encoder.encode(value, into: &bytes)
+        do { self = try JSONValue(parsing: bytes) } catch {
+            // The encoder writes only valid JSON; a failure here is a bug in it, said as such.
+            throw EncodingError.invalidValue(value, EncodingError.Context(
+                codingPath: [], debugDescription: "JSONBytesEncoder wrote text its parser refuses (\(error)) — report this as a bug"))
+        }
     }
 
-    /// Decodes a Decodable type from this value with `decoder`.
-    public func decode<T: Decodable>(as type: T.Type = T.self, decoder: JSONDecoder = JSONDecoder()) throws -> T {
-        try decoder.decode(T.self, from: Data(jsonBytes))
+    /// Decodes a Decodable type from this value with `decoder`, directly from the tree.
+    public func decode<T: Decodable>(as type: T.Type = T.self, decoder: JSONValueDecoder = JSONValueDecoder()) throws -> T {
+        try decoder.decode(T.self, from: self)
     }
 }
