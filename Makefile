@@ -7,17 +7,20 @@ SWIFT       ?= swift
 # python3-seccomp runs lockdiagd under the unit's syscall filter (HardeningTests); python3-cryptography
 # and nodejs are the independent checks of signed reports (IndependentCheckTests); umockdev,
 # libumockdev-dev and udev (udevadm) are for the USB and udev tests (fake devices, the
-# real rules engine); postgresql is the fleet database FleetTests start in a temporary folder.
+# real rules engine); postgresql is the fleet database FleetTests start in a temporary folder;
+# tshark (with capinfos) reads `lockdiagd --record` files and runs the Lua dissectors of
+# firmware-specs/wireshark/ (RecordingTests).
 APT_PACKAGES = pkg-config libusb-1.0-0-dev libbluetooth-dev libudev-dev libsqlite3-dev libxml2-utils python3-prometheus-client \
                python3-seccomp \
                python3-cryptography nodejs \
                umockdev libumockdev-dev udev \
-               postgresql
+               postgresql tshark
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps build test lab demo bench bench-usb bench-api bench-fleet catalog vectors clean report-check crash-soak tuya-schemas fuzz fuzz-build fuzz-merge fuzz-seeds
 
-# Install only what is missing, so a machine that has everything never touches apt.
+# Install only what is missing, so a machine that has everything never touches apt. The frontend
+# is set inside sudo (which drops the caller's environment): wireshark-common asks a question.
 define install-missing
 @missing=""; for p in $(1); do \
     dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
@@ -25,7 +28,7 @@ done; \
 if [ -n "$$missing" ]; then \
     echo "installing:$$missing"; \
     $(SUDO) apt-get update -qq && \
-    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 fi
 endef
 

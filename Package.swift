@@ -45,6 +45,8 @@ let package = Package(
         .target(name: "LockProtocol", swiftSettings: swift6),
         // The Tuya MCU serial dialect (firmware-specs/tuya-mcu.md): frames, DP codec, both variants. No I/O, no Foundation.
         .target(name: "TuyaProtocol", swiftSettings: swift6),
+        // The pcapng capture format (IETF draft-ietf-opsawg-pcapng) that `lockdiagd --record` writes. Pure.
+        .target(name: "PcapNG", swiftSettings: swift6),
         // Typed wrappers over the Linux calls the transports, the simulator and the poll loop share.
         .target(name: "LinuxIO", dependencies: ["CLockDiagSys"], swiftSettings: swift6),
         .target(name: "SerialTransport", dependencies: ["LockProtocol", "LinuxIO"], swiftSettings: swift6),
@@ -101,6 +103,8 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             "USBTransport", "DeviceDiscovery",
             "TuyaProtocol",
+            // `lockdiagd --record`: pcapng files of every link's bytes (Recording/).
+            "PcapNG",
         ], swiftSettings: swift6),
 
         // Every numeric command-line option's documented range, checked in one place (exit 64 outside it).
@@ -169,6 +173,8 @@ let package = Package(
             "BLETransport",
             "JSONRPC", "TuyaProtocol", "HistoryStore",
         ], swiftSettings: swift6),
+        // Recordings: the pcapng writer and `lockdiagd --record` files, read by Debian's real tshark.
+        .testTarget(name: "RecordingTests", dependencies: ["PcapNG", "LockDiagTestSupport", "JSONRPC", "LockDiagAPI", "LockDaemon"], swiftSettings: swift6),
         // Bench plans, limits and result writers; the JUnit XML is checked with xmllint against a schema.
         .testTarget(name: "BenchKitTests", dependencies: ["BenchKit", "LockDiagAPI", "LockDiagTestSupport"], swiftSettings: swift6),
         // The fleet against a real PostgreSQL (Debian's postgresql, started by the tests in a temporary folder):

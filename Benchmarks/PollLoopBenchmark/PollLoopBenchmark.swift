@@ -152,6 +152,9 @@ struct PollLoopBenchmark: ParsableCommand {
     @Option(help: "The simulated locks' dialect: ldp, tuya or tuya-lowpower (lockdiag then plays their Tuya module).")
     var dialect = "ldp"
 
+    @Option(help: "Record every link's bytes to this pcapng file while measuring, as lockdiagd --record does.")
+    var record: String?
+
     mutating func run() throws {
         let chosen: [Point]
         if let locks {
@@ -289,6 +292,11 @@ struct PollLoopBenchmark: ParsableCommand {
             request.cpu = Int32(max(0, Realtime.onlineCPUs - 1))
             loopConfiguration.realtime = request
         }
+        // --record: stopped after the loop (deferred first), so the loop never outlives its recorder.
+        let recorder = try record.map { try TrafficRecorder(configuration: RecordingConfiguration(path: $0), version: "bench", logger: Logger(label: "bench")) }
+        try recorder?.start()
+        defer { recorder?.stop() }
+        loopConfiguration.traffic = recorder?.ring
         let loop = try PollLoop(configuration: loopConfiguration)
         var logger = Logger(label: "bench")
         logger.logLevel = .error

@@ -42,6 +42,10 @@ public struct DaemonConfiguration: Sendable {
     public var security = SecurityConfiguration()
     /// `--fleet`: copies the history to the fleet database (docs/fleet.md); composed by lockdiagd. nil: none.
     public var fleet: (any HistoryCopier)?
+    /// `--record FILE`: every link's bytes into pcapng files (Recording/); nil: not recording.
+    public var recording: RecordingConfiguration?
+    /// `--replay FILE`: a recording's LDP/1 locks played back through the same driver; nil: none.
+    public var replay: ReplayConfiguration?
 
     public init(socketPath: String) { self.socketPath = socketPath }
 }
@@ -95,7 +99,12 @@ public final class Daemon: Service {
         if let station { c.fleet?.start(history: station.history.database) }
         defer { c.fleet?.stop() }
 
-        let loop = try PollLoop(configuration: c.loop)
+        // Declared before the loop's stop: runs after it, so the loop's last bytes are recorded.
+        let recorder = try startRecording()
+        defer { recorder?.stop() }
+        var loopConfiguration = c.loop
+        loopConfiguration.traffic = recorder?.ring
+        let loop = try PollLoop(configuration: loopConfiguration)
         let hub = Hub(loop: loop, diagnosis: c.diagnosis, logger: logger, history: station?.history)
         for directory in c.tuyaSchemaDirectories { try hub.tuyaSchemas.withLock { try $0.load(directory: directory) } }
         for (i, path) in devicePaths.enumerated() {
@@ -118,6 +127,7 @@ public final class Daemon: Service {
                 continue
             }
         }
+        try addReplayedLocks(hub: hub)
         var hotplugConfiguration = c.hotplug
         hotplugConfiguration.baudRate = c.baudRate
         hotplugConfiguration.usbFIFOPriority = c.loop.realtime.map { max(1, $0.fifoPriority - 1) }

@@ -44,6 +44,8 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
           lockdiagd --scan
           lockdiagd --ble C4:7C:8D:6A:1B:2E/random     # `lockdiag scan` finds it
           lockdiagd --ble-att-socket /tmp/lock.att     # locksim --ble-att-socket
+          lockdiagd --serial /dev/ttyACM0 --record lock.pcapng # open in Wireshark
+          lockdiagd --replay lock.pcapng --no-discovery  # diagnose it again
 
         A Bluetooth LE lock is reached over the ATT channel (L2CAP, BlueZ). With
         the LDP GATT service it gets the same diagnosis as a serial lock; with
@@ -247,6 +249,8 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp(DaemonRanges.maxSubscribers.help("Telemetry subscribers per device")))
     var maxSubscribers = SecurityConfiguration().maxSubscribersPerDevice
 
+    @OptionGroup(title: "Recording") var recording: RecordingOptions
+
     func validate() throws {
         try DaemonRanges.baud.check(baud)
         try DaemonRanges.forgetUnplugged.check(forgetUnplugged)
@@ -276,7 +280,7 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
         guard !readerGroup.isEmpty, !technicianGroup.isEmpty else { throw ValidationError("--reader-group and --technician-group need a name") }
         guard !noDiscovery || !serialPaths.isEmpty || !usbAddresses.isEmpty || !simulate.isEmpty || !bleAddresses.isEmpty
-                || !bleATTSockets.isEmpty || scan else {
+                || !bleATTSockets.isEmpty || scan || recording.replayPath != nil else {
             throw ValidationError("nothing to diagnose: with --no-discovery give --serial PATH, --usb PORT|SERIAL or --ble ADDRESS for a lock, or --simulate SCENARIO to try it without one")
         }
         _ = try bleEndpoints()
@@ -397,6 +401,8 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
         configuration.security.requestBurst = rateBurst
         configuration.security.idleTimeoutSeconds = idleTimeout
         configuration.security.maxSubscribersPerDevice = maxSubscribers
+        configuration.recording = recording.configuration
+        configuration.replay = recording.replay
 
         let daemon = Daemon(configuration: configuration, version: LockDiagVersion.current, logger: logger)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(

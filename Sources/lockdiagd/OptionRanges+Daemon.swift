@@ -1,3 +1,4 @@
+import LockDaemon
 import OptionRanges
 
 /// lockdiagd's numeric options and their documented ranges (docs/security.md and --help show
@@ -31,4 +32,9 @@ enum DaemonRanges {
     /// line (`JSONRPCClient.maxResponseBytes`).
     static let maxReplyBytes = OptionRange<Int>("--max-reply-bytes", 65_536...67_108_864, unit: "bytes")
     static let maxSubscribers = OptionRange<Int>("--max-subscribers", 1...1000)
+    /// Room for the headers and some traffic; 4 GiB is more than an afternoon of 64 busy locks.
+    static let recordMaxBytes = OptionRange<Int>("--record-max-bytes", RecordingConfiguration.minimumMaxBytes...4_294_967_296, unit: "bytes")
+    static let recordFiles = OptionRange<Int>("--record-files", 1...1000)
+    /// A hundredth of the pace to a thousand times it: past that the loop's 100 ms deadline is shorter than a recorded second.
+    static let replaySpeed = OptionRange<Double>("--replay-speed", 0.01...1000)
 }

@@ -44,6 +44,9 @@ import Testing
         .init(name: "--max-connections-per-reader", range: "1–4096", more: ["0"]),
         .init(name: "--max-batch", range: "1–1000", more: ["0", "1001"]),
         .init(name: "--max-reply-bytes", range: "65536–67108864", more: ["65535", "67108865"]),
+        .init(name: "--record-max-bytes", range: "65536–4294967296", more: ["65535", "4294967297"]),
+        .init(name: "--record-files", range: "1–1000", more: ["0", "1001"]),
+        .init(name: "--replay-speed", range: "0.01–1000", more: ["0", "1001"]),
     ]
 
     static let cliOptions: [NumericOption] = [

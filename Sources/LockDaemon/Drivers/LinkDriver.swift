@@ -62,9 +62,14 @@ struct DriverContext {
 /// the consumer's doorbell at the end of the wake-up. Loop-thread only.
 final class RecordOutbox {
     let ring: RecordRing
+    /// Where the drivers copy every byte each way when `--record` runs (Recording/); nil: not recording.
+    let traffic: TrafficRing?
     var pushed = false
 
-    init(ring: RecordRing) { self.ring = ring }
+    init(ring: RecordRing, traffic: TrafficRing? = nil) {
+        self.ring = ring
+        self.traffic = traffic
+    }
 
     func publish(_ header: RecordHeader, payload: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) {
         ring.push(header, payload: payload)
@@ -109,6 +114,7 @@ final class DeviceSlot {
         do {
             switch try link.write(UnsafeRawBufferPointer(rebasing: tx[start..<end])) {
             case .bytes(let n):
+                recordTraffic(UnsafeRawBufferPointer(rebasing: tx[start..<(start + n)]), .toLock)
                 start += n
                 counters.bytesOut &+= UInt64(n)
                 if start == end {

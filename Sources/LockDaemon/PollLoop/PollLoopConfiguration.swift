@@ -30,6 +30,8 @@ public struct PollLoopConfiguration: Sendable {
     public var maxReadsPerWake: Int = 16
     /// `--realtime`: what to ask the kernel for.
     public var realtime: RealtimeRequest? = nil
+    /// `--record`: the ring the drivers copy every byte each way into (Recording/); nil: none.
+    public var traffic: TrafficRing? = nil
 
     public init() {}
 

@@ -53,6 +53,7 @@ final class LDPDriver: LinkDriver {
     // MARK: Link lifecycle
 
     func linkOpened(now: UInt64) {
+        slot.recordLinkOpened(now: now)
         identified = false
         inFlight = false
         txStart = 0
@@ -197,6 +198,7 @@ final class LDPDriver: LinkDriver {
             switch result {
             case .bytes(let n):
                 slot.counters.bytesIn &+= UInt64(n)
+                slot.recordTraffic(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]), .fromLock)
                 decoder.feed(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n])) { output in
                     if case .frame(let frame) = output { received(frame, now: now) }
                 }

@@ -59,6 +59,7 @@ final class TuyaLinkDriver: LinkDriver {
     // MARK: Link lifecycle
 
     func linkOpened(now: UInt64) {
+        slot.recordLinkOpened(now: now)
         mcu.reset()
         module.reset()
         txStart = 0
@@ -182,6 +183,8 @@ final class TuyaLinkDriver: LinkDriver {
         case .bytes(let n):
             slot.counters.bytesIn &+= UInt64(n)
             let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            // On a passive tap the module's bytes are the ones sent to the lock.
+            slot.recordTraffic(bytes, direction == .fromMCU ? .fromLock : .toLock)
             if direction == .fromMCU {
                 lastMCUByte = now
                 mcu.feed(bytes) { output in handle(output, from: .fromMCU, now: now) }

@@ -1,0 +1,58 @@
+import Foundation
+import PcapNG
+
+/// `lockdiagd --replay FILE`: which recording, and how fast.
+public struct ReplayConfiguration: Sendable, Equatable {
+    public var path: String
+    /// 1 plays the recording at its own pace, 10 ten times faster (`--replay-speed`).
+    public var speed: Double = 1
+
+    public init(path: String, speed: Double = 1) {
+        self.path = path
+        self.speed = speed
+    }
+}
+
+extension Daemon {
+    /// Starts `--record`, if asked for: the file is opened (0600) before any lock is touched, so a
+    /// path lockdiagd cannot write stops it at once with what to do.
+    func startRecording() throws -> TrafficRecorder? {
+        guard let recording = configuration.recording else { return nil }
+        let recorder = try TrafficRecorder(configuration: recording, version: version, logger: logger)
+        try recorder.start()
+        logger.notice("recording every link's bytes to \(recording.path) (pcapng, at most \(recording.maxBytes) bytes a file, \(recording.keepFiles) file(s) kept)")
+        return recorder
+    }
+
+    /// Adds `--replay`'s locks: one per LDP/1 interface of the recording, listed with transport
+    /// `replay` and the recorded link's name as their path (until IDENTIFY gives their serial).
+    func addReplayedLocks(hub: Hub) throws {
+        guard let replay = configuration.replay else { return }
+        guard let bytes = FileManager.default.contents(atPath: replay.path) else {
+            throw RecordingError(description: "--replay \(replay.path): cannot read it — check the path and that lockdiagd may read it")
+        }
+        let file: PcapNGFile
+        do { file = try PcapNGFile(bytes: [UInt8](bytes)) } catch {
+            throw RecordingError(description: "--replay \(replay.path): \(error) — give a file lockdiagd --record wrote")
+        }
+        var replayed = 0
+        for (index, interface) in file.interfaces.enumerated() {
+            let name = interface.name ?? "interface \(index)"
+            guard interface.linkType == TrafficRecorder.ldpLinkType else {
+                logger.warning("--replay \(replay.path): \(name) is not an LDP/1 link (link type \(interface.linkType.rawValue)); only LDP/1 links are replayed")
+                continue
+            }
+            let link = ReplayLink(transport: "replay", path: name, packets: file.packets.filter { $0.interface == index }, speed: replay.speed)
+            let counts = link.counts
+            guard hub.addReplayDevice(link) != nil else {
+                logger.error("no free device slot for the replay of \(name)")
+                continue
+            }
+            logger.notice("replaying \(name) from \(replay.path) at \(replay.speed)× (\(counts.answers) answers, \(counts.events) events)")
+            replayed += 1
+        }
+        if replayed == 0 {
+            throw RecordingError(description: "--replay \(replay.path): the recording has no LDP/1 link to replay")
+        }
+    }
+}
