@@ -1,7 +1,7 @@
 /// `daemon.info`'s `fleet`: the link that copies this station's history to the fleet database (docs/fleet.md);
 /// absent when lockdiagd runs without `--fleet`.
 public struct FleetLinkInfo: Codable, Sendable, Equatable {
-    public enum State: String, Codable, Sendable {
+    public enum State: String, Codable, Sendable, CaseIterable {
         /// Logging in to the database.
         case connecting
         /// Sending rows.

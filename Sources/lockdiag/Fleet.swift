@@ -17,9 +17,10 @@ extension LockDiag {
                 key, pending until `fleet approve`), and each station runs `lockdiagd --fleet URL`. Analysts ask \
                 `fleet faults` and `fleet lock SERIAL`, or read the SQL views with their own tools.
 
-                URL is a PostgreSQL connection string (postgresql://USER@HOST/DB?sslmode=verify-full); \
-                the password comes from $PGPASSWORD unless the URL has it. Where URL is optional, \
-                $LOCKDIAG_FLEET is used.
+                URL is a PostgreSQL connection string; the password comes from $PGPASSWORD unless \
+                the URL has it. Where URL is optional, $LOCKDIAG_FLEET is used. For example:
+
+                  postgresql://USER@HOST/DB?sslmode=verify-full
                 """,
             subcommands: [Init.self, Enroll.self, Approve.self, Revoke.self, Keys.self, Faults.self, Lock.self])
     }

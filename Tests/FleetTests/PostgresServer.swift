@@ -65,6 +65,11 @@ final class PostgresServer: @unchecked Sendable {
         return r.out.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// This process's open descriptors, from /proc/self/fd.
+    static func openDescriptors() -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) }
+    }
+
     /// Runs a server tool to its end, its output in a file. posix_spawn and waitpid rather than Foundation's
     /// Process, which here lost the exit of `runuser` (left a zombie) and waited forever.
     private func run(_ tool: String, _ arguments: [String], within seconds: Double = 120) throws {
@@ -77,6 +82,11 @@ final class PostgresServer: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // The server must not inherit the test process's descriptors: under the whole suite it
+        // holds hundreds (ptys, sockets) that are not close-on-exec, and PostgreSQL then refused
+        // to start ("insufficient file descriptors available", runuser's PAM session having set
+        // the usual 1024). glibc ignores EBADF for a close action, so one closed meanwhile is fine.
+        for fd in Self.openDescriptors() where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
         var argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
         defer { for p in argv { free(p) } }
         var pid: pid_t = 0
