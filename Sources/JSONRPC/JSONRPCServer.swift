@@ -52,6 +52,10 @@ public final class JSONRPCServer: Sendable {
         /// it may take a reserved slot; a refusal is sent as the only line (id null) and the
         /// connection closed. nil admits everyone as ordinary.
         public var admission: (@Sendable (PeerCredentials?) -> Admission)? = nil
+        /// Runs once on each of the server's own event-loop threads as it starts, before any
+        /// connection: for the thread's scheduling attributes (lockdiagd asks the fair scheduler
+        /// for a short slice). Not run on a group passed to `init`.
+        public var eventLoopThreadSetup: (@Sendable () -> Void)? = nil
         /// Group to give the socket file and the directories the server creates for it (chown),
         /// so that group's members may connect; nil keeps the process's own group.
         public var socketGroupID: UInt32? = nil
@@ -145,6 +149,9 @@ public final class JSONRPCServer: Sendable {
         try state.withLock { (state) throws(JSONRPCServerError) in
             guard case .idle = state else { throw .alreadyStarted }
             state = .starting
+        }
+        if ownsGroup, let setup = configuration.eventLoopThreadSetup {
+            for loop in group.makeIterator() { loop.execute(setup) }
         }
         do {
             let (channel, identity) = try await bind()

@@ -81,6 +81,9 @@ public final class Daemon: Service {
         var serverConfiguration = JSONRPCServer.Configuration(socketPath: c.socketPath)
         serverConfiguration.socketMode = c.socketMode
         serverConfiguration.outboundHighWaterMarkBytes = c.subscriberBufferBytes
+        // The query path's thread, like the hub's and the poll loop's, asks for a short fair
+        // slice, so a request is answered when it comes, not after a build's time slice.
+        serverConfiguration.eventLoopThreadSetup = { _ = Realtime.setFairSlice(nanoseconds: PollLoopConfiguration.fairSliceNanoseconds) }
         serverConfiguration.apply(c.security, policy: policy)
         // Embedded locks' links go into the socket's directory: it must exist with the server's
         // mode and group first, not theirs.

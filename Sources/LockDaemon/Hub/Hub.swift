@@ -211,6 +211,10 @@ public final class Hub: Sendable {
         guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let thread = Thread { [self] in
             Realtime.nameCurrentThread("lockdiag-hub")
+            // Its wake-ups carry every reading to subscribers and the snapshot: like the poll
+            // loop's, they should preempt batch work on a busy machine (PollLoop.applyRealtime).
+            // Best effort: the loop's report already says when the scheduler refuses it.
+            _ = Realtime.setFairSlice(nanoseconds: PollLoopConfiguration.fairSliceNanoseconds)
             run()
             finished.signal()
         }
