@@ -177,7 +177,7 @@ extension LockDiag {
                     throw CLIError(status: .failure, message: "cannot read \(file): \(String(cString: strerror(errno)))")
                 }
                 var v = ReportVerifier.verify(fileBytes: [UInt8](data), trusted: keys)
-                if let fleet { v = try FleetVerify.judge(v, fleet: fleet) }
+                if let fleet { v = try FleetVerify.judge(v, fileBytes: [UInt8](data), fleet: fleet) }
                 if json {
                     var object: [String: JSONValue] = ["verdict": .string(v.verdict.rawValue), "valid": .bool(v.valid), "trusted": .bool(v.trusted),
                                                        "reason": .string(v.reason), "trusted_keys": .string(source)]
