@@ -62,6 +62,11 @@ import Testing
                 try pg.psql("SELECT high_water FROM fleet.sync_mark WHERE station = 'bench_r' AND stream = 'signed_report'") == "2"
             }, "the link did not send the reports again")
             #expect(try pg.psql("SELECT count(*) || ' ' || count(DISTINCT report_id) FROM fleet.signed_report") == "2 2")
+        // Caught up: `lockdiag info` says so, with no backlog and no lag.
+        #expect(try TestSupport.wait(upTo: 20, pollEvery: 0.2) {
+            let info = try ChildProcess.run("lockdiag", ["info", "--socket", daemon.socketPath])
+            return info.stdout.contains("idle (the database has everything)") && info.stdout.contains("backlog       0 rows to send · lag none")
+        }, "lockdiag info did not show the caught-up link")
 
             // The lock's life shows its reports.
             let serial = try pg.psql("SELECT serial FROM fleet.signed_report LIMIT 1")
