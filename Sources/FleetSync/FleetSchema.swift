@@ -267,6 +267,34 @@ public enum FleetSchema {
     REVOKE ALL ON FUNCTION fleet.report_match(text, text) FROM PUBLIC;
     GRANT EXECUTE ON FUNCTION fleet.report_match(text, text) TO fleet_station, fleet_analyst, fleet_enroller;
 
+    -- A station's history names a lock by its path until it answers IDENTIFY, then moves the path's fault events since
+    -- the lock was attached to its id. The station sends each such move after the events; the trigger applies it to
+    -- the events the database already had under the path, with the lock's serial, model and firmware.
+    CREATE TABLE fleet.device_rename (
+        station text NOT NULL, seq bigint NOT NULL,
+        former text NOT NULL, device text NOT NULL, since timestamptz NOT NULL, until timestamptz NOT NULL,
+        received_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (station, seq));
+    ALTER TABLE fleet.device_rename ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY own_rows ON fleet.device_rename TO fleet_station USING (station = current_user) WITH CHECK (station = current_user);
+    CREATE POLICY read_all ON fleet.device_rename FOR SELECT TO fleet_analyst USING (true);
+    GRANT INSERT, SELECT (station, seq) ON fleet.device_rename TO fleet_station;
+    GRANT SELECT ON fleet.device_rename TO fleet_analyst;
+    -- SECURITY DEFINER: a station may not update events; this moves only its own (NEW.station is current_user, by the
+    -- policy above).
+    CREATE FUNCTION fleet.apply_device_rename() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp AS $f$
+    BEGIN
+        UPDATE fleet.fault_event e SET device = NEW.device, serial = d.serial, model = d.model,
+            firmware = (SELECT s.version FROM fleet.firmware_seen s WHERE s.station = NEW.station AND s.device = NEW.device
+                        AND s.first_seen <= e.at ORDER BY s.first_seen DESC LIMIT 1)
+        FROM (SELECT NULL) AS one LEFT JOIN fleet.device d ON d.station = NEW.station AND d.device = NEW.device
+        WHERE e.station = NEW.station AND e.device = NEW.former AND e.at BETWEEN NEW.since AND NEW.until;
+        RETURN NULL;
+    END $f$;
+    REVOKE ALL ON FUNCTION fleet.apply_device_rename() FROM PUBLIC;
+    CREATE TRIGGER apply AFTER INSERT ON fleet.device_rename FOR EACH ROW EXECUTE FUNCTION fleet.apply_device_rename();
+
     -- A lock's life now shows the reports made on it (kind 'report', detail: the report id): v1's view, renamed, and
     -- the reports after it.
     ALTER VIEW fleet.lock_timeline RENAME TO lock_timeline_v1;

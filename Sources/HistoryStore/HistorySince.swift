@@ -167,6 +167,27 @@ extension HistoryDatabase {
         }
     }
 
+    /// Fault events of `former` from `since` to `until` were moved to `device` (a lock known by its path until it
+    /// answered IDENTIFY): a copier that sent some of them under `former` applies it.
+    public struct RenameRow: Encodable, Sendable, Equatable {
+        public var seq: Int64
+        public var former: String, device: String
+        public var sinceMilliseconds: Int64, untilMilliseconds: Int64
+
+        enum CodingKeys: String, CodingKey {
+            case seq, former, device
+            case sinceMilliseconds = "since_ms", untilMilliseconds = "until_ms"
+        }
+    }
+
+    public func renameRows(after seq: Int64, limit: Int) throws(HistoryError) -> [RenameRow] {
+        try readRows { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM device_rename WHERE id > ? ORDER BY id LIMIT ?", arguments: [seq, limit]).map { r in
+                RenameRow(seq: r["id"], former: r["former"], device: r["device"], sinceMilliseconds: r["since_ms"], untilMilliseconds: r["until_ms"])
+            }
+        }
+    }
+
     /// Every device and every firmware sighting: rows are updated in place (last seen), so a copier compares.
     public func deviceRows() throws(HistoryError) -> (devices: [DeviceRow], firmware: [FirmwareRow]) {
         try readRows { db in
@@ -183,15 +204,15 @@ extension HistoryDatabase {
     }
 
     /// The newest row id of each copied table (0 for an empty one): how far a copier has to go.
-    public func newestSequenceNumbers() throws(HistoryError) -> (faults: Int64, testRuns: Int64, audit: Int64, reports: Int64) {
+    public func newestSequenceNumbers() throws(HistoryError) -> (faults: Int64, testRuns: Int64, audit: Int64, reports: Int64, renames: Int64) {
         try readRows { db in
             // sqlite_sequence keeps the highest id ever given, even when rows were pruned since.
             let rows = try Row.fetchAll(db, sql: """
-                SELECT name, seq FROM sqlite_sequence WHERE name IN ('fault_event', 'test_run', 'audit_event', 'signed_report')
+                SELECT name, seq FROM sqlite_sequence WHERE name IN ('fault_event', 'test_run', 'audit_event', 'signed_report', 'device_rename')
                 """)
             var seq: [String: Int64] = [:]
             for row in rows { seq[row["name"]] = row["seq"] }
-            return (seq["fault_event"] ?? 0, seq["test_run"] ?? 0, seq["audit_event"] ?? 0, seq["signed_report"] ?? 0)
+            return (seq["fault_event"] ?? 0, seq["test_run"] ?? 0, seq["audit_event"] ?? 0, seq["signed_report"] ?? 0, seq["device_rename"] ?? 0)
         }
     }
 
