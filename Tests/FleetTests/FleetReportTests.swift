@@ -62,6 +62,17 @@ import Testing
                 try pg.psql("SELECT high_water FROM fleet.sync_mark WHERE station = 'bench_r' AND stream = 'signed_report'") == "2"
             }, "the link did not send the reports again")
             #expect(try pg.psql("SELECT count(*) || ' ' || count(DISTINCT report_id) FROM fleet.signed_report") == "2 2")
+            // An analyst reads the reports and the lock's timeline; the station itself reads back only its rows' keys.
+            _ = try pg.psql("CREATE ROLE grafana LOGIN PASSWORD 'pg' IN ROLE fleet_analyst")
+            #expect(try pg.psql("SELECT count(*) FROM fleet.signed_report WHERE signed_json LIKE '{%'", user: "grafana", password: "pg") == "2")
+            #expect(try pg.psql("SELECT count(*) FROM fleet.lock_timeline WHERE kind = 'report'", user: "grafana", password: "pg") == "2")
+            #expect(try pg.psql("SELECT count(*) FROM fleet.signed_report", user: "bench_r", password: "pw-bench_r") == "2")
+            do {
+                _ = try pg.psql("SELECT signed_json FROM fleet.signed_report", user: "bench_r", password: "pw-bench_r")
+                Issue.record("a station read the contents of reports")
+            } catch {
+                #expect("\(error)".contains("permission denied"), "\(error)")
+            }
         // Caught up: `lockdiag info` says so, with no backlog and no lag.
         #expect(try TestSupport.wait(upTo: 20, pollEvery: 0.2) {
             let info = try ChildProcess.run("lockdiag", ["info", "--socket", daemon.socketPath])
