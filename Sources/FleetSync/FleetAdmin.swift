@@ -39,7 +39,8 @@ extension FleetDatabase {
 
     /// Fails with `.notInitialised` unless the fleet schema is there.
     public func requireSchema() async throws(FleetError) {
-        let rows = try await rows("SELECT to_regclass('fleet.fault_event') IS NOT NULL AS present")
+        // The newest migration's table: a database whose schema predates it is brought up to date by `fleet init`.
+        let rows = try await rows("SELECT to_regclass('fleet.signed_report') IS NOT NULL AS present")
         guard let row = rows.first, try Self.decode(row, "present", as: Bool.self) else { throw .notInitialised(url: url.description) }
     }
 
@@ -64,6 +65,15 @@ extension FleetDatabase {
         guard let row = try await rows("SELECT * FROM fleet.key_verdict(\(fingerprint), \(madeAt))").first else { return nil }
         return KeyVerdict(station: try Self.decode(row, "station"), status: try Self.decode(row, "status"),
                           trusted: try Self.decode(row, "trusted"), detail: try Self.decode(row, "detail"))
+    }
+
+    /// The stations that sent a report with this id, and whether their copy is `signedJSON` byte for byte (compared by
+    /// SHA-256 on the server; the report itself is not returned to a caller that may not read it).
+    public func reportCopies(reportID: String, signedJSON: String) async throws(FleetError) -> [ReportCopy] {
+        try await rows("SELECT * FROM fleet.report_match(\(reportID), \(signedJSON))").map { (row) throws(FleetError) in
+            ReportCopy(station: try Self.decode(row, "station"), receivedAt: try Self.decode(row, "received_at"),
+                       same: try Self.decode(row, "same"))
+        }
     }
 
     /// The fleet's keys, newest enrolment first.
@@ -110,6 +120,14 @@ extension FleetDatabase {
 }
 
 /// What the fleet's key register says of a report's key at the time the report was made.
+/// A station's copy of a signed report in the fleet (`fleet.report_match`).
+public struct ReportCopy: Sendable, Equatable {
+    public var station: String
+    public var receivedAt: Date
+    /// The same bytes as the report asked about.
+    public var same: Bool
+}
+
 public struct KeyVerdict: Sendable, Equatable, Codable {
     public var station: String
     /// pending, approved or revoked (now).

@@ -20,7 +20,7 @@ public enum FleetError: Error, Sendable, CustomStringConvertible, Equatable {
         case .server(let state, let message, let hint):
             "the fleet database refused: \(message) (SQLSTATE \(state))" + Self.advice(state: state, hint: hint)
         case .notInitialised(let url):
-            "\(url) has no lockdiag fleet schema — an administrator runs `lockdiag fleet init URL` first (docs/fleet.md)"
+            "\(url) has no lockdiag fleet schema, or an older one — an administrator runs `lockdiag fleet init URL` (docs/fleet.md)"
         case .badArgument(let why): why
         case .history(let why): "cannot read the station's history: \(why)"
         }

@@ -40,7 +40,8 @@ public final class FleetLink: Sendable {
     /// SQLite reads block: never on Swift's cooperative pool, and not in the API's read queue's line either.
     private let readQueue = DispatchQueue(label: "lockdiag-fleet-read", qos: .utility)
 
-    static let streams = ["fault_event", "test_run", "audit_event"]
+    /// `device_rename` after `fault_event`: a rename applies to fault events already in the database.
+    static let streams = ["fault_event", "test_run", "audit_event", "signed_report", "device_rename"]
 
     struct Status {
         var state: FleetLinkInfo.State = .connecting
@@ -169,7 +170,10 @@ public final class FleetLink: Sendable {
 
     func refreshNewest() async {
         guard let newest = try? await read({ db throws(HistoryError) in try db.newestSequenceNumbers() }) else { return }
-        status.withLock { $0.newest = ["fault_event": newest.faults, "test_run": newest.testRuns, "audit_event": newest.audit] }
+        status.withLock {
+            $0.newest = ["fault_event": newest.faults, "test_run": newest.testRuns, "audit_event": newest.audit, "signed_report": newest.reports,
+                         "device_rename": newest.renames]
+        }
     }
 
     /// Sends what the database does not have yet; returns the rows sent (0: caught up).
@@ -186,7 +190,9 @@ public final class FleetLink: Sendable {
                     switch stream {
                     case "fault_event": let rows = try db.faultRows(after: mark, limit: limit); return (Self.json(rows), rows.last?.seq ?? mark, rows.count)
                     case "test_run": let rows = try db.testRunRows(after: mark, limit: limit); return (Self.json(rows), rows.last?.seq ?? mark, rows.count)
-                    default: let rows = try db.auditRows(after: mark, limit: limit); return (Self.json(rows), rows.last?.seq ?? mark, rows.count)
+                    case "audit_event": let rows = try db.auditRows(after: mark, limit: limit); return (Self.json(rows), rows.last?.seq ?? mark, rows.count)
+                    case "signed_report": let rows = try db.reportRows(after: mark, limit: limit); return (Self.json(rows), rows.last?.seq ?? mark, rows.count)
+                    default: let rows = try db.renameRows(after: mark, limit: limit); return (Self.json(rows), rows.last?.seq ?? mark, rows.count)
                     }
                 }
                 if count == 0 { break }
@@ -259,6 +265,14 @@ public final class FleetLink: Sendable {
             columns = "device, serial, model, firmware, test, verdict, started_at, duration_ms, requested_by, run"
             select = "r.device, r.serial, r.model, r.firmware, r.test, r.verdict, to_timestamp(r.started_at_ms / 1000.0), r.duration_ms, r.requested_by, r.run::jsonb"
             record = "seq bigint, device text, serial text, model text, firmware text, test text, verdict text, started_at_ms bigint, duration_ms integer, requested_by text, run text"
+        case "signed_report":
+            columns = "report_id, device, serial, model, created_at, key_fingerprint, signed_json"
+            select = "r.report_id, r.device, r.serial, r.model, to_timestamp(r.created_at_ms / 1000.0), r.key_fingerprint, r.signed_json"
+            record = "seq bigint, report_id text, device text, serial text, model text, created_at_ms bigint, key_fingerprint text, signed_json text"
+        case "device_rename":
+            columns = "former, device, since, until"
+            select = "r.former, r.device, to_timestamp(r.since_ms / 1000.0), to_timestamp(r.until_ms / 1000.0)"
+            record = "seq bigint, former text, device text, since_ms bigint, until_ms bigint"
         default:
             columns = "at, uid, gid, pid, client, connection, role, method, params, outcome, error_code, error_message"
             select = "to_timestamp(r.at_ms / 1000.0), r.uid, r.gid, r.pid, r.client, r.connection, r.role, r.method, r.params, r.outcome, r.error_code, r.error_message"

@@ -3,7 +3,7 @@
 /// functions and views.
 public enum FleetSchema {
     /// (identifier, SQL), oldest first.
-    public static let migrations: [(id: String, sql: String)] = [("fleet-v1", v1)]
+    public static let migrations: [(id: String, sql: String)] = [("fleet-v1", v1), ("fleet-v2-signed-reports", v2)]
 
     /// Roles are cluster-wide, so they are created only when missing; everything else lives in the schema `fleet`.
     ///
@@ -227,5 +227,82 @@ public enum FleetSchema {
         FROM fleet.station s LEFT JOIN fleet.sync_mark m ON m.station = s.name;
 
     GRANT SELECT ON fleet.station_keys, fleet.fault_counts, fleet.lock_timeline, fleet.station_sync TO fleet_analyst;
+    """#
+
+    /// The reports stations sign, byte for byte: `signed_json` is the canonical signed JSON (the report file without
+    /// its final newline); `sha256` (hex, computed by the server) is what `lockdiag verify --fleet` compares.
+    static let v2 = #"""
+    CREATE TABLE fleet.signed_report (
+        station text NOT NULL, seq bigint NOT NULL,
+        report_id text NOT NULL, device text NOT NULL, serial text, model text,
+        created_at timestamptz NOT NULL, key_fingerprint text NOT NULL, signed_json text NOT NULL,
+        sha256 text NOT NULL,
+        received_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (station, seq));
+    -- Set by the server on every write (not a generated column: convert_to is not immutable).
+    CREATE FUNCTION fleet.signed_report_sha256() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $f$
+    BEGIN
+        NEW.sha256 := encode(sha256(convert_to(NEW.signed_json, 'UTF8')), 'hex');
+        RETURN NEW;
+    END $f$;
+    CREATE TRIGGER sha256 BEFORE INSERT OR UPDATE OF signed_json ON fleet.signed_report
+        FOR EACH ROW EXECUTE FUNCTION fleet.signed_report_sha256();
+    CREATE INDEX signed_report_by_id ON fleet.signed_report (report_id);
+    CREATE INDEX signed_report_by_serial ON fleet.signed_report (serial, created_at);
+
+    ALTER TABLE fleet.signed_report ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY own_rows ON fleet.signed_report TO fleet_station USING (station = current_user) WITH CHECK (station = current_user);
+    CREATE POLICY read_all ON fleet.signed_report FOR SELECT TO fleet_analyst USING (true);
+    GRANT INSERT, SELECT (station, seq) ON fleet.signed_report TO fleet_station;
+    GRANT SELECT ON fleet.signed_report TO fleet_analyst;
+
+    -- Whether the fleet holds a report with this id, and the same bytes: for `lockdiag verify --fleet`, by any role
+    -- that may ask the key register (a station cannot read other stations' reports, only compare one it holds).
+    CREATE FUNCTION fleet.report_match(p_report_id text, p_signed_json text)
+    RETURNS TABLE (station text, received_at timestamptz, same boolean)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $f$
+        SELECT r.station, r.received_at, r.sha256 = encode(sha256(convert_to(p_signed_json, 'UTF8')), 'hex')
+        FROM fleet.signed_report r WHERE r.report_id = p_report_id ORDER BY r.received_at
+    $f$;
+    REVOKE ALL ON FUNCTION fleet.report_match(text, text) FROM PUBLIC;
+    GRANT EXECUTE ON FUNCTION fleet.report_match(text, text) TO fleet_station, fleet_analyst, fleet_enroller;
+
+    -- A station's history names a lock by its path until it answers IDENTIFY, then moves the path's fault events since
+    -- the lock was attached to its id. The station sends each such move after the events; the trigger applies it to
+    -- the events the database already had under the path, with the lock's serial, model and firmware.
+    CREATE TABLE fleet.device_rename (
+        station text NOT NULL, seq bigint NOT NULL,
+        former text NOT NULL, device text NOT NULL, since timestamptz NOT NULL, until timestamptz NOT NULL,
+        received_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (station, seq));
+    ALTER TABLE fleet.device_rename ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY own_rows ON fleet.device_rename TO fleet_station USING (station = current_user) WITH CHECK (station = current_user);
+    CREATE POLICY read_all ON fleet.device_rename FOR SELECT TO fleet_analyst USING (true);
+    GRANT INSERT, SELECT (station, seq) ON fleet.device_rename TO fleet_station;
+    GRANT SELECT ON fleet.device_rename TO fleet_analyst;
+    -- SECURITY DEFINER: a station may not update events; this moves only its own (NEW.station is current_user, by the
+    -- policy above).
+    CREATE FUNCTION fleet.apply_device_rename() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp AS $f$
+    BEGIN
+        UPDATE fleet.fault_event e SET device = NEW.device, serial = d.serial, model = d.model,
+            firmware = (SELECT s.version FROM fleet.firmware_seen s WHERE s.station = NEW.station AND s.device = NEW.device
+                        AND s.first_seen <= e.at ORDER BY s.first_seen DESC LIMIT 1)
+        FROM (SELECT NULL) AS one LEFT JOIN fleet.device d ON d.station = NEW.station AND d.device = NEW.device
+        WHERE e.station = NEW.station AND e.device = NEW.former AND e.at BETWEEN NEW.since AND NEW.until;
+        RETURN NULL;
+    END $f$;
+    REVOKE ALL ON FUNCTION fleet.apply_device_rename() FROM PUBLIC;
+    CREATE TRIGGER apply AFTER INSERT ON fleet.device_rename FOR EACH ROW EXECUTE FUNCTION fleet.apply_device_rename();
+
+    -- A lock's life now shows the reports made on it (kind 'report', detail: the report id): v1's view, renamed, and
+    -- the reports after it.
+    ALTER VIEW fleet.lock_timeline RENAME TO lock_timeline_v1;
+    CREATE VIEW fleet.lock_timeline AS
+        SELECT * FROM fleet.lock_timeline_v1
+        UNION ALL
+        SELECT serial, created_at, station, device, 'report', report_id, 4, seq
+        FROM fleet.signed_report WHERE serial IS NOT NULL;
+    GRANT SELECT ON fleet.lock_timeline TO fleet_analyst;
     """#
 }

@@ -120,7 +120,7 @@ public final class HistoryDatabase: Sendable {
     // MARK: Schema
 
     /// Migration identifiers, oldest first. Never edit a shipped one: add the next.
-    static let migrations: Set<String> = ["v1-history", "v2-audit", "v3-unknown-readings"]
+    static let migrations: Set<String> = ["v1-history", "v2-audit", "v3-unknown-readings", "v4-signed-reports"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -188,6 +188,21 @@ public final class HistoryDatabase: Sendable {
                 DROP TABLE status_sample;
                 ALTER TABLE status_sample_v3 RENAME TO status_sample;
                 CREATE INDEX status_sample_by_device ON status_sample(device, at_ms);
+                """)
+        }
+        // Each signed report the station makes (docs/fleet.md): its canonical signed JSON, byte for byte as
+        // `lockdiag report` writes it (without the final newline), for the fleet and for later questions. And each
+        // rename of fault events' device (path → id), so that a copier can apply it to events it already sent.
+        migrator.registerMigration("v4-signed-reports") { db in
+            try db.execute(sql: """
+                CREATE TABLE signed_report (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    report_id TEXT NOT NULL UNIQUE, device TEXT NOT NULL, created_at_ms INTEGER NOT NULL,
+                    key_fingerprint TEXT NOT NULL, signed_json TEXT NOT NULL);
+                CREATE INDEX signed_report_by_device ON signed_report(device, created_at_ms);
+                CREATE TABLE device_rename (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    former TEXT NOT NULL, device TEXT NOT NULL, since_ms INTEGER NOT NULL, until_ms INTEGER NOT NULL);
                 """)
         }
         return migrator
@@ -280,6 +295,10 @@ public final class HistoryDatabase: Sendable {
             if let former = s.formerID, let since = s.formerIDSinceMilliseconds, former != s.id {
                 try db.execute(sql: "UPDATE fault_event SET device = ? WHERE device = ? AND at_ms BETWEEN ? AND ?",
                                arguments: [s.id, former, since, s.atMilliseconds])
+                if db.changesCount > 0 {
+                    try db.execute(sql: "INSERT INTO device_rename (former, device, since_ms, until_ms) VALUES (?, ?, ?, ?)",
+                                   arguments: [former, s.id, since, s.atMilliseconds])
+                }
             }
         case .fault(let e, let at):
             try db.execute(sql: """

@@ -121,6 +121,73 @@ extension HistoryDatabase {
         }
     }
 
+    /// A signed report as the station made it: `signedJSON` is its canonical signed JSON (RFC 8785), the report file's
+    /// bytes without the final newline.
+    public struct ReportRow: Encodable, Sendable, Equatable {
+        public var seq: Int64
+        public var reportID: String
+        public var device: String
+        public var serial: String?, model: String?
+        public var createdAtMilliseconds: Int64
+        public var keyFingerprint: String
+        public var signedJSON: String
+
+        enum CodingKeys: String, CodingKey {
+            case seq, device, serial, model
+            case reportID = "report_id", createdAtMilliseconds = "created_at_ms", keyFingerprint = "key_fingerprint", signedJSON = "signed_json"
+        }
+    }
+
+    /// Keeps a copy of a report the station signed (durably: it is written before the call that made it answers).
+    /// A second copy of the same `reportID` is refused (`.recordRefused`): report ids are unique.
+    public func keepReport(reportID: String, device: String, createdAtMilliseconds: Int64, keyFingerprint: String,
+                           signedJSON: String) throws(HistoryError) {
+        do {
+            try pool.writeWithoutTransaction { db in
+                // The writer may have been left at NORMAL by a non-durable write; a report's copy is durable.
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                try db.execute(sql: """
+                    INSERT INTO signed_report (report_id, device, created_at_ms, key_fingerprint, signed_json) VALUES (?, ?, ?, ?, ?)
+                    """, arguments: [reportID, device, createdAtMilliseconds, keyFingerprint, signedJSON])
+            }
+        } catch {
+            throw classify(error)
+        }
+    }
+
+    public func reportRows(after seq: Int64, limit: Int) throws(HistoryError) -> [ReportRow] {
+        try readRows { db in
+            try Row.fetchAll(db, sql: """
+                SELECT t.*, d.serial, d.model FROM signed_report t LEFT JOIN device d ON d.id = t.device
+                WHERE t.id > ? ORDER BY t.id LIMIT ?
+                """, arguments: [seq, limit]).map { r in
+                ReportRow(seq: r["id"], reportID: r["report_id"], device: r["device"], serial: r["serial"], model: r["model"],
+                          createdAtMilliseconds: r["created_at_ms"], keyFingerprint: r["key_fingerprint"], signedJSON: r["signed_json"])
+            }
+        }
+    }
+
+    /// Fault events of `former` from `since` to `until` were moved to `device` (a lock known by its path until it
+    /// answered IDENTIFY): a copier that sent some of them under `former` applies it.
+    public struct RenameRow: Encodable, Sendable, Equatable {
+        public var seq: Int64
+        public var former: String, device: String
+        public var sinceMilliseconds: Int64, untilMilliseconds: Int64
+
+        enum CodingKeys: String, CodingKey {
+            case seq, former, device
+            case sinceMilliseconds = "since_ms", untilMilliseconds = "until_ms"
+        }
+    }
+
+    public func renameRows(after seq: Int64, limit: Int) throws(HistoryError) -> [RenameRow] {
+        try readRows { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM device_rename WHERE id > ? ORDER BY id LIMIT ?", arguments: [seq, limit]).map { r in
+                RenameRow(seq: r["id"], former: r["former"], device: r["device"], sinceMilliseconds: r["since_ms"], untilMilliseconds: r["until_ms"])
+            }
+        }
+    }
+
     /// Every device and every firmware sighting: rows are updated in place (last seen), so a copier compares.
     public func deviceRows() throws(HistoryError) -> (devices: [DeviceRow], firmware: [FirmwareRow]) {
         try readRows { db in
@@ -137,13 +204,15 @@ extension HistoryDatabase {
     }
 
     /// The newest row id of each copied table (0 for an empty one): how far a copier has to go.
-    public func newestSequenceNumbers() throws(HistoryError) -> (faults: Int64, testRuns: Int64, audit: Int64) {
+    public func newestSequenceNumbers() throws(HistoryError) -> (faults: Int64, testRuns: Int64, audit: Int64, reports: Int64, renames: Int64) {
         try readRows { db in
             // sqlite_sequence keeps the highest id ever given, even when rows were pruned since.
-            let rows = try Row.fetchAll(db, sql: "SELECT name, seq FROM sqlite_sequence WHERE name IN ('fault_event', 'test_run', 'audit_event')")
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT name, seq FROM sqlite_sequence WHERE name IN ('fault_event', 'test_run', 'audit_event', 'signed_report', 'device_rename')
+                """)
             var seq: [String: Int64] = [:]
             for row in rows { seq[row["name"]] = row["seq"] }
-            return (seq["fault_event"] ?? 0, seq["test_run"] ?? 0, seq["audit_event"] ?? 0)
+            return (seq["fault_event"] ?? 0, seq["test_run"] ?? 0, seq["audit_event"] ?? 0, seq["signed_report"] ?? 0, seq["device_rename"] ?? 0)
         }
     }
 

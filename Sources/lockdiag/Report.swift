@@ -116,7 +116,8 @@ extension LockDiag {
                 --trusted-keys PATH, else \(TrustedKeys.defaultPath) if it exists. That file has one key per \
                 line, then the station's name ("KEY bench-3"); # starts a comment. It must be owned by root or \
                 you and not writable by others. --fleet URL asks the fleet's key register instead: trusted \
-                when the key was enrolled, approved and not revoked at the report's created_at.
+                when the key was enrolled, approved and not revoked at the report's created_at; it also says \
+                whether the fleet holds the same report (a different one under its id: UNTRUSTED).
 
                 An HTML page must be, byte for byte, the page its signed report renders to; any difference \
                 is INVALID, and the message says where (line, column, both texts).
@@ -177,7 +178,7 @@ extension LockDiag {
                     throw CLIError(status: .failure, message: "cannot read \(file): \(String(cString: strerror(errno)))")
                 }
                 var v = ReportVerifier.verify(fileBytes: [UInt8](data), trusted: keys)
-                if let fleet { v = try FleetVerify.judge(v, fleet: fleet) }
+                if let fleet { v = try FleetVerify.judge(v, fileBytes: [UInt8](data), fleet: fleet) }
                 if json {
                     var object: [String: JSONValue] = ["verdict": .string(v.verdict.rawValue), "valid": .bool(v.valid), "trusted": .bool(v.trusted),
                                                        "reason": .string(v.reason), "trusted_keys": .string(source)]

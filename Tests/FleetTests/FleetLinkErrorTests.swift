@@ -20,6 +20,11 @@ import Testing
                 return info.state == .offline && last.contains("28P01") && last.contains("check the user name and password")
             }, "\(last)")
             #expect(!last.contains("not-its-password"), "the password leaked into daemon.info")
+            // `lockdiag info` (not only --json) shows the link down, why, and the backlog.
+            let info = try ChildProcess.run("lockdiag", ["info", "--socket", daemon.socketPath])
+            #expect(info.status == 0 && info.stdout.contains("Fleet") && info.stdout.contains("as station site_4")
+                    && info.stdout.contains("OFFLINE") && info.stdout.contains("28P01") && info.stdout.contains("backlog"), "\(info.stdout)")
+            #expect(!info.stdout.contains("not-its-password"), "the password leaked into lockdiag info")
             let status = try ChildProcess.run("lockdiag", ["list", "--socket", daemon.socketPath])
             #expect(status.status == 0, "\(status.stderr)")
         }

@@ -18,7 +18,7 @@ import Testing
         let pg = try await offPool { try PostgresServer() }
         defer { pg.remove() }
         let admin = try await FleetDatabase.connect(try FleetURL(pg.adminURL))
-        #expect(try await admin.migrate() == ["fleet-v1"])
+        #expect(try await admin.migrate() == ["fleet-v1", "fleet-v2-signed-reports"])
         #expect(try await admin.migrate() == [], "a second init applies nothing")
         _ = try await admin.enroll(station: "bench_a", publicKey: randomPublicKey(), password: "pa")
         _ = try await admin.enroll(station: "bench_b", publicKey: randomPublicKey(), password: "pb")
@@ -48,7 +48,7 @@ import Testing
         let events = try await a.rows("SELECT count(*) AS n FROM fleet.fault_event")
         #expect(try events[0].decode(Int64.self) == 1)
         for statement: PostgresQuery in ["SELECT code FROM fleet.fault_event", "SELECT * FROM fleet.station_key",
-                                         "SELECT fleet.approve_key('SHA256:x')", "UPDATE fleet.sync_mark SET high_water = 0 WHERE station = 'bench_b'"] {
+                                         "SELECT fleet.approve_key('SHA256:x')", "SELECT signed_json FROM fleet.signed_report", "UPDATE fleet.sync_mark SET high_water = 0 WHERE station = 'bench_b'"] {
             do {
                 let rows = try await a.rows(statement)
                 // An UPDATE of rows RLS hides changes nothing rather than failing.
@@ -73,14 +73,7 @@ import Testing
             try #require(enrolled.status == 0, "\(enrolled.stderr)")
             let fingerprint = try #require(enrolled.stdout.split(separator: " ").first { $0.hasPrefix("SHA256:") }.map(String.init))
 
-            let client = JSONRPCClient(socketPath: daemon.socketPath)
-            var device = ""
-            #expect(try TestSupport.wait(upTo: 15) {
-                guard let lock = try client.call(APIMethod.devicesList, params: .object([:])).decode(as: DevicesList.self).devices.first,
-                      lock.model != nil else { return false }
-                device = lock.id
-                return true
-            })
+            let device = try #require(try firstIdentifiedLock(daemon.socketPath), "the simulated lock never answered IDENTIFY")
             let report = daemon.directory.path + "/report.json"
             let made = try ChildProcess.run("lockdiag", ["report", device, "-o", report, "--socket", daemon.socketPath])
             try #require(made.status == 0, "\(made.stderr)")

@@ -51,3 +51,16 @@ func startFleetDatabase() throws -> PostgresServer {
     }
     return pg
 }
+
+/// The id of the daemon's first lock once it has answered IDENTIFY (has a model and a serial); nil after 15 s.
+func firstIdentifiedLock(_ socketPath: String) throws -> String? {
+    let client = JSONRPCClient(socketPath: socketPath)
+    var device: String?
+    _ = try TestSupport.wait(upTo: 15) {
+        guard let lock = try client.call(APIMethod.devicesList, params: .object([:])).decode(as: DevicesList.self).devices.first,
+              lock.model != nil, lock.serial != nil else { return false }
+        device = lock.id
+        return true
+    }
+    return device
+}

@@ -22,7 +22,7 @@ func makeEvent(_ device: String, _ code: String, _ kind: FaultEventKind, status:
         _ = FileManager.default.createFile(atPath: dir.path + "/empty.sqlite", contents: Data())
         for path in [dir.path + "/empty.sqlite", dir.path + "/new/deeper/history.sqlite"] {
             let db = try HistoryDatabase(path: path)
-            #expect(try db.schemaVersion() == "v3-unknown-readings")
+            #expect(try db.schemaVersion() == "v4-signed-reports")
             #expect(try db.integrityCheck() == ["ok"])
             #expect(try db.counts() == HistoryDatabase.Counts())
             let queue = try DatabaseQueue(path: path)
@@ -49,7 +49,7 @@ func makeEvent(_ device: String, _ code: String, _ kind: FaultEventKind, status:
             try db.execute(sql: "DROP TABLE audit_event; DELETE FROM grdb_migrations WHERE identifier = 'v2-audit'")
         }
         let upgraded = try HistoryDatabase(path: path)
-        #expect(try upgraded.schemaVersion() == "v3-unknown-readings")
+        #expect(try upgraded.schemaVersion() == "v4-signed-reports")
         #expect(try upgraded.faultEvents(device: "L1").events.count == 1)
         #expect(try upgraded.auditEntries().isEmpty)
     }
@@ -75,7 +75,7 @@ func makeEvent(_ device: String, _ code: String, _ kind: FaultEventKind, status:
                 """)
         }
         let upgraded = try HistoryDatabase(path: path)
-        #expect(try upgraded.schemaVersion() == "v3-unknown-readings")
+        #expect(try upgraded.schemaVersion() == "v4-signed-reports")
         try upgraded.write([.status(StatusSample(device: "L1", atMilliseconds: 2000, batteryMillivolts: nil, batteryPercent: 40,
                                                  batteryBand: "medium", motorState: nil, motorCurrentMilliamps: nil, bolt: nil,
                                                  temperatureCelsius: nil))])

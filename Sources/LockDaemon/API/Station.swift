@@ -3,6 +3,7 @@ import HistoryStore
 import JSONRPC
 import LinuxIO
 import LockDiagAPI
+import LockJSON
 import Logging
 import Reports
 
@@ -36,8 +37,12 @@ public struct Station: Sendable {
         table.register(APIMethod.reportCreate) { call in
             let params = try call.decodeParams(as: DeviceParams.self)
             let station = self
-            let signed = try await history.database.offPool { (_) throws(RPCError) in try station.makeReport(params.device, hub: hub) }
+            let (signed, notKept) = try await history.database.offPool { (db) throws(RPCError) in
+                let signed = try station.makeReport(params.device, hub: hub)
+                return (signed, Self.keep(signed, in: db))
+            }
             logger.notice("report \(signed.report.reportID) on \(signed.report.device.id) signed for \(requester(of: call))")
+            if let notKept { logger.warning("report \(signed.report.reportID) was signed but not kept in the history (so not sent to the fleet): \(notKept)") }
             return try JSONValue(encoding: signed)
         }
         table.register(APIMethod.stationInfo) { _ in
@@ -49,6 +54,20 @@ public struct Station: Sendable {
                 key: StationKeyInfo(algorithm: ReportSigner.algorithm, publicKey: key.publicKey.base64,
                                     fingerprint: key.publicKey.fingerprint, path: key.path),
                 history: info))
+        }
+    }
+
+    /// Keeps a copy of a signed report in the history, for the fleet (docs/fleet.md); returns why not, if not. The
+    /// client still gets its report: a copy that could not be kept is logged, not an error of the call.
+    static func keep(_ signed: SignedReport, in db: HistoryDatabase) -> String? {
+        do {
+            let json = String(decoding: try CanonicalJSON.bytes(of: signed), as: UTF8.self)
+            try db.keepReport(reportID: signed.report.reportID, device: signed.report.device.id,
+                              createdAtMilliseconds: APITime.parse(signed.report.createdAt) ?? WallClock.milliseconds(),
+                              keyFingerprint: signed.signature.keyFingerprint, signedJSON: json)
+            return nil
+        } catch {
+            return "\(error)"
         }
     }
 
