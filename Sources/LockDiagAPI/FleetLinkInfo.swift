@@ -28,7 +28,8 @@ public struct FleetLinkInfo: Codable, Sendable, Equatable {
     public var lastSyncAt: String?
     /// Why the link is offline, and what to do; absent when it is not.
     public var lastError: String?
-    /// The highest sequence number the database has of each stream (`fault_event`, `test_run`, `audit_event`).
+    /// The highest sequence number the database has of each stream (`fault_event`, `test_run`, `audit_event`,
+    /// `signed_report`, `device_rename`).
     public var highWater: [String: Int64]
 
     enum CodingKeys: String, CodingKey {
