@@ -156,7 +156,7 @@ let package = Package(
         // Real processes (lockdiagd, lockdiag, locksim) over real ptys and sockets.
         // The lockdiag CLI: its views as units, and the real binary against a real lockdiagd.
         .testTarget(name: "CLITests", dependencies: ["LockDiagCLI", "LockDiagAPI", "JSONRPC", "LockDiagTestSupport"], swiftSettings: swift6),
-        .testTarget(name: "EndToEndTests", dependencies: ["JSONRPC", "LockDiagAPI", "LockDiagTestSupport", "HistoryStore"], swiftSettings: swift6),
+        .testTarget(name: "EndToEndTests", dependencies: ["JSONRPC", "LinuxIO", "LockDiagAPI", "LockDiagTestSupport", "HistoryStore"], swiftSettings: swift6),
         // The history store, signed reports (canonical JSON, sign/verify/tamper, HTML) and the crash test with a real lockdiagd.
         .testTarget(name: "HistoryTests", dependencies: [
             "HistoryStore", "Reports", "LockDiagAPI", "LockDiagCLI", "JSONRPC", "LockJSON", "LockDiagTestSupport", .product(name: "GRDB", package: "GRDB.swift"),

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import LinuxIO
 import LockDiagTestSupport
 import Testing
 
@@ -33,6 +34,26 @@ import Testing
         let pid = daemon.process.processIdentifier
         let named = TestSupport.wait(upTo: 10) { expected.isSubset(of: Self.threadNames(pid: pid)) }
         #expect(named, "threads: \(Self.threadNames(pid: pid).sorted()); log:\n\(daemon.allErrors)")
+        // The poll loop, the hub and the socket server's event loop ask the fair scheduler for
+        // a 100 µs slice (README "--realtime"; sched_getattr reads it back, no privilege needed).
+        let threads = Self.threads(pid: pid)
+        for name in ["lockdiag-poll", "lockdiag-hub"] {
+            let slices = threads.filter { $0.name == name }.map { Realtime.fairSlice(thread: $0.tid) }
+            #expect(!slices.isEmpty && slices.allSatisfy { $0 == 100_000 }, "\(name): \(slices)")
+        }
+        // NIO's threads are all NIO-ELT-…; the socket server's is the one with the slice.
+        let nio = threads.filter { $0.name.hasPrefix("NIO-ELT-") }.map { ($0.name, Realtime.fairSlice(thread: $0.tid)) }
+        #expect(nio.contains { $0.1 == 100_000 }, "\(nio)")
+    }
+
+    /// The process's threads: id and name.
+    static func threads(pid: Int32) -> [(tid: Int32, name: String)] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.compactMap { task in
+            guard let tid = Int32(task),
+                  let name = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/comm", encoding: .utf8) else { return nil }
+            return (tid, name.trimmingCharacters(in: .newlines))
+        }
     }
 
     @Test func theSimulatorsThreadsAreNamed() throws {
