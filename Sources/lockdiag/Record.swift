@@ -14,6 +14,7 @@ extension LockDiag {
     struct Record: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Record one lock's traffic into a pcapng file (technician).",
+            usage: "lockdiag record <device> -o <file> [--seconds <seconds>] [<options>]",
             discussion: """
                 Every byte to and from the lock for --seconds (or until Ctrl-C), as lockdiagd sees it, \
                 written into FILE as `lockdiagd --record` writes its files: open it with the dissectors \
@@ -28,8 +29,8 @@ extension LockDiag {
         @Argument(help: "The device id from `lockdiag list` (or its path).")
         var device: String
 
-        @Option(help: ArgumentHelp(Record.secondsRange.help("How long to record (default 60 s)"), valueName: "seconds"))
-        var seconds: Double = 60
+        @Option(help: ArgumentHelp(Record.secondsRange.help("How long to record (default 60)"), valueName: "seconds"))
+        var seconds: Double?
 
         @Option(name: [.customShort("o"), .long], help: ArgumentHelp("The pcapng file to write.", valueName: "file"))
         var output: String
@@ -37,12 +38,13 @@ extension LockDiag {
         static let secondsRange = OptionRange<Double>("--seconds", 0.1...86_400, unit: "seconds")
 
         func validate() throws {
-            try Self.secondsRange.check(seconds)
+            if let seconds { try Self.secondsRange.check(seconds) }
         }
 
         func run() throws {
             try perform { () throws(CLIError) in
                 StopSignals.install()
+                let seconds = self.seconds ?? 60
                 let fd: Int32
                 do throws(OwnerOnlyFile.OpenError) { fd = try OwnerOnlyFile.create(output) } catch {
                     throw CLIError(status: .failure, message: error.description)
