@@ -65,6 +65,15 @@ import Glibc
         #expect(Set(requestSeqs).count == requestSeqs.count, "\(requestSeqs)")
         let otherPath = try #require(try client.call(APIMethod.devicesList).decode(as: DevicesList.self).devices.first { $0.id == ids[0] }?.path)
         #expect(!rows.contains { $0[0].hasSuffix(otherPath) })
+
+        // lockdiagd --replay takes it as one of its own files: the recorded link becomes a lock.
+        // (It does not come online: a recording started on a connected lock holds no IDENTIFY
+        // exchange to answer the replay's driver with — docs/recording.md "Not yet".)
+        let replay = try DaemonProcess(["--replay", file, "--no-discovery"])
+        defer { replay.stop() }
+        let replayed = try JSONRPCClient(socketPath: replay.socketPath).call(APIMethod.devicesList).decode(as: DevicesList.self).devices
+        #expect(replayed.map(\.transport) == ["replay"], "\(replayed)")
+        #expect(replayed.first?.path == rows.first?[0])
     }
 
     /// A client that never reads: lockdiagd drops its chunks (counted, told in record.stop)

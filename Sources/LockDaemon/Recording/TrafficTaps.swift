@@ -138,7 +138,7 @@ public final class TrafficTaps: Sendable {
             let newDrops = Int(dropped - reportedDrops)
             reportedDrops = dropped
             var packets: [(device: Int, at: UInt64, packet: RecordedBytes)] = []
-            while let header = taps.ring.pop(into: payload), packets.count < 4 * taps.ring.capacity {
+            while let header = taps.ring.pop(into: payload) {
                 guard header.kind != .linkOpened else { continue }
                 let bytes = Data(UnsafeRawBufferPointer(rebasing: payload[0..<Int(header.length)]))
                 let wall = UInt64(clamping: Int64(bitPattern: header.timestampNanoseconds) &+ taps.wallMinusMonotonic)
