@@ -50,8 +50,15 @@ extension LockDiag {
                     throw CLIError(status: .failure, message: error.description)
                 }
                 defer { close(fd) }
-                let session = try Session(options)
-                let started = try session.call(APIMethod.recordStart, params: DeviceParams(device: device), as: RecordStarted.self).value
+                let started: RecordStarted
+                let session: Session
+                do throws(CLIError) {
+                    session = try Session(options)
+                    started = try session.call(APIMethod.recordStart, params: DeviceParams(device: device), as: RecordStarted.self).value
+                } catch {
+                    unlink(output) // refused (no daemon, not a technician, no such lock): leave no empty file
+                    throw error
+                }
                 var file = RecordFile(fd: fd, path: output)
                 try file.begin(started)
                 if !options.json { Output.err("recording \(started.device) into \(output) for \(Self.formatted(seconds)) s… (Ctrl-C stops early)") }

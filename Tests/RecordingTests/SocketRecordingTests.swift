@@ -120,4 +120,34 @@ import Glibc
             #expect(error.message.contains("give the id record.start returned"))
         }
     }
+
+    /// A reader may not record (a recording may hold unlock events); a technician may, and both
+    /// calls are in the audit log. Real other users through setpriv, as AccessControlTests does.
+    @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), "needs root and setpriv"))
+    func onlyATechnicianRecordsAndTheCallIsAudited() throws {
+        let readerGID = 47110, technicianGID = 47111
+        let daemon = try DaemonProcess(["--simulate", "healthy", "--simulate-activity", "0", "--no-discovery",
+                                        "--reader-group", "\(readerGID)", "--technician-group", "\(technicianGID)"])
+        defer { daemon.stop() }
+        let device = try #require(try Self.identifiedLocks(JSONRPCClient(socketPath: daemon.socketPath), count: 1).first)
+        func run(groups: [Int], file: String) throws -> (status: Int32, stdout: String, stderr: String) {
+            try ChildProcess.run("lockdiag", ["record", device, "--seconds", "1", "-o", file, "--socket", daemon.socketPath],
+                                 launcher: ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+                                            "--groups=" + groups.map(String.init).joined(separator: ","), "--"])
+        }
+        let readerFile = daemon.directory.path + "/reader.pcapng"
+        let refused = try run(groups: [readerGID], file: readerFile)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("permission denied: record.start needs the technician role"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: readerFile), "a refused recording leaves no file")
+
+        let technicianFile = daemon.directory.path + "/technician.pcapng"
+        let recorded = try run(groups: [readerGID, technicianGID], file: technicianFile)
+        #expect(recorded.status == 0, "\(recorded.stderr)")
+        #expect(DaemonRecordingTests.fileSize(technicianFile) > 100)
+        #expect(daemon.child.waitForErrorLine(containing: "command=record.stop", within: 5) != nil)
+        let log = daemon.child.allErrors
+        #expect(log.contains("role=reader") && log.contains("command=record.start") && log.contains("→ DENIED"), "\(log)")
+        #expect(log.contains("role=technician") && log.contains("command=record.start {\"device\":\"\(device)\"} → succeeded"), "\(log)")
+    }
 }
