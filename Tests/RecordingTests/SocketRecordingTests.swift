@@ -150,4 +150,31 @@ import Glibc
         #expect(log.contains("role=reader") && log.contains("command=record.start") && log.contains("→ DENIED"), "\(log)")
         #expect(log.contains("role=technician") && log.contains("command=record.start {\"device\":\"\(device)\"} → succeeded"), "\(log)")
     }
+
+    /// A BLE lock with only the standard GATT services has no byte stream: record.start says so
+    /// (and what can be recorded) instead of sending an empty recording.
+    @Test func aGATTOnlyLockIsRefusedSayingWhatCanBeRecorded() throws {
+        let directory = try TemporaryDirectory(prefix: "recg")
+        defer { directory.remove() }
+        let sim = try ChildProcess("locksim", ["--ble-att-socket", directory.path + "/locks", "--count", "1", "--gatt-services", "standard",
+                                               "--scenario", "healthy", "--activity", "0", "--seed", "5"])
+        defer {
+            sim.signal(SIGTERM)
+            _ = sim.waitForExit(within: 5)
+        }
+        let socket = try #require(sim.readLine(within: 10))
+        let daemon = try DaemonProcess(["--ble-att-socket", socket, "--no-discovery"])
+        defer { daemon.stop() }
+        let client = JSONRPCClient(socketPath: daemon.socketPath)
+        var device = ""
+        #expect(try TestSupport.wait(upTo: 20) {
+            guard let lock = try client.call(APIMethod.devicesList).decode(as: DevicesList.self).devices.first, lock.online else { return false }
+            device = lock.id
+            return try client.call(APIMethod.deviceStatus, params: ["device": .string(device)]).decode(as: DeviceStatus.self).wireProtocol == "GATT"
+        })
+        let refused = #expect(throws: RPCClientError.self) { try client.call(APIMethod.recordStart, params: ["device": .string(device)]) }
+        guard case .remote(let error)? = refused else { return }
+        #expect(error.code == RPCError.Code.deviceRefused)
+        #expect(error.message.contains("no byte stream to record"), "\(error.message)")
+    }
 }

@@ -10,7 +10,11 @@ extension APIService {
             do { index = try hub.resolve(try call.decodeParams(as: DeviceParams.self).device) } catch let error as HubError {
                 throw RPCError(resolving: error)
             }
-            guard let interface = hub.recordedInterface(of: index) else { throw RPCError.unknownDevice("\(index)") }
+            guard let (interface, gattOnly) = hub.recordedInterface(of: index) else { throw RPCError.unknownDevice("\(index)") }
+            if gattOnly {
+                throw RPCError.deviceRefused(hub.deviceID(index), reason: "\(hub.deviceID(index)) is a BLE lock with only the standard GATT services: "
+                    + "its link carries no byte stream to record — record a lock that speaks LDP/1 (serial, USB, BLE with the LDP service) or Tuya")
+            }
             let id: Int
             do { id = try taps.start(device: index, connection: call.connection) } catch {
                 throw RPCError(code: RPCError.Code.internalError, message: "cannot start the recording thread: \(error) — retry, or record with lockdiagd --record")

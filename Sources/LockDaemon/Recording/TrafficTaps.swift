@@ -183,9 +183,10 @@ public final class TrafficTaps: Sendable {
 
 extension Hub {
     /// The lock's link as `--record` names its interface, with the lock's model and serial
-    /// (`if_hardware`) once IDENTIFY gave them; nil for a slot with no device.
-    func recordedInterface(of index: Int) -> RecordedInterface? {
-        state.read { s -> RecordedInterface? in
+    /// (`if_hardware`) once IDENTIFY gave them; nil for a slot with no device. `gattOnly`: a BLE
+    /// lock with only the standard services, whose link carries no byte stream to record.
+    func recordedInterface(of index: Int) -> (interface: RecordedInterface, gattOnly: Bool)? {
+        state.read { s -> (interface: RecordedInterface, gattOnly: Bool)? in
             guard let device = s.devices[index] else { return nil }
             let dialect: String
             if let tuya = device.tuya {
@@ -195,8 +196,8 @@ extension Hub {
             }
             let description = TrafficRecorder.interfaceDescription(LinkIdentity(transport: device.transport, path: device.path, dialect: dialect))
             let hardware = device.identity.map { "model \($0.model), serial \($0.serial), firmware \($0.firmwareVersion)" }
-            return RecordedInterface(linkType: Int(description.linkType.rawValue), name: description.name ?? "", description: description.description ?? "",
-                                     hardware: hardware)
+            return (RecordedInterface(linkType: Int(description.linkType.rawValue), name: description.name ?? "",
+                                      description: description.description ?? "", hardware: hardware), device.isGATTOnly)
         }
     }
 }
