@@ -114,7 +114,7 @@ let package = Package(
                                                          "OptionRanges",
                                                          "DeviceDiscovery", "USBTransport", "FleetSync"], swiftSettings: swift6),
         .executableTarget(name: "lockdiag", dependencies: ["LockDiagAPI", "LockDiagCLI", "JSONRPC", "LockJSON", "BenchKit", "Reports", "BLEProtocol", "BLETransport", "LinuxIO", argumentParser,
-                                                        "OptionRanges", "FleetSync"], swiftSettings: swift6),
+                                                        "OptionRanges", "FleetSync", "PcapNG"], swiftSettings: swift6),
         .executableTarget(name: "locksim", dependencies: ["LockSimulator", argumentParser, "OptionRanges"], swiftSettings: swift6),
         // `make bench`: poll-loop lateness and allocations per cycle (a benchmark, not a test).
         .executableTarget(name: "lockdiag-bench", dependencies: [

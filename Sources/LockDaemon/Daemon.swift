@@ -107,6 +107,10 @@ public final class Daemon: Service {
         defer { recorder?.stop() }
         var loopConfiguration = c.loop
         loopConfiguration.traffic = recorder?.ring
+        // Socket recordings (record.start); its thread starts with the first one.
+        let taps = TrafficTaps(version: version)
+        defer { taps.stop() }
+        loopConfiguration.taps = taps.ring
         let loop = try PollLoop(configuration: loopConfiguration)
         let hub = Hub(loop: loop, diagnosis: c.diagnosis, logger: logger, history: station?.history)
         for directory in c.tuyaSchemaDirectories { try hub.tuyaSchemas.withLock { try $0.load(directory: directory) } }
@@ -150,6 +154,7 @@ public final class Daemon: Service {
         var api = APIService(hub: hub, socketPath: c.socketPath, version: version, logger: logger)
         api.station = station
         api.fleet = c.fleet
+        api.trafficTaps = taps
         api.limits.maxSubscribersPerDevice = c.security.maxSubscribersPerDevice
         let server = JSONRPCServer(configuration: serverConfiguration,
                                    handler: AccessControlledHandler(api.methodTable(), policy: policy, audit: audit))

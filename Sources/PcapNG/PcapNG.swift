@@ -144,11 +144,14 @@ extension PcapNG {
     }
 
     /// Appends an Enhanced Packet Block: `timestamp` counts the interface's `if_tsresol` units
-    /// since 1970-01-01 UTC; the direction goes into `epb_flags`.
+    /// since 1970-01-01 UTC; the direction goes into `epb_flags`, `comment` into an `opt_comment`.
     public static func appendEnhancedPacketBlock(to out: inout [UInt8], interface: UInt32, timestamp: UInt64,
-                                                 packet: UnsafeRawBufferPointer, direction: PacketDirection) {
+                                                 packet: UnsafeRawBufferPointer, direction: PacketDirection, comment: String? = nil) {
         let padded = (packet.count + 3) & ~3
-        let total = enhancedPacketBlockSize(packetBytes: packet.count, direction: direction)
+        var commentOption = OptionList()
+        commentOption.add(OptionCode.comment, string: comment)
+        let total = enhancedPacketBlockSize(packetBytes: packet.count, direction: direction) + commentOption.bytes.count
+            + (direction == .unknown && !commentOption.bytes.isEmpty ? 4 : 0)
         out.reserveCapacity(out.count + total)
         out.appendUInt32(enhancedPacketType)
         out.appendUInt32(UInt32(total))
@@ -159,16 +162,17 @@ extension PcapNG {
         out.appendUInt32(UInt32(packet.count)) // original
         out.append(contentsOf: packet)
         out.append(contentsOf: repeatElement(0, count: padded - packet.count))
+        out += commentOption.bytes
         if direction != .unknown {
             out.appendUInt16(OptionCode.epbFlags)
             out.appendUInt16(4)
             out.appendUInt32(direction.rawValue)
-            out.appendUInt32(0) // opt_endofopt
         }
+        if direction != .unknown || !commentOption.bytes.isEmpty { out.appendUInt32(0) } // opt_endofopt
         out.appendUInt32(UInt32(total))
     }
 
-    /// What `appendEnhancedPacketBlock` adds for a packet of this size.
+    /// What `appendEnhancedPacketBlock` adds for a packet of this size (without a comment).
     public static func enhancedPacketBlockSize(packetBytes: Int, direction: PacketDirection) -> Int {
         let optionsLength = direction == .unknown ? 0 : 4 + 4 + 4 // epb_flags, then opt_endofopt
         return 12 + 20 + ((packetBytes + 3) & ~3) + optionsLength

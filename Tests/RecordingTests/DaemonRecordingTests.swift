@@ -264,6 +264,6 @@ import Glibc
                                                     "--db", directory.path + "/h.sqlite", "--record", directory.path + "/missing/lock.pcapng"])
         #expect(daemon.waitForExit(within: 20))
         #expect(daemon.process.terminationStatus != 0)
-        #expect(daemon.allErrors.contains("choose a file in a directory lockdiagd may write"), "\(daemon.allErrors)")
+        #expect(daemon.allErrors.contains("choose a file in a directory this user may write"), "\(daemon.allErrors)")
     }
 }

@@ -92,4 +92,31 @@ import Testing
         }
         #expect(throws: PcapNGReadError.self) { try PcapNGFile(bytes: Array("not a capture at all".utf8)) }
     }
+
+    /// `lockdiag record` says where packets were lost in a comment on the next packet: tshark
+    /// reads it (`frame.comment`), with the packet, its direction and the packets around it intact.
+    @Test(arguments: [PacketDirection.inbound, .unknown])
+    func aPacketCommentIsReadByTshark(direction: PacketDirection) throws {
+        let directory = try TemporaryDirectory(prefix: "pcapc")
+        defer { directory.remove() }
+        var file = PcapNG.sectionHeaderBlock(SectionHeader(userApplication: "lockdiagd 9.9"))
+        file += PcapNG.interfaceDescriptionBlock(InterfaceDescription(linkType: .user(0), name: "serial:/dev/x", resolution: .nanoseconds))
+        let packets: [([UInt8], String?)] = [([1, 2, 3], nil), ([4, 5, 6, 7, 8], "12 packet(s) lost just before this one"), ([9], nil)]
+        for (bytes, comment) in packets {
+            bytes.withUnsafeBytes {
+                PcapNG.appendEnhancedPacketBlock(to: &file, interface: 0, timestamp: 1_000, packet: $0, direction: direction, comment: comment)
+            }
+        }
+        let path = directory.path + "/c.pcapng"
+        try Data(file).write(to: URL(fileURLWithPath: path))
+        let out = try Self.tshark(path, ["-T", "fields", "-e", "frame.len", "-e", "frame.comment", "-e", "frame.packet_flags_direction",
+                                         "-E", "separator=|"])
+        let rows = out.split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
+        #expect(rows.map { $0[0] } == ["3", "5", "1"], "\(rows)")
+        #expect(rows.map { $0[1] } == ["", "12 packet(s) lost just before this one", ""], "\(rows)")
+        if direction != .unknown { #expect(rows.allSatisfy { Self.direction($0[2]) == direction }, "\(rows)") }
+        let read = try PcapNGFile(bytes: file)
+        #expect(read.packets.map(\.bytes) == packets.map(\.0))
+        #expect(read.packets.allSatisfy { $0.direction == direction })
+    }
 }

@@ -15,6 +15,8 @@ public struct APIService: Sendable {
     /// The station's key and history (Station.swift): faults.history, report.create, station.info.
     public var station: Station?
     public var fleet: (any HistoryCopier)?
+    /// Socket recordings (`record.start`, Recording/TrafficTaps.swift); nil: not offered.
+    public var trafficTaps: TrafficTaps?
     /// Subscribers per device and the like (docs/security.md).
     public var limits = APILimits()
     /// The socket server's tallies for `daemon.stats`, once the server exists.
@@ -91,7 +93,11 @@ public struct APIService: Sendable {
             updateListening(call.connection)
             return try encode(DevicesUnsubscribed(unsubscribed: was))
         }
-        table.onConnectionClosed { connection in hub.removeSink(connection.id) }
+        registerRecording(into: &table)
+        table.onConnectionClosed { connection in
+            hub.removeSink(connection.id)
+            trafficTaps?.connectionClosed(connection.id)
+        }
         table.onInternalError { error, call in
             logger.error("method \(call.method) from connection \(call.connection.id) failed: \(error)")
         }
@@ -168,10 +174,11 @@ public struct APIService: Sendable {
     }
 
     /// Tells the server whether `connection` still waits for notifications of either kind
-    /// (telemetry, device changes): a listening connection is not idle.
-    private func updateListening(_ connection: RPCConnection) {
+    /// (telemetry, device changes, recordings): a listening connection is not idle.
+    func updateListening(_ connection: RPCConnection) {
         let watchesDevices = hub.deviceWatchers.withLock { $0[connection.id] != nil }
-        connection.setReceivesNotifications(watchesDevices || hub.hasSubscriptions(connection.id))
+        let records = trafficTaps?.isRecording(connection.id) == true
+        connection.setReceivesNotifications(watchesDevices || records || hub.hasSubscriptions(connection.id))
     }
 
     private func uptime() -> Double { Double(MonotonicClock.nanoseconds() - startedAtNanoseconds) / 1e9 }

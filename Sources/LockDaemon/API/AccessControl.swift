@@ -92,7 +92,7 @@ public struct AccessPolicy: Sendable {
         APIMethod.telemetrySubscribe: .reader, APIMethod.telemetryUnsubscribe: .reader,
         APIMethod.devicesSubscribe: .reader, APIMethod.devicesUnsubscribe: .reader, APIMethod.stationInfo: .reader,
         APIMethod.faultsClear: .technician, APIMethod.testsRun: .technician, APIMethod.deviceActuate: .technician,
-        APIMethod.reportCreate: .technician,
+        APIMethod.reportCreate: .technician, APIMethod.recordStart: .technician, APIMethod.recordStop: .technician,
     ]
 
     /// The group names lockdiag uses unless told otherwise (`--reader-group`, `--technician-group`).

@@ -64,11 +64,14 @@ final class RecordOutbox {
     let ring: RecordRing
     /// Where the drivers copy every byte each way when `--record` runs (Recording/); nil: not recording.
     let traffic: TrafficRing?
+    /// Where they go while a socket client records a lock (`record.start`, Recording/TrafficTaps).
+    let taps: TrafficRing?
     var pushed = false
 
-    init(ring: RecordRing, traffic: TrafficRing? = nil) {
+    init(ring: RecordRing, traffic: TrafficRing? = nil, taps: TrafficRing? = nil) {
         self.ring = ring
         self.traffic = traffic
+        self.taps = taps
     }
 
     func publish(_ header: RecordHeader, payload: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) {

@@ -70,7 +70,7 @@ public final class PollLoop: @unchecked Sendable {
         drainedInbox = []
         drainedInbox.reserveCapacity(1024)
         readBuffer = .allocate(byteCount: 4096, alignment: 16)
-        outbox = RecordOutbox(ring: ring, traffic: configuration.traffic)
+        outbox = RecordOutbox(ring: ring, traffic: configuration.traffic, taps: configuration.taps)
     }
 
     deinit {

@@ -32,6 +32,8 @@ public struct PollLoopConfiguration: Sendable {
     public var realtime: RealtimeRequest? = nil
     /// `--record`: the ring the drivers copy every byte each way into (Recording/); nil: none.
     public var traffic: TrafficRing? = nil
+    /// The ring socket recordings (`record.start`) are fed from while one runs; nil: none.
+    public var taps: TrafficRing? = nil
 
     public init() {}
 

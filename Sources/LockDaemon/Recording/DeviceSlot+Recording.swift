@@ -5,11 +5,16 @@ import LinuxIO
 // copied into the preallocated `TrafficRing`), and without `--record` they return at once.
 
 extension DeviceSlot {
-    /// Copies bytes that went over the link into the recording, if one is running.
+    /// Copies bytes that went over the link into the recording, if one is running, and into the
+    /// socket recordings' taps while one listens (`record.start`).
     @inline(__always)
     func recordTraffic(_ bytes: UnsafeRawBufferPointer, _ kind: TrafficKind) {
-        guard let traffic = outbox.traffic, bytes.count > 0 else { return }
-        traffic.push(device: index, kind: kind, at: MonotonicClock.nanoseconds(), bytes: bytes)
+        guard bytes.count > 0 else { return }
+        let tapped = outbox.taps?.isWanted == true
+        guard outbox.traffic != nil || tapped else { return }
+        let now = MonotonicClock.nanoseconds()
+        outbox.traffic?.push(device: index, kind: kind, at: now, bytes: bytes)
+        if tapped { outbox.taps?.push(device: index, kind: kind, at: now, bytes: bytes) }
     }
 
     /// Tells the recording which lock this slot's link reaches (at open, never per cycle): the

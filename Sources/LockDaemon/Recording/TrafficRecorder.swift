@@ -205,18 +205,7 @@ public final class TrafficRecorder: @unchecked Sendable {
 
     private func flush() {
         guard !pending.isEmpty, !failed else { return }
-        let ok = pending.withUnsafeBytes { bytes -> Bool in
-            var offset = 0
-            while offset < bytes.count {
-                let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                offset += n
-            }
-            return true
-        }
+        let ok = pending.withUnsafeBytes { OwnerOnlyFile.writeAll(fd, $0) }
         if ok {
             fileBytes += pending.count
         } else {
@@ -248,18 +237,10 @@ public final class TrafficRecorder: @unchecked Sendable {
 
     private func openFile() throws(RecordingError) {
         let path = configuration.path
-        // Only a regular file (or none yet): a FIFO would block the open, and a device such as
-        // /dev/null must never be truncated or made 0600 by a daemon running as root.
-        var existing = stat()
-        if lstat(path, &existing) == 0, existing.st_mode & S_IFMT != S_IFREG {
-            throw RecordingError(description: "--record \(path): not a regular file (a device, FIFO, directory or symlink) — give the path of a new or regular file")
+        let opened: Int32
+        do throws(OwnerOnlyFile.OpenError) { opened = try OwnerOnlyFile.create(path) } catch {
+            throw RecordingError(description: "--record \(error)")
         }
-        let opened = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0o600)
-        guard opened >= 0 else {
-            throw RecordingError(description: "--record \(path): \(SystemError.last("open", path: path)) — choose a file in a directory lockdiagd may write")
-        }
-        // An existing file keeps its mode through O_TRUNC: make it owner-only like a new one.
-        fchmod(opened, 0o600)
         fd = opened
         fileBytes = 0
         pending = PcapNG.sectionHeaderBlock(section)

@@ -38,9 +38,13 @@ public final class TrafficRing: @unchecked Sendable {
     private let tail = Atomic<Int>(0)
     private let droppedChunks = Atomic<UInt64>(0)
     private let droppedByteCount = Atomic<UInt64>(0)
+    /// Consumers that want the bytes now; `--record`'s ring always has one (`alwaysWanted`).
+    private let listeners: Atomic<Int>
 
-    /// `capacity` slots, rounded up to a power of two.
-    public init(capacity: Int) {
+    /// `capacity` slots, rounded up to a power of two. A ring not `alwaysWanted` (the socket
+    /// recordings' taps) is filled only while `addListener()` outnumbers `removeListener()`.
+    public init(capacity: Int, alwaysWanted: Bool = true) {
+        listeners = Atomic(alwaysWanted ? 1 : 0)
         var size = 1
         while size < max(capacity, 2) { size <<= 1 }
         self.capacity = size
@@ -49,6 +53,14 @@ public final class TrafficRing: @unchecked Sendable {
     }
 
     deinit { storage.deallocate() }
+
+    /// Whether the loop should copy bytes in: one relaxed load, so the loop pays nothing more
+    /// while no one records.
+    @inline(__always)
+    public var isWanted: Bool { listeners.load(ordering: .relaxed) > 0 }
+
+    public func addListener() { listeners.add(1, ordering: .relaxed) }
+    public func removeListener() { listeners.subtract(1, ordering: .relaxed) }
 
     /// Chunks dropped because the ring was full, and the bytes they held.
     public var dropped: (chunks: UInt64, bytes: UInt64) {
