@@ -7,13 +7,7 @@ extension Hub {
     /// its slot, nil when every slot is taken.
     @discardableResult
     public func addBLEDevice(_ endpoint: BLEEndpoint, options: BLEOptions = BLEOptions()) throws(SystemError) -> Int? {
-        let diagnosis = self.diagnosis
-        let slot: Int? = state.withLock { s in
-            guard let free = s.devices.firstIndex(where: { $0 == nil }) else { return nil }
-            s.place(DeviceState(index: free, transport: "ble", path: endpoint.description, diagnosis: diagnosis))
-            return free
-        }
-        guard let slot else { return nil }
+        guard let slot = placeDevice(transport: "ble", path: endpoint.description) else { return nil }
         let link: BLELink
         do { link = try BLELink(endpoint: endpoint, options: options) } catch {
             state.withLock { $0.devices[slot] = nil }

@@ -65,15 +65,9 @@ extension Hub {
     @discardableResult
     public func addUSBDevice(address: USBAddress, context: USBContext?, problem: String? = nil,
                              timeouts: USBTimeouts = USBTimeouts()) -> Int? {
-        let diagnosis = self.diagnosis
-        let slot: Int? = state.withLock { s in
-            guard let free = s.devices.firstIndex(where: { $0 == nil }) else { return nil }
-            var d = DeviceState(index: free, transport: "usb", path: address.text, diagnosis: diagnosis)
-            if context == nil { d.problem = problem }
-            s.place(d)
-            return free
+        guard let slot = placeDevice(transport: "usb", path: address.text, { d in if context == nil { d.problem = problem } }) else {
+            return nil
         }
-        guard let slot else { return nil }
         if let context { attachUSB(USBBulkPort(address: address, context: context, timeouts: timeouts), slot: slot) }
         return slot
     }

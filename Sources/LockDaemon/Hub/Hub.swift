@@ -82,15 +82,23 @@ public final class Hub: Sendable {
     /// Registers a serial device and hands its port to the poll loop. Returns its slot.
     @discardableResult
     public func addSerialDevice(path: String, baudRate: UInt32 = LDP.defaultBaudRate) -> Int? {
-        let diagnosis = self.diagnosis
-        let slot: Int? = state.withLock { s in
-            guard let free = s.devices.firstIndex(where: { $0 == nil }) else { return nil }
-            s.place(DeviceState(index: free, transport: "serial", path: path, diagnosis: diagnosis))
-            return free
-        }
-        guard let slot else { return nil }
+        guard let slot = placeDevice(transport: "serial", path: path) else { return nil }
         loop.attach(SerialPort(path: path, baudRate: baudRate), slot: slot)
         return slot
+    }
+
+    /// Lists a new device in the first free slot, under an id no other device has; `configure`
+    /// adds what its family knows from the start. Returns the slot, nil when every one is taken.
+    /// Every way a lock is added (serial, USB, BLE, Tuya, replay) goes through here.
+    func placeDevice(transport: String, path: String, _ configure: (inout DeviceState) -> Void = { _ in }) -> Int? {
+        let diagnosis = self.diagnosis
+        return state.withLock { s in
+            guard let free = s.devices.firstIndex(where: { $0 == nil }) else { return nil }
+            var d = DeviceState(index: free, transport: transport, path: path, diagnosis: diagnosis)
+            configure(&d)
+            s.place(d)
+            return free
+        }
     }
 
     /// Finds a device by name (DeviceName): its id names exactly that lock; a serial number or

@@ -84,19 +84,11 @@ extension Hub {
             layout = schemas.layout(pid: nil)
         }
         guard case .tuya(let configuration) = dialect.linkDialect else { return nil }
-        let diagnosis = self.diagnosis
-        let slot: Int? = state.withLock { s in
-            guard let free = s.devices.firstIndex(where: { $0 == nil }) else { return nil }
-            var d = DeviceState(index: free, transport: "serial", path: path, diagnosis: diagnosis)
-            var tuya = TuyaDeviceState(role: configuration.role, variant: configuration.role == .active ? configuration.variant : nil,
-                                       requestedProduct: dialect.product)
-            if let layout { tuya.use(layout) }
-            tuya.modulePath = modulePath
-            d.tuya = tuya
-            s.place(d)
-            return free
-        }
-        guard let slot else { return nil }
+        var tuya = TuyaDeviceState(role: configuration.role, variant: configuration.role == .active ? configuration.variant : nil,
+                                   requestedProduct: dialect.product)
+        if let layout { tuya.use(layout) }
+        tuya.modulePath = modulePath
+        guard let slot = placeDevice(transport: "serial", path: path, { $0.tuya = tuya }) else { return nil }
         if let modulePath, configuration.role == .passive {
             loop.attach(TuyaTapLink(mcuPath: path, modulePath: modulePath, baudRate: baudRate), slot: slot, dialect: dialect.linkDialect)
         } else {
