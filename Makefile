@@ -9,12 +9,13 @@ SWIFT       ?= swift
 # libumockdev-dev and udev (udevadm) are for the USB and udev tests (fake devices, the
 # real rules engine); postgresql is the fleet database FleetTests start in a temporary folder;
 # tshark (with capinfos) reads `lockdiagd --record` files and runs the Lua dissectors of
-# firmware-specs/wireshark/ (RecordingTests).
+# firmware-specs/wireshark/ (RecordingTests); openssl makes the test CA and certificates of
+# the TLS fleet tests (FleetTLSTests).
 APT_PACKAGES = pkg-config libusb-1.0-0-dev libbluetooth-dev libudev-dev libsqlite3-dev libxml2-utils python3-prometheus-client \
                python3-seccomp \
                python3-cryptography nodejs \
                umockdev libumockdev-dev udev \
-               postgresql tshark
+               postgresql tshark openssl
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps build test lab demo bench bench-usb bench-api bench-fleet catalog vectors clean report-check crash-soak tuya-schemas fuzz fuzz-build fuzz-merge fuzz-seeds
