@@ -77,6 +77,25 @@ import Testing
                 #expect(!error.description.contains(password), "the error shows the password: \(error)")
             }
         }
+
+        // The same server without TLS: require is refused saying so, prefer falls back to plain text
+        // (which this server's pg_hba then rejects: hostnossl).
+        try await offPool {
+            try pg.stop()
+            try pg.start(extra: "-c ssl=off")
+        }
+        do {
+            _ = try await connect("sslmode=require")
+            Issue.record("sslmode=require connected to a server without TLS")
+        } catch {
+            #expect(error.description.contains("the server does not offer TLS"), "\(error)")
+        }
+        do {
+            _ = try await connect("sslmode=prefer")
+            Issue.record("a server that rejects hostnossl let a plain-text login in")
+        } catch {
+            #expect(error.description.contains("no encryption"), "\(error)")
+        }
     }
 
     @Test(.timeLimit(.minutes(3)))

@@ -69,7 +69,8 @@ final class PostgresServer: @unchecked Sendable {
         try start()
     }
 
-    func start() throws {
+    /// Starts the server; `extra` settings go after the usual ones (the later wins: `-c ssl=off`).
+    func start(extra: String = "") throws {
         var options = "-c listen_addresses='' -k \(socketDirectory) -c fsync=off -c max_connections=200"
         if let certificates {
             options = "-c listen_addresses=127.0.0.1 -c port=\(port) -k \(socketDirectory) -c fsync=off -c max_connections=200"
@@ -77,7 +78,7 @@ final class PostgresServer: @unchecked Sendable {
                 + " -c ssl_ca_file=\(certificates.authority)"
         }
         // -w: pg_ctl waits, up to -t seconds, until the server accepts connections.
-        try run("pg_ctl", ["-D", dataDirectory, "-l", directory.path + "/server.log", "-w", "-t", "60", "-o", options, "start"])
+        try run("pg_ctl", ["-D", dataDirectory, "-l", directory.path + "/server.log", "-w", "-t", "60", "-o", options + " " + extra, "start"])
     }
 
     /// A port on 127.0.0.1 nobody listens on now (the kernel's pick for a socket bound to port 0).
