@@ -1,0 +1,134 @@
+import Foundation
+import JSONRPC
+import LockDiagAPI
+import LockDiagTestSupport
+import Reports
+import Testing
+
+/// `lockdiag commission` end to end (docs/commissioning.md): real locksim locks on ptys, a real
+/// lockdiagd, the real CLI in --yes mode; the test plays the installer on locksim's console,
+/// acting when the CLI says what to do.
+@Suite(.serialized) struct CommissionTests {
+    static let seed = 0x51
+
+    final class Rig {
+        let sim: SimulatedPtyLocks
+        let daemon: DaemonProcess
+        let output: TemporaryDirectory
+
+        init() throws {
+            sim = try SimulatedPtyLocks(count: 2, ["--scenario", "healthy,strike-misaligned", "--activity", "0", "--seed", "\(CommissionTests.seed)"])
+            daemon = try DaemonProcess(["--no-discovery"] + sim.paths.flatMap { ["--serial", $0] })
+            output = try TemporaryDirectory(prefix: "cert")
+            let client = JSONRPCClient(socketPath: daemon.socketPath)
+            _ = TestSupport.wait(upTo: 15) {
+                (try? client.call(APIMethod.devicesList).decode(as: DevicesList.self).devices.filter { $0.online && $0.serial != nil }.count) == 2
+            }
+        }
+
+        func id(_ index: Int) -> String { String(format: "SIM-%04X-%03d", CommissionTests.seed, index) }
+
+        /// Runs `lockdiag commission` on lock `index` as an installer would: opens and closes the
+        /// door and presents a finger when told to. Returns the exit status and everything printed.
+        func commission(_ index: Int, extra: [String] = []) throws -> (status: Int32, out: String, err: String) {
+            let cli = try ChildProcess("lockdiag", ["commission", id(index), "--yes", "--wait", "30", "--socket", daemon.socketPath,
+                                                    "-o", output.path + "/cert-\(index).json", "--html", output.path + "/cert-\(index).html"] + extra)
+            let deadline = Date().addingTimeInterval(120)
+            var presenting = false
+            while Date() < deadline {
+                // While the fingerprint step runs, a finger goes on the sensor between looks at the CLI.
+                guard let line = cli.readLine(within: presenting ? 0.5 : 5) else {
+                    if presenting { sim.command("finger \(index)") }
+                    if !cli.process.isRunning { break }
+                    continue
+                }
+                if line.contains("Open the door") { #expect(sim.command("door \(index) open") == "ok door \(index) open") }
+                if line.contains("Close the door") { #expect(sim.command("door \(index) closed") == "ok door \(index) closed") }
+                if line.contains("Present a finger") {
+                    presenting = true
+                    sim.command("finger \(index)")
+                }
+                if line.contains("image_quality_min") { presenting = false }
+            }
+            #expect(cli.waitForExit(within: 10))
+            return (cli.process.terminationStatus, cli.allOutput, cli.allErrors)
+        }
+
+        func stop() {
+            #expect(daemon.stop() == 0)
+            sim.stop()
+            output.remove()
+        }
+    }
+
+    @Test func aHealthyLockIsCommissionedAndItsCertificateVerifies() throws {
+        let rig = try Rig()
+        defer { rig.stop() }
+        let run = try rig.commission(0)
+        #expect(run.status == 0, "stdout:\n\(run.out)\nstderr:\n\(run.err)")
+        #expect(run.out.contains("COMMISSIONED: all 6 steps passed"))
+        #expect(run.out.contains("✓ end_of_travel_rise"))
+        #expect(!run.out.contains("✗"))
+
+        let path = rig.output.path + "/cert-0.json"
+        let bytes = try #require(FileManager.default.contents(atPath: path))
+        let verification = ReportVerifier.verify(fileBytes: [UInt8](bytes))
+        #expect(verification.valid, "\(verification.reason)")
+        let certificate = try #require(verification.certificate)
+        #expect(certificate.verdict == .pass && certificate.device.id == rig.id(0) && certificate.limitsModel == "LX-300")
+        #expect(certificate.parts == nil, "no parts were checked, so none are listed")
+        let throwsClosed = try #require(certificate.steps.first { $0.step == "throws_door_closed" })
+        #expect(throwsClosed.actuations.count == 4 && throwsClosed.actuations.allSatisfy { $0.door == "closed" && $0.trace != nil })
+        // The page verifies too, and `lockdiag verify` says so.
+        let verify = try ChildProcess.run("lockdiag", ["verify", rig.output.path + "/cert-0.html"])
+        #expect(verify.status == 5 && verify.stdout.contains("UNTRUSTED") && verify.stdout.contains("commissioning certificate"), "\(verify)")
+
+        // One changed measurement and the certificate no longer verifies.
+        let text = String(decoding: bytes, as: UTF8.self)
+        let altered = text.replacingOccurrences(of: "\"verdict\":\"pass\"", with: "\"verdict\":\"fail\"", options: [], range: text.range(of: "\"verdict\":\"pass\""))
+        #expect(altered != text)
+        let alteredPath = rig.output.path + "/altered.json"
+        #expect(FileManager.default.createFile(atPath: alteredPath, contents: Data(altered.utf8)))
+        #expect(!ReportVerifier.verify(fileBytes: Array(altered.utf8)).valid)
+        let refused = try ChildProcess.run("lockdiag", ["verify", alteredPath])
+        #expect(refused.status == 2 && refused.stdout.contains("INVALID"), "\(refused)")
+        // The history keeps it like any signed report.
+        let kept = try runTool("/usr/bin/sqlite3", [rig.daemon.databasePath, "SELECT count(*) FROM signed_report WHERE report_id = '\(certificate.certificateID)'"])
+        #expect(kept.out.trimmingCharacters(in: .whitespacesAndNewlines) == "1", "\(kept)")
+    }
+
+    @Test func aMisalignedStrikeIsFlaggedWithAdviceAndExitStatus2() throws {
+        let rig = try Rig()
+        defer { rig.stop() }
+        let run = try rig.commission(1)
+        #expect(run.status == 2, "stdout:\n\(run.out)\nstderr:\n\(run.err)")
+        #expect(run.out.contains("✗ end_of_travel_rise"))
+        #expect(run.out.contains("FAULT strike_misaligned"))
+        #expect(run.out.contains("→ Open the door and look for rub marks"))
+        #expect(run.out.contains("NOT COMMISSIONED"))
+        let bytes = try #require(FileManager.default.contents(atPath: rig.output.path + "/cert-1.json"))
+        let certificate = try #require(ReportVerifier.verify(fileBytes: [UInt8](bytes)).certificate)
+        #expect(certificate.verdict == .fail)
+        let closed = try #require(certificate.steps.first { $0.step == "throws_door_closed" })
+        #expect(closed.faults.contains("strike_misaligned"))
+        let rise = try #require(closed.measurements.first { $0.name == "end_of_travel_rise" })
+        #expect(rise.verdict == .fail && (rise.value ?? 0) > 1.2)
+        // Door open, the same lock ran free.
+        let open = try #require(certificate.steps.first { $0.step == "throws_door_open" })
+        #expect(open.verdict == .pass)
+        // The fault is raised on the lock too, with its evidence.
+        let client = JSONRPCClient(socketPath: rig.daemon.socketPath)
+        let faults = try client.call(APIMethod.faultsList, params: ["device": .string(rig.id(1))]).decode(as: FaultsList.self).faults
+        #expect(faults.contains { $0.name == "strike_misaligned" && $0.freezeFrame?.evidence.contains("door closed") == true }, "\(faults.map(\.name))")
+    }
+
+    @Test func aDoorNeverOpenedIsCouldNotRunNotAFailure() throws {
+        let rig = try Rig()
+        defer { rig.stop() }
+        let cli = try ChildProcess("lockdiag", ["commission", rig.id(0), "--yes", "--wait", "5", "--socket", rig.daemon.socketPath])
+        #expect(cli.waitForExit(within: 30))
+        #expect(cli.process.terminationStatus == 4, "\(cli.allOutput)\n\(cli.allErrors)")
+        #expect(cli.allOutput.contains("Open the door fully"))
+        #expect(cli.allErrors.contains("the door was not seen open within 5 s"))
+    }
+}
