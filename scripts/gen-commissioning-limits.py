@@ -17,7 +17,8 @@ extension CommissioningLimits {
     /// firmware-specs/commissioning.json as shipped: the limits lockdiagd uses unless
     /// `--commissioning-limits FILE` names others.
     public static let builtInJSON = """
-%s"""
+%s
+"""
 }
 '''
 

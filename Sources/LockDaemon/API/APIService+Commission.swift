@@ -22,6 +22,10 @@ extension APIService {
             guard summary.capabilities.contains("motor") else {
                 throw RPCError.deviceRefused(id, reason: "\(id) has no motor to throw: its IDENTIFY does not list the MOTOR capability — it cannot be commissioned")
             }
+            guard summary.capabilities.contains("door_sensor") else {
+                throw RPCError.deviceRefused(id, reason: "\(id) has no door sensor (its IDENTIFY does not list DOOR_SENSOR): commissioning compares "
+                                             + "door-open and door-closed throws by the lock's own sensor — it cannot be commissioned")
+            }
             let (limitsModel, limits) = commissioningLimits.limits(for: summary.model)
             let status = hub.status(of: index)
             let session = CommissioningSession(
