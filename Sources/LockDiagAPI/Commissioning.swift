@@ -171,3 +171,24 @@ public struct CommissionProgress: Codable, Sendable, Equatable {
         self.next = next
     }
 }
+
+/// What a client without the Reports module reads of `commission.finish`'s signed certificate:
+/// its id, verdict and summary (the bench runner's results).
+public struct CommissionFinished: Decodable, Sendable, Equatable {
+    public var certificateID: String
+    public var verdict: CommissionVerdict
+    public var summary: String
+
+    enum Outer: String, CodingKey { case report }
+    enum Inner: String, CodingKey {
+        case verdict, summary
+        case certificateID = "certificate_id"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let report = try decoder.container(keyedBy: Outer.self).nestedContainer(keyedBy: Inner.self, forKey: .report)
+        certificateID = try report.decode(String.self, forKey: .certificateID)
+        verdict = try report.decode(CommissionVerdict.self, forKey: .verdict)
+        summary = try report.decode(String.self, forKey: .summary)
+    }
+}

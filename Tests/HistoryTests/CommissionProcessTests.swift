@@ -33,6 +33,12 @@ import Testing
         func commission(_ index: Int, extra: [String] = []) throws -> (status: Int32, out: String, err: String) {
             let cli = try ChildProcess("lockdiag", ["commission", id(index), "--yes", "--wait", "30", "--socket", daemon.socketPath,
                                                     "-o", output.path + "/cert-\(index).json", "--html", output.path + "/cert-\(index).html"] + extra)
+            return playInstaller(index, cli, done: "image_quality_min")
+        }
+
+        /// Acts on `child`'s lines as an installer: the door when told, a finger on the sensor
+        /// between looks at the output while the fingerprint step runs (until `done` shows).
+        func playInstaller(_ index: Int, _ cli: ChildProcess, done: String) -> (status: Int32, out: String, err: String) {
             let deadline = Date().addingTimeInterval(120)
             var presenting = false
             while Date() < deadline {
@@ -48,7 +54,7 @@ import Testing
                     presenting = true
                     sim.command("finger \(index)")
                 }
-                if line.contains("image_quality_min") { presenting = false }
+                if line.contains(done) { presenting = false }
             }
             #expect(cli.waitForExit(within: 10))
             return (cli.process.terminationStatus, cli.allOutput, cli.allErrors)
@@ -120,6 +126,24 @@ import Testing
         let client = JSONRPCClient(socketPath: rig.daemon.socketPath)
         let faults = try client.call(APIMethod.faultsList, params: ["device": .string(rig.id(1))]).decode(as: FaultsList.self).faults
         #expect(faults.contains { $0.name == "strike_misaligned" && $0.freezeFrame?.evidence.contains("door closed") == true }, "\(faults.map(\.name))")
+    }
+
+    /// docs/bench.md: `commission` in a bench plan runs the same steps; each measurement lands in
+    /// the results with its limit, and a failed one fails the step in JUnit.
+    @Test func theBenchStepCommissionsAndReportsInJUnit() throws {
+        let rig = try Rig()
+        defer { rig.stop() }
+        let plan = rig.output.path + "/plan.yaml"
+        try "name: end of line\nlocks: {ids: [\(rig.id(1))]}\nsteps:\n  - wait_for_attach: 30s\n  - commission: {wait: 30s}\n"
+            .write(toFile: plan, atomically: true, encoding: .utf8)
+        let junit = rig.output.path + "/junit.xml"
+        let bench = try ChildProcess("lockdiag", ["bench", "run", plan, "--junit", junit, "--csv", rig.output.path + "/csv", "--socket", rig.daemon.socketPath])
+        let run = rig.playInstaller(1, bench, done: "commission: Checking the controller")
+        #expect(run.status == 2, "stdout:\n\(run.out)\nstderr:\n\(run.err)")
+        let xml = try String(contentsOfFile: junit, encoding: .utf8)
+        #expect(xml.contains("throws_door_closed end_of_travel_rise") && xml.contains("<failure"), "\(xml)")
+        let csv = try String(contentsOfFile: rig.output.path + "/csv/measurements.csv", encoding: .utf8)
+        #expect(csv.contains("end_of_travel_rise") && csv.contains("image_quality_min") && csv.contains("battery_loaded_mv"), "\(csv)")
     }
 
     @Test func aDoorNeverOpenedIsCouldNotRunNotAFailure() throws {
