@@ -32,7 +32,7 @@ public enum Scenario: String, Sendable, CaseIterable, CustomStringConvertible {
         case .flaky: "~15 % of responses are never sent (the host sees timeouts); the rest are answered"
         case .tamper: "a TAMPER event (forced bolt) a few seconds after start, and the tamper fault record"
         case .strikeMisaligned:
-            "door closed: the bolt rubs on the keep over its last 20 % of travel (rising current), 1 lock in 4 throws short (stall, bolt intermediate); door open: runs free"
+            "door closed: the bolt rubs the keep over the last fifth of its travel (rising current), 1 lock throw in 4 stops short (stall, bolt intermediate); door open: runs free"
         }
     }
 

@@ -10,7 +10,7 @@ extension LockDiag {
     struct Commission: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Commission a newly installed lock, step by step, and sign its certificate.",
-            usage: "lockdiag commission <device> [--yes] [-o <path>] [--html <path>] [<options>]",
+            usage: "lockdiag commission <device> [--yes] [-o <path>] [<options>]",
             discussion: """
                 Says on the terminal what to do at each step (open the door, close it, present a finger) \
                 and waits for the lock's own sensors to show it was done (up to --wait seconds each). \
