@@ -146,6 +146,46 @@ import Testing
         #expect(csv.contains("end_of_travel_rise") && csv.contains("image_quality_min") && csv.contains("battery_loaded_mv"), "\(csv)")
     }
 
+    /// docs/commissioning.md, "The end-of-travel profile", in normal use: the diagnosis learns a
+    /// lock's free-running profile from door-open lock throws and raises strike_misaligned when
+    /// door-closed ones rub — no commissioning run needed. A healthy lock raises nothing.
+    @Test func theLiveDiagnosisSeesAMisalignedStrikeInNormalUse() throws {
+        let rig = try Rig()
+        defer { rig.stop() }
+        let client = JSONRPCClient(socketPath: rig.daemon.socketPath)
+        /// A user's throw on locksim's console, waited for until lockdiagd has analysed it.
+        func userThrow(_ index: Int, _ direction: String) throws {
+            var number: Int?
+            #expect(TestSupport.wait(upTo: 10, pollEvery: 0.1) {
+                guard let answer = rig.sim.command("actuate \(index) \(direction)"), answer.hasPrefix("ok") else { return false }
+                number = answer.split(separator: "=").last.flatMap { Int($0) }
+                return true
+            })
+            #expect(try TestSupport.wait(upTo: 10, pollEvery: 0.05) {
+                try client.call(APIMethod.deviceStatus, params: ["device": .string(rig.id(index))]).decode(as: DeviceStatus.self)
+                    .lastActuation?.actuation == number
+            }, "actuation \(number ?? -1) on \(rig.id(index)) never analysed")
+        }
+        func strikeFault(_ index: Int) throws -> Fault? {
+            try client.call(APIMethod.faultsList, params: ["device": .string(rig.id(index))]).decode(as: FaultsList.self).faults
+                .first { $0.name == "strike_misaligned" }
+        }
+        for index in [0, 1] {
+            #expect(rig.sim.command("door \(index) open") == "ok door \(index) open")
+            try userThrow(index, "unlock")
+            try userThrow(index, "lock")
+            #expect(rig.sim.command("door \(index) closed") == "ok door \(index) closed")
+            // Four closed cycles: a short throw (1 in 4) is no rub reading, the others are.
+            for _ in 0..<4 {
+                try userThrow(index, "unlock")
+                try userThrow(index, "lock")
+            }
+        }
+        #expect(try strikeFault(0) == nil, "a healthy lock raised strike_misaligned")
+        let fault = try #require(try strikeFault(1))
+        #expect(fault.status == .confirmed && fault.freezeFrame?.evidence.contains("with the door closed") == true, "\(fault)")
+    }
+
     @Test func aDoorNeverOpenedIsCouldNotRunNotAFailure() throws {
         let rig = try Rig()
         defer { rig.stop() }

@@ -1,3 +1,4 @@
+import LockDiagAPI
 import LockProtocol
 
 /// The motor current near the end of a throw against the running current: a bolt rubbing on a
@@ -61,4 +62,27 @@ extension DiagnosisTable {
 /// stay clear of the tiny or huge values canonical JSON tools write differently.
 enum CanonicalRounding {
     static func three(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
+}
+
+extension DiagnosisTable {
+    /// Strike alignment in normal use: a lock throw that reached its end stop with the door
+    /// open teaches the lock's free-running end-of-travel ratio (a slow moving average, as the
+    /// usual travel time is learnt); one with the door closed is judged against it. Nothing is
+    /// said before a door-open throw was seen, for unlock throws (the keep is at their start),
+    /// or for a throw that did not reach its end (the motor checks judge those).
+    static func strikeAlignment(_ summary: ActuationSummary, samples: [Int], door: DoorState?, freeRunning: inout Double?,
+                                _ c: DiagnosisConfiguration) -> [CheckVerdict] {
+        guard summary.direction == "lock", summary.result == ActuationResult.reached.name, summary.analysis == TraceAnalysis.Verdict.normal.rawValue,
+              let door, door != .unknown,
+              let profile = EndOfTravelProfile.measure(samplesMilliamps: samples, sampleRateHz: summary.sampleRateHz,
+                                                       endStopAtMilliseconds: summary.endStopAtMilliseconds, configuration: c) else { return [] }
+        if door == .open {
+            freeRunning = freeRunning.map { ($0 * 3 + profile.ratio) / 4 } ?? profile.ratio
+            return []
+        }
+        guard let free = freeRunning else { return [] }
+        var verdict = strikeAlignment(closedRatio: profile.ratio, freeRatio: free, maxRise: c.strikeRiseMaximum).verdict
+        verdict.actuation = summary
+        return [verdict]
+    }
 }
