@@ -89,6 +89,11 @@ import Testing
         let verify = try ChildProcess.run("lockdiag", ["verify", rig.output.path + "/cert-0.html"])
         #expect(verify.status == 5 && verify.stdout.contains("UNTRUSTED") && verify.stdout.contains("commissioning certificate"), "\(verify)")
 
+        // The docs' independent Python check (another Ed25519 and JSON implementation) agrees.
+        if (try? runTool("/usr/bin/python3", ["-c", "import cryptography"]))?.status == 0 {
+            let check = try runTool("/usr/bin/python3", ["-c", try IndependentCheckTests.docsRecipe(reading: path)])
+            #expect(check.status == 0, "\(check.err)")
+        }
         // One changed measurement and the certificate no longer verifies.
         let text = String(decoding: bytes, as: UTF8.self)
         let altered = text.replacingOccurrences(of: "\"verdict\":\"pass\"", with: "\"verdict\":\"fail\"", options: [], range: text.range(of: "\"verdict\":\"pass\""))
@@ -98,6 +103,9 @@ import Testing
         #expect(!ReportVerifier.verify(fileBytes: Array(altered.utf8)).valid)
         let refused = try ChildProcess.run("lockdiag", ["verify", alteredPath])
         #expect(refused.status == 2 && refused.stdout.contains("INVALID"), "\(refused)")
+        if (try? runTool("/usr/bin/python3", ["-c", "import cryptography"]))?.status == 0 {
+            #expect(try runTool("/usr/bin/python3", ["-c", try IndependentCheckTests.docsRecipe(reading: alteredPath)]).status != 0)
+        }
         // The history keeps it like any signed report.
         let kept = try runTool("/usr/bin/sqlite3", [rig.daemon.databasePath, "SELECT count(*) FROM signed_report WHERE report_id = '\(certificate.certificateID)'"])
         #expect(kept.out.trimmingCharacters(in: .whitespacesAndNewlines) == "1", "\(kept)")
@@ -126,6 +134,21 @@ import Testing
         let client = JSONRPCClient(socketPath: rig.daemon.socketPath)
         let faults = try client.call(APIMethod.faultsList, params: ["device": .string(rig.id(1))]).decode(as: FaultsList.self).faults
         #expect(faults.contains { $0.name == "strike_misaligned" && $0.freezeFrame?.evidence.contains("door closed") == true }, "\(faults.map(\.name))")
+    }
+
+    /// docs/commissioning.md: a bad limits file stops lockdiagd at start, saying what to fix.
+    @Test func aBadLimitsFileStopsTheDaemonWithWhatToFix() throws {
+        let dir = try TemporaryDirectory(prefix: "limits")
+        defer { dir.remove() }
+        let file = dir.path + "/limits.json"
+        let shipped = try String(contentsOf: TestSupport.firmwareSpec("commissioning.json"), encoding: .utf8)
+        try shipped.replacingOccurrences(of: "\"max_throw_ms\": 1100", with: "\"max_throw_ms\": \"fast\"")
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let run = try ChildProcess.run("lockdiagd", ["--simulate", "healthy", "--commissioning-limits", file, "--socket", dir.path + "/s.sock",
+                                                     "--db", dir.path + "/h.sqlite"], timeoutSeconds: 30)
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("commissioning limits \(file): model \"LX-300\" \"max_throw_ms\" is \"fast\", must be a number in 100…3000"),
+                "\(run.stderr)")
     }
 
     /// docs/bench.md: `commission` in a bench plan runs the same steps; each measurement lands in
@@ -189,6 +212,9 @@ import Testing
     @Test func aDoorNeverOpenedIsCouldNotRunNotAFailure() throws {
         let rig = try Rig()
         defer { rig.stop() }
+        // Without --yes and without a terminal to ask on, nothing moves: a usage error.
+        let unasked = try ChildProcess.run("lockdiag", ["commission", rig.id(0), "--socket", rig.daemon.socketPath])
+        #expect(unasked.status == 64 && unasked.stderr.contains("add --yes"), "\(unasked)")
         let cli = try ChildProcess("lockdiag", ["commission", rig.id(0), "--yes", "--wait", "5", "--socket", rig.daemon.socketPath])
         #expect(cli.waitForExit(within: 30))
         #expect(cli.process.terminationStatus == 4, "\(cli.allOutput)\n\(cli.allErrors)")
