@@ -136,6 +136,32 @@ import Testing
         #expect(faults.contains { $0.name == "strike_misaligned" && $0.freezeFrame?.evidence.contains("door closed") == true }, "\(faults.map(\.name))")
     }
 
+    /// docs/commissioning.md: an installer's Ctrl-C (the client's connection closes) stops the
+    /// throws — the one under way ends at its stop (LDP/1 has no abort), no further one starts.
+    @Test func aClientThatGoesAwayStartsNoFurtherThrow() throws {
+        let rig = try Rig()
+        defer { rig.stop() }
+        #expect(rig.sim.command("door 0 open") == "ok door 0 open")
+        let client = JSONRPCClient(socketPath: rig.daemon.socketPath)
+        func actuations() throws -> UInt32 {
+            try client.call(APIMethod.deviceStatus, params: ["device": .string(rig.id(0))]).decode(as: DeviceStatus.self).actuations ?? 0
+        }
+        let installer = JSONRPCClient(socketPath: rig.daemon.socketPath)
+        let start = try installer.call(APIMethod.commissionStart, params: ["device": .string(rig.id(0)), "confirm": true, "wait_s": 20])
+            .decode(as: CommissionProgress.self)
+        let session: JSONValue = ["session": .string(start.session)]
+        #expect(try installer.call(APIMethod.commissionStep, params: session, timeoutSeconds: 30).decode(as: CommissionProgress.self).next?.step
+                == "throws_door_open")
+        let before = try actuations()
+        _ = try installer.send(APIMethod.commissionStep, params: session, timeoutSeconds: 30)
+        #expect(try TestSupport.wait(upTo: 10, pollEvery: 0.05) { try actuations() > before })
+        installer.close()
+        #expect(rig.daemon.child.waitForErrorLine(containing: "abandoned by its client", within: 15) != nil, "\(rig.daemon.child.allErrors)")
+        // The throw under way when it closed, and at most the one the lock had just accepted.
+        let moved = try actuations() - before
+        #expect(moved <= 2, "\(moved) throws after the client went away")
+    }
+
     /// docs/commissioning.md: a bad limits file stops lockdiagd at start, saying what to fix.
     @Test func aBadLimitsFileStopsTheDaemonWithWhatToFix() throws {
         let dir = try TemporaryDirectory(prefix: "limits")

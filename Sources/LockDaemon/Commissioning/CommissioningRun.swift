@@ -28,6 +28,8 @@ final class CommissioningSession: Sendable {
         var freeRunningRatio: Double?
         /// The controller's uptime and the station's clock when the run began.
         var clockStart: (uptimeSeconds: UInt32, monotonicNanoseconds: UInt64)?
+        /// The client went away (Ctrl-C, a closed connection): no further throw is started.
+        var abandoned = false
     }
 
     init(id: String, device: Int, deviceID: String, connection: UInt64, limitsModel: String, limits: ModelCommissioningLimits,
@@ -75,8 +77,15 @@ public final class CommissioningSessions: Sendable {
 
     func close(_ id: String) { sessions.withLock { _ = $0.removeValue(forKey: id) } }
 
-    /// Ends the sessions a closed connection opened.
-    func connectionClosed(_ connection: UInt64) { sessions.withLock { $0 = $0.filter { $0.value.connection != connection } } }
+    /// Ends the sessions a closed connection opened; a step still running starts no further throw.
+    func connectionClosed(_ connection: UInt64) {
+        let ended = sessions.withLock { all in
+            let ended = all.values.filter { $0.connection == connection }
+            for session in ended { all.removeValue(forKey: session.id) }
+            return ended
+        }
+        for session in ended { session.state.withLock { $0.abandoned = true } }
+    }
 }
 
 /// The steps of a run, and how each is measured and judged. Waits for the installer poll the
@@ -131,6 +140,7 @@ struct Commissioner {
         let deadline = started + UInt64(session.waitSeconds) * 1_000_000_000
         var silentSince: UInt64?
         while true {
+            try stopIfAbandoned()
             guard let status = hub.status(of: session.device) else { throw RPCError.deviceOffline(id) }
             // A lock silent for 2 s shows offline; on a loaded machine that passes (Self.offlineGraceNanoseconds).
             if !status.online {
@@ -156,9 +166,18 @@ struct Commissioner {
         }
     }
 
+    /// Ends a step whose client went away: no further throw, no waiting on for nobody.
+    private func stopIfAbandoned() throws(RPCError) {
+        guard session.state.withLock({ $0.abandoned }) else { return }
+        throw RPCError(code: RPCError.Code.deviceOffline, message: "commissioning \(session.id) of \(id) was abandoned by its client: no further throw",
+                       data: ["device": .string(id)])
+    }
+
     // MARK: Throws
 
     private func actuate(_ direction: ActuationDirection) async throws(RPCError) -> ActuateResult {
+        // LDP/1 cannot stop a throw under way, but an installer's Ctrl-C must stop the next one.
+        try stopIfAbandoned()
         do {
             return try await hub.actuate(direction, on: session.device)
         } catch {
@@ -254,6 +273,7 @@ struct Commissioner {
         // A capture shows as state `capturing` for a quarter second or so (LDP/1 §6.4 has no
         // capture counter): polled every 50 ms here, faster than the driver's 1 s, so none is missed.
         while qualities.count < wanted {
+            try stopIfAbandoned()
             guard MonotonicClock.nanoseconds() < deadline else {
                 throw RPCError(code: RPCError.Code.timeout,
                                message: "\(id): \(qualities.count) of \(wanted) finger presentations seen within \(session.waitSeconds) s — "
