@@ -1,5 +1,6 @@
 import Foundation
 import LockDaemon
+import LockDiagAPI
 import LockDiagTestSupport
 import Testing
 
@@ -59,5 +60,15 @@ import Testing
         #expect {
             _ = try CommissioningLimits.load(path: "/nonexistent/limits.json")
         } throws: { error in "\(error)".contains("cannot read it") && "\(error)".contains("--commissioning-limits") }
+    }
+}
+
+/// docs/socket-api.md: the commissioning methods are a technician's, like device.actuate.
+@Suite struct CommissioningRoleTests {
+    @Test func onlyATechnicianMayCommission() {
+        let policy = AccessPolicy(readerGroup: RoleGroup(name: "lockdiag", gid: 4711), technicianGroup: RoleGroup(name: "lockdiag-admin", gid: 4712))
+        for method in [APIMethod.commissionStart, APIMethod.commissionStep, APIMethod.commissionFinish] {
+            #expect(policy.requiredRole(for: method) == .technician, "\(method)")
+        }
     }
 }
