@@ -162,6 +162,29 @@ import Testing
         #expect(moved <= 2, "\(moved) throws after the client went away")
     }
 
+    /// docs/socket-api.md "commission.start …": the refusals, each with its code, and nothing moves.
+    @Test func commissionCallsAreRefusedAsDocumented() throws {
+        let rig = try Rig()
+        defer { rig.stop() }
+        let client = JSONRPCClient(socketPath: rig.daemon.socketPath)
+        func code(_ method: String, _ params: JSONValue) -> Int? {
+            do { _ = try client.call(method, params: params); return nil } catch {
+                guard case .remote(let e) = error else { return nil }
+                return e.code
+            }
+        }
+        let id = JSONValue.string(rig.id(0))
+        #expect(code(APIMethod.commissionStart, ["device": id]) == RPCError.Code.invalidParams)
+        #expect(code(APIMethod.commissionStart, ["device": id, "confirm": true, "wait_s": 2]) == RPCError.Code.invalidParams)
+        #expect(code(APIMethod.commissionStart, ["device": "nope", "confirm": true]) == RPCError.Code.unknownDevice)
+        #expect(code(APIMethod.commissionStep, ["session": "nope"]) == RPCError.Code.invalidParams)
+        let start = try client.call(APIMethod.commissionStart, params: ["device": id, "confirm": true]).decode(as: CommissionProgress.self)
+        #expect(code(APIMethod.commissionStart, ["device": id, "confirm": true]) == RPCError.Code.busy, "one run per lock")
+        #expect(code(APIMethod.commissionFinish, ["session": .string(start.session)]) == RPCError.Code.invalidParams, "steps still to run")
+        let status = try client.call(APIMethod.deviceStatus, params: ["device": id]).decode(as: DeviceStatus.self)
+        #expect(status.lastActuation?.source != "host", "nothing moved")
+    }
+
     /// docs/commissioning.md: a bad limits file stops lockdiagd at start, saying what to fix.
     @Test func aBadLimitsFileStopsTheDaemonWithWhatToFix() throws {
         let dir = try TemporaryDirectory(prefix: "limits")
