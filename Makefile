@@ -18,7 +18,7 @@ APT_PACKAGES = pkg-config libusb-1.0-0-dev libbluetooth-dev libudev-dev libsqlit
                postgresql tshark openssl
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build test lab demo bench bench-usb bench-api bench-fleet catalog vectors clean report-check crash-soak tuya-schemas fuzz fuzz-build fuzz-merge fuzz-seeds
+.PHONY: deps build test lab demo bench bench-usb bench-api bench-fleet catalog commissioning-limits vectors clean report-check crash-soak tuya-schemas fuzz fuzz-build fuzz-merge fuzz-seeds
 
 # Install only what is missing, so a machine that has everything never touches apt. The frontend
 # is set inside sudo (which drops the caller's environment): wireshark-common asks a question.
@@ -72,6 +72,11 @@ clean:
 # this has been run after an edit.
 catalog:
 	python3 scripts/gen-fault-catalog.py
+
+# The commissioning limits lockdiagd ships with are compiled from firmware-specs/commissioning.json;
+# CommissioningLimitsTests fails until this has been run after an edit.
+commissioning-limits:
+	python3 scripts/gen-commissioning-limits.py
 
 # Golden frames from the independent Python reference encoder.
 vectors:
@@ -143,7 +148,8 @@ tuya-schemas:
 # committed corpora and regressions instead. FUZZ_TARGETS picks some, e.g. FUZZ_TARGETS=ldp-frames.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= ldp-frames ldp-messages hub-records simulator-requests json-text jsonrpc-server jsonrpc-client \
-                ble-att gatt-client ble-advertising tuya-frames tuya-records bench-plan report-verify
+                ble-att gatt-client ble-advertising tuya-frames tuya-records bench-plan report-verify \
+                commissioning-limits
 FUZZ_BUILD   ?= .build-fuzz
 FUZZ_SWIFT_FLAGS = -c debug --scratch-path $(FUZZ_BUILD) -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
 

@@ -101,6 +101,9 @@ public struct Step: Sendable, Equatable {
         case soak(seconds: Double)
         /// The lock must have no confirmed fault (those listed in `ignore`, by code or name, aside).
         case noConfirmedFaults(ignore: [String])
+        /// Commission the lock (docs/commissioning.md): door open and closed throws, finger
+        /// presentations, firmware and clock, each waited for up to `waitSeconds`.
+        case commission(waitSeconds: Int)
     }
 
     /// The step's name in results and JUnit (`actuate 5 cycles, pause 0.5 s`).
@@ -113,6 +116,7 @@ public struct Step: Sendable, Equatable {
         case .actuate(let cycles, let pause): "actuate \(cycles) cycle\(cycles == 1 ? "" : "s"), pause \(Format.seconds(pause))"
         case .soak(let s): "soak \(Format.seconds(s))"
         case .noConfirmedFaults(let ignore): ignore.isEmpty ? "no confirmed faults" : "no confirmed faults (ignoring \(ignore.joined(separator: ", ")))"
+        case .commission(let wait): "commission (waits ≤ \(wait) s)"
         }
     }
 
@@ -133,13 +137,14 @@ public struct Step: Sendable, Equatable {
         case .actuate: "actuate"
         case .soak: "soak"
         case .noConfirmedFaults: "no_confirmed_faults"
+        case .commission: "commission"
         }
     }
 
     /// Whether the step can move the bolt.
     public var movesBolt: Bool {
         switch action {
-        case .actuate: true
+        case .actuate, .commission: true
         case .selfTest(let kinds): kinds.contains(.motor) || kinds.contains(.all)
         default: false
         }

@@ -13,6 +13,7 @@ public enum Scenario: String, Sendable, CaseIterable, CustomStringConvertible {
     case noisyLine = "noisy-line"
     case flaky
     case tamper
+    case strikeMisaligned = "strike-misaligned"
 
     public var description: String { rawValue }
 
@@ -30,6 +31,8 @@ public enum Scenario: String, Sendable, CaseIterable, CustomStringConvertible {
         case .noisyLine: "device→host bytes corrupted: ~1 byte in 300 flipped plus short garbage bursts"
         case .flaky: "~15 % of responses are never sent (the host sees timeouts); the rest are answered"
         case .tamper: "a TAMPER event (forced bolt) a few seconds after start, and the tamper fault record"
+        case .strikeMisaligned:
+            "door closed: the bolt rubs the keep over the last fifth of its travel (rising current), 1 lock throw in 4 stops short (stall, bolt intermediate); door open: runs free"
         }
     }
 
@@ -66,9 +69,13 @@ public enum Scenario: String, Sendable, CaseIterable, CustomStringConvertible {
         case .motorStall: .jamWhenLocking
         case .motorOpen: .openCircuit
         case .clutchSlip: .clutchSlip
+        case .strikeMisaligned: .strikeMisaligned
         default: .none
         }
     }
+
+    /// How often a lock throw with a misaligned keep meets its edge and stops short.
+    static let strikeShortThrowChance = 0.25
 
     var fingerprintCondition: FingerprintCondition {
         switch self {
