@@ -212,10 +212,22 @@ import Glibc
         let liveFaults = try Self.faults(liveClient)
         #expect(live.stop() == 0)
 
-        let rows = try Self.fields(file, script: Self.ldpScript, ["frame.interface_name", "ldp1.crc.status", "ldp1.serial"])
+        // HCI ACL packets carrying ATT (L2CAP CID 4): the host's Write Commands to the command
+        // characteristic's handle, the lock's notifications from the response/event one — the
+        // handles GATT discovery found, named in the interface — and LDP/1 inside their values.
+        let rows = try Self.fields(file, script: Self.ldpScript, ["frame.interface_name", "ldp1.crc.status", "ldp1.serial",
+                                                                    "frame.interface_description", "frame.packet_flags_direction",
+                                                                    "btl2cap.cid", "btatt.opcode", "btatt.handle", "ldp1.kind"])
         #expect(rows.first?[0].hasPrefix("ble:") == true, "\(rows.first ?? [])")
         #expect(rows.allSatisfy { $0[1].split(separator: ",").allSatisfy { $0 == "1" } }, "a CRC verdict is bad")
         #expect(rows.contains { !$0[2].isEmpty })
+        #expect(rows.allSatisfy { $0[5] == "0x0004" && !$0[8].isEmpty }, "not all ATT or not all decoded as LDP/1: \(rows.prefix(3))")
+        let writes = rows.filter { PcapNGTests.direction($0[4]) == .outbound }
+        let notifications = rows.filter { PcapNGTests.direction($0[4]) == .inbound }
+        #expect(!writes.isEmpty && writes.allSatisfy { $0[6] == "0x52" && $0[7] == writes[0][7] }, "\(writes.prefix(3))")
+        #expect(!notifications.isEmpty && notifications.allSatisfy { $0[6] == "0x1b" && $0[7] == notifications[0][7] }, "\(notifications.prefix(3))")
+        let handles = (writes.first?[7] ?? "?", notifications.first?[7] ?? "?")
+        #expect(rows[0][3].contains("writes to handle \(handles.0), notifications from \(handles.1)"), "\(rows[0][3])")
 
         let replay = try DaemonProcess(["--replay", file, "--no-discovery"])
         defer { replay.stop() }

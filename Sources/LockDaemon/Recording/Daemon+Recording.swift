@@ -38,11 +38,19 @@ extension Daemon {
         var replayed = 0
         for (index, interface) in file.interfaces.enumerated() {
             let name = interface.name ?? "interface \(index)"
-            guard interface.linkType == TrafficRecorder.ldpLinkType else {
+            guard [TrafficRecorder.ldpLinkType, .usbLinuxMmapped, .bluetoothHCIH4WithPHDR].contains(interface.linkType) else {
                 logger.warning("--replay \(replay.path): \(name) is not an LDP/1 link (link type \(interface.linkType.rawValue)); only LDP/1 links are replayed")
                 continue
             }
-            let link = ReplayLink(transport: "replay", path: name, packets: file.packets.filter { $0.interface == index }, speed: replay.speed)
+            // USB and BLE links hold the stream inside usbmon records or ATT PDUs: unwrap it.
+            let packets = file.packets.compactMap { packet -> RecordedPacket? in
+                guard packet.interface == index,
+                      let stream = LinkEncapsulation.streamBytes(of: packet.bytes, linkType: interface.linkType, direction: packet.direction)
+                else { return nil }
+                return RecordedPacket(interface: index, timestampNanoseconds: packet.timestampNanoseconds,
+                                      direction: stream.toLock ? .outbound : .inbound, bytes: stream.bytes)
+            }
+            let link = ReplayLink(transport: "replay", path: name, packets: packets, speed: replay.speed)
             let counts = link.counts
             guard hub.addReplayDevice(link) != nil else {
                 logger.error("no free device slot for the replay of \(name)")

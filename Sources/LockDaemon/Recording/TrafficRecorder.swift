@@ -58,6 +58,9 @@ public final class TrafficRecorder: @unchecked Sendable {
     private var interfaceOfDevice: [UInt16: (identity: LinkIdentity, interface: UInt32)] = [:]
     private var failed = false
     private var reportedDrops: UInt64 = 0
+    /// Numbers usbmon records (the URB id); the packet being wrapped is built in `scratch`.
+    private var urbID: UInt64 = 0
+    private var scratch: [UInt8] = []
     private let section: SectionHeader
     private let wallMinusMonotonic: Int64
     private let payload: UnsafeMutableRawBufferPointer
@@ -139,15 +142,20 @@ public final class TrafficRecorder: @unchecked Sendable {
                 let identity = LinkIdentity(encoded: bytes) ?? LinkIdentity(transport: "?", path: "device \(header.device)", dialect: "?")
                 interface(for: header.device, identity: identity)
             case .fromLock, .toLock:
-                let interface = interfaceOfDevice[header.device]?.interface
+                let known = interfaceOfDevice[header.device]
+                let interface = known?.interface
                     ?? interface(for: header.device, identity: LinkIdentity(transport: "?", path: "device \(header.device)", dialect: "?"))
+                let encapsulation = known?.identity.encapsulation ?? .stream(Self.ldpLinkType)
                 let wall = UInt64(clamping: Int64(bitPattern: header.timestampNanoseconds) &+ wallMinusMonotonic)
                 let direction: PacketDirection = header.kind == .fromLock ? .inbound : .outbound
-                // Straight into the pending buffer (no array per packet): the drain keeps up with bursts.
-                makeRoom(for: PcapNG.enhancedPacketBlockSize(packetBytes: bytes.count, direction: direction))
-                guard !failed else { continue }
-                PcapNG.appendEnhancedPacketBlock(to: &pending, interface: interface, timestamp: wall, packet: bytes, direction: direction)
-                packetsWritten.add(1, ordering: .relaxed)
+                urbID &+= 1
+                encapsulation.packets(bytes, toLock: header.kind == .toLock, wallNanoseconds: wall, urbID: urbID, scratch: &scratch) { packet in
+                    // Straight into the pending buffer (no array per packet): the drain keeps up with bursts.
+                    makeRoom(for: PcapNG.enhancedPacketBlockSize(packetBytes: packet.count, direction: direction))
+                    guard !failed else { return }
+                    PcapNG.appendEnhancedPacketBlock(to: &pending, interface: interface, timestamp: wall, packet: packet, direction: direction)
+                    packetsWritten.add(1, ordering: .relaxed)
+                }
             }
         }
     }
@@ -165,20 +173,35 @@ public final class TrafficRecorder: @unchecked Sendable {
         return number
     }
 
-    /// LDP/1 (on any transport: the link carries its byte stream) is LINKTYPE_USER0, Tuya MCU
-    /// LINKTYPE_USER1: the link types the dissectors in firmware-specs/wireshark/ register on.
+    /// A byte stream of LDP/1 (serial) is LINKTYPE_USER0, of Tuya MCU LINKTYPE_USER1: the link
+    /// types the dissectors in firmware-specs/wireshark/ register on. USB bulk and BLE links are
+    /// written as the transport's own records (`LinkEncapsulation`), which those dissectors also read.
     static let ldpLinkType = LinkType.user(0)
     static let tuyaLinkType = LinkType.user(1)
 
+    static func streamLinkType(dialect: String) -> LinkType {
+        isTuya(dialect: dialect) ? tuyaLinkType : ldpLinkType
+    }
+
+    static func isTuya(dialect: String) -> Bool { ["tuya", "tuya-lowpower", "tuya-sniff"].contains(dialect) }
+
     static func interfaceDescription(_ identity: LinkIdentity) -> InterfaceDescription {
-        let (linkType, protocolName): (LinkType, String) = switch identity.dialect {
-        case "tuya", "tuya-lowpower", "tuya-sniff": (tuyaLinkType, "Tuya MCU")
-        case "ldp": (ldpLinkType, "LDP/1")
-        default: (ldpLinkType, identity.dialect)
+        let protocolName = isTuya(dialect: identity.dialect) ? "Tuya MCU" : identity.dialect == "ldp" ? "LDP/1" : identity.dialect
+        let carriedAs: String = switch identity.encapsulation {
+        case .stream: ""
+        case .usb(let a):
+            ", as usbmon records: bus \(a.bus) device \(a.device), bulk OUT endpoint \(hex(a.outEndpoint)), bulk IN \(hex(a.inEndpoint))"
+        case .att(let a):
+            ", as HCI ACL/ATT: writes to handle \(hex(a.commandHandle)), \(a.dataOpcode == ATTStreamAddress.indication ? "indications" : "notifications") from \(hex(a.dataHandle)), ATT_MTU \(a.mtu)"
         }
-        return InterfaceDescription(linkType: linkType, name: "\(identity.transport):\(identity.path)",
-                                    description: "\(protocolName) lock on \(identity.transport) \(identity.path) (dialect \(identity.dialect))",
+        return InterfaceDescription(linkType: identity.encapsulation.linkType, name: "\(identity.transport):\(identity.path)",
+                                    description: "\(protocolName) lock on \(identity.transport) \(identity.path) (dialect \(identity.dialect))\(carriedAs)",
                                     resolution: .nanoseconds)
+    }
+
+    private static func hex<T: FixedWidthInteger>(_ value: T) -> String {
+        let digits = String(value, radix: 16)
+        return "0x" + String(repeating: "0", count: max(0, MemoryLayout<T>.size * 2 - digits.count)) + digits
     }
 
     // MARK: Files

@@ -1,0 +1,77 @@
+import Foundation
+import JSONRPC
+import LockDiagAPI
+import LockDiagTestSupport
+import PcapNG
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// USB bulk and BLE links recorded as their transport's own records (usbmon, HCI ACL/ATT), read
+/// by Debian's tshark with ldp.lua down to LDP/1 fields, and replayed by lockdiagd.
+@Suite(.serialized) struct TransportRecordingTests {
+    static func recordingFixture(_ name: String) -> String { TestSupport.repositoryRoot.path + "/Tests/Recordings/" + name }
+
+    /// SIGTERM to lockdiagd under umockdev-run (which the test runner starts with SIGTERM
+    /// blocked), so it closes its recording; then its exit status.
+    static func stopUnderUmockdevRun(_ daemon: DaemonProcess) -> Int32? {
+        let runner = daemon.child.process.processIdentifier
+        let children = (try? String(contentsOfFile: "/proc/\(runner)/task/\(runner)/children", encoding: .utf8)) ?? ""
+        for pid in children.split(separator: " ").compactMap({ Int32($0) }) { kill(pid, SIGTERM) }
+        return daemon.stop()
+    }
+
+    /// The real libusb transport on lock-bulk.umockdev (bus 1, device 7, endpoints 0x01 OUT and
+    /// 0x81 IN), its URBs replayed by umockdev from lock-bulk.ioctl: IDENTIFY, READ_STATUS, then
+    /// an unplug. The recording holds a usbmon 'S' with each request on 0x01 and a 'C' with each
+    /// answer on 0x81, which tshark decodes as USB and ldp.lua as LDP/1; `--replay` brings the
+    /// lock back with the identity and status the live one had.
+    @Test func aUSBBulkLockIsRecordedAsUsbmonDecodedAndReplayed() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/umockdev-run"), "umockdev missing: `make deps` installs it")
+        let directory = try TemporaryDirectory(prefix: "recu")
+        defer { directory.remove() }
+        let description = try String(contentsOfFile: Self.recordingFixture("lock-bulk.umockdev"), encoding: .utf8)
+            .split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("#") }.joined(separator: "\n")
+        let device = directory.path + "/lock-bulk.umockdev"
+        try description.write(toFile: device, atomically: true, encoding: .utf8)
+        let file = directory.path + "/usb.pcapng"
+        let live = try DaemonProcess(["--no-discovery", "--usb", "1-3", "--record", file],
+                                     launcher: ["/usr/bin/umockdev-run", "--device", device, "--ioctl",
+                                                "/dev/bus/usb/001/007=" + Self.recordingFixture("lock-bulk.ioctl"), "--"])
+        let liveClient = JSONRPCClient(socketPath: live.socketPath)
+        func status(_ client: JSONRPCClient) throws -> DeviceStatus {
+            try client.call(APIMethod.deviceStatus, params: ["device": "LX3-000123"]).decode(as: DeviceStatus.self)
+        }
+        #expect(try TestSupport.wait(upTo: 15) { try status(liveClient).battery.voltageMillivolts != nil })
+        let liveStatus = try status(liveClient)
+        #expect(Self.stopUnderUmockdevRun(live) == 0)
+
+        let rows = try DaemonRecordingTests.fields(file, script: DaemonRecordingTests.ldpScript, [
+            "frame.interface_description", "frame.packet_flags_direction", "usb.urb_type", "usb.transfer_type",
+            "usb.endpoint_address", "usb.bus_id", "usb.device_address", "ldp1.kind", "ldp1.type", "ldp1.crc.status",
+            "ldp1.serial", "ldp1.battery_mv"])
+        try #require(rows.count >= 4, "\(rows)")
+        #expect(rows[0][0].contains("usbmon records: bus 1 device 7, bulk OUT endpoint 0x01, bulk IN 0x81"), "\(rows[0])")
+        // Bulk (3) on bus 1, device 7: requests as submissions on 0x01, answers as completions on 0x81.
+        #expect(rows.allSatisfy { $0[3] == "0x03" && $0[5] == "1" && $0[6] == "7" }, "\(rows.prefix(3))")
+        let outbound = rows.filter { PcapNGTests.direction($0[1]) == .outbound }
+        let inbound = rows.filter { PcapNGTests.direction($0[1]) == .inbound }
+        #expect(!outbound.isEmpty && outbound.allSatisfy { $0[2] == "'S'" && $0[4] == "0x01" && $0[7] == "0" }, "\(outbound.prefix(3))")
+        #expect(!inbound.isEmpty && inbound.allSatisfy { $0[2] == "'C'" && $0[4] == "0x81" && $0[7] == "1" }, "\(inbound.prefix(3))")
+        #expect(rows.allSatisfy { $0[9] == "1" }, "a CRC verdict is bad or a packet was not decoded as LDP/1")
+        #expect(inbound.contains { $0[8] == "0x01" && $0[10] == "LX3-000123" })
+        #expect(inbound.contains { $0[8] == "0x02" && $0[11] == "6120" })
+
+        let replay = try DaemonProcess(["--replay", file, "--no-discovery"])
+        defer { replay.stop() }
+        let client = JSONRPCClient(socketPath: replay.socketPath)
+        #expect(try TestSupport.wait(upTo: 15) {
+            let lock = try client.call(APIMethod.devicesList).decode(as: DevicesList.self).devices.first
+            return lock?.id == "LX3-000123" && lock?.model == "LX-300" && lock?.transport == "replay"
+        })
+        #expect(try TestSupport.wait(upTo: 15) { try status(client).battery.voltageMillivolts == liveStatus.battery.voltageMillivolts })
+        let replayed = try status(client)
+        #expect(replayed.lock == liveStatus.lock && replayed.door == liveStatus.door && replayed.actuations == liveStatus.actuations)
+    }
+}
