@@ -94,19 +94,29 @@ import Glibc
         #expect(inbound.contains { $0[8] == "1" }, "no stalled ACTUATION_FINISHED decoded")
     }
 
+    /// locksim's battery-low Tuya MCU on a pty in `links`, speaking `dialect`; the pty lockdiagd opens.
+    static func batteryLowTuyaLock(dialect: String, in links: TemporaryDirectory) throws -> (ChildProcess, String) {
+        let sim = try ChildProcess("locksim", ["--pty", "--link-dir", links.path, "--seed", "5", "--dialect", dialect,
+                                               "--scenario", "battery-low", "--activity", "0"])
+        let line = sim.readLine(within: 10)
+        if line == nil {
+            sim.signal(SIGTERM)
+            _ = sim.waitForExit(within: 5)
+        }
+        return (sim, try #require(line, "locksim gave no pty: \(sim.allErrors)").split(separator: " ").map(String.init)[0])
+    }
+
     /// The standard protocol's DP report is 0x07 after lockdiag's heartbeat (0x00); the
     /// low-power one's is 0x05 (or 0x08, a stored record) after its product query (0x01).
     @Test(arguments: [("tuya", "0x00", ["0x07"]), ("tuya-lowpower", "0x01", ["0x05", "0x08"])])
     func tuyaLockDPsAreDecoded(dialect: String, request: String, reportCommands: [String]) throws {
         let links = try TemporaryDirectory(prefix: "rect")
         defer { links.remove() }
-        let sim = try ChildProcess("locksim", ["--pty", "--link-dir", links.path, "--seed", "5", "--dialect", dialect,
-                                               "--scenario", "battery-low", "--activity", "0"])
+        let (sim, mcu) = try Self.batteryLowTuyaLock(dialect: dialect, in: links)
         defer {
             sim.signal(SIGTERM)
             _ = sim.waitForExit(within: 5)
         }
-        let mcu = try #require(sim.readLine(within: 10)).split(separator: " ").map(String.init)[0]
         let file = links.path + "/tuya.pcapng"
         let daemon = try DaemonProcess(["--serial", mcu, "--dialect", dialect, "--no-discovery", "--record", file])
         let client = JSONRPCClient(socketPath: daemon.socketPath)
@@ -237,6 +247,45 @@ import Glibc
             replayed = try Self.faults(client)
             return replayed == liveFaults
         }, "live \(liveFaults), replayed \(replayed)")
+    }
+
+    /// The faults a daemon shows, without the device (a replayed Tuya lock is named after the
+    /// recorded link: the Tuya protocol has no serial number to list it under).
+    static func faultsOfTheLock(_ client: JSONRPCClient) throws -> [String] {
+        try client.call(APIMethod.faultsList).decode(as: FaultsList.self).faults.map { "\($0.code) \($0.name) \($0.status) \($0.source)" }.sorted()
+    }
+
+    /// A Tuya lock (locksim's battery-low MCU on a pty) recorded live, then replayed through the
+    /// Tuya driver in the dialect its interface names: the same faults and battery as live.
+    @Test(arguments: ["tuya", "tuya-lowpower"])
+    func replayedTuyaLockIsDiagnosedAsLive(dialect: String) throws {
+        let links = try TemporaryDirectory(prefix: "rectr")
+        defer { links.remove() }
+        let (sim, mcu) = try Self.batteryLowTuyaLock(dialect: dialect, in: links)
+        defer {
+            sim.signal(SIGTERM)
+            _ = sim.waitForExit(within: 5)
+        }
+        let file = links.path + "/tuya.pcapng"
+        let live = try DaemonProcess(["--serial", mcu, "--dialect", dialect, "--no-discovery", "--record", file])
+        let liveClient = JSONRPCClient(socketPath: live.socketPath)
+        #expect(try TestSupport.wait(upTo: 15) { try Self.faultsOfTheLock(liveClient).contains { $0.contains("battery_low confirmed") } })
+        let liveFaults = try Self.faultsOfTheLock(liveClient)
+        let livePercent = try liveClient.call(APIMethod.deviceStatus, params: ["device": .string(mcu)]).decode(as: DeviceStatus.self).battery.percent
+        #expect(live.stop() == 0)
+
+        let replay = try DaemonProcess(["--replay", file, "--replay-speed", "5", "--no-discovery"])
+        defer { replay.stop() }
+        let client = JSONRPCClient(socketPath: replay.socketPath)
+        let lock = try #require(try client.call(APIMethod.devicesList).decode(as: DevicesList.self).devices.first)
+        #expect(lock.transport == "replay")
+        var replayed: [String] = []
+        #expect(try TestSupport.wait(upTo: 20) {
+            replayed = try Self.faultsOfTheLock(client)
+            return replayed == liveFaults
+        }, "live \(liveFaults), replayed \(replayed)")
+        let status = try client.call(APIMethod.deviceStatus, params: ["device": .string(lock.id)]).decode(as: DeviceStatus.self)
+        #expect(status.battery.percent == livePercent && status.tuya != nil, "\(status.battery)")
     }
 
     @Test func aRecordingCutShortIsRefusedSayingWhatToGive() throws {
