@@ -47,11 +47,12 @@ import Glibc
         let file = directory.path + "/lock.pcapng"
         let daemon = try DaemonProcess(["--simulate", "motor-stall", "--simulate-activity", "0", "--no-discovery", "--record", file])
         let client = JSONRPCClient(socketPath: daemon.socketPath)
-        var device = ""
+        var device = "", model = ""
         #expect(try TestSupport.wait(upTo: 15) {
             guard let lock = try client.call(APIMethod.devicesList).decode(as: DevicesList.self).devices.first,
                   lock.model != nil else { return false }
             device = lock.id
+            model = lock.model ?? ""
             return true
         })
         try #require(!device.isEmpty)
@@ -67,6 +68,8 @@ import Glibc
         #expect(info.out.contains("lockdiagd \(LockDiagVersion.current)"), "\(info.out)")
         #expect(info.out.contains("may hold unlock"), "\(info.out)")
         #expect(info.out.contains("host "), "\(info.out)")
+        // The interface names the lock its IDENTIFY answer gave (if_hardware), though declared by the recorder.
+        #expect(info.out.contains("model \(model), serial \(device), firmware "), "\(info.out)")
 
         let rows = try Self.fields(file, script: Self.ldpScript, ["frame.interface_name", "frame.interface_description",
                                                                     "frame.packet_flags_direction", "ldp1.kind", "ldp1.seq", "ldp1.type",
@@ -179,6 +182,27 @@ import Glibc
             .map { "\($0.device) \($0.code) \($0.name) \($0.status) \($0.source)" }.sorted()
     }
 
+    /// `lockdiagd --replay FILE` at `speed`, its one lock listed with transport `replay`, expected
+    /// to come to show `liveFaults` (as `faults` reads them); the daemon (stop it), a client, the lock.
+    static func replay(_ file: String, speed: Double, showing liveFaults: [String], _ faults: (JSONRPCClient) throws -> [String])
+        throws -> (DaemonProcess, JSONRPCClient, DeviceSummary) {
+        let replay = try DaemonProcess(["--replay", file, "--replay-speed", "\(speed)", "--no-discovery"])
+        let client = JSONRPCClient(socketPath: replay.socketPath)
+        guard let lock = try client.call(APIMethod.devicesList).decode(as: DevicesList.self).devices.first else {
+            replay.stop()
+            throw RecordingTestError.noReplayedLock(file)
+        }
+        #expect(lock.transport == "replay")
+        var replayed: [String] = []
+        #expect(try TestSupport.wait(upTo: 20) {
+            replayed = try faults(client)
+            return replayed == liveFaults
+        }, "live \(liveFaults), replayed \(replayed)")
+        return (replay, client, lock)
+    }
+
+    enum RecordingTestError: Error { case noReplayedLock(String) }
+
     @Test(arguments: [1.0, 20.0])
     func replayedMotorStallLockIsDiagnosedAsLive(speed: Double) throws {
         let directory = try TemporaryDirectory(prefix: "recp")
@@ -191,16 +215,8 @@ import Glibc
         let liveFaults = try Self.faults(liveClient)
         #expect(live.stop() == 0)
 
-        let replay = try DaemonProcess(["--replay", file, "--replay-speed", "\(speed)", "--no-discovery"])
+        let (replay, _, _) = try Self.replay(file, speed: speed, showing: liveFaults, Self.faults)
         defer { replay.stop() }
-        let client = JSONRPCClient(socketPath: replay.socketPath)
-        let lock = try #require(try client.call(APIMethod.devicesList).decode(as: DevicesList.self).devices.first)
-        #expect(lock.transport == "replay")
-        var replayed: [String] = []
-        #expect(try TestSupport.wait(upTo: 20) {
-            replayed = try Self.faults(client)
-            return replayed == liveFaults
-        }, "live \(liveFaults), replayed \(replayed)")
     }
 
     /// A BLE lock with the LDP service (locksim's GATT server on the seqpacket seam): its LDP/1
@@ -239,14 +255,8 @@ import Glibc
         let handles = (writes.first?[7] ?? "?", notifications.first?[7] ?? "?")
         #expect(rows[0][3].contains("writes to handle \(handles.0), notifications from \(handles.1)"), "\(rows[0][3])")
 
-        let replay = try DaemonProcess(["--replay", file, "--no-discovery"])
+        let (replay, _, _) = try Self.replay(file, speed: 1, showing: liveFaults, Self.faults)
         defer { replay.stop() }
-        let client = JSONRPCClient(socketPath: replay.socketPath)
-        var replayed: [String] = []
-        #expect(try TestSupport.wait(upTo: 20) {
-            replayed = try Self.faults(client)
-            return replayed == liveFaults
-        }, "live \(liveFaults), replayed \(replayed)")
     }
 
     /// The faults a daemon shows, without the device (a replayed Tuya lock is named after the
@@ -274,16 +284,8 @@ import Glibc
         let livePercent = try liveClient.call(APIMethod.deviceStatus, params: ["device": .string(mcu)]).decode(as: DeviceStatus.self).battery.percent
         #expect(live.stop() == 0)
 
-        let replay = try DaemonProcess(["--replay", file, "--replay-speed", "5", "--no-discovery"])
+        let (replay, client, lock) = try Self.replay(file, speed: 5, showing: liveFaults, Self.faultsOfTheLock)
         defer { replay.stop() }
-        let client = JSONRPCClient(socketPath: replay.socketPath)
-        let lock = try #require(try client.call(APIMethod.devicesList).decode(as: DevicesList.self).devices.first)
-        #expect(lock.transport == "replay")
-        var replayed: [String] = []
-        #expect(try TestSupport.wait(upTo: 20) {
-            replayed = try Self.faultsOfTheLock(client)
-            return replayed == liveFaults
-        }, "live \(liveFaults), replayed \(replayed)")
         let status = try client.call(APIMethod.deviceStatus, params: ["device": .string(lock.id)]).decode(as: DeviceStatus.self)
         #expect(status.battery.percent == livePercent && status.tuya != nil, "\(status.battery)")
     }

@@ -195,7 +195,7 @@ extension Hub {
                 dialect = "ldp"
             }
             let description = TrafficRecorder.interfaceDescription(LinkIdentity(transport: device.transport, path: device.path, dialect: dialect))
-            let hardware = device.identity.map { "model \($0.model), serial \($0.serial), firmware \($0.firmwareVersion)" }
+            let hardware = device.identity.map { TrafficRecorder.hardwareText(model: $0.model, serial: $0.serial, firmware: $0.firmwareVersion) }
             return (RecordedInterface(linkType: Int(description.linkType.rawValue), name: description.name ?? "",
                                       description: description.description ?? "", hardware: hardware), device.isGATTOnly)
         }
