@@ -53,7 +53,7 @@ import Glibc
 
         let rows = try DaemonRecordingTests.fields(file, script: DaemonRecordingTests.ldpScript,
                                                    ["frame.interface_name", "frame.interface_description", "frame.packet_flags_direction",
-                                                    "ldp1.kind", "ldp1.crc.status", "ldp1.seq"])
+                                                    "ldp1.kind", "ldp1.crc.status", "ldp1.seq", "ldp1.type", "ldp1.serial"])
         // Two seconds of 50 Hz polling: about 100 exchanges; only the one lock's link.
         #expect(rows.count > 20, "\(rows.count) packets")
         #expect(Set(rows.map { $0[0] }).count == 1)
@@ -66,12 +66,22 @@ import Glibc
         let otherPath = try #require(try client.call(APIMethod.devicesList).decode(as: DevicesList.self).devices.first { $0.id == ids[0] }?.path)
         #expect(!rows.contains { $0[0].hasSuffix(otherPath) })
 
-        // lockdiagd --replay takes it as one of its own files: the recorded link becomes a lock.
-        // (It does not come online: a recording started on a connected lock holds no IDENTIFY
-        // exchange to answer the replay's driver with — docs/recording.md "Not yet".)
+        // The lock was identified long before: lockdiagd asked it again when the recording
+        // started, so the file holds a genuine IDENTIFY exchange (request out, answer with the serial in).
+        let identify = rows.filter { $0[6].split(separator: ",").contains("0x01") }
+        #expect(identify.contains { PcapNGTests.direction($0[2]) == .outbound }, "no IDENTIFY request recorded")
+        #expect(identify.contains { PcapNGTests.direction($0[2]) == .inbound && $0[7] == device }, "no IDENTIFY answer recorded")
+
+        // lockdiagd --replay takes it as one of its own files: the recorded link becomes a lock,
+        // which comes online under the recorded serial with its model.
         let replay = try DaemonProcess(["--replay", file, "--no-discovery"])
         defer { replay.stop() }
-        let replayed = try JSONRPCClient(socketPath: replay.socketPath).call(APIMethod.devicesList).decode(as: DevicesList.self).devices
+        let replayClient = JSONRPCClient(socketPath: replay.socketPath)
+        var replayed: [DeviceSummary] = []
+        #expect(try TestSupport.wait(upTo: 15) {
+            replayed = try replayClient.call(APIMethod.devicesList).decode(as: DevicesList.self).devices
+            return replayed.first?.id == device && replayed.first?.model != nil && replayed.first?.online == true
+        }, "\(replayed)")
         #expect(replayed.map(\.transport) == ["replay"], "\(replayed)")
         #expect(replayed.first?.path == rows.first?[0])
     }

@@ -1,4 +1,5 @@
 import JSONRPC
+import LockProtocol
 import LockDiagAPI
 
 extension APIService {
@@ -20,6 +21,12 @@ extension APIService {
                 throw RPCError(code: RPCError.Code.internalError, message: "cannot start the recording thread: \(error) — retry, or record with lockdiagd --record")
             }
             call.connection.setReceivesNotifications(true)
+            // The lock was identified before the recording began: ask it again, for real, so the
+            // file holds a genuine IDENTIFY exchange — what names the lock in Wireshark and brings
+            // it online in a replay (docs/recording.md). Its answer is handled like any IDENTIFY.
+            if interface.linkType == Int(TrafficRecorder.ldpLinkType.rawValue) {
+                Task { _ = await hub.command(.identify, to: index) }
+            }
             return try JSONValue(encoding: RecordStarted(recording: id, device: hub.deviceID(index), application: taps.application,
                                                          hardware: taps.hardware, os: taps.os, comment: TrafficRecorder.sensitiveNotice,
                                                          interface: interface))
