@@ -74,4 +74,45 @@ import Glibc
         let replayed = try status(client)
         #expect(replayed.lock == liveStatus.lock && replayed.door == liveStatus.door && replayed.actuations == liveStatus.actuations)
     }
+
+    /// An answer longer than one IN transfer: the next record on the IN endpoint starts inside a
+    /// frame. ldp.lua still decodes it (the endpoint is known to carry LDP/1 from its first
+    /// record): the frame after the cut is found, the cut tail is noise.
+    @Test func aUsbmonRecordThatStartsInsideAFrameIsStillDecoded() throws {
+        // lock-bulk.ioctl's IDENTIFY request and answer and READ_STATUS answer (firmware-specs/tools/ldp.py).
+        let script = try String(contentsOfFile: Self.recordingFixture("lock-bulk.ioctl"), encoding: .utf8)
+        let frames = script.split(separator: "\n").filter { $0.contains("USBDEVFS_REAPURBNDELAY") }
+            .map { line in Array(line.split(separator: " ").last!.utf8).chunked2().map { UInt8($0, radix: 16)! } }
+        let (request, identify, status) = (frames[0], frames[1], frames[3])
+        let directory = try TemporaryDirectory(prefix: "recuc")
+        defer { directory.remove() }
+        var file = PcapNG.sectionHeaderBlock(SectionHeader(userApplication: "test"))
+        let usb = LinkEncapsulation.usb(USBMonitorAddress(bus: 1, device: 7, outEndpoint: 0x01, inEndpoint: 0x81))
+        file += PcapNG.interfaceDescriptionBlock(InterfaceDescription(linkType: usb.linkType, name: "usb:1-3", resolution: .nanoseconds))
+        var scratch: [UInt8] = []
+        for (n, (bytes, toLock)) in [(request, true), (Array(identify[0..<20]), false), (Array(identify[20...]) + status, false)].enumerated() {
+            bytes.withUnsafeBytes { data in
+                usb.packets(data, toLock: toLock, wallNanoseconds: 1_000_000 * UInt64(n + 1), urbID: UInt64(n), scratch: &scratch) {
+                    PcapNG.appendEnhancedPacketBlock(to: &file, interface: 0, timestamp: 1_000_000 * UInt64(n + 1), packet: $0,
+                                                     direction: toLock ? .outbound : .inbound)
+                }
+            }
+        }
+        let path = directory.path + "/cut.pcapng"
+        try Data(file).write(to: URL(fileURLWithPath: path))
+        let rows = try DaemonRecordingTests.fields(path, script: DaemonRecordingTests.ldpScript,
+                                                   ["usb.endpoint_address", "ldp1.type", "ldp1.incomplete", "ldp1.noise", "ldp1.battery_mv"])
+        try #require(rows.count == 3, "\(rows)")
+        #expect(rows[0][1] == "0x01")
+        #expect(rows[1][0] == "0x81" && !rows[1][2].isEmpty, "the first part of IDENTIFY's answer: \(rows[1])")
+        #expect(rows[2][0] == "0x81" && rows[2][1] == "0x02" && rows[2][4] == "6120" && !rows[2][3].isEmpty,
+                "the rest of IDENTIFY's answer (noise) and READ_STATUS's: \(rows[2])")
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Hex text's bytes two by two (`"a55a"` → `["a5", "5a"]`).
+    func chunked2() -> [String] {
+        stride(from: 0, to: count - 1, by: 2).map { String(decoding: self[$0..<($0 + 2)], as: UTF8.self) }
+    }
 }

@@ -5,7 +5,7 @@
 -- lockdiagd --record writes serial LDP/1 links as their byte stream, LINKTYPE_USER0 (147,
 -- Wireshark's WTAP_ENCAP_USER0), where this dissector registers; vendor-bulk USB links as usbmon
 -- records (LINKTYPE_USB_LINUX_MMAPPED, 220), where it is a heuristic of the USB bulk payload
--- ("usb.bulk": data that starts with an LDP/1 frame header); BLE links as HCI ACL packets
+-- ("usb.bulk": an endpoint whose first data started with an LDP/1 frame header); BLE links as HCI ACL packets
 -- carrying ATT (201), where it decodes the values of writes, notifications and indications on
 -- the handles whose first value started with an LDP/1 frame header (Wireshark's ATT dissector
 -- has no heuristic list, so a post-dissector reads `btatt.value`).
@@ -246,9 +246,21 @@ local function starts_frame(tvb)
 end
 
 -- USB bulk: usb.md §2.2 sends each request as one OUT transfer and each answer (response first,
--- then events) as IN transfers, so a transfer's data starts with a frame.
+-- then events) as IN transfers, so an endpoint's first data starts with a frame; a later record
+-- may start inside one (an answer longer than one 1024-byte IN transfer), so an endpoint is known
+-- to carry LDP/1 once one of its records started with a frame, and every later record is decoded.
+local usb_bus = Field.new("usb.bus_id")
+local usb_device = Field.new("usb.device_address")
+local usb_endpoint = Field.new("usb.endpoint_address")
+local ldp_endpoints = {}
+
 ldp:register_heuristic("usb.bulk", function(tvb, pinfo, tree)
-    if not starts_frame(tvb) then return false end
+    local bus, device, endpoint = usb_bus(), usb_device(), usb_endpoint()
+    local key = bus and device and endpoint and ((bus.value * 256 + device.value) * 256 + endpoint.value) or nil
+    if not (key and ldp_endpoints[key]) then
+        if not starts_frame(tvb) then return false end
+        if key then ldp_endpoints[key] = true end
+    end
     ldp.dissector(tvb, pinfo, tree)
     return true
 end)
@@ -277,6 +289,9 @@ function ldp_ble.dissector(tvb, pinfo, tree)
     ldp.dissector(bytes, pinfo, tree)
 end
 
-function ldp_ble.init() ldp_handles = {} end
+function ldp_ble.init()
+    ldp_handles = {}
+    ldp_endpoints = {}
+end
 
 register_postdissector(ldp_ble)

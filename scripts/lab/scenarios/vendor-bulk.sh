@@ -69,7 +69,7 @@ done
 [ -n "$epout" ] && [ -n "$epin" ] || fail "no bulk endpoints of $node in sysfs"
 recorded() {
     recording_rows "$WORK/usb.pcapng" usb.urb_type usb.endpoint_address usb.bus_id usb.device_address ldp1.kind ldp1.serial ldp1.crc.status &&
-        grep -q "^'S'|$epout|$bus|$dev|0|" "$WORK/rec.txt" && grep -Eq "^'C'\|$epin\|$bus\|$dev\|1[0-9,]*\|$SERIAL\|" "$WORK/rec.txt"
+        grep -q "^'S'|$epout|$bus|$dev|0|" "$WORK/rec.txt" && grep -Eq "^'C'\|$epin\|$bus\|$dev\|[0-9,]*\|$SERIAL\|" "$WORK/rec.txt"
 }
 recorded || fail "no IDENTIFY exchange as usbmon 'S' on $epout and 'C' on $epin of bus $bus device $dev in the recording: $(head -n 4 "$WORK/rec.txt" | tr '\n' ' ')"
 bad=$(awk -F'|' '$7 ~ /(^|,)0(,|$)/' "$WORK/rec.txt" | head -n 1)
