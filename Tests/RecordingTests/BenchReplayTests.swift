@@ -17,6 +17,8 @@ import Testing
         return serial
     }
 
+    /// The soak lets the replay play out (recordings here last a few seconds, replayed 5× faster)
+    /// before the faults are looked at.
     static let plan = """
         name: field case
         locks: all
@@ -24,6 +26,7 @@ import Testing
         steps:
           - wait_for_attach: 30s
           - identify
+          - soak: 4s
           - no_confirmed_faults
 
         """
@@ -32,9 +35,11 @@ import Testing
         for (scenario, passes) in [("healthy", true), ("motor-stall", false)] {
             let directory = try TemporaryDirectory(prefix: "benchrp")
             defer { directory.remove() }
+            // Until the stall is confirmed; a healthy lock for 100 frames (2 s at 50 Hz), so every
+            // request the driver makes (status, fault memory) has recorded answers to replay.
             let serial = try Self.record(scenario, into: directory.path + "/case.pcapng") { client in
                 try client.call(APIMethod.faultsList).decode(as: FaultsList.self).faults.contains { $0.status == .confirmed } || scenario == "healthy"
-                    && client.call(APIMethod.devicesList).decode(as: DevicesList.self).devices.first?.model != nil
+                    && client.call(APIMethod.daemonStats).decode(as: DaemonStats.self).devices.first.map { $0.frames >= 100 } == true
             }
             try Self.plan.write(toFile: directory.path + "/plan.yaml", atomically: true, encoding: .utf8)
             // No lockdiagd at the default socket: the plan's own one is used.
