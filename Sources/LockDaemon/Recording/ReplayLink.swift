@@ -77,7 +77,8 @@ final class ReplayLink: DeviceLink {
 
     /// LDP/1: answers matched to requests by seq.
     private static func ldpExchanges(_ packets: [RecordedPacket]) -> ([(time: UInt64, frame: [UInt8])], [[UInt8]: [Answer]]) {
-        let start = packets.first?.timestampNanoseconds ?? 0
+        // The earliest, not the first: a file whose packets are out of time order must not trap.
+        let start = packets.map(\.timestampNanoseconds).min() ?? 0
         var events: [(UInt64, [UInt8])] = []
         var answers: [[UInt8]: [Answer]] = [:]
         var pending: [UInt8: [UInt8]] = [:] // seq → key of the request in flight
@@ -104,13 +105,14 @@ final class ReplayLink: DeviceLink {
                 }
             }
         }
-        return (events, answers)
+        return (events.sorted { $0.0 < $1.0 }, answers)
     }
 
     /// Tuya MCU: the MCU's frames with the command of the module's request in flight answer it
     /// (the DP reports within the reply deadline answer a DP query); the rest are events.
     private static func tuyaExchanges(_ packets: [RecordedPacket]) -> ([(time: UInt64, frame: [UInt8])], [[UInt8]: [Answer]]) {
-        let start = packets.first?.timestampNanoseconds ?? 0
+        // The earliest, not the first: a file whose packets are out of time order must not trap.
+        let start = packets.map(\.timestampNanoseconds).min() ?? 0
         var events: [(UInt64, [UInt8])] = []
         var answers: [[UInt8]: [Answer]] = [:]
         var pending: (key: [UInt8], command: UInt8, time: UInt64, answered: Bool)?
@@ -150,7 +152,7 @@ final class ReplayLink: DeviceLink {
                 }
             }
         }
-        return (events, answers)
+        return (events.sorted { $0.0 < $1.0 }, answers)
     }
 
     deinit {
