@@ -164,6 +164,8 @@ import Glibc
             if firstInode == nil { firstInode = inode }
             return inode != firstInode
         })
+        // The new FILE has had time for some traffic (the rotation may have been a moment ago).
+        #expect(TestSupport.wait(upTo: 30, pollEvery: 0.05) { Self.fileSize(file) > 8192 })
         #expect(daemon.stop() == 0)
         #expect(!FileManager.default.fileExists(atPath: file + ".2"))
         for path in [file, file + ".1"] {
