@@ -209,3 +209,41 @@ extension LinkEncapsulation {
         }
     }
 }
+
+// MARK: - One word
+
+extension LinkEncapsulation {
+    /// The encapsulation in one 64-bit word, for a lock-free hand-over between threads (0: the
+    /// byte stream, whose link type the dialect gives). Bits 0–1 say which: 1 USB (bus 8–23,
+    /// device 24–31, OUT endpoint 32–39, IN 40–47), 2 ATT (command handle 2–17, data handle 18–33,
+    /// ATT_MTU 34–49, connection handle 50–61, Write Request 62, Indication 63).
+    public var word: UInt64 {
+        switch self {
+        case .stream: 0
+        case .usb(let a):
+            1 | UInt64(a.bus) << 8 | UInt64(a.device) << 24 | UInt64(a.outEndpoint) << 32 | UInt64(a.inEndpoint) << 40
+        case .att(let a):
+            2 | UInt64(a.commandHandle) << 2 | UInt64(a.dataHandle) << 18 | UInt64(a.mtu) << 34
+                | UInt64(a.connectionHandle & 0x0FFF) << 50
+                | (a.writeOpcode == ATTStreamAddress.writeRequest ? 1 << 62 : 0) | (a.dataOpcode == ATTStreamAddress.indication ? 1 << 63 : 0)
+        }
+    }
+
+    /// The encapsulation a `word` says, or nil for 0 (the stream) or a word no encapsulation makes.
+    public init?(word: UInt64) {
+        func bits(_ shift: UInt64, _ count: UInt64) -> UInt64 { (word >> shift) & ((1 << count) - 1) }
+        switch word & 3 {
+        case 1:
+            self = .usb(USBMonitorAddress(bus: UInt16(bits(8, 16)), device: UInt8(bits(24, 8)),
+                                          outEndpoint: UInt8(bits(32, 8)), inEndpoint: UInt8(bits(40, 8))))
+        case 2:
+            self = .att(ATTStreamAddress(commandHandle: UInt16(bits(2, 16)),
+                                         writeOpcode: bits(62, 1) == 1 ? ATTStreamAddress.writeRequest : ATTStreamAddress.writeCommand,
+                                         dataHandle: UInt16(bits(18, 16)),
+                                         dataOpcode: bits(63, 1) == 1 ? ATTStreamAddress.indication : ATTStreamAddress.notification,
+                                         mtu: UInt16(bits(34, 16)), connectionHandle: UInt16(bits(50, 12))))
+        default:
+            return nil
+        }
+    }
+}

@@ -221,18 +221,28 @@ import Glibc
         defer { replay.stop() }
     }
 
+    /// locksim's one BLE lock on the seqpacket seam in `directory` (`options`: its scenario, its
+    /// GATT services), and the socket lockdiagd's --ble-att-socket takes.
+    static func bleLock(in directory: TemporaryDirectory, _ options: [String]) throws -> (ChildProcess, String) {
+        let sim = try ChildProcess("locksim", ["--ble-att-socket", directory.path + "/locks", "--count", "1", "--activity", "0", "--seed", "5"] + options)
+        let socket = sim.readLine(within: 10)
+        if socket == nil {
+            sim.signal(SIGTERM)
+            _ = sim.waitForExit(within: 5)
+        }
+        return (sim, try #require(socket, "locksim gave no socket: \(sim.allErrors)"))
+    }
+
     /// A BLE lock with the LDP service (locksim's GATT server on the seqpacket seam): its LDP/1
     /// byte stream is recorded on a `ble:` interface, decoded, and replayed with the same faults.
     @Test func bleMotorStallLockIsRecordedAndReplayedWithTheSameFaults() throws {
         let directory = try TemporaryDirectory(prefix: "recb")
         defer { directory.remove() }
-        let sim = try ChildProcess("locksim", ["--ble-att-socket", directory.path + "/locks", "--count", "1",
-                                               "--scenario", "motor-stall", "--activity", "0", "--seed", "5"])
+        let (sim, socket) = try Self.bleLock(in: directory, ["--scenario", "motor-stall"])
         defer {
             sim.signal(SIGTERM)
             _ = sim.waitForExit(within: 5)
         }
-        let socket = try #require(sim.readLine(within: 10))
         let file = directory.path + "/ble.pcapng"
         let live = try DaemonProcess(["--ble-att-socket", socket, "--no-discovery", "--record", file])
         let liveClient = JSONRPCClient(socketPath: live.socketPath)

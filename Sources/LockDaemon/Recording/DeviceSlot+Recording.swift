@@ -23,6 +23,7 @@ extension DeviceSlot {
     /// Tells the recording which lock this slot's link reaches (at open, never per cycle): the
     /// recorder turns it into the link's pcapng interface.
     func recordLinkOpened(now: UInt64) {
+        outbox.taps?.linkEncapsulations.store(recordedEncapsulation.word, at: index)
         guard let traffic = outbox.traffic else { return }
         var transport = link.transport
         var path = link.path
