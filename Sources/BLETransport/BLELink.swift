@@ -279,6 +279,11 @@ public final class BLELink {
     /// Known once open.
     public var carriesLDP: Bool { ldp != nil }
 
+    /// The LDP service's handles and how they are written, once open (a recording names them).
+    public var ldpEndpoints: LDPEndpoints? { ldp }
+    /// The connection's ATT_MTU once open.
+    public var attMTU: Int { mtu }
+
     /// The Battery Level (0…100 %) the lock reported (set-up read, notification or periodic read)
     /// since the last call, nil when none came.
     public func takeBatteryLevel() -> Int? {

@@ -11,6 +11,8 @@ public struct Plan: Sendable, Equatable {
     public var stopOnFailure: Bool
     /// Locks run at once unless `--parallel` says otherwise.
     public var parallel: Int?
+    /// Run on a recording's replayed locks instead of the running lockdiagd's (PlanReplay.swift).
+    public var replay: PlanReplay?
 
     public init(name: String, selection: LockSelection = LockSelection(), limits: Limits = Limits(), steps: [Step],
                 stopOnFailure: Bool = false, parallel: Int? = nil) {

@@ -125,7 +125,7 @@ struct Reader {
         issues.append(PlanIssue(line: node?.mark?.line, column: node?.mark?.column, message: message))
     }
 
-    static let topKeys = ["name", "locks", "limits", "steps", "stop_on_failure", "parallel"]
+    static let topKeys = ["name", "locks", "limits", "steps", "stop_on_failure", "parallel", "replay"]
 
     mutating func plan(_ root: Node) -> Plan? {
         guard let top = mapping(root, "the plan", keys: Self.topKeys) else { return nil }
@@ -164,7 +164,9 @@ struct Reader {
                 issues.append(PlanIssue(line: step.line, message: "'wait_for_attach' must be the first step: it waits for the locks before anything else"))
             }
         }
-        return Plan(name: name, selection: selection, limits: limits, steps: steps, stopOnFailure: stopOnFailure, parallel: parallel)
+        var plan = Plan(name: name, selection: selection, limits: limits, steps: steps, stopOnFailure: stopOnFailure, parallel: parallel)
+        if let node = top["replay"] { plan.replay = replay(node) }
+        return plan
     }
 
     // MARK: locks

@@ -39,7 +39,7 @@ public struct RecordStarted: Codable, Sendable, Equatable {
 
 /// The lock's link as a pcapng interface.
 public struct RecordedInterface: Codable, Sendable, Equatable {
-    /// pcapng link type: 147 (LINKTYPE_USER0, LDP/1) or 148 (LINKTYPE_USER1, Tuya MCU).
+    /// pcapng link type: 147 (LINKTYPE_USER0, serial LDP/1), 148 (LINKTYPE_USER1, Tuya MCU), 220 (usbmon, USB bulk) or 201 (HCI ACL/ATT, BLE).
     public var linkType: Int
     /// `if_name`: `TRANSPORT:PATH`.
     public var name: String

@@ -55,6 +55,11 @@ enum LibUSB {
 
     static func unref(_ device: OpaquePointer) { libusb_unref_device(device) }
 
+    /// The bus number and the address the host gave the device (what usbmon and lsusb show).
+    static func busAndAddress(of device: OpaquePointer) -> (bus: UInt8, address: UInt8) {
+        (libusb_get_bus_number(device), libusb_get_device_address(device))
+    }
+
     /// The first vendor-specific interface (class 0xFF) of the active configuration that has a
     /// bulk OUT and a bulk IN endpoint (firmware-specs/usb.md §2).
     static func bulkInterface(of device: OpaquePointer, port: String) throws(USBError) -> BulkInterface {

@@ -28,6 +28,8 @@ public final class USBBulkPort {
     private var isOpen = false
     /// Figures of this link, over all its connections.
     public let counters = USBLinkCounters()
+    /// Where its transfers go, once open (a recording names them in its usbmon records).
+    public private(set) var endpoints: USBBulkEndpoints?
 
     public init(address: USBAddress, context: USBContext, timeouts: USBTimeouts = USBTimeouts()) {
         self.address = address
@@ -68,6 +70,8 @@ public final class USBBulkPort {
         let session = USBSession(channel: channel, port: port, handle: handle, interface: interface, reattachKernelDriver: reattach,
                                  inTransferBytes: Self.inTransferBytes, timeouts: timeouts)
         self.channel = channel
+        let (bus, deviceAddress) = LibUSB.busAndAddress(of: device)
+        endpoints = USBBulkEndpoints(bus: bus, device: deviceAddress, outEndpoint: interface.outEndpoint, inEndpoint: interface.inEndpoint)
         isOpen = true
         context.adopt(session)
     }
@@ -114,6 +118,14 @@ public final class USBBulkPort {
         channel.closeRequested.store(true, ordering: .releasing)
         context.wake.ring()
     }
+}
+
+/// The bus, device address and bulk endpoint addresses of an open vendor-bulk link.
+public struct USBBulkEndpoints: Sendable, Hashable {
+    public var bus: UInt8
+    public var device: UInt8
+    public var outEndpoint: UInt8
+    public var inEndpoint: UInt8
 }
 
 extension USBError {

@@ -30,6 +30,7 @@ extension LockDiag {
                 for (i, step) in parsed.steps.enumerated() {
                     Output.out("  \(i + 1). \(step.title)\(step.movesBolt ? "  (moves the bolt)" : "")")
                 }
+                if let replay = parsed.replay { Output.out("on the locks of the recording \(replay.file), replayed at \(replay.speed)×") }
                 return .ok
             }
         }
@@ -66,7 +67,7 @@ extension LockDiag {
         @Option(help: ArgumentHelp(Self.parallelRange.help("Locks tested at once (default: the plan's 'parallel', else all)"), valueName: "n"))
         var parallel: Int?
 
-        @Option(name: .long, help: ArgumentHelp("lockdiagd's socket.", valueName: "path"))
+        @Option(name: .long, help: ArgumentHelp("lockdiagd's socket (not used by a plan with 'replay:').", valueName: "path"))
         var socket: String = DefaultPaths.effectiveSocket
 
         /// Each lock in parallel costs a connection (lockdiagd's --max-connections).
@@ -79,8 +80,11 @@ extension LockDiag {
         func run() throws {
             try perform { () throws(CLIError) in
                 let parsed = try loadPlan(plan)
+                // A plan with `replay:` runs on a lockdiagd of its own that replays the recording.
+                let replay = try parsed.replay.map { (r) throws(CLIError) in try BenchReplayDaemon(r, planPath: plan) }
+                defer { replay?.stop() }
                 BenchSignals.install()
-                let socket = self.socket
+                let socket = replay?.socketPath ?? self.socket
                 let runner = BenchRunner(plan: parsed, parallel: parallel, console: BenchTerminal()) { BenchRPCClient(socketPath: socket) }
                 let report: BenchReport
                 do throws(BenchRunError) { report = try runner.run() } catch { throw CLIError(error) }

@@ -5,7 +5,7 @@ import OptionRanges
 /// `--record`, `--replay` and their bounds (docs/recording.md).
 struct RecordingOptions: ParsableArguments {
     @Option(name: .customLong("record"), help: ArgumentHelp(
-        "Record every lock link's bytes, both ways, to this pcapng file (Wireshark, tshark); created 0600.",
+        "Record every lock link's bytes, both ways, to this pcapng file (Wireshark, tshark; USB as usbmon, BLE as HCI ACL/ATT); created 0600.",
         valueName: "file"))
     var path: String?
 
@@ -18,7 +18,7 @@ struct RecordingOptions: ParsableArguments {
     var keepFiles = RecordingConfiguration(path: "").keepFiles
 
     @Option(name: .customLong("replay"), help: ArgumentHelp(
-        "Play a recording's LDP/1 locks back through the same driver and diagnosis, as if they were there.",
+        "Play a recording's LDP/1 and Tuya locks back through the same driver and diagnosis, as if they were there.",
         valueName: "file"))
     var replayPath: String?
 

@@ -47,11 +47,12 @@ import Glibc
         let file = directory.path + "/lock.pcapng"
         let daemon = try DaemonProcess(["--simulate", "motor-stall", "--simulate-activity", "0", "--no-discovery", "--record", file])
         let client = JSONRPCClient(socketPath: daemon.socketPath)
-        var device = ""
+        var device = "", model = ""
         #expect(try TestSupport.wait(upTo: 15) {
             guard let lock = try client.call(APIMethod.devicesList).decode(as: DevicesList.self).devices.first,
                   lock.model != nil else { return false }
             device = lock.id
+            model = lock.model ?? ""
             return true
         })
         try #require(!device.isEmpty)
@@ -67,6 +68,8 @@ import Glibc
         #expect(info.out.contains("lockdiagd \(LockDiagVersion.current)"), "\(info.out)")
         #expect(info.out.contains("may hold unlock"), "\(info.out)")
         #expect(info.out.contains("host "), "\(info.out)")
+        // The interface names the lock its IDENTIFY answer gave (if_hardware), though declared by the recorder.
+        #expect(info.out.contains("model \(model), serial \(device), firmware "), "\(info.out)")
 
         let rows = try Self.fields(file, script: Self.ldpScript, ["frame.interface_name", "frame.interface_description",
                                                                     "frame.packet_flags_direction", "ldp1.kind", "ldp1.seq", "ldp1.type",
@@ -94,19 +97,29 @@ import Glibc
         #expect(inbound.contains { $0[8] == "1" }, "no stalled ACTUATION_FINISHED decoded")
     }
 
+    /// locksim's battery-low Tuya MCU on a pty in `links`, speaking `dialect`; the pty lockdiagd opens.
+    static func batteryLowTuyaLock(dialect: String, in links: TemporaryDirectory) throws -> (ChildProcess, String) {
+        let sim = try ChildProcess("locksim", ["--pty", "--link-dir", links.path, "--seed", "5", "--dialect", dialect,
+                                               "--scenario", "battery-low", "--activity", "0"])
+        let line = sim.readLine(within: 10)
+        if line == nil {
+            sim.signal(SIGTERM)
+            _ = sim.waitForExit(within: 5)
+        }
+        return (sim, try #require(line, "locksim gave no pty: \(sim.allErrors)").split(separator: " ").map(String.init)[0])
+    }
+
     /// The standard protocol's DP report is 0x07 after lockdiag's heartbeat (0x00); the
     /// low-power one's is 0x05 (or 0x08, a stored record) after its product query (0x01).
     @Test(arguments: [("tuya", "0x00", ["0x07"]), ("tuya-lowpower", "0x01", ["0x05", "0x08"])])
     func tuyaLockDPsAreDecoded(dialect: String, request: String, reportCommands: [String]) throws {
         let links = try TemporaryDirectory(prefix: "rect")
         defer { links.remove() }
-        let sim = try ChildProcess("locksim", ["--pty", "--link-dir", links.path, "--seed", "5", "--dialect", dialect,
-                                               "--scenario", "battery-low", "--activity", "0"])
+        let (sim, mcu) = try Self.batteryLowTuyaLock(dialect: dialect, in: links)
         defer {
             sim.signal(SIGTERM)
             _ = sim.waitForExit(within: 5)
         }
-        let mcu = try #require(sim.readLine(within: 10)).split(separator: " ").map(String.init)[0]
         let file = links.path + "/tuya.pcapng"
         let daemon = try DaemonProcess(["--serial", mcu, "--dialect", dialect, "--no-discovery", "--record", file])
         let client = JSONRPCClient(socketPath: daemon.socketPath)
@@ -151,6 +164,8 @@ import Glibc
             if firstInode == nil { firstInode = inode }
             return inode != firstInode
         })
+        // The new FILE has had time for some traffic (the rotation may have been a moment ago).
+        #expect(TestSupport.wait(upTo: 30, pollEvery: 0.05) { Self.fileSize(file) > 8192 })
         #expect(daemon.stop() == 0)
         #expect(!FileManager.default.fileExists(atPath: file + ".2"))
         for path in [file, file + ".1"] {
@@ -169,6 +184,27 @@ import Glibc
             .map { "\($0.device) \($0.code) \($0.name) \($0.status) \($0.source)" }.sorted()
     }
 
+    /// `lockdiagd --replay FILE` at `speed`, its one lock listed with transport `replay`, expected
+    /// to come to show `liveFaults` (as `faults` reads them); the daemon (stop it), a client, the lock.
+    static func replay(_ file: String, speed: Double, showing liveFaults: [String], _ faults: (JSONRPCClient) throws -> [String])
+        throws -> (DaemonProcess, JSONRPCClient, DeviceSummary) {
+        let replay = try DaemonProcess(["--replay", file, "--replay-speed", "\(speed)", "--no-discovery"])
+        let client = JSONRPCClient(socketPath: replay.socketPath)
+        guard let lock = try client.call(APIMethod.devicesList).decode(as: DevicesList.self).devices.first else {
+            replay.stop()
+            throw RecordingTestError.noReplayedLock(file)
+        }
+        #expect(lock.transport == "replay")
+        var replayed: [String] = []
+        #expect(try TestSupport.wait(upTo: 20) {
+            replayed = try faults(client)
+            return replayed == liveFaults
+        }, "live \(liveFaults), replayed \(replayed)")
+        return (replay, client, lock)
+    }
+
+    enum RecordingTestError: Error { case noReplayedLock(String) }
+
     @Test(arguments: [1.0, 20.0])
     func replayedMotorStallLockIsDiagnosedAsLive(speed: Double) throws {
         let directory = try TemporaryDirectory(prefix: "recp")
@@ -181,16 +217,20 @@ import Glibc
         let liveFaults = try Self.faults(liveClient)
         #expect(live.stop() == 0)
 
-        let replay = try DaemonProcess(["--replay", file, "--replay-speed", "\(speed)", "--no-discovery"])
+        let (replay, _, _) = try Self.replay(file, speed: speed, showing: liveFaults, Self.faults)
         defer { replay.stop() }
-        let client = JSONRPCClient(socketPath: replay.socketPath)
-        let lock = try #require(try client.call(APIMethod.devicesList).decode(as: DevicesList.self).devices.first)
-        #expect(lock.transport == "replay")
-        var replayed: [String] = []
-        #expect(try TestSupport.wait(upTo: 20) {
-            replayed = try Self.faults(client)
-            return replayed == liveFaults
-        }, "live \(liveFaults), replayed \(replayed)")
+    }
+
+    /// locksim's one BLE lock on the seqpacket seam in `directory` (`options`: its scenario, its
+    /// GATT services), and the socket lockdiagd's --ble-att-socket takes.
+    static func bleLock(in directory: TemporaryDirectory, _ options: [String]) throws -> (ChildProcess, String) {
+        let sim = try ChildProcess("locksim", ["--ble-att-socket", directory.path + "/locks", "--count", "1", "--activity", "0", "--seed", "5"] + options)
+        let socket = sim.readLine(within: 10)
+        if socket == nil {
+            sim.signal(SIGTERM)
+            _ = sim.waitForExit(within: 5)
+        }
+        return (sim, try #require(socket, "locksim gave no socket: \(sim.allErrors)"))
     }
 
     /// A BLE lock with the LDP service (locksim's GATT server on the seqpacket seam): its LDP/1
@@ -198,13 +238,11 @@ import Glibc
     @Test func bleMotorStallLockIsRecordedAndReplayedWithTheSameFaults() throws {
         let directory = try TemporaryDirectory(prefix: "recb")
         defer { directory.remove() }
-        let sim = try ChildProcess("locksim", ["--ble-att-socket", directory.path + "/locks", "--count", "1",
-                                               "--scenario", "motor-stall", "--activity", "0", "--seed", "5"])
+        let (sim, socket) = try Self.bleLock(in: directory, ["--scenario", "motor-stall"])
         defer {
             sim.signal(SIGTERM)
             _ = sim.waitForExit(within: 5)
         }
-        let socket = try #require(sim.readLine(within: 10))
         let file = directory.path + "/ble.pcapng"
         let live = try DaemonProcess(["--ble-att-socket", socket, "--no-discovery", "--record", file])
         let liveClient = JSONRPCClient(socketPath: live.socketPath)
@@ -212,19 +250,56 @@ import Glibc
         let liveFaults = try Self.faults(liveClient)
         #expect(live.stop() == 0)
 
-        let rows = try Self.fields(file, script: Self.ldpScript, ["frame.interface_name", "ldp1.crc.status", "ldp1.serial"])
+        // HCI ACL packets carrying ATT (L2CAP CID 4): the host's Write Commands to the command
+        // characteristic's handle, the lock's notifications from the response/event one — the
+        // handles GATT discovery found, named in the interface — and LDP/1 inside their values.
+        let rows = try Self.fields(file, script: Self.ldpScript, ["frame.interface_name", "ldp1.crc.status", "ldp1.serial",
+                                                                    "frame.interface_description", "frame.packet_flags_direction",
+                                                                    "btl2cap.cid", "btatt.opcode", "btatt.handle", "ldp1.kind"])
         #expect(rows.first?[0].hasPrefix("ble:") == true, "\(rows.first ?? [])")
         #expect(rows.allSatisfy { $0[1].split(separator: ",").allSatisfy { $0 == "1" } }, "a CRC verdict is bad")
         #expect(rows.contains { !$0[2].isEmpty })
+        #expect(rows.allSatisfy { $0[5] == "0x0004" && !$0[8].isEmpty }, "not all ATT or not all decoded as LDP/1: \(rows.prefix(3))")
+        let writes = rows.filter { PcapNGTests.direction($0[4]) == .outbound }
+        let notifications = rows.filter { PcapNGTests.direction($0[4]) == .inbound }
+        #expect(!writes.isEmpty && writes.allSatisfy { $0[6] == "0x52" && $0[7] == writes[0][7] }, "\(writes.prefix(3))")
+        #expect(!notifications.isEmpty && notifications.allSatisfy { $0[6] == "0x1b" && $0[7] == notifications[0][7] }, "\(notifications.prefix(3))")
+        let handles = (writes.first?[7] ?? "?", notifications.first?[7] ?? "?")
+        #expect(rows[0][3].contains("writes to handle \(handles.0), notifications from \(handles.1)"), "\(rows[0][3])")
 
-        let replay = try DaemonProcess(["--replay", file, "--no-discovery"])
+        let (replay, _, _) = try Self.replay(file, speed: 1, showing: liveFaults, Self.faults)
         defer { replay.stop() }
-        let client = JSONRPCClient(socketPath: replay.socketPath)
-        var replayed: [String] = []
-        #expect(try TestSupport.wait(upTo: 20) {
-            replayed = try Self.faults(client)
-            return replayed == liveFaults
-        }, "live \(liveFaults), replayed \(replayed)")
+    }
+
+    /// The faults a daemon shows, without the device (a replayed Tuya lock is named after the
+    /// recorded link: the Tuya protocol has no serial number to list it under).
+    static func faultsOfTheLock(_ client: JSONRPCClient) throws -> [String] {
+        try client.call(APIMethod.faultsList).decode(as: FaultsList.self).faults.map { "\($0.code) \($0.name) \($0.status) \($0.source)" }.sorted()
+    }
+
+    /// A Tuya lock (locksim's battery-low MCU on a pty) recorded live, then replayed through the
+    /// Tuya driver in the dialect its interface names: the same faults and battery as live.
+    @Test(arguments: ["tuya", "tuya-lowpower"])
+    func replayedTuyaLockIsDiagnosedAsLive(dialect: String) throws {
+        let links = try TemporaryDirectory(prefix: "rectr")
+        defer { links.remove() }
+        let (sim, mcu) = try Self.batteryLowTuyaLock(dialect: dialect, in: links)
+        defer {
+            sim.signal(SIGTERM)
+            _ = sim.waitForExit(within: 5)
+        }
+        let file = links.path + "/tuya.pcapng"
+        let live = try DaemonProcess(["--serial", mcu, "--dialect", dialect, "--no-discovery", "--record", file])
+        let liveClient = JSONRPCClient(socketPath: live.socketPath)
+        #expect(try TestSupport.wait(upTo: 15) { try Self.faultsOfTheLock(liveClient).contains { $0.contains("battery_low confirmed") } })
+        let liveFaults = try Self.faultsOfTheLock(liveClient)
+        let livePercent = try liveClient.call(APIMethod.deviceStatus, params: ["device": .string(mcu)]).decode(as: DeviceStatus.self).battery.percent
+        #expect(live.stop() == 0)
+
+        let (replay, client, lock) = try Self.replay(file, speed: 5, showing: liveFaults, Self.faultsOfTheLock)
+        defer { replay.stop() }
+        let status = try client.call(APIMethod.deviceStatus, params: ["device": .string(lock.id)]).decode(as: DeviceStatus.self)
+        #expect(status.battery.percent == livePercent && status.tuya != nil, "\(status.battery)")
     }
 
     @Test func aRecordingCutShortIsRefusedSayingWhatToGive() throws {

@@ -119,4 +119,42 @@ import Testing
         #expect(read.packets.map(\.bytes) == packets.map(\.0))
         #expect(read.packets.allSatisfy { $0.direction == direction })
     }
+
+    /// What `lockdiagd --record` wraps a USB or BLE link's bytes in is what `--replay` unwraps:
+    /// a bulk OUT submission and IN completion carry the data whole; BLE bytes longer than
+    /// ATT_MTU − 3 become several PDUs, in order; records that carry no stream bytes are skipped.
+    @Test func usbmonAndATTRecordsUnwrapToTheStreamTheyCarry() {
+        let stream: [UInt8] = Array(0..<50)
+        func wrap(_ encapsulation: LinkEncapsulation, toLock: Bool) -> [[UInt8]] {
+            var scratch: [UInt8] = [], packets: [[UInt8]] = []
+            stream.withUnsafeBytes { bytes in
+                encapsulation.packets(bytes, toLock: toLock, wallNanoseconds: 1_796_450_400_123_456_789, urbID: 9, scratch: &scratch) {
+                    packets.append(Array($0))
+                }
+            }
+            return packets
+        }
+        let usb = LinkEncapsulation.usb(USBMonitorAddress(bus: 2, device: 9, outEndpoint: 0x02, inEndpoint: 0x83))
+        for toLock in [true, false] {
+            let packets = wrap(usb, toLock: toLock)
+            #expect(packets.count == 1 && packets[0].count == 64 + stream.count)
+            #expect(packets[0][8] == UInt8(ascii: toLock ? "S" : "C") && packets[0][10] == (toLock ? 0x02 : 0x83) && packets[0][11] == 9)
+            #expect(LinkEncapsulation.streamBytes(of: packets[0], linkType: .usbLinuxMmapped, direction: .unknown)
+                    == StreamBytes(toLock: toLock, bytes: stream))
+        }
+        // An 'S' on the IN endpoint (a read asked for) carries no lock bytes.
+        var submissionIn = wrap(usb, toLock: false)[0]
+        submissionIn[8] = UInt8(ascii: "S")
+        #expect(LinkEncapsulation.streamBytes(of: submissionIn, linkType: .usbLinuxMmapped, direction: .unknown) == nil)
+
+        let att = LinkEncapsulation.att(ATTStreamAddress(commandHandle: 0x1D, writeOpcode: ATTStreamAddress.writeCommand, dataHandle: 0x1F,
+                                                         dataOpcode: ATTStreamAddress.notification, mtu: 23, connectionHandle: 3))
+        for toLock in [true, false] {
+            let packets = wrap(att, toLock: toLock)
+            #expect(packets.map(\.count) == [20, 20, 10].map { $0 + LinkEncapsulation.attHeaderBytes })
+            let unwrapped = packets.compactMap { LinkEncapsulation.streamBytes(of: $0, linkType: .bluetoothHCIH4WithPHDR, direction: .unknown) }
+            #expect(unwrapped.allSatisfy { $0.toLock == toLock } && unwrapped.flatMap(\.bytes) == stream)
+            #expect(packets.allSatisfy { $0[13] == (toLock ? 0x52 : 0x1B) && $0[14] == (toLock ? 0x1D : 0x1F) && $0[3] == (toLock ? 0 : 1) })
+        }
+    }
 }

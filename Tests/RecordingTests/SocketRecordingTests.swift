@@ -53,7 +53,7 @@ import Glibc
 
         let rows = try DaemonRecordingTests.fields(file, script: DaemonRecordingTests.ldpScript,
                                                    ["frame.interface_name", "frame.interface_description", "frame.packet_flags_direction",
-                                                    "ldp1.kind", "ldp1.crc.status", "ldp1.seq"])
+                                                    "ldp1.kind", "ldp1.crc.status", "ldp1.seq", "ldp1.type", "ldp1.serial"])
         // Two seconds of 50 Hz polling: about 100 exchanges; only the one lock's link.
         #expect(rows.count > 20, "\(rows.count) packets")
         #expect(Set(rows.map { $0[0] }).count == 1)
@@ -66,14 +66,63 @@ import Glibc
         let otherPath = try #require(try client.call(APIMethod.devicesList).decode(as: DevicesList.self).devices.first { $0.id == ids[0] }?.path)
         #expect(!rows.contains { $0[0].hasSuffix(otherPath) })
 
-        // lockdiagd --replay takes it as one of its own files: the recorded link becomes a lock.
-        // (It does not come online: a recording started on a connected lock holds no IDENTIFY
-        // exchange to answer the replay's driver with — docs/recording.md "Not yet".)
+        // The lock was identified long before: lockdiagd asked it again when the recording
+        // started, so the file holds a genuine IDENTIFY exchange (request out, answer with the serial in).
+        let identify = rows.filter { $0[6].split(separator: ",").contains("0x01") }
+        #expect(identify.contains { PcapNGTests.direction($0[2]) == .outbound }, "no IDENTIFY request recorded")
+        #expect(identify.contains { PcapNGTests.direction($0[2]) == .inbound && $0[7] == device }, "no IDENTIFY answer recorded")
+
+        // lockdiagd --replay takes it as one of its own files: the recorded link becomes a lock,
+        // which comes online under the recorded serial with its model.
         let replay = try DaemonProcess(["--replay", file, "--no-discovery"])
         defer { replay.stop() }
-        let replayed = try JSONRPCClient(socketPath: replay.socketPath).call(APIMethod.devicesList).decode(as: DevicesList.self).devices
+        let replayClient = JSONRPCClient(socketPath: replay.socketPath)
+        var replayed: [DeviceSummary] = []
+        #expect(try TestSupport.wait(upTo: 15) {
+            replayed = try replayClient.call(APIMethod.devicesList).decode(as: DevicesList.self).devices
+            return replayed.first?.id == device && replayed.first?.model != nil && replayed.first?.online == true
+        }, "\(replayed)")
         #expect(replayed.map(\.transport) == ["replay"], "\(replayed)")
         #expect(replayed.first?.path == rows.first?[0])
+    }
+
+    /// A BLE lock with the LDP service (the seqpacket seam): `lockdiag record` writes it as
+    /// `lockdiagd --record` does, HCI ACL packets carrying ATT on the handles GATT discovery found,
+    /// with LDP/1 inside (the IDENTIFY exchange record.start asks for among it).
+    @Test func lockdiagRecordWritesABLELockAsHCIACLAndATT() throws {
+        let directory = try TemporaryDirectory(prefix: "recsb")
+        defer { directory.remove() }
+        let (sim, socket) = try DaemonRecordingTests.bleLock(in: directory, ["--scenario", "healthy"])
+        defer {
+            sim.signal(SIGTERM)
+            _ = sim.waitForExit(within: 5)
+        }
+        let daemon = try DaemonProcess(["--ble-att-socket", socket, "--no-discovery"])
+        defer { daemon.stop() }
+        let client = JSONRPCClient(socketPath: daemon.socketPath)
+        let device = try #require(try Self.identifiedLocks(client, count: 1).first)
+        // Its model may come from the Device Information Service before the LDP link is open:
+        // wait for a status, which only the open link brings.
+        #expect(try TestSupport.wait(upTo: 15) {
+            try client.call(APIMethod.deviceStatus, params: ["device": .string(device)]).decode(as: DeviceStatus.self).updatedAt != nil
+        })
+        let file = directory.path + "/ble.pcapng"
+        let recorded = try ChildProcess.run("lockdiag", ["record", device, "--seconds", "1", "-o", file],
+                                            environment: [DefaultPaths.socketEnvironmentVariable: daemon.socketPath])
+        #expect(recorded.status == 0, "\(recorded.stderr)")
+        let rows = try DaemonRecordingTests.fields(file, script: DaemonRecordingTests.ldpScript,
+                                                   ["frame.interface_description", "frame.packet_flags_direction", "btl2cap.cid",
+                                                    "btatt.opcode", "ldp1.kind", "ldp1.serial", "ldp1.type"])
+        #expect(rows.count > 10, "\(rows.count) packets")
+        #expect(rows.first?[0].contains("as HCI ACL/ATT: writes to handle 0x") == true, "\(rows.first ?? [])")
+        #expect(rows.allSatisfy { $0[2] == "0x0004" && !$0[4].isEmpty }, "\(rows.prefix(3))")
+        #expect(rows.filter { PcapNGTests.direction($0[1]) == .outbound }.allSatisfy { $0[3] == "0x52" })
+        #expect(rows.filter { PcapNGTests.direction($0[1]) == .inbound }.allSatisfy { $0[3] == "0x1b" })
+        // The IDENTIFY record.start asks for (its answer may be cut across two PDUs: ATT_MTU − 3
+        // bytes of the lock's stream each, so it is not checked here).
+        #expect(rows.contains { PcapNGTests.direction($0[1]) == .outbound && $0[6] == "0x01" }, "no IDENTIFY request recorded")
+        let info = try runTool("/usr/bin/capinfos", [file])
+        #expect(info.out.contains("Bluetooth H4 with linux header"), "\(info.out)")
     }
 
     /// A client that never reads: lockdiagd drops its chunks (counted, told in record.stop)
@@ -156,13 +205,11 @@ import Glibc
     @Test func aGATTOnlyLockIsRefusedSayingWhatCanBeRecorded() throws {
         let directory = try TemporaryDirectory(prefix: "recg")
         defer { directory.remove() }
-        let sim = try ChildProcess("locksim", ["--ble-att-socket", directory.path + "/locks", "--count", "1", "--gatt-services", "standard",
-                                               "--scenario", "healthy", "--activity", "0", "--seed", "5"])
+        let (sim, socket) = try DaemonRecordingTests.bleLock(in: directory, ["--gatt-services", "standard", "--scenario", "healthy"])
         defer {
             sim.signal(SIGTERM)
             _ = sim.waitForExit(within: 5)
         }
-        let socket = try #require(sim.readLine(within: 10))
         let daemon = try DaemonProcess(["--ble-att-socket", socket, "--no-discovery"])
         defer { daemon.stop() }
         let client = JSONRPCClient(socketPath: daemon.socketPath)

@@ -2,8 +2,13 @@
 -- Field names are the spec's (§3 frame, §5 NAK, §6 messages, §7 events), under the filter name
 -- `ldp1` (Wireshark's `ldp` is the MPLS Label Distribution Protocol): ldp1.seq, ldp1.type, ldp1.crc.status…
 --
--- lockdiagd --record writes LDP/1 links (serial, USB bulk, BLE: the link's byte stream) as
--- LINKTYPE_USER0 (147, Wireshark's WTAP_ENCAP_USER0); this dissector registers there.
+-- lockdiagd --record writes serial LDP/1 links as their byte stream, LINKTYPE_USER0 (147,
+-- Wireshark's WTAP_ENCAP_USER0), where this dissector registers; vendor-bulk USB links as usbmon
+-- records (LINKTYPE_USB_LINUX_MMAPPED, 220), where it is a heuristic of the USB bulk payload
+-- ("usb.bulk": an endpoint whose first data started with an LDP/1 frame header); BLE links as HCI ACL packets
+-- carrying ATT (201), where it decodes the values of writes, notifications and indications on
+-- the handles whose first value started with an LDP/1 frame header (Wireshark's ATT dissector
+-- has no heuristic list, so a post-dissector reads `btatt.value`).
 --   wireshark -X lua_script:firmware-specs/wireshark/ldp.lua lock.pcapng
 -- or copy it to ~/.local/lib/wireshark/plugins/. Each packet is one read or write of the link;
 -- all frames in it are shown, bytes outside a frame as noise, and a frame cut by the end of
@@ -234,3 +239,59 @@ function ldp.dissector(tvb, pinfo, tree)
 end
 
 DissectorTable.get("wtap_encap"):add((wtap_encaps or wtap).USER0, ldp)
+
+-- Bytes that start with sync0 sync1 version 1: an LDP/1 frame (ldp-v1.md §3.1).
+local function starts_frame(tvb)
+    return tvb:len() >= 3 and tvb(0, 1):uint() == 0xA5 and tvb(1, 1):uint() == 0x5A and tvb(2, 1):uint() == 0x01
+end
+
+-- USB bulk: usb.md §2.2 sends each request as one OUT transfer and each answer (response first,
+-- then events) as IN transfers, so an endpoint's first data starts with a frame; a later record
+-- may start inside one (an answer longer than one 1024-byte IN transfer), so an endpoint is known
+-- to carry LDP/1 once one of its records started with a frame, and every later record is decoded.
+local usb_bus = Field.new("usb.bus_id")
+local usb_device = Field.new("usb.device_address")
+local usb_endpoint = Field.new("usb.endpoint_address")
+local ldp_endpoints = {}
+
+ldp:register_heuristic("usb.bulk", function(tvb, pinfo, tree)
+    local bus, device, endpoint = usb_bus(), usb_device(), usb_endpoint()
+    local key = bus and device and endpoint and ((bus.value * 256 + device.value) * 256 + endpoint.value) or nil
+    if not (key and ldp_endpoints[key]) then
+        if not starts_frame(tvb) then return false end
+        if key then ldp_endpoints[key] = true end
+    end
+    ldp.dissector(tvb, pinfo, tree)
+    return true
+end)
+
+-- Bluetooth LE: ble-gatt.md §2 lets a frame start anywhere in a value, so a handle is known to
+-- carry LDP/1 once one of its values started with a frame (the first write or notification of
+-- a recording does), and every later value on it is decoded. Keyed by the ACL connection too.
+local att_opcode = Field.new("btatt.opcode")
+local att_handle = Field.new("btatt.handle")
+local att_value = Field.new("btatt.value")
+local acl_connection = Field.new("bthci_acl.chandle")
+local ldp_handles = {}
+local ldp_ble = Proto("ldp1_ble", "LDP/1 over Bluetooth LE ATT")
+local stream_opcodes = { [0x12] = true, [0x52] = true, [0x1B] = true, [0x1D] = true }
+
+function ldp_ble.dissector(tvb, pinfo, tree)
+    local opcode, handle, value = att_opcode(), att_handle(), att_value()
+    if not (opcode and handle and value) or not stream_opcodes[opcode.value] then return end
+    local connection = acl_connection()
+    local key = (connection and connection.value or 0) * 65536 + handle.value
+    local bytes = value.range:tvb()
+    if not ldp_handles[key] then
+        if not starts_frame(bytes) then return end
+        ldp_handles[key] = true
+    end
+    ldp.dissector(bytes, pinfo, tree)
+end
+
+function ldp_ble.init()
+    ldp_handles = {}
+    ldp_endpoints = {}
+end
+
+register_postdissector(ldp_ble)

@@ -93,6 +93,20 @@ start_daemon() {
     wait_for 60 "lockdiagd's socket" test -S "$LOCKDIAG_SOCKET"
 }
 
+# recording_rows FILE FIELD…: tshark's fields of FILE (ldp.lua loaded), one row per packet, `|`
+# between fields, into $WORK/rec.txt; fails when tshark does or Lua reports an error.
+recording_rows() {
+    file=$1
+    shift
+    args=""
+    for field in "$@"; do args="$args -e $field"; done
+    # shellcheck disable=SC2086
+    tshark -X "lua_script:$LAB_ROOT/firmware-specs/wireshark/ldp.lua" -r "$file" -T fields -E separator='|' $args \
+        > "$WORK/rec.txt" 2> "$WORK/rec.err" || fail "tshark cannot read $file: $(tail -n 2 "$WORK/rec.err")"
+    ! grep -q "Lua: Error" "$WORK/rec.err" || fail "ldp.lua failed on $file: $(grep "Lua: Error" "$WORK/rec.err" | head -n 1)"
+    cleanup_keep "$WORK/rec.txt"
+}
+
 daemon_alive() { kill -0 "$DAEMON" 2>/dev/null || fail "lockdiagd died: $(tail -n 3 "$WORK/lockdiagd.log" | tr '\n' ' ')"; }
 
 # list_json FILE / faults_json FILE: the CLI's --json output into FILE.

@@ -38,13 +38,34 @@ extension Daemon {
         var replayed = 0
         for (index, interface) in file.interfaces.enumerated() {
             let name = interface.name ?? "interface \(index)"
-            guard interface.linkType == TrafficRecorder.ldpLinkType else {
-                logger.warning("--replay \(replay.path): \(name) is not an LDP/1 link (link type \(interface.linkType.rawValue)); only LDP/1 links are replayed")
+            // Tuya interfaces say their dialect in their description (the frames cannot tell).
+            var dialect = DialectSpec.ldp
+            if interface.linkType == TrafficRecorder.tuyaLinkType {
+                guard let recorded = Self.recordedDialect(interface.description), recorded.kind != .ldp else {
+                    logger.warning("--replay \(replay.path): \(name) is a Tuya MCU link whose description names no Tuya dialect; give a file lockdiagd --record wrote")
+                    continue
+                }
+                guard recorded.kind != .tuyaSniff else {
+                    logger.warning("--replay \(replay.path): \(name) was recorded by a passive tap (tuya-sniff); only links lockdiagd spoke on (tuya, tuya-lowpower, ldp) are replayed")
+                    continue
+                }
+                dialect = recorded
+            } else if ![TrafficRecorder.ldpLinkType, .usbLinuxMmapped, .bluetoothHCIH4WithPHDR].contains(interface.linkType) {
+                logger.warning("--replay \(replay.path): \(name) is neither LDP/1 nor Tuya MCU (link type \(interface.linkType.rawValue)); it is not replayed")
                 continue
             }
-            let link = ReplayLink(transport: "replay", path: name, packets: file.packets.filter { $0.interface == index }, speed: replay.speed)
+            // USB and BLE links hold the stream inside usbmon records or ATT PDUs: unwrap it.
+            let packets = file.packets.compactMap { packet -> RecordedPacket? in
+                guard packet.interface == index,
+                      let stream = LinkEncapsulation.streamBytes(of: packet.bytes, linkType: interface.linkType, direction: packet.direction)
+                else { return nil }
+                return RecordedPacket(interface: index, timestampNanoseconds: packet.timestampNanoseconds,
+                                      direction: stream.toLock ? .outbound : .inbound, bytes: stream.bytes)
+            }
+            let link = ReplayLink(transport: "replay", path: name, packets: packets, speed: replay.speed,
+                                  wire: dialect.kind == .ldp ? .ldp : .tuya)
             let counts = link.counts
-            guard hub.addReplayDevice(link) != nil else {
+            guard try hub.addReplayDevice(link, dialect: dialect) != nil else {
                 logger.error("no free device slot for the replay of \(name)")
                 continue
             }
@@ -52,7 +73,15 @@ extension Daemon {
             replayed += 1
         }
         if replayed == 0 {
-            throw RecordingError(description: "--replay \(replay.path): the recording has no LDP/1 link to replay")
+            throw RecordingError(description: "--replay \(replay.path): the recording has no LDP/1 or Tuya MCU link lockdiagd spoke on to replay")
         }
+    }
+
+    /// The dialect an interface's description names (`… (dialect tuya-lowpower)`).
+    static func recordedDialect(_ description: String?) -> DialectSpec? {
+        guard let description, let start = description.range(of: "(dialect ") else { return nil }
+        let rest = description[start.upperBound...]
+        guard let end = rest.firstIndex(of: ")") else { return nil }
+        return try? DialectSpec.parse(String(rest[..<end]))
     }
 }

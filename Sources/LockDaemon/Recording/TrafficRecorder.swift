@@ -1,4 +1,5 @@
 import LinuxIO
+import LockProtocol
 import Logging
 import PcapNG
 import Synchronization
@@ -56,8 +57,12 @@ public final class TrafficRecorder: @unchecked Sendable {
     private var pending: [UInt8] = []
     private var interfaces: [InterfaceDescription] = []
     private var interfaceOfDevice: [UInt16: (identity: LinkIdentity, interface: UInt32)] = [:]
+    private var awaitingIdentity: [UInt16: AwaitingIdentity] = [:]
     private var failed = false
     private var reportedDrops: UInt64 = 0
+    /// Numbers usbmon records (the URB id); the packet being wrapped is built in `scratch`.
+    private var urbID: UInt64 = 0
+    private var scratch: [UInt8] = []
     private let section: SectionHeader
     private let wallMinusMonotonic: Int64
     private let payload: UnsafeMutableRawBufferPointer
@@ -108,6 +113,8 @@ public final class TrafficRecorder: @unchecked Sendable {
         thread?.join()
         thread = nil
         drain()
+        for (device, waiting) in awaitingIdentity.sorted(by: { $0.key < $1.key }) { declare(device, waiting, hardware: nil) }
+        awaitingIdentity.removeAll()
         flush()
         let c = counts
         logger.notice("recording \(configuration.path): \(c.packets) packet(s) written, \(c.rotations) rotation(s), \(c.droppedChunks) chunk(s) (\(c.droppedBytes) bytes) dropped")
@@ -134,29 +141,115 @@ public final class TrafficRecorder: @unchecked Sendable {
     private func drain() {
         while let header = ring.pop(into: payload) {
             let bytes = UnsafeRawBufferPointer(rebasing: payload[0..<Int(header.length)])
+            let device = header.device
             switch header.kind {
             case .linkOpened:
-                let identity = LinkIdentity(encoded: bytes) ?? LinkIdentity(transport: "?", path: "device \(header.device)", dialect: "?")
-                interface(for: header.device, identity: identity)
+                linkOpened(device, identity: LinkIdentity(encoded: bytes) ?? LinkIdentity(transport: "?", path: "device \(device)", dialect: "?"))
             case .fromLock, .toLock:
-                let interface = interfaceOfDevice[header.device]?.interface
-                    ?? interface(for: header.device, identity: LinkIdentity(transport: "?", path: "device \(header.device)", dialect: "?"))
                 let wall = UInt64(clamping: Int64(bitPattern: header.timestampNanoseconds) &+ wallMinusMonotonic)
-                let direction: PacketDirection = header.kind == .fromLock ? .inbound : .outbound
-                // Straight into the pending buffer (no array per packet): the drain keeps up with bursts.
-                makeRoom(for: PcapNG.enhancedPacketBlockSize(packetBytes: bytes.count, direction: direction))
-                guard !failed else { continue }
-                PcapNG.appendEnhancedPacketBlock(to: &pending, interface: interface, timestamp: wall, packet: bytes, direction: direction)
-                packetsWritten.add(1, ordering: .relaxed)
+                guard var waiting = awaitingIdentity.removeValue(forKey: device) else {
+                    write(bytes, kind: header.kind, device: device, wall: wall)
+                    continue
+                }
+                waiting.packets.append((header.kind, wall, Array(bytes)))
+                waiting.bytes += bytes.count
+                if header.kind == .fromLock, let hardware = waiting.identified(by: bytes) {
+                    declare(device, waiting, hardware: hardware)
+                } else if waiting.bytes > Self.identityWaitBytes || header.timestampNanoseconds > waiting.since + Self.identityWaitNanoseconds {
+                    declare(device, waiting, hardware: nil)
+                } else {
+                    awaitingIdentity[device] = waiting
+                }
             }
+        }
+        // A link that went quiet before its IDENTIFY answer: declared without the lock's identity.
+        let now = MonotonicClock.nanoseconds()
+        for (device, waiting) in awaitingIdentity where now > waiting.since + Self.identityWaitNanoseconds {
+            awaitingIdentity[device] = nil
+            declare(device, waiting, hardware: nil)
         }
     }
 
-    /// The interface of a device's link: a new one when the slot now reaches another lock.
+    /// How long (and for how many bytes) an LDP/1 link's packets are held back for the lock's
+    /// IDENTIFY answer, so its interface can name the lock. pcapng cannot amend an interface once
+    /// declared, and a packet needs its interface before it: so the recorder thread (never the
+    /// loop) keeps the link's first packets until the answer comes, then writes the interface
+    /// with `if_hardware` and the packets after it, with their recorded times.
+    static let identityWaitNanoseconds: UInt64 = 3_000_000_000
+    static let identityWaitBytes = 256 * 1024
+
+    /// An LDP/1 link opened whose interface waits for its IDENTIFY answer.
+    struct AwaitingIdentity {
+        let identity: LinkIdentity
+        /// CLOCK_MONOTONIC of the link's opening.
+        let since: UInt64
+        var packets: [(kind: TrafficKind, wall: UInt64, bytes: [UInt8])] = []
+        var bytes = 0
+        let decoder = FrameDecoder()
+
+        /// `model …, serial …, firmware …` once `bytes` (from the lock) complete an IDENTIFY response.
+        func identified(by bytes: UnsafeRawBufferPointer) -> String? {
+            var hardware: String?
+            decoder.feed(bytes) { output in
+                guard hardware == nil, case .frame(let frame) = output, frame.header.kind == .response,
+                      case .identify(let identity)? = try? Response(type: frame.header.type, payload: frame.payload) else { return }
+                hardware = TrafficRecorder.hardwareText(model: identity.model, serial: identity.serial, firmware: identity.firmwareVersion)
+            }
+            return hardware
+        }
+    }
+
+    /// `if_hardware` of a lock's interface (Wireshark's interface "Hardware").
+    static func hardwareText(model: String, serial: String, firmware: String) -> String {
+        "model \(model), serial \(serial), firmware \(firmware)"
+    }
+
+    private func linkOpened(_ device: UInt16, identity: LinkIdentity) {
+        if let waiting = awaitingIdentity[device] {
+            guard waiting.identity != identity else { return } // reconnected before it answered: still waiting
+            awaitingIdentity[device] = nil
+            declare(device, waiting, hardware: nil)
+        }
+        // A link that comes back stays on its interface.
+        if let known = interfaceOfDevice[device], known.identity == identity { return }
+        if identity.dialect == "ldp" {
+            awaitingIdentity[device] = AwaitingIdentity(identity: identity, since: MonotonicClock.nanoseconds())
+        } else {
+            interface(for: device, identity: identity, hardware: nil)
+        }
+    }
+
+    /// Declares a waiting link's interface, then writes the packets it held.
+    private func declare(_ device: UInt16, _ waiting: AwaitingIdentity, hardware: String?) {
+        interface(for: device, identity: waiting.identity, hardware: hardware)
+        for packet in waiting.packets {
+            packet.bytes.withUnsafeBytes { write($0, kind: packet.kind, device: device, wall: packet.wall) }
+        }
+    }
+
+    /// Writes one read or write of a device's link as the packet(s) its encapsulation makes.
+    private func write(_ bytes: UnsafeRawBufferPointer, kind: TrafficKind, device: UInt16, wall: UInt64) {
+        let known = interfaceOfDevice[device]
+        let interface = known?.interface
+            ?? interface(for: device, identity: LinkIdentity(transport: "?", path: "device \(device)", dialect: "?"), hardware: nil)
+        let encapsulation = known?.identity.encapsulation ?? .stream(Self.ldpLinkType)
+        let direction: PacketDirection = kind == .fromLock ? .inbound : .outbound
+        urbID &+= 1
+        encapsulation.packets(bytes, toLock: kind == .toLock, wallNanoseconds: wall, urbID: urbID, scratch: &scratch) { packet in
+            // Straight into the pending buffer (no array per packet): the drain keeps up with bursts.
+            makeRoom(for: PcapNG.enhancedPacketBlockSize(packetBytes: packet.count, direction: direction))
+            guard !failed else { return }
+            PcapNG.appendEnhancedPacketBlock(to: &pending, interface: interface, timestamp: wall, packet: packet, direction: direction)
+            packetsWritten.add(1, ordering: .relaxed)
+        }
+    }
+
+    /// Declares an interface for a device's link: a new one when the slot now reaches another lock.
     @discardableResult
-    private func interface(for device: UInt16, identity: LinkIdentity) -> UInt32 {
+    private func interface(for device: UInt16, identity: LinkIdentity, hardware: String?) -> UInt32 {
         if let known = interfaceOfDevice[device], known.identity == identity { return known.interface }
-        let description = Self.interfaceDescription(identity)
+        var description = Self.interfaceDescription(identity)
+        description.hardware = hardware
         let number = UInt32(interfaces.count)
         // Appended before it joins `interfaces`: a rotation inside `append` re-declares only the earlier ones.
         append(PcapNG.interfaceDescriptionBlock(description))
@@ -165,20 +258,35 @@ public final class TrafficRecorder: @unchecked Sendable {
         return number
     }
 
-    /// LDP/1 (on any transport: the link carries its byte stream) is LINKTYPE_USER0, Tuya MCU
-    /// LINKTYPE_USER1: the link types the dissectors in firmware-specs/wireshark/ register on.
+    /// A byte stream of LDP/1 (serial) is LINKTYPE_USER0, of Tuya MCU LINKTYPE_USER1: the link
+    /// types the dissectors in firmware-specs/wireshark/ register on. USB bulk and BLE links are
+    /// written as the transport's own records (`LinkEncapsulation`), which those dissectors also read.
     static let ldpLinkType = LinkType.user(0)
     static let tuyaLinkType = LinkType.user(1)
 
+    static func streamLinkType(dialect: String) -> LinkType {
+        isTuya(dialect: dialect) ? tuyaLinkType : ldpLinkType
+    }
+
+    static func isTuya(dialect: String) -> Bool { ["tuya", "tuya-lowpower", "tuya-sniff"].contains(dialect) }
+
     static func interfaceDescription(_ identity: LinkIdentity) -> InterfaceDescription {
-        let (linkType, protocolName): (LinkType, String) = switch identity.dialect {
-        case "tuya", "tuya-lowpower", "tuya-sniff": (tuyaLinkType, "Tuya MCU")
-        case "ldp": (ldpLinkType, "LDP/1")
-        default: (ldpLinkType, identity.dialect)
+        let protocolName = isTuya(dialect: identity.dialect) ? "Tuya MCU" : identity.dialect == "ldp" ? "LDP/1" : identity.dialect
+        let carriedAs: String = switch identity.encapsulation {
+        case .stream: ""
+        case .usb(let a):
+            ", as usbmon records: bus \(a.bus) device \(a.device), bulk OUT endpoint \(hex(a.outEndpoint)), bulk IN \(hex(a.inEndpoint))"
+        case .att(let a):
+            ", as HCI ACL/ATT: writes to handle \(hex(a.commandHandle)), \(a.dataOpcode == ATTStreamAddress.indication ? "indications" : "notifications") from \(hex(a.dataHandle)), ATT_MTU \(a.mtu)"
         }
-        return InterfaceDescription(linkType: linkType, name: "\(identity.transport):\(identity.path)",
-                                    description: "\(protocolName) lock on \(identity.transport) \(identity.path) (dialect \(identity.dialect))",
+        return InterfaceDescription(linkType: identity.encapsulation.linkType, name: "\(identity.transport):\(identity.path)",
+                                    description: "\(protocolName) lock on \(identity.transport) \(identity.path) (dialect \(identity.dialect))\(carriedAs)",
                                     resolution: .nanoseconds)
+    }
+
+    private static func hex<T: FixedWidthInteger>(_ value: T) -> String {
+        let digits = String(value, radix: 16)
+        return "0x" + String(repeating: "0", count: max(0, MemoryLayout<T>.size * 2 - digits.count)) + digits
     }
 
     // MARK: Files

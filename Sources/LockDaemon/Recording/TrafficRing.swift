@@ -54,6 +54,11 @@ public final class TrafficRing: @unchecked Sendable {
 
     deinit { storage.deallocate() }
 
+    /// How each device slot's link is wrapped (`LinkEncapsulation.word`), stored by the loop when
+    /// the link opens: `record.start` reads it to declare a USB or BLE lock's interface as usbmon
+    /// or HCI ACL/ATT and to wrap its packets so.
+    public let linkEncapsulations = LinkWords(count: 4096)
+
     /// Whether the loop should copy bytes in: one relaxed load, so the loop pays nothing more
     /// while no one records.
     @inline(__always)
@@ -113,5 +118,36 @@ public final class TrafficRing: @unchecked Sendable {
         if length > 0 { payload.baseAddress!.copyMemory(from: slot + MemoryLayout<TrafficHeader>.stride, byteCount: length) }
         tail.store(t + 1, ordering: .releasing)
         return header
+    }
+}
+
+/// One atomic 64-bit word per device slot, written by the poll loop and read by other threads
+/// without a lock. Slots past `count` are not kept (they read 0).
+///
+/// `@unchecked Sendable`: `words` is allocated and initialised once, never reallocated, freed
+/// only in `deinit`; every access is an atomic load or store.
+public final class LinkWords: @unchecked Sendable {
+    public let count: Int
+    private let words: UnsafeMutablePointer<Atomic<UInt64>>
+
+    public init(count: Int) {
+        self.count = count
+        words = .allocate(capacity: count)
+        for i in 0..<count { (words + i).initialize(to: Atomic(0)) }
+    }
+
+    deinit {
+        words.deinitialize(count: count)
+        words.deallocate()
+    }
+
+    public func store(_ value: UInt64, at index: Int) {
+        guard index >= 0, index < count else { return }
+        words[index].store(value, ordering: .releasing)
+    }
+
+    public func load(at index: Int) -> UInt64 {
+        guard index >= 0, index < count else { return 0 }
+        return words[index].load(ordering: .acquiring)
     }
 }

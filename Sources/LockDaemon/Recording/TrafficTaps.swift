@@ -37,6 +37,9 @@ public final class TrafficTaps: Sendable {
         let device: Int
         let connection: RPCConnection
         let startedAtNanoseconds: UInt64
+        /// How the link's bytes are wrapped: a USB or BLE lock's as usbmon or HCI ACL/ATT records.
+        let encapsulation: LinkEncapsulation?
+        var urbs: UInt64 = 0
         var pending: [RecordedBytes] = []
         var pendingBytes = 0
         var sent = 0
@@ -61,13 +64,15 @@ public final class TrafficTaps: Sendable {
             + Int64(realtime.tv_nsec) - Int64(monotonic.tv_nsec)
     }
 
-    /// Starts a recording of `device` for `connection`; returns its id.
-    func start(device: Int, connection: RPCConnection) throws(SystemError) -> Int {
+    /// Starts a recording of `device` for `connection`, its packets wrapped as `encapsulation`
+    /// says (nil: the byte stream); returns its id.
+    func start(device: Int, connection: RPCConnection, encapsulation: LinkEncapsulation?) throws(SystemError) -> Int {
         try startThread()
         let id = recordings.withLock { r in
             let id = r.nextID
             r.nextID += 1
-            r.byID[id] = Recording(device: device, connection: connection, startedAtNanoseconds: MonotonicClock.nanoseconds())
+            r.byID[id] = Recording(device: device, connection: connection, startedAtNanoseconds: MonotonicClock.nanoseconds(),
+                                   encapsulation: encapsulation)
             return id
         }
         ring.addListener()
@@ -130,6 +135,7 @@ public final class TrafficTaps: Sendable {
     struct Drainer: ~Copyable {
         let payload = UnsafeMutableRawBufferPointer.allocate(byteCount: TrafficRing.slotPayload, alignment: 8)
         var reportedDrops: UInt64 = 0
+        var scratch: [UInt8] = []
 
         deinit { payload.deallocate() }
 
@@ -137,14 +143,12 @@ public final class TrafficTaps: Sendable {
             let dropped = taps.ring.dropped.chunks
             let newDrops = Int(dropped - reportedDrops)
             reportedDrops = dropped
-            var packets: [(device: Int, at: UInt64, packet: RecordedBytes)] = []
+            var packets: [(device: Int, at: UInt64, wall: UInt64, toLock: Bool, bytes: [UInt8])] = []
             while let header = taps.ring.pop(into: payload) {
                 guard header.kind != .linkOpened else { continue }
-                let bytes = Data(UnsafeRawBufferPointer(rebasing: payload[0..<Int(header.length)]))
                 let wall = UInt64(clamping: Int64(bitPattern: header.timestampNanoseconds) &+ taps.wallMinusMonotonic)
-                packets.append((Int(header.device), header.timestampNanoseconds,
-                                RecordedBytes(timeNanoseconds: wall, direction: header.kind == .fromLock ? RecordedBytes.fromLock : RecordedBytes.toLock,
-                                              data: bytes.base64EncodedString())))
+                packets.append((Int(header.device), header.timestampNanoseconds, wall, header.kind == .toLock,
+                                Array(UnsafeRawBufferPointer(rebasing: payload[0..<Int(header.length)]))))
             }
             taps.recordings.withLock { r in
                 for id in r.byID.keys.sorted() {
@@ -152,9 +156,16 @@ public final class TrafficTaps: Sendable {
                     // The ring cannot say whose chunks it dropped: every recording counts them.
                     recording.lostUnreported += newDrops
                     for p in packets where p.device == recording.device && p.at >= recording.startedAtNanoseconds {
-                        recording.pending.append(p.packet)
-                        recording.pendingBytes += p.packet.data.utf8.count * 3 / 4
-                        if recording.pendingBytes >= TrafficTaps.chunkBytes { Self.send(&recording, id: id) }
+                        recording.urbs &+= 1
+                        let encapsulation = recording.encapsulation ?? .stream(TrafficRecorder.ldpLinkType)
+                        p.bytes.withUnsafeBytes { bytes in
+                            encapsulation.packets(bytes, toLock: p.toLock, wallNanoseconds: p.wall, urbID: recording.urbs, scratch: &scratch) { packet in
+                                recording.pending.append(RecordedBytes(timeNanoseconds: p.wall, direction: p.toLock ? RecordedBytes.toLock : RecordedBytes.fromLock,
+                                                                       data: Data(packet).base64EncodedString()))
+                                recording.pendingBytes += packet.count
+                                if recording.pendingBytes >= TrafficTaps.chunkBytes { Self.send(&recording, id: id) }
+                            }
+                        }
                     }
                     Self.send(&recording, id: id)
                     r.byID[id] = recording
@@ -182,10 +193,10 @@ public final class TrafficTaps: Sendable {
 }
 
 extension Hub {
-    /// The lock's link as `--record` names its interface, with the lock's model and serial
+    /// The lock's link as `--record` names its interface (wrapped as `encapsulation` says), with the lock's model and serial
     /// (`if_hardware`) once IDENTIFY gave them; nil for a slot with no device. `gattOnly`: a BLE
     /// lock with only the standard services, whose link carries no byte stream to record.
-    func recordedInterface(of index: Int) -> (interface: RecordedInterface, gattOnly: Bool)? {
+    func recordedInterface(of index: Int, encapsulation: LinkEncapsulation?) -> (interface: RecordedInterface, gattOnly: Bool)? {
         state.read { s -> (interface: RecordedInterface, gattOnly: Bool)? in
             guard let device = s.devices[index] else { return nil }
             let dialect: String
@@ -194,8 +205,9 @@ extension Hub {
             } else {
                 dialect = "ldp"
             }
-            let description = TrafficRecorder.interfaceDescription(LinkIdentity(transport: device.transport, path: device.path, dialect: dialect))
-            let hardware = device.identity.map { "model \($0.model), serial \($0.serial), firmware \($0.firmwareVersion)" }
+            let description = TrafficRecorder.interfaceDescription(LinkIdentity(transport: device.transport, path: device.path, dialect: dialect,
+                                                                                encapsulation: encapsulation))
+            let hardware = device.identity.map { TrafficRecorder.hardwareText(model: $0.model, serial: $0.serial, firmware: $0.firmwareVersion) }
             return (RecordedInterface(linkType: Int(description.linkType.rawValue), name: description.name ?? "",
                                       description: description.description ?? "", hardware: hardware), device.isGATTOnly)
         }

@@ -59,7 +59,7 @@ wait_for 30 "lockdiag scan on hci1 listing $LOCK as a likely lock (ldp, connecta
 keep "$WORK/scan.json"
 
 step "lockdiagd --ble $LOCK through hci1"
-start_daemon --no-discovery --ble "$LOCK" --ble-adapter hci1 --ble-connect-timeout 5
+start_daemon --no-discovery --ble "$LOCK" --ble-adapter hci1 --ble-connect-timeout 5 --record "$WORK/ble.pcapng"
 
 # The BLE locks' entries in `lockdiag list --json`, by path (their address).
 ble_device() { echo "next((x for x in d['devices'] if x['path']=='$1'), {})"; }
@@ -79,6 +79,12 @@ json "$WORK/l.json" "$(ble_device "$LOCK").get('transport')=='ble' and 'ldp' in 
     fail "lockdiag list shows $LOCK not as a BLE lock with the LDP service: $(cat "$WORK/l.json")"
 step "motor_stall confirmed over BLE"
 wait_for 60 "motor_stall confirmed on $LOCK" stall_confirmed_on "$LOCK"
+step "the recording: HCI ACL/ATT writes and notifications, LDP/1 inside"
+# (At an ATT_MTU of 23 an answer spans notifications; ldp.lua shows its first as incomplete.)
+recording_rows "$WORK/ble.pcapng" btl2cap.cid btatt.opcode ldp1.kind ldp1.incomplete
+grep -q "^0x0004|0x52|0|" "$WORK/rec.txt" || fail "no ATT Write Command carrying an LDP/1 request in the recording: $(head -n 3 "$WORK/rec.txt" | tr '\n' ' ')"
+grep -Eq "^0x0004\|0x1[bd]\|([^|]+\||\|.)" "$WORK/rec.txt" || fail "no notification carrying LDP/1 in the recording: $(head -n 3 "$WORK/rec.txt" | tr '\n' ' ')"
+echo "recorded: $(wc -l < "$WORK/rec.txt") ATT PDUs"
 
 step "btmgmt --index 0 power off: the lock goes offline"
 btmgmt --index 0 power off >> "$WORK/btmgmt.log" 2>&1 || fail "btmgmt --index 0 power off failed"

@@ -2,7 +2,9 @@
 # served by `locksim --functionfs` (the lock's firmware side of firmware-specs/usb.md §2: vendor
 # interface 0xFF/0x4C/0x01, bulk OUT 0x01 and IN 0x81), on dummy_hcd; lockdiagd finds it by udev
 # discovery and talks to it through libusb on the real usbfs. Five unplug/replug cycles as for
-# cdc-acm, then an unplug in the middle of a motor self-test: reported, never resent.
+# cdc-acm, then an unplug in the middle of a motor self-test: reported, never resent. The lock's
+# traffic is recorded (--record) and tshark reads it as usbmon records of the gadget's real bus,
+# device address and endpoints, with LDP/1 decoded inside (docs/recording.md).
 # lab-deadline: 420
 . "$LAB_ROOT/scripts/lab/lib.sh"
 SERIAL=SIM-0002-000      # locksim's serial for seed 2: the USB serial number matches IDENTIFY
@@ -49,12 +51,30 @@ perm=$(stat -c '%G %a' "$node")
 [ "$perm" = "lockdiag 660" ] || fail "$node is '$perm', not group lockdiag mode 660 as udev/70-lockdiag.rules says"
 
 step "lockdiagd with udev discovery (libusb)"
-start_daemon --realtime
+start_daemon --realtime --record "$WORK/usb.pcapng"
 wait_for 90 "$SERIAL online in lockdiag list" lock_online
 json "$WORK/l.json" "$(device $SERIAL).get('transport')=='usb' and $(device $SERIAL)['usb']['product_id']=='0001'" ||
     fail "lockdiag list shows $SERIAL not as a usb lock 1209:0001: $(cat "$WORK/l.json")"
 step "motor_stall confirmed"
 wait_for 60 "motor_stall confirmed on $SERIAL" stall_confirmed
+
+step "the recording: usbmon records of bus/device $node, LDP/1 inside"
+# /dev/bus/usb/BBB/DDD: the bus and device address usbmon must name. The recorder writes every 5 ms.
+bus=$(basename "$(dirname "$node")" | sed 's/^0*//') dev=$(basename "$node" | sed 's/^0*//')
+# The endpoints the host enumerated (FunctionFS numbers them itself), from the interface's sysfs.
+epout="" epin=""
+for e in $(cat "/sys$(udevadm info -q path -n "$node")"/*:*/ep_*/bEndpointAddress); do
+    if [ $((0x$e & 0x80)) = 0 ]; then epout=0x$e; else epin=0x$e; fi
+done
+[ -n "$epout" ] && [ -n "$epin" ] || fail "no bulk endpoints of $node in sysfs"
+recorded() {
+    recording_rows "$WORK/usb.pcapng" usb.urb_type usb.endpoint_address usb.bus_id usb.device_address ldp1.kind ldp1.serial ldp1.crc.status &&
+        grep -q "^'S'|$epout|$bus|$dev|0|" "$WORK/rec.txt" && grep -Eq "^'C'\|$epin\|$bus\|$dev\|[0-9,]*\|$SERIAL\|" "$WORK/rec.txt"
+}
+recorded || fail "no IDENTIFY exchange as usbmon 'S' on $epout and 'C' on $epin of bus $bus device $dev in the recording: $(head -n 4 "$WORK/rec.txt" | tr '\n' ' ')"
+bad=$(awk -F'|' '$7 ~ /(^|,)0(,|$)/' "$WORK/rec.txt" | head -n 1)
+[ -z "$bad" ] || fail "a bad CRC verdict in the recording: $bad"
+echo "recorded: $(wc -l < "$WORK/rec.txt") usbmon records, bus $bus device $dev, endpoints $epout and $epin"
 replug_five_times
 
 step "unplug in the middle of a motor self-test"

@@ -74,19 +74,8 @@ extension Hub {
     @discardableResult
     public func addTuyaDevice(path: String, modulePath: String? = nil, baudRate: UInt32, dialect: DialectSpec) throws(DialectError) -> Int? {
         guard dialect.kind != .ldp else { return addSerialDevice(path: path, baudRate: baudRate) }
-        let schemas = tuyaSchemas.withLock { $0 }
-        // A named product wins; else the category's standard layout until the PID says more.
-        var layout: TuyaLayout?
-        if let product = dialect.product {
-            guard let found = schemas.schema(product: product) else { throw .unknownProduct(product, known: schemas.products) }
-            layout = TuyaLayout(schema: found, assumedBecause: nil)
-        } else {
-            layout = schemas.layout(pid: nil)
-        }
         guard case .tuya(let configuration) = dialect.linkDialect else { return nil }
-        var tuya = TuyaDeviceState(role: configuration.role, variant: configuration.role == .active ? configuration.variant : nil,
-                                   requestedProduct: dialect.product)
-        if let layout { tuya.use(layout) }
+        var tuya = try tuyaState(dialect)
         tuya.modulePath = modulePath
         guard let slot = placeDevice(transport: "serial", path: path, { $0.tuya = tuya }) else { return nil }
         if let modulePath, configuration.role == .passive {
@@ -95,6 +84,25 @@ extension Hub {
             loop.attach(SerialPort(path: path, baudRate: baudRate), slot: slot, dialect: dialect.linkDialect)
         }
         return slot
+    }
+
+    /// A Tuya lock's state before its first frame: its role and variant, and its product layout
+    /// (a named product wins; else the category's standard layout until the PID says more).
+    func tuyaState(_ dialect: DialectSpec) throws(DialectError) -> TuyaDeviceState {
+        let schemas = tuyaSchemas.withLock { $0 }
+        var layout: TuyaLayout?
+        if let product = dialect.product {
+            guard let found = schemas.schema(product: product) else { throw .unknownProduct(product, known: schemas.products) }
+            layout = TuyaLayout(schema: found, assumedBecause: nil)
+        } else {
+            layout = schemas.layout(pid: nil)
+        }
+        let configuration: TuyaLinkConfiguration? = if case .tuya(let c) = dialect.linkDialect { c } else { nil }
+        var tuya = TuyaDeviceState(role: configuration?.role ?? .active,
+                                   variant: configuration?.role == .passive ? nil : configuration?.variant ?? .standard,
+                                   requestedProduct: dialect.product)
+        if let layout { tuya.use(layout) }
+        return tuya
     }
 
     /// Why `tests.run` / `device.actuate` cannot be done on this lock, or nil when they can.
