@@ -314,12 +314,16 @@ public final class FunctionFSLock: Sendable {
                 continue
             }
             let now = MonotonicClock.nanoseconds()
+            // usb.md §2.2 step 3: the answer to this request first, then the events queued since
+            // the last exchange (whole frames). The model runs up to the request's arrival first,
+            // so the events it raised meanwhile are taken apart and sent after the answer.
+            lock.advance(to: now)
+            let queued = lock.takeOutput()
             let acceptedBefore = lock.counters.commandsAccepted
             buffer.withUnsafeBytes { lock.receive(UnsafeRawBufferPointer(rebasing: $0[0..<n]), now: now) }
             // A command (an actuation, a self-test) is rare, and what a host must never resend.
             if lock.counters.commandsAccepted != acceptedBefore { shared.report("accepted commands=\(lock.counters.commandsAccepted)") }
-            lock.advance(to: now)
-            let answer = lock.takeOutput()
+            let answer = lock.takeOutput() + queued
             // Unplugged since the request came: the answer is lost with the link.
             guard shared.enabled.load(ordering: .acquiring), shared.enables.load(ordering: .acquiring) == seenEnables else { continue }
             // One IN transfer, ended short, written by the IN thread.

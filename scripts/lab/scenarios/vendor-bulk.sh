@@ -1,6 +1,7 @@
 # Scenario 2, a vendor-bulk lock: a configfs gadget 1209:0001 whose one function is FunctionFS,
 # served by `locksim --functionfs` (the lock's firmware side of firmware-specs/usb.md §2: vendor
-# interface 0xFF/0x4C/0x01, bulk OUT 0x01 and IN 0x81), on dummy_hcd; lockdiagd finds it by udev
+# interface 0xFF/0x4C/0x01, one bulk OUT and one bulk IN endpoint, whose addresses
+# the UDC picks: dummy_hcd gives OUT 0x02), on dummy_hcd; lockdiagd finds it by udev
 # discovery and talks to it through libusb on the real usbfs. Five unplug/replug cycles as for
 # cdc-acm, then an unplug in the middle of a motor self-test: reported, never resent. The lock's
 # traffic is recorded (--record) and tshark reads it as usbmon records of the gadget's real bus,
