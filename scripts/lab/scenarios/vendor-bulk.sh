@@ -75,6 +75,10 @@ recorded() {
 recorded || fail "no IDENTIFY exchange as usbmon 'S' on $epout and 'C' on $epin of bus $bus device $dev in the recording: $(head -n 4 "$WORK/rec.txt" | tr '\n' ' ')"
 bad=$(awk -F'|' '$7 ~ /(^|,)0(,|$)/' "$WORK/rec.txt" | head -n 1)
 [ -z "$bad" ] || fail "a bad CRC verdict in the recording: $bad"
+# usb.md §2.2 step 3: an IN transfer that carries the answer (a response or NAK, kind 1 or 3)
+# carries it first, before the events queued since the last exchange.
+late=$(awk -F'|' -v ep="$epin" '$1 == "\047C\047" && $2 == ep && $5 ~ /(^|,)[13](,|$)/ && $5 !~ /^[13](,|$)/' "$WORK/rec.txt" | head -n 1)
+[ -z "$late" ] || fail "an IN transfer with events before its answer (usb.md §2.2): $late"
 echo "recorded: $(wc -l < "$WORK/rec.txt") usbmon records, bus $bus device $dev, endpoints $epout and $epin"
 replug_five_times
 
