@@ -97,6 +97,10 @@ extension SimulatedLock {
             return .success(.faults(faults.records))
         case .clearFaults(let code):
             return .success(.faultsCleared(count: UInt8(clamping: faults.clear(code))))
+        case .listParts(let index):
+            return .success(.parts(parts.listing(index: index)))
+        case .provePart(let challenge):
+            return parts.prove(challenge, lockSerial: configuration.serial).map(Response.partProof)
         case .actuate, .runSelfTest:
             // Handled with their side effects in `handle`.
             return .failure(.unknownMessage)

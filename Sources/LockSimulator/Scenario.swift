@@ -13,6 +13,8 @@ public enum Scenario: String, Sendable, CaseIterable, CustomStringConvertible {
     case noisyLine = "noisy-line"
     case flaky
     case tamper
+    case counterfeitFingerprint = "counterfeit-fingerprint"
+    case wrongSerialPart = "wrong-serial-part"
 
     public var description: String { rawValue }
 
@@ -30,6 +32,8 @@ public enum Scenario: String, Sendable, CaseIterable, CustomStringConvertible {
         case .noisyLine: "device→host bytes corrupted: ~1 byte in 300 flipped plus short garbage bursts"
         case .flaky: "~15 % of responses are never sent (the host sees timeouts); the rest are answered"
         case .tamper: "a TAMPER event (forced bolt) a few seconds after start, and the tamper fault record"
+        case .counterfeitFingerprint: "the fingerprint module's certificate is self-signed, not the maker's: a counterfeit part"
+        case .wrongSerialPart: "the battery pack's certificate was issued for another pack's serial (a part moved between units)"
         }
     }
 

@@ -81,7 +81,7 @@ public struct SimulatorConfiguration: Sendable, Equatable {
     }
 
     var identity: Identity {
-        Identity(capabilities: Capabilities(rawValue: 0xFF), traceSampleRateHz: UInt16(ActuationRun.sampleRateHz),
+        Identity(capabilities: Capabilities(rawValue: 0x1FF), traceSampleRateHz: UInt16(ActuationRun.sampleRateHz),
                  traceCapacity: UInt16(TraceBuffer.capacity), model: model, hardwareRevision: hardwareRevision,
                  firmwareVersion: firmwareVersion, serial: serial)
     }

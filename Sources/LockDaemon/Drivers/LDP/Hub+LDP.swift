@@ -74,7 +74,7 @@ extension Hub {
             checkDeviceFaults(records, at: now, device: &d, effects: &effects)
         case .motorTrace(let chunk):
             if d.assembly?.actuation == chunk.actuation { d.assembly?.insert(chunk) }
-        case .faultsCleared, .selfTestAccepted, .actuationAccepted:
+        case .faultsCleared, .selfTestAccepted, .actuationAccepted, .parts, .partProof:
             break
         }
     }
