@@ -118,7 +118,7 @@ let package = Package(
         .executableTarget(name: "lockdiagd", dependencies: ["LockDaemon", "LockSimulator", "LinuxIO", "BLEProtocol", "BLETransport", argumentParser, logging,
                                                          "LockDiagAPI", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                          "OptionRanges",
-                                                         "DeviceDiscovery", "USBTransport", "FleetSync"], swiftSettings: swift6),
+                                                         "DeviceDiscovery", "USBTransport", "FleetSync", "GenuineParts"], swiftSettings: swift6),
         .executableTarget(name: "lockdiag", dependencies: ["LockDiagAPI", "LockDiagCLI", "JSONRPC", "LockJSON", "BenchKit", "Reports", "BLEProtocol", "BLETransport", "LinuxIO", argumentParser,
                                                         "OptionRanges", "FleetSync", "PcapNG"], swiftSettings: swift6),
         .executableTarget(name: "locksim", dependencies: ["LockSimulator", argumentParser, "OptionRanges"], swiftSettings: swift6),

@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 import LockJSON
 import LockProtocol
 
@@ -109,5 +110,31 @@ public enum PartKeys {
             i += 2
         }
         return out
+    }
+}
+
+extension TrustStore {
+    /// The directory a station adds maker roots in, when no `--part-roots` is given.
+    public static let defaultDirectory = "/etc/lockdiag/part-roots"
+
+    /// Adds every `*.json` root in `directory`. A missing default directory is nothing to add;
+    /// an unreadable file or a bad root is an error naming the file.
+    public mutating func load(directory: String, mustExist: Bool = true) throws(TrustRootError) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            if mustExist { throw TrustRootError(path: directory, reason: "no such directory") }
+            return
+        }
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".json") }.sorted()
+        } catch {
+            throw TrustRootError(path: directory, reason: "cannot list the directory: \(error.localizedDescription)")
+        }
+        for name in names {
+            let path = directory + "/" + name
+            guard let data = FileManager.default.contents(atPath: path) else { throw TrustRootError(path: path, reason: "cannot be read") }
+            add(try Self.root(json: [UInt8](data), path: path))
+        }
     }
 }
