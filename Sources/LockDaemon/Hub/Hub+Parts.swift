@@ -102,6 +102,16 @@ extension Hub {
 
     /// The last check's verdicts, nil before the first.
     public func parts(of index: Int) -> PartsResult? { state.read { $0.devices[index]?.parts } }
+
+    /// Why no check is on record for the lock in `index` (nil: not connected to this station now).
+    public func partsNotChecked(_ index: Int?) -> String {
+        guard let index, let identity = state.read({ $0.devices[index]?.identity }) else {
+            return "the lock is not connected to this station"
+        }
+        return identity.capabilities.contains(.genuineParts)
+            ? "the check has not finished yet — run `lockdiag parts \(deviceID(index))`"
+            : "its firmware \(identity.firmwareVersion) has no genuine-part check (LDP/1.1 GENUINE_PARTS)"
+    }
 }
 
 /// Why a LIST_PARTS or PROVE_PART brought no usable answer, in words.
