@@ -203,11 +203,12 @@ let package = Package(
 let fuzzTargetNames = [
     "ldp-frames", "ldp-messages", "hub-records", "simulator-requests", "json-text", "jsonrpc-server", "jsonrpc-client",
     "ble-att", "gatt-client", "ble-advertising", "tuya-frames", "tuya-records", "bench-plan", "report-verify",
+    "part-certificates",
 ]
 package.targets += [
     .target(name: "LockDiagFuzz", dependencies: [
         "LockProtocol", "LockDaemon", "LockSimulator", "JSONRPC", "LockJSON", "LockDiagAPI", "LockDiagCLI", "BLEProtocol", "BLETransport",
-        "TuyaProtocol", "BenchKit", "Reports", "CLibFuzzer", logging,
+        "TuyaProtocol", "BenchKit", "Reports", "CLibFuzzer", logging, "GenuineParts",
     ], swiftSettings: swift6),
     .testTarget(name: "FuzzRegressionTests", dependencies: ["LockDiagFuzz", "LockDiagTestSupport", "Reports"], swiftSettings: swift6),
     // Declares libFuzzer's LLVMFuzzerRunDriver, which the -sanitize=fuzzer runtime defines.
