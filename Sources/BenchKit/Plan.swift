@@ -101,6 +101,8 @@ public struct Step: Sendable, Equatable {
         case soak(seconds: Double)
         /// The lock must have no confirmed fault (those listed in `ignore`, by code or name, aside).
         case noConfirmedFaults(ignore: [String])
+        /// Every accessory must prove itself genuine (`device.parts`, BenchWorker+Parts.swift).
+        case genuineParts
     }
 
     /// The step's name in results and JUnit (`actuate 5 cycles, pause 0.5 s`).
@@ -113,6 +115,7 @@ public struct Step: Sendable, Equatable {
         case .actuate(let cycles, let pause): "actuate \(cycles) cycle\(cycles == 1 ? "" : "s"), pause \(Format.seconds(pause))"
         case .soak(let s): "soak \(Format.seconds(s))"
         case .noConfirmedFaults(let ignore): ignore.isEmpty ? "no confirmed faults" : "no confirmed faults (ignoring \(ignore.joined(separator: ", ")))"
+        case .genuineParts: "genuine parts"
         }
     }
 
@@ -133,6 +136,7 @@ public struct Step: Sendable, Equatable {
         case .actuate: "actuate"
         case .soak: "soak"
         case .noConfirmedFaults: "no_confirmed_faults"
+        case .genuineParts: "genuine_parts"
         }
     }
 

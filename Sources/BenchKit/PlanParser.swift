@@ -207,7 +207,8 @@ struct Reader {
 
     // MARK: steps
 
-    static let stepNames = ["wait_for_attach", "identify", "require_firmware", "self_test", "actuate", "soak", "no_confirmed_faults"]
+    static let stepNames = ["wait_for_attach", "identify", "require_firmware", "self_test", "actuate", "soak", "no_confirmed_faults",
+                            "genuine_parts"]
 
     mutating func step(_ node: Node, index: Int, planLimits: Limits) -> Step? {
         let line = node.mark?.line ?? 0
@@ -310,6 +311,9 @@ struct Reader {
             }
             guard let seconds else { return nil }
             action = .soak(seconds: seconds)
+        case "genuine_parts":
+            guard optionsMap([]) != nil else { return nil }
+            action = .genuineParts
         default:  // no_confirmed_faults
             guard let m = optionsMap(["ignore"]) else { return nil }
             var ignore: [String] = []

@@ -85,6 +85,22 @@ import Testing
         #expect(refused)
     }
 
+    /// `genuine_parts` in a bench plan: the embedded simulated locks of `--simulate` (whose demo
+    /// root lockdiagd trusts then) pass or fail the step by their parts.
+    @Test func theBenchStepPassesGenuinePartsAndFailsACounterfeit() throws {
+        let daemon = try DaemonProcess(["--simulate", "healthy,counterfeit-fingerprint", "--simulate-activity", "0"])
+        defer { #expect(daemon.stop() == 0) }
+        let dir = try TemporaryDirectory(prefix: "benchparts")
+        defer { dir.remove() }
+        let run = try BenchPromiseTests.bench("locks: all\nsteps:\n  - wait_for_attach: 30s\n  - genuine_parts\n", daemon: daemon, in: dir, name: "parts")
+        #expect(run.status == 2, "\(run.output)")
+        let rows = run.summary.values.sorted { $0[0] < $1[0] }
+        #expect(rows.map { $0[BenchPromiseTests.verdict] } == ["pass", "fail"], "\(rows)")
+        #expect(rows[1][BenchPromiseTests.firstProblem].contains("fingerprint module FPM-SIM-0001-001 is counterfeit: its certificate is self-signed"),
+                "\(rows[1])")
+        #expect(run.xml.contains("genuine parts") && run.xml.contains("is counterfeit: its certificate is self-signed"))
+    }
+
     @Test func aBadRootFolderStopsTheDaemonWithTheFileNamed() throws {
         let dir = try TemporaryDirectory(prefix: "roots")
         defer { dir.remove() }
