@@ -142,7 +142,8 @@ tuya-schemas:
 # committed corpora and regressions instead. FUZZ_TARGETS picks some, e.g. FUZZ_TARGETS=ldp-frames.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= ldp-frames ldp-messages hub-records simulator-requests json-text jsonrpc-server jsonrpc-client \
-                ble-att gatt-client ble-advertising tuya-frames tuya-records bench-plan report-verify
+                ble-att gatt-client ble-advertising tuya-frames tuya-records bench-plan report-verify \
+                part-certificates
 FUZZ_BUILD   ?= .build-fuzz
 FUZZ_SWIFT_FLAGS = -c debug --scratch-path $(FUZZ_BUILD) -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
 

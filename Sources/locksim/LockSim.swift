@@ -15,6 +15,8 @@ struct LockSim: ParsableCommand {
             speaks LDP/1 as firmware-specs/ldp-v1.md defines it. Motor-current traces, battery sag \
             and faults come out of the model, deterministically from --seed.
 
+            Each lock also has three parts (fingerprint module, battery pack, motor unit) with             keys and certificates from the simulator's demo maker, and answers LDP/1.1's             LIST_PARTS and PROVE_PART. The demo maker's root key is public: a lockdiagd trusts it             only when given firmware-specs/parts/demo/demo-maker-root.json with --part-roots             (docs/genuine-parts.md).
+
             On start, locksim prints one device path per lock on stdout, one per line, then serves \
             until SIGTERM or SIGINT (exit 0, ptys closed). With --link-dir, the paths are stable \
             symlinks DIR/lock<N> that follow a replug to its new pty.
