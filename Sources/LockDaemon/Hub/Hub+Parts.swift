@@ -14,7 +14,7 @@ extension Hub {
         let id = deviceID(index)
         guard isOnline(index) else { throw .offline(id) }
         guard let identity = state.read({ $0.devices[index]?.identity }) else {
-            throw .refused("\(id): the lock has not identified itself yet — try again in a second")
+            throw .refused("\(id): no LDP/1 IDENTIFY answer from this lock yet — retry in a second; a Tuya or standard-GATT lock has no genuine-part check")
         }
         guard identity.capabilities.contains(.genuineParts) else {
             throw .refused("\(id): this lock's firmware \(identity.firmwareVersion) has no genuine-part check (LDP/1.1 capability GENUINE_PARTS); nothing to check")
@@ -105,8 +105,9 @@ extension Hub {
 
     /// Why no check is on record for the lock in `index` (nil: not connected to this station now).
     public func partsNotChecked(_ index: Int?) -> String {
-        guard let index, let identity = state.read({ $0.devices[index]?.identity }) else {
-            return "the lock is not connected to this station"
+        guard let index, isOnline(index) else { return "the lock is not connected to this station" }
+        guard let identity = state.read({ $0.devices[index]?.identity }) else {
+            return "the lock speaks no LDP/1 (Tuya, standard GATT): it has no genuine-part check"
         }
         return identity.capabilities.contains(.genuineParts)
             ? "the check has not finished yet — run `lockdiag parts \(deviceID(index))`"
