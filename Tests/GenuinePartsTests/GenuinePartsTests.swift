@@ -202,3 +202,31 @@ func firstFrame(_ bytes: [UInt8]) -> Frame? {
     FrameDecoder().feed(bytes) { if case .frame(let f) = $0, first == nil { first = f.copied() } }
     return first
 }
+
+/// The reference tool itself: its Ed25519 (written from RFC 8032's description) reproduces the
+/// RFC's TEST 1, and it regenerates the committed vectors byte for byte.
+@Suite struct ReferenceToolTests {
+    static func python(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [TestSupport.firmwareSpec("tools/ldp.py").path] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func itsEd25519MatchesRFC8032() throws {
+        let run = try Self.python(["check"])
+        #expect(run.status == 0)
+        #expect(run.output.contains("Ed25519 RFC 8032 TEST 1 ok"))
+    }
+
+    @Test func itRegeneratesTheCommittedVectors() throws {
+        let run = try Self.python(["vectors"])
+        let committed = try String(contentsOf: TestSupport.firmwareSpec("vectors/frames.json"), encoding: .utf8)
+        #expect(run.output == committed, "run `make vectors` after changing firmware-specs/tools/ldp.py")
+    }
+}

@@ -3,7 +3,7 @@
 
     python3 ldp.py vectors           # print the golden vectors (vectors/frames.json)
     python3 ldp.py frame KIND SEQ TYPE [PAYLOAD_HEX]   # print one frame in hex
-    python3 ldp.py check             # print both CRC check values
+    python3 ldp.py check             # print both CRC check values and check Ed25519 on RFC 8032's TEST 1
     python3 ldp.py demo-root         # print the simulator's demo maker root (public half) as JSON
 
 Standard library only, so a firmware engineer can run it anywhere: Ed25519 for the genuine-part
@@ -364,6 +364,13 @@ def main(argv):
     elif len(argv) >= 2 and argv[1] == "check":
         print("CRC-8/SMBUS check 0x%02X" % crc8_smbus(b"123456789"))
         print("CRC-16/IBM-3740 check 0x%04X" % crc16_ibm3740(b"123456789"))
+        # RFC 8032 §7.1, TEST 1: the published key pair and signature of the empty message.
+        seed = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+        ok = ed25519_public(seed).hex() == "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a" and \
+            ed25519_sign(seed, b"").hex() == ("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555f"
+                                               "b8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b")
+        print("Ed25519 RFC 8032 TEST 1 " + ("ok" if ok else "FAILED"))
+        return 0 if ok else 1
     else:
         print(__doc__.strip(), file=sys.stderr)
         return 2
