@@ -59,6 +59,9 @@ public enum Scenario: String, Sendable, CaseIterable, CustomStringConvertible {
         }
     }
 
+    /// A scenario about the lock's parts: the lock serves them (LDP/1.1) whatever `--parts` says.
+    var isPartsScenario: Bool { self == .counterfeitFingerprint || self == .wrongSerialPart }
+
     /// Battery internal resistance (cells plus contacts) the scenario sets.
     var batteryInternalOhms: Double { self == .batteryWorn ? 2.0 : BatteryPack.healthyInternalOhms }
 

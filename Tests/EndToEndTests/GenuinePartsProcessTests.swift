@@ -23,7 +23,7 @@ import Testing
     @Test func counterfeitAndWrongSerialPartsAreFlaggedAndGenuineOnesPass() async throws {
         let roots = try Self.demoRoots()
         defer { roots.remove() }
-        let locks = try SimulatedPtyLocks(count: 3, ["--scenario", "healthy,counterfeit-fingerprint,wrong-serial-part", "--activity", "0", "--seed", "23"])
+        let locks = try SimulatedPtyLocks(count: 3, ["--scenario", "healthy,counterfeit-fingerprint,wrong-serial-part", "--parts", "--activity", "0", "--seed", "23"])
         defer { locks.stop() }
         let ids = (0..<3).map { String(format: "SIM-0017-%03d", $0) }
         let daemon = try DaemonProcess(["--no-discovery", "--part-roots", roots.path] + locks.paths.flatMap { ["--serial", $0] })
@@ -74,7 +74,7 @@ import Testing
     /// The demo maker's private key is public: a station trusts it only when told to, so by
     /// default even the simulator's healthy parts are refused.
     @Test func withoutTheDemoRootSimulatedPartsAreNotTrusted() async throws {
-        let locks = try SimulatedPtyLocks(count: 1, ["--scenario", "healthy", "--activity", "0", "--seed", "24"])
+        let locks = try SimulatedPtyLocks(count: 1, ["--scenario", "healthy", "--parts", "--activity", "0", "--seed", "24"])
         defer { locks.stop() }
         let daemon = try DaemonProcess(["--no-discovery", "--serial", locks.paths[0]])
         defer { #expect(daemon.stop() == 0) }
