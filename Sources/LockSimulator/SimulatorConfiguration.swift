@@ -40,8 +40,10 @@ public struct SimulatorConfiguration: Sendable, Equatable {
     public var startBolt = BoltStart.locked
     /// LDP/1.1 genuine parts (PartCertificates.swift): IDENTIFY says `protocol_minor` 1 with
     /// capability bit 8 and the lock answers LIST_PARTS and PROVE_PART; false: an LDP/1.0 lock,
-    /// which NAKs them UNKNOWN_MESSAGE. A parts scenario has them whatever this says.
-    public var genuineParts = true
+    /// which NAKs them UNKNOWN_MESSAGE. A parts scenario has them whatever this says. Off unless
+    /// asked for (`locksim --parts`, `lockdiagd --simulate`): the demo maker's parts are
+    /// counterfeit to a host that does not trust its root, which is every host by default.
+    public var genuineParts = false
 
     /// Whether the lock serves its parts: asked for, or needed by its scenario.
     var servesParts: Bool { genuineParts || scenario.isPartsScenario }

@@ -238,8 +238,6 @@ struct LockSim: ParsableCommand {
             configurations[index].tuyaPID = tuyaPID
             if !serials.isEmpty { configurations[index].serial = serials[index % serials.count] }
             configurations[index].startBolt = bolts[index % bolts.count]
-            // Off by default here: a separate locksim's demo parts are untrusted by a default
-            // lockdiagd, which would flag every simulated lock counterfeit.
             configurations[index].genuineParts = parts
             if !ttys.isEmpty { configurations[index].ttyPath = ttys[index] }
         }

@@ -11,10 +11,10 @@ import Testing
         #expect(identity.hardwareRevision == "SIM")
         #expect(identity.firmwareVersion == "2.4.1")
         #expect(identity.serial == "SIM-002A-003")
-        #expect(identity.capabilities.rawValue == 0x1FF)
+        #expect(identity.capabilities.rawValue == 0xFF)
         #expect(identity.traceSampleRateHz == 1000)
         #expect(identity.traceCapacity == 4096)
-        #expect(identity.protocolMinor == 1)
+        #expect(identity.protocolMinor == 0)
     }
 
     @Test func serialsDifferPerLockAndFollowTheConfiguration() {

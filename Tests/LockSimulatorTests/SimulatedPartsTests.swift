@@ -8,7 +8,7 @@ import Testing
 /// fails the way docs/simulator.md says.
 @Suite struct SimulatedPartsTests {
     func checks(_ scenario: Scenario) throws -> [PartCheck] {
-        let host = LockHarness(scenario)
+        let host = LockHarness(scenario, parts: scenario == .healthy)
         guard case .identify(let identity)? = host.response(.identify) else { throw Failure.noIdentity }
         #expect(identity.capabilities.contains(.genuineParts))
         guard case .parts(let first)? = host.response(.listParts(index: 0)) else { throw Failure.noListing }
@@ -45,8 +45,18 @@ import Testing
         #expect(checks.map(\.verdict) == [.genuine, .wrongSerial, .genuine])
     }
 
-    @Test func outOfRangeRequestsAreRefused() {
+    /// Without parts the simulated lock is an LDP/1.0 lock (§4.3): minor 0, no bit 8, the new
+    /// types unknown.
+    @Test func withoutPartsItIsAnLDP10Lock() {
         let host = LockHarness()
+        guard case .identify(let identity)? = host.response(.identify) else { Issue.record("no identity"); return }
+        #expect(identity.protocolMinor == 0 && !identity.capabilities.contains(.genuineParts))
+        #expect(host.nak(.listParts(index: 0)) == .unknownMessage)
+        #expect(host.nak(.provePart(PartChallenge(index: 0, challenge: Array(repeating: 1, count: 16)))) == .unknownMessage)
+    }
+
+    @Test func outOfRangeRequestsAreRefused() {
+        let host = LockHarness(parts: true)
         guard case .parts(let listing)? = host.response(.listParts(index: 7)) else { Issue.record("no answer"); return }
         #expect(listing.part == nil && listing.count == 3)
         #expect(host.nak(.provePart(PartChallenge(index: 7, challenge: Array(repeating: 1, count: 16)))) == .notAvailable)
