@@ -13,6 +13,10 @@ extension Hub {
     public func checkParts(of index: Int) async throws(HubError) -> PartsResult {
         let id = deviceID(index)
         guard isOnline(index) else { throw .offline(id) }
+        // A recording answers only what it recorded: never a fresh challenge.
+        guard state.read({ $0.devices[index]?.transport }) != "replay" else {
+            throw .refused("\(id) is a replayed recording, which cannot sign a fresh challenge: its parts are checked only on the live lock")
+        }
         guard let identity = state.read({ $0.devices[index]?.identity }) else {
             throw .refused("\(id): no LDP/1 IDENTIFY answer from this lock yet — retry in a second; a Tuya or standard-GATT lock has no genuine-part check")
         }
