@@ -9,15 +9,16 @@ SWIFT       ?= swift
 # libumockdev-dev and udev (udevadm) are for the USB and udev tests (fake devices, the
 # real rules engine); postgresql is the fleet database FleetTests start in a temporary folder;
 # tshark (with capinfos) reads `lockdiagd --record` files and runs the Lua dissectors of
-# firmware-specs/wireshark/ (RecordingTests).
+# firmware-specs/wireshark/ (RecordingTests); openssl makes the test CA and certificates of
+# the TLS fleet tests (FleetTLSTests).
 APT_PACKAGES = pkg-config libusb-1.0-0-dev libbluetooth-dev libudev-dev libsqlite3-dev libxml2-utils python3-prometheus-client \
                python3-seccomp \
                python3-cryptography nodejs \
                umockdev libumockdev-dev udev \
-               postgresql tshark
+               postgresql tshark openssl
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build test lab demo bench bench-usb bench-api bench-fleet catalog vectors clean report-check crash-soak tuya-schemas fuzz fuzz-build fuzz-merge fuzz-seeds
+.PHONY: deps build test lab demo bench bench-usb bench-api bench-fleet catalog commissioning-limits vectors clean report-check crash-soak tuya-schemas fuzz fuzz-build fuzz-merge fuzz-seeds
 
 # Install only what is missing, so a machine that has everything never touches apt. The frontend
 # is set inside sudo (which drops the caller's environment): wireshark-common asks a question.
@@ -71,6 +72,11 @@ clean:
 # this has been run after an edit.
 catalog:
 	python3 scripts/gen-fault-catalog.py
+
+# The commissioning limits lockdiagd ships with are compiled from firmware-specs/commissioning.json;
+# CommissioningLimitsTests fails until this has been run after an edit.
+commissioning-limits:
+	python3 scripts/gen-commissioning-limits.py
 
 # Golden frames from the independent Python reference encoder.
 vectors:
@@ -143,7 +149,7 @@ tuya-schemas:
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= ldp-frames ldp-messages hub-records simulator-requests json-text jsonrpc-server jsonrpc-client \
                 ble-att gatt-client ble-advertising tuya-frames tuya-records bench-plan report-verify \
-                part-certificates
+                commissioning-limits part-certificates
 FUZZ_BUILD   ?= .build-fuzz
 FUZZ_SWIFT_FLAGS = -c debug --scratch-path $(FUZZ_BUILD) -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
 

@@ -202,7 +202,7 @@ let package = Package(
 // scratch directory. FuzzRegressionTests replays the committed corpora and crash inputs in `swift test`.
 let fuzzTargetNames = [
     "ldp-frames", "ldp-messages", "hub-records", "simulator-requests", "json-text", "jsonrpc-server", "jsonrpc-client",
-    "ble-att", "gatt-client", "ble-advertising", "tuya-frames", "tuya-records", "bench-plan", "report-verify",
+    "ble-att", "gatt-client", "ble-advertising", "tuya-frames", "tuya-records", "bench-plan", "report-verify", "commissioning-limits",
     "part-certificates",
 ]
 package.targets += [

@@ -219,6 +219,13 @@ def file_seeds():
     write("report-verify", "json-unchanged", bytes([1]))
     write("report-verify", "json-flip", bytes([1, 0x10, 0x00, ord("X"), 0x80, 0x00, ord("0")]))
     write("report-verify", "html-flip", bytes([2, 0x40, 0x00, ord("y")]))
+    write("report-verify", "certificate-json-unchanged", bytes([3]))
+    write("report-verify", "certificate-html-flip", bytes([4, 0x40, 0x00, ord("y")]))
+    limits = open(os.path.join(ROOT, "firmware-specs", "commissioning.json"), "rb").read()
+    write("commissioning-limits", "shipped", limits)
+    write("commissioning-limits", "no-default", limits.replace(b'"default"', b'"LX-1"'))
+    write("commissioning-limits", "out-of-range", limits.replace(b'"max_throw_ms": 1200', b'"max_throw_ms": 1e300'))
+    write("commissioning-limits", "empty-object", b"{}")
 
 
 if __name__ == "__main__":

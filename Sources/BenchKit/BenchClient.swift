@@ -14,6 +14,25 @@ public protocol BenchClient: AnyObject {
     func runTest(_ params: TestsRunParams, timeoutSeconds: Double) throws(BenchCallError) -> TestRun
     /// `device.actuate`.
     func actuate(_ params: ActuateParams, timeoutSeconds: Double) throws(BenchCallError) -> ActuateResult
+    /// `commission.start`, `commission.step`, `commission.finish` (the `commission` step).
+    func commissionStart(_ params: CommissionStartParams, timeoutSeconds: Double) throws(BenchCallError) -> CommissionProgress
+    func commissionStep(_ params: CommissionSessionParams, timeoutSeconds: Double) throws(BenchCallError) -> CommissionProgress
+    func commissionFinish(_ params: CommissionSessionParams, timeoutSeconds: Double) throws(BenchCallError) -> CommissionFinished
+}
+
+extension BenchClient {
+    // A client that cannot commission (locks in memory) refuses, as a daemon without the method would.
+    public func commissionStart(_ params: CommissionStartParams, timeoutSeconds: Double) throws(BenchCallError) -> CommissionProgress {
+        throw .refused("this bench client cannot commission")
+    }
+
+    public func commissionStep(_ params: CommissionSessionParams, timeoutSeconds: Double) throws(BenchCallError) -> CommissionProgress {
+        throw .refused("this bench client cannot commission")
+    }
+
+    public func commissionFinish(_ params: CommissionSessionParams, timeoutSeconds: Double) throws(BenchCallError) -> CommissionFinished {
+        throw .refused("this bench client cannot commission")
+    }
 }
 
 /// Why a call to lockdiagd gave no result, told apart as the runner needs: a lock that is gone

@@ -199,6 +199,8 @@ final class BenchWorker {
             out.log.append("\(list.count) fault(s) listed, \(list.filter { $0.status == .confirmed }.count) confirmed")
         case .genuineParts:
             try checkParts(into: &out)
+        case .commission(let wait):
+            try commission(waitSeconds: wait, into: &out)
         }
     }
 
@@ -345,7 +347,7 @@ final class BenchWorker {
 
     /// One call on this worker's connection, its failure as the step's: a lock that is gone ends
     /// this lock's run, a daemon that is gone every lock's.
-    private func call<T>(_ method: String, timeout: Double? = nil,
+    func call<T>(_ method: String, timeout: Double? = nil,
                          _ body: (any BenchClient, Double) throws(BenchCallError) -> T) throws(StepAbort) -> T {
         let timeout = timeout ?? timings.callTimeoutSeconds
         do {

@@ -103,6 +103,9 @@ public struct Step: Sendable, Equatable {
         case noConfirmedFaults(ignore: [String])
         /// Every accessory must prove itself genuine (`device.parts`, BenchWorker+Parts.swift).
         case genuineParts
+        /// Commission the lock (docs/commissioning.md): door open and closed throws, finger
+        /// presentations, firmware and clock, each waited for up to `waitSeconds`.
+        case commission(waitSeconds: Int)
     }
 
     /// The step's name in results and JUnit (`actuate 5 cycles, pause 0.5 s`).
@@ -116,6 +119,7 @@ public struct Step: Sendable, Equatable {
         case .soak(let s): "soak \(Format.seconds(s))"
         case .noConfirmedFaults(let ignore): ignore.isEmpty ? "no confirmed faults" : "no confirmed faults (ignoring \(ignore.joined(separator: ", ")))"
         case .genuineParts: "genuine parts"
+        case .commission(let wait): "commission (waits ≤ \(wait) s)"
         }
     }
 
@@ -137,13 +141,14 @@ public struct Step: Sendable, Equatable {
         case .soak: "soak"
         case .noConfirmedFaults: "no_confirmed_faults"
         case .genuineParts: "genuine_parts"
+        case .commission: "commission"
         }
     }
 
     /// Whether the step can move the bolt.
     public var movesBolt: Bool {
         switch action {
-        case .actuate: true
+        case .actuate, .commission: true
         case .selfTest(let kinds): kinds.contains(.motor) || kinds.contains(.all)
         default: false
         }

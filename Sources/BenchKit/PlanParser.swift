@@ -207,7 +207,7 @@ struct Reader {
 
     // MARK: steps
 
-    static let stepNames = ["wait_for_attach", "identify", "require_firmware", "self_test", "actuate", "soak", "no_confirmed_faults",
+    static let stepNames = ["wait_for_attach", "identify", "require_firmware", "self_test", "actuate", "soak", "no_confirmed_faults", "commission",
                             "genuine_parts"]
 
     mutating func step(_ node: Node, index: Int, planLimits: Limits) -> Step? {
@@ -314,6 +314,9 @@ struct Reader {
         case "genuine_parts":
             guard optionsMap([]) != nil else { return nil }
             action = .genuineParts
+        case "commission":
+            guard let m = optionsMap(["wait"]) else { return nil }
+            action = .commission(waitSeconds: commissionWait(m["wait"], path + ".wait"))
         default:  // no_confirmed_faults
             guard let m = optionsMap(["ignore"]) else { return nil }
             var ignore: [String] = []

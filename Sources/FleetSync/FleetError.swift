@@ -5,6 +5,9 @@ public enum FleetError: Error, Sendable, CustomStringConvertible, Equatable {
     case badURL(String)
     /// The server could not be reached or refused the login.
     case unreachable(url: String, reason: String)
+    /// TLS was asked for (`sslmode`) and could not be set up: the server's certificate was not trusted, did not
+    /// name the host, or the server does not speak TLS.
+    case tlsRefused(url: String, reason: String)
     /// The server answered a statement with an error (SQLSTATE and message).
     case server(sqlState: String, message: String, hint: String?)
     /// The fleet schema is missing or older than this lockdiag.
@@ -17,6 +20,8 @@ public enum FleetError: Error, Sendable, CustomStringConvertible, Equatable {
         case .badURL(let why): "bad fleet connection string: \(why)"
         case .unreachable(let url, let reason):
             "cannot reach the fleet database \(url): \(reason) — check the host, port, user and password (or $PGPASSWORD), and that the server runs"
+        case .tlsRefused(let url, let reason):
+            "no TLS session with the fleet database \(url): \(reason)"
         case .server(let state, let message, let hint):
             "the fleet database refused: \(message) (SQLSTATE \(state))" + Self.advice(state: state, hint: hint)
         case .notInitialised(let url):
@@ -40,6 +45,8 @@ public enum FleetError: Error, Sendable, CustomStringConvertible, Equatable {
     public var isTransient: Bool {
         switch self {
         case .unreachable: true
+        // A certificate does not fix itself; the link still tries again with its back-off, so a renewed one is picked up.
+        case .tlsRefused: false
         case .server(let state, _, _):
             // Class 08 connection exception, 53 insufficient resources, 57 operator intervention (shutdown), 40 rollback.
             ["08", "53", "57", "40"].contains(String(state.prefix(2)))
@@ -54,6 +61,13 @@ public enum FleetError: Error, Sendable, CustomStringConvertible, Equatable {
             if let info = error.serverInfo, let state = info[.sqlState] {
                 return .server(sqlState: state, message: info[.message] ?? "no message", hint: info[.hint])
             }
+            if error.code == .sslUnsupported {
+                return .tlsRefused(url: url.description, reason: "the server does not offer TLS — enable ssl in its postgresql.conf, "
+                                   + "or use sslmode=prefer (encrypts when the server can) or sslmode=disable (never)")
+            }
+            if let underlying = error.underlying, let reason = tlsReason(underlying, url: url) {
+                return .tlsRefused(url: url.description, reason: reason)
+            }
             let underlying = error.underlying.map { "\($0)" }
             return .unreachable(url: url.description, reason: underlying ?? "\(error.code)")
         }
@@ -61,5 +75,36 @@ public enum FleetError: Error, Sendable, CustomStringConvertible, Equatable {
             if let inner = error.closureError ?? error.beginError ?? error.commitError { return from(inner, url: url) }
         }
         return .unreachable(url: url.description, reason: "\(error)")
+    }
+
+    /// What a TLS failure from NIOSSL means for the person holding the connection string, or nil when `error` is not one.
+    static func tlsReason(_ error: any Error, url: FleetURL) -> String? {
+        let trust = url.sslRootCertificate.map { "the authority in sslrootcert=\($0)" } ?? "the system's trusted authorities"
+        if let extra = error as? NIOSSLExtraError {
+            switch extra {
+            case .failedToValidateHostname, .cannotUseIPAddressInSNI, .serverHostnameImpossibleToMatch:
+                return "the server's certificate does not name the host \(url.host ?? "") (\(extra)) — connect by a name the "
+                    + "certificate lists, or use sslmode=verify-ca to check the certificate's issuer but not its name"
+            default:
+                return "\(extra) — check sslcert, sslkey and sslrootcert (PEM files)"
+            }
+        }
+        guard error is NIOSSLError || error is BoringSSLError else { return nil }
+        let text = "\(error)"
+        if text.contains("CERTIFICATE_VERIFY_FAILED") {
+            return "the server's certificate is not signed by \(trust) — give the fleet's CA certificate as sslrootcert, "
+                + "or ask its administrator whether the server's certificate changed"
+        }
+        if text.contains("TLSV1_ALERT") || text.contains("CERTIFICATE_REQUIRED") || text.contains("HANDSHAKE_FAILURE") {
+            return "the server refused the TLS handshake (\(Self.openSSLReason(text) ?? text)) — check sslcert and sslkey: "
+                + "the server may ask for a client certificate its authority signed"
+        }
+        return "the TLS handshake failed (\(Self.openSSLReason(text) ?? text)) — check sslmode and the certificates"
+    }
+
+    /// The reason code in a BoringSSL error text (`…:OPENSSL_internal:CERTIFICATE_VERIFY_FAILED at …` → the code).
+    static func openSSLReason(_ text: String) -> String? {
+        guard let marker = text.range(of: "OPENSSL_internal:") else { return nil }
+        return String(text[marker.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "_" })
     }
 }

@@ -30,6 +30,8 @@ public struct DaemonConfiguration: Sendable {
     public var historyPath: String?
     /// The station's signing key (`--key`); default `station.key` next to the database.
     public var keyPath: String?
+    /// Commissioning limits (`--commissioning-limits`); nil: the built-in ones.
+    public var commissioningLimits: CommissioningLimits?
     /// USB locks (`--usb`, `--usb-serial`), discovery (`--no-discovery`) and unplug retention.
     public var hotplug = HotplugConfiguration(baudRate: LDP.defaultBaudRate)
     /// BLE locks (`--ble ADDRESS`, `--ble-att-socket PATH`) and how their links behave.
@@ -166,6 +168,7 @@ public final class Daemon: Service {
         api.station = station
         api.fleet = c.fleet
         api.trafficTaps = taps
+        if let limits = c.commissioningLimits { api.commissioningLimits = limits }
         api.limits.maxSubscribersPerDevice = c.security.maxSubscribersPerDevice
         let server = JSONRPCServer(configuration: serverConfiguration,
                                    handler: AccessControlledHandler(api.methodTable(), policy: policy, audit: audit))

@@ -6,7 +6,7 @@ import LockDiagAPI
 /// |---:|---|
 /// | 0 | ran fine: no confirmed fault in what was shown, the self-test passed |
 /// | 1 | any other error (permission denied, protocol error, no reply in time) |
-/// | 2 | confirmed fault(s) in what was shown (list, status, faults), or a self-test failed or was aborted |
+/// | 2 | confirmed fault(s) in what was shown (list, status, faults), or a self-test failed or was aborted, or commissioning failed |
 /// | 3 | lockdiagd is unreachable (stderr says how to start it) |
 /// | 4 | device problem: unknown, ambiguous (several locks answer to the name), offline, busy, timed out, or it refused |
 /// | 5 | `verify`: a valid signature, but not by a trusted station key |
@@ -41,7 +41,7 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
           0   ran fine: no confirmed fault in what was shown; the self-test passed
           1   any other error (permission denied, protocol error, no reply in time)
           2   confirmed fault(s) in what was shown (list, status, faults),
-              or the self-test failed or was aborted
+              or the self-test failed or was aborted, or commissioning failed
           3   lockdiagd is unreachable (the message says how to start it)
           4   device problem: unknown device, offline, busy, timed out, or
               refused; or a name several locks answer to (give the id)

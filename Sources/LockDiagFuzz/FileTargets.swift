@@ -45,15 +45,17 @@ extension FuzzTarget {
     /// its HTML page) with bytes overwritten where the input says.
     static let reportVerify = FuzzTarget(
         name: "report-verify",
-        summary: "lockdiag verify on any file, and on a genuine signed report (JSON or HTML) with bytes overwritten where the input says: valid only when the report read back is exactly the one signed (and a page only when it is the page, byte for byte)."
+        summary: "lockdiag verify on any file, and on a genuine signed report or commissioning certificate (JSON or HTML) with bytes overwritten where the input says: valid only when the report read back is exactly the one signed (and a page only when it is the page, byte for byte)."
     ) { input in
         var reader = FuzzReader(input)
-        let mode = reader.u8() % 3
+        let mode = reader.u8() % 5
         guard mode != 0 else {
             let verification = ReportVerifier.verify(fileBytes: [UInt8](reader.rest()))
-            return verification.valid && (verification.report == nil || verification.fingerprint == nil)
+            return verification.valid && ((verification.report == nil && verification.certificate == nil) || verification.fingerprint == nil)
                 ? ["valid without a report or a fingerprint"] : []
         }
+        // 3 and 4: a commissioning certificate (CommissioningTargets.swift).
+        if mode >= 3 { return alteredCertificateFindings(&reader, page: mode == 4) }
         guard let sample = SignedSample.shared else { return ["cannot sign the sample report"] }
         var file = mode == 1 ? sample.json : sample.html
         while !reader.isAtEnd && !file.isEmpty {

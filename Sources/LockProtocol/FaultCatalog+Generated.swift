@@ -36,6 +36,10 @@ public enum FaultCode {
     public static let doorSensorInconsistent: UInt16 = 0x0504
     /// Door left open
     public static let doorLeftOpen: UInt16 = 0x0505
+    /// Strike plate misaligned (bolt rubs the keep)
+    public static let strikeMisaligned: UInt16 = 0x0506
+    /// Bolt short throw (end stop not reached)
+    public static let boltShortThrow: UInt16 = 0x0507
     /// Low motor voltage
     public static let lowMotorVoltage: UInt16 = 0x0601
     /// Controller overtemperature
@@ -155,6 +159,18 @@ extension FaultCatalog {
             meaning: "The lock reported that the door stayed open past its close timeout, so the bolt could not be thrown.",
             causes: ["door not pushed shut or blocked by something", "door closer weak or misadjusted", "door sensor magnet misaligned, so a closed door reads open"],
             action: "Close the door and check it latches; if the lock still reports it open, realign the door-sensor magnet or check the door closer."),
+        FaultDefinition(
+            code: 0x0506, name: "strike_misaligned", title: "Strike plate misaligned (bolt rubs the keep)",
+            category: .mechanical, severity: .warning, source: .host,
+            meaning: "With the door closed the motor current rises over the last part of the bolt's travel, where it runs free with the door open: the bolt rubs on the strike plate or keep.",
+            causes: ["strike plate fitted too high, too low or too far in or out", "door dropped or frame moved since installation (sagging hinges)", "keep pocket too shallow or not cut cleanly", "door pressed against its seal, pushing the bolt onto the strike's edge"],
+            action: "Open the door and look for rub marks on the bolt: move the strike plate towards them (loosen its screws, shift it 1-2 mm, retighten) or file the keep's edge where it rubs; check the door gap is even and tighten the hinges if the door has dropped. Then run lockdiag commission again."),
+        FaultDefinition(
+            code: 0x0507, name: "bolt_short_throw", title: "Bolt short throw (end stop not reached)",
+            category: .mechanical, severity: .error, source: .host,
+            meaning: "With the door closed the bolt stopped before its end stop (stall or end position not reached), while it reaches it with the door open: the keep blocks it.",
+            causes: ["keep pocket too shallow for the full bolt throw", "strike plate hole too small or misplaced", "door gap too wide or too narrow, so the bolt meets the strike's edge"],
+            action: "Measure the bolt's throw with the door open and deepen the keep pocket to at least that depth plus 2 mm; enlarge or move the strike plate's hole so the bolt enters without touching; adjust the door gap to the lock maker's figure (usually 3-4 mm). A door locked short is not secure: fix it before handover."),
         FaultDefinition(
             code: 0x0601, name: "low_motor_voltage", title: "Low motor voltage",
             category: .power, severity: .warning, source: .device,

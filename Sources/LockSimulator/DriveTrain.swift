@@ -14,6 +14,10 @@ enum DriveTrainFault: Equatable {
     case openCircuit
     /// The clutch does not transmit torque: the motor spins free and the bolt stays put.
     case clutchSlip
+    /// The strike plate (keep) is off the bolt's line: with the door closed the bolt rubs on
+    /// the keep over the last `strikeRubFraction` of its travel, and sometimes meets its edge
+    /// and throws short. With the door open the bolt runs free.
+    case strikeMisaligned
 }
 
 /// A small brushed DC motor driving the bolt through a reduction gearbox and a clutch.
@@ -55,6 +59,15 @@ struct DriveTrain {
     static let commutationsPerTurn = 6.0
     /// Integration steps per 1 ms trace sample.
     static let substepsPerSample = 10
+    /// The part of the stroke nearest the extended end over which a misaligned keep rubs: the
+    /// bolt enters the keep over its last ~4 mm of a ~20 mm throw.
+    static let strikeRubFraction = 0.20
+    /// Extra load of that rub at full extension, as current: rising from 0 where the bolt meets
+    /// the keep to this at the end stop (running current ≈ 250 → ≈ 450 mA), well below the
+    /// firmware's 1 A stall threshold, so the throw still completes.
+    static let strikeRubAmps = 0.20
+    /// Where a short throw stops (the bolt meets the keep's edge), 0…1 of the stroke.
+    static let shortThrowRange = 0.84...0.90
 
     var fault: DriveTrainFault
     /// Where a jammed bolt stops when locking, 0…1 of the stroke.
@@ -72,6 +85,8 @@ struct DriveTrain {
     private(set) var motorAngle = 0.0
     /// The stop the current stroke runs into, in bolt position.
     private var stopPosition = 1.0
+    /// Whether the current stroke rubs on a misaligned keep (door closed).
+    private var rubsOnKeep = false
 
     init(fault: DriveTrainFault, jamPosition: Double, torqueConstant: Double, boltLoadAmps: Double, boltPosition: Double) {
         self.fault = fault
@@ -81,12 +96,20 @@ struct DriveTrain {
         self.boltPosition = boltPosition
     }
 
-    /// Prepares a stroke in `direction`: which stop the bolt will meet.
-    mutating func engage(_ direction: Direction) {
+    /// Prepares a stroke in `direction`: which stop the bolt will meet. `doorClosed`: the bolt
+    /// goes into the keep; `shortThrowAt`: where it meets a misaligned keep's edge, if it does.
+    mutating func engage(_ direction: Direction, doorClosed: Bool = true, shortThrowAt: Double? = nil) {
+        rubsOnKeep = fault == .strikeMisaligned && doorClosed
         switch direction {
         case .lock:
             // The obstruction is only in the way of a bolt coming out from behind it.
-            stopPosition = fault == .jamWhenLocking && boltPosition < jamPosition + 0.005 ? jamPosition : 1.0
+            if fault == .jamWhenLocking && boltPosition < jamPosition + 0.005 {
+                stopPosition = jamPosition
+            } else if rubsOnKeep, let edge = shortThrowAt, boltPosition < edge {
+                stopPosition = edge
+            } else {
+                stopPosition = 1.0
+            }
         case .unlock:
             stopPosition = 0.0
         }
@@ -138,7 +161,8 @@ struct DriveTrain {
     mutating func settle() {
         omega = 0
         boltPosition = min(1, max(0, boltPosition))
-        if fault == .jamWhenLocking, stopPosition == jamPosition { boltPosition = min(boltPosition, jamPosition) }
+        // A bolt stopped short of its end (a jam, a keep's edge) rests against what stopped it.
+        if stopPosition > 0, stopPosition < 1 { boltPosition = min(boltPosition, stopPosition) }
     }
 
     /// One Euler step in the frame of the stroke (positive = towards `direction`'s end).
@@ -175,10 +199,14 @@ struct DriveTrain {
     }
 
     /// The latch spring compresses as the bolt comes out, so locking gets harder towards the end.
+    /// A misaligned keep adds friction where the bolt is in it, growing the deeper it goes.
     private func boltLoad(_ direction: Direction) -> Double {
-        switch direction {
+        let spring = switch direction {
         case .lock: boltLoadAmps * (0.9 + 0.2 * boltPosition)
         case .unlock: boltLoadAmps * Self.unlockLoadFactor * (0.9 + 0.2 * (1 - boltPosition))
         }
+        guard rubsOnKeep else { return spring }
+        let depth = (boltPosition - (1 - Self.strikeRubFraction)) / Self.strikeRubFraction
+        return spring + Self.strikeRubAmps * min(1, max(0, depth))
     }
 }

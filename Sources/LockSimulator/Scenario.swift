@@ -15,6 +15,7 @@ public enum Scenario: String, Sendable, CaseIterable, CustomStringConvertible {
     case tamper
     case counterfeitFingerprint = "counterfeit-fingerprint"
     case wrongSerialPart = "wrong-serial-part"
+    case strikeMisaligned = "strike-misaligned"
 
     public var description: String { rawValue }
 
@@ -34,6 +35,8 @@ public enum Scenario: String, Sendable, CaseIterable, CustomStringConvertible {
         case .tamper: "a TAMPER event (forced bolt) a few seconds after start, and the tamper fault record"
         case .counterfeitFingerprint: "the fingerprint module's certificate is self-signed, not the maker's: a counterfeit part"
         case .wrongSerialPart: "the battery pack's certificate was issued for another pack's serial (a part moved between units)"
+        case .strikeMisaligned:
+            "door closed: the bolt rubs the keep over the last fifth of its travel (rising current), 1 lock throw in 4 stops short (stall, bolt intermediate); door open: runs free"
         }
     }
 
@@ -73,9 +76,13 @@ public enum Scenario: String, Sendable, CaseIterable, CustomStringConvertible {
         case .motorStall: .jamWhenLocking
         case .motorOpen: .openCircuit
         case .clutchSlip: .clutchSlip
+        case .strikeMisaligned: .strikeMisaligned
         default: .none
         }
     }
+
+    /// How often a lock throw with a misaligned keep meets its edge and stops short.
+    static let strikeShortThrowChance = 0.25
 
     var fingerprintCondition: FingerprintCondition {
         switch self {

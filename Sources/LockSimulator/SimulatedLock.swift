@@ -264,7 +264,11 @@ public final class SimulatedLock {
         lastDirection = direction
         brakeUntil = nil
         let rest = measuredMillivolts(loadAmps: testLoadAmps, &physicsRandom)
-        driveTrain.engage(direction)
+        // Drawn only for a misaligned keep, so other scenarios' seeded physics stay as they were.
+        let shortThrow = driveTrain.fault == .strikeMisaligned && direction == .lock && !doorOpen
+            && physicsRandom.chance(Scenario.strikeShortThrowChance)
+        driveTrain.engage(direction, doorClosed: !doorOpen,
+                          shortThrowAt: shortThrow ? physicsRandom.uniform(DriveTrain.shortThrowRange.lowerBound, DriveTrain.shortThrowRange.upperBound) : nil)
         run = ActuationRun(actuation: lastActuationNumber, direction: direction, source: source,
                            startNanoseconds: nowNanoseconds, restMillivolts: rest)
         trace.begin(actuation: lastActuationNumber)

@@ -30,18 +30,7 @@ public enum ReportHTML {
         do { canonical = try CanonicalJSON.bytes(of: signed) } catch { throw .notEncodable("\(error)") }
         let embedded = String(decoding: canonical, as: UTF8.self).replacingOccurrences(of: "<", with: "\\u003c")
         let title = "Lock diagnostic report — \(r.device.id)"
-        var html = """
-            <!DOCTYPE html>
-            <html lang="en">
-            <head>
-            <meta charset="utf-8">
-            <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(escape(title))</title>
-            <style>\(css)</style>
-            </head>
-            <body>
-            <header>
-            <h1>\(escape(title))</h1>
+        var html = pageHead(title) + """
             <p class="meta">\(escape(deviceLine(r.device))) · report \(escape(r.reportID)) · made \(escape(r.createdAt)) \
             by \(escape(r.station.host)) (\(escape(r.station.software)))</p>
             </header>
@@ -61,6 +50,24 @@ public enum ReportHTML {
         html += signatureSection(signed)
         html += "\(scriptOpen)\(embedded)\(scriptClose)\n</body>\n</html>\n"
         return html
+    }
+
+    /// A page's start, up to its header's title: the same for reports and certificates.
+    static func pageHead(_ title: String) -> String {
+        """
+            <!DOCTYPE html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>\(escape(title))</title>
+            <style>\(css)</style>
+            </head>
+            <body>
+            <header>
+            <h1>\(escape(title))</h1>
+
+            """
     }
 
     /// The signed JSON inside a page this renderer made, or nil if `bytes` is not such a page.

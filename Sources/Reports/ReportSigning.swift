@@ -11,14 +11,17 @@ public enum ReportSigner {
     /// holding a number that JSON tools write differently is refused, since other verifiers
     /// would not find the signed bytes (`CanonicalJSON.unportableNumber`).
     public static func sign(_ report: DiagnosticReport, with key: StationKey) throws -> SignedReport {
-        let node = try JSONValue(encoding: report)
+        SignedReport(report: report, signature: try signature(of: JSONValue(encoding: report), with: key))
+    }
+
+    /// The signature block over a signed document's `report` object (a report or a certificate).
+    static func signature(of node: JSONValue, with key: StationKey) throws -> ReportSignature {
         if let number = CanonicalJSON.unportableNumber(in: node, at: "report") { throw ReportSigningError.unportableNumber(number) }
         let message = CanonicalJSON.bytes(node)
         let signature = try key.sign(message)
         let publicKey = key.publicKey
-        return SignedReport(report: report, signature: ReportSignature(
-            algorithm: algorithm, canonicalization: canonicalization, publicKey: publicKey.base64,
-            keyFingerprint: publicKey.fingerprint, value: Data(signature).base64EncodedString()))
+        return ReportSignature(algorithm: algorithm, canonicalization: canonicalization, publicKey: publicKey.base64,
+                               keyFingerprint: publicKey.fingerprint, value: Data(signature).base64EncodedString())
     }
 
     /// The report file's bytes: the whole signed report in canonical form, one line, so every
@@ -67,6 +70,8 @@ public struct Verification: Sendable, Equatable {
     public var report: DiagnosticReport?
     /// For a page: where it differs from the page its signed report renders to.
     public var difference: PageDifference?
+    /// The commissioning certificate, when the file holds one and it could be decoded.
+    public var certificate: CommissioningCertificate? = nil
 
     /// The signature is valid and the content is as signed, whoever signed it.
     public var valid: Bool { verdict != .invalid }
@@ -118,8 +123,10 @@ public enum ReportVerifier {
               signature.base64EncodedString() == valueText else {
             return .invalid("the signature value is not 64 bytes in base64", fingerprint: fingerprint)
         }
-        guard reportNode["format"]?.stringValue == DiagnosticReport.formatName else {
-            return .invalid("report format \(reportNode["format"]?.stringValue ?? "missing"), expected \(DiagnosticReport.formatName)",
+        let format = reportNode["format"]?.stringValue
+        let isCertificate = format == CommissioningCertificate.formatName
+        guard format == DiagnosticReport.formatName || isCertificate else {
+            return .invalid("report format \(format ?? "missing"), expected \(DiagnosticReport.formatName) or \(CommissioningCertificate.formatName)",
                             fingerprint: fingerprint)
         }
         guard reportNode["station"]?["key_fingerprint"]?.stringValue == fingerprint else {
@@ -134,16 +141,20 @@ public enum ReportVerifier {
             return .invalid("the signature does not match the content: the report was changed after it was signed, or signed by another key",
                             fingerprint: fingerprint)
         }
-        let report = try? reportNode.decode(as: DiagnosticReport.self)
+        let report = isCertificate ? nil : try? reportNode.decode(as: DiagnosticReport.self)
+        let certificate = isCertificate ? try? reportNode.decode(as: CommissioningCertificate.self) : nil
         if embedded != nil {
             // What a person sees is the page, not the JSON inside it: the page must be the one
             // the signed report renders to, or anything outside the JSON could have been edited.
-            guard let signed = try? node.decode(as: SignedReport.self) else {
-                return .invalid("the signed report cannot be read by this lockdiag, so its page cannot be checked — check it with a newer lockdiag",
-                                fingerprint: fingerprint)
+            let page: String?
+            do {
+                page = isCertificate ? try (try? node.decode(as: SignedCommissioningCertificate.self)).map(CommissioningHTML.render)
+                    : try (try? node.decode(as: SignedReport.self)).map(ReportHTML.render)
+            } catch { return .invalid("\(error)", fingerprint: fingerprint) }
+            guard let page else {
+                return .invalid("the signed \(isCertificate ? "certificate" : "report") cannot be read by this lockdiag, so its page cannot be checked — "
+                                + "check it with a newer lockdiag", fingerprint: fingerprint)
             }
-            let page: String
-            do { page = try ReportHTML.render(signed) } catch { return .invalid("\(error)", fingerprint: fingerprint) }
             if let difference = ReportHTML.difference(page: bytes, expected: Array(page.utf8)) {
                 return .invalid("\(difference) — the page was changed after it was made, or was not made by lockdiag", fingerprint: fingerprint, difference: difference)
             }
@@ -151,9 +162,9 @@ public enum ReportVerifier {
         guard let station = trusted.station(for: fingerprint) else {
             return Verification(verdict: .unknownKey, reason: "the signature is valid, but its key \(fingerprint) is not a trusted station key: "
                                 + "nothing was changed since it was signed, but anyone can make a key, so this says nothing about who made it",
-                                fingerprint: fingerprint, station: nil, report: report, difference: nil)
+                                fingerprint: fingerprint, station: nil, report: report, difference: nil, certificate: certificate)
         }
         return Verification(verdict: .trusted, reason: "signed with a trusted station key: \(station) (\(fingerprint)); nothing was changed since",
-                            fingerprint: fingerprint, station: station, report: report, difference: nil)
+                            fingerprint: fingerprint, station: station, report: report, difference: nil, certificate: certificate)
     }
 }

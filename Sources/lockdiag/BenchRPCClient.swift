@@ -34,6 +34,18 @@ final class BenchRPCClient: BenchClient {
         try call(APIMethod.deviceActuate, params, timeoutSeconds: timeoutSeconds)
     }
 
+    func commissionStart(_ params: CommissionStartParams, timeoutSeconds: Double) throws(BenchCallError) -> CommissionProgress {
+        try call(APIMethod.commissionStart, params, timeoutSeconds: timeoutSeconds)
+    }
+
+    func commissionStep(_ params: CommissionSessionParams, timeoutSeconds: Double) throws(BenchCallError) -> CommissionProgress {
+        try call(APIMethod.commissionStep, params, timeoutSeconds: timeoutSeconds)
+    }
+
+    func commissionFinish(_ params: CommissionSessionParams, timeoutSeconds: Double) throws(BenchCallError) -> CommissionFinished {
+        try call(APIMethod.commissionFinish, params, timeoutSeconds: timeoutSeconds)
+    }
+
     func call<T: Decodable>(_ method: String, _ params: (some Encodable)?, timeoutSeconds: Double) throws(BenchCallError) -> T {
         let encoded: JSONValue?
         do { encoded = try params.map { try JSONValue(encoding: $0) } } catch { throw .unexpected("cannot encode \(method): \(error)") }

@@ -61,7 +61,7 @@ extension LockDiag {
                     if output == "-" {
                         Output.out(TerminalText.inertJSON(String(decoding: bytes.dropLast(), as: UTF8.self)))
                     } else {
-                        try writeFile(output, bytes)
+                        try Self.writeFile(output, bytes)
                     }
                 }
                 if let html {
@@ -74,7 +74,7 @@ extension LockDiag {
                     guard checked.valid else {
                         throw CLIError(status: .failure, message: "the HTML page does not verify (\(checked.reason)) — \(html) not written")
                     }
-                    try writeFile(html, page)
+                    try Self.writeFile(html, page)
                 }
                 let r = reply.value.report
                 var written: [String] = []
@@ -91,7 +91,7 @@ extension LockDiag {
         }
 
         /// Writes through a temporary file and a rename, so a reader never sees half a report.
-        func writeFile(_ path: String, _ bytes: [UInt8]) throws(CLIError) {
+        static func writeFile(_ path: String, _ bytes: [UInt8]) throws(CLIError) {
             let temporary = path + ".tmp-\(getpid())"
             guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes), attributes: [.posixPermissions: 0o644]) else {
                 throw CLIError(status: .failure, message: "cannot write \(path): \(String(cString: strerror(errno))) — check the folder exists and is writable")
@@ -194,6 +194,11 @@ extension LockDiag {
                         object["device"] = .string(r.device.id)
                         object["created_at"] = .string(r.createdAt)
                     }
+                    if let c = v.certificate {
+                        object["certificate_id"] = .string(c.certificateID)
+                        object["device"] = .string(c.device.id)
+                        object["created_at"] = .string(c.createdAt)
+                    }
                     printJSON(.object(object))
                 } else {
                     let r = v.report
@@ -202,9 +207,13 @@ extension LockDiag {
                     case .unknownKey: .untrusted
                     case .invalid: .invalid
                     }
-                    Output.out(VerificationRenderer.render(outcome: outcome, reason: v.reason, fingerprint: v.fingerprint, reportID: r?.reportID,
-                                                           device: r?.device.id, createdAt: r?.createdAt, host: r?.station.host,
-                                                           verdict: r.map { "\($0.verdict.result) — \($0.verdict.summary)" },
+                    let c = v.certificate
+                    Output.out(VerificationRenderer.render(outcome: outcome, reason: v.reason, fingerprint: v.fingerprint,
+                                                           reportID: r?.reportID ?? c.map { "commissioning certificate \($0.certificateID)" },
+                                                           device: r?.device.id ?? c?.device.id, createdAt: r?.createdAt ?? c?.createdAt,
+                                                           host: r?.station.host ?? c?.station.host,
+                                                           verdict: r.map { "\($0.verdict.result) — \($0.verdict.summary)" }
+                                                               ?? c.map { "\($0.verdict.rawValue) — \($0.summary)" },
                                                            trustedKeys: source, style: Terminal.style(json: false)))
                 }
                 return switch v.verdict {

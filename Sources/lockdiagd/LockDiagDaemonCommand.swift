@@ -202,6 +202,11 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
                                discussion: "Default: station.key in the folder of --db.", valueName: "path"))
     var key: String?
 
+    @Option(name: .customLong("commissioning-limits"),
+            help: ArgumentHelp("Limits per lock model for lockdiag commission (JSON).",
+                               discussion: "Default: the built-in copy of firmware-specs/commissioning.json.", valueName: "path"))
+    var commissioningLimits: String?
+
     @Option(help: ArgumentHelp("Copy the history to the fleet's PostgreSQL database (docs/fleet.md).",
                                discussion: "A connection string: postgresql://STATION@HOST/DB?sslmode=verify-full. The password is read from $PGPASSWORD, not the command line.",
                                valueName: "url"))
@@ -382,6 +387,9 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
         configuration.metrics = try metrics.map { text in try MetricsAddress(parsing: text) }
         configuration.historyPath = db
         configuration.keyPath = key
+        if let commissioningLimits {
+            do { configuration.commissioningLimits = try CommissioningLimits.load(path: commissioningLimits) } catch { throw ValidationError("\(error)") }
+        }
         if let fleet {
             let url: FleetURL
             do { url = try FleetURL(fleet) } catch { throw ValidationError("--fleet: \(error)") }

@@ -1,3 +1,4 @@
+import FleetSync
 import Foundation
 import LockDiagTestSupport
 import Testing
@@ -27,6 +28,44 @@ import Testing
             #expect(!info.stdout.contains("not-its-password"), "the password leaked into lockdiag info")
             let status = try ChildProcess.run("lockdiag", ["list", "--socket", daemon.socketPath])
             #expect(status.status == 0, "\(status.stderr)")
+        }
+    }
+
+    /// fleet.md: a database set up before signed reports (fleet-v1 only) keeps a station of this version offline,
+    /// saying an administrator runs `fleet init`; once one has, the link picks up without a restart.
+    @Test(.timeLimit(.minutes(3)))
+    func aStationOnAnOlderFleetSchemaStaysOfflineUntilFleetInit() async throws {
+        try await offPool {
+            let pg = try PostgresServer()
+            defer { pg.remove() }
+            // What `fleet init` of the version before signed reports left: the first migration alone.
+            let first = FleetSchema.migrations[0]
+            try #require(first.id == "fleet-v1")
+            _ = try pg.psql("""
+                CREATE SCHEMA fleet;
+                CREATE TABLE fleet.schema_migration (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now(),
+                                                     applied_by text NOT NULL DEFAULT session_user);
+                \(first.sql);
+                INSERT INTO fleet.schema_migration (id) VALUES ('fleet-v1');
+                """)
+            let url = try enrollStation("site_old", in: pg)
+            let daemon = try DaemonProcess(["--simulate", "motor-stall", "--simulate-activity", "0.5", "--fleet", url])
+            defer { daemon.stop() }
+            var last = ""
+            #expect(try TestSupport.wait(upTo: 20, pollEvery: 0.1) {
+                guard let info = try fleetInfo(daemon.socketPath) else { return false }
+                last = info.lastError ?? ""
+                return info.state == .offline && last.contains("or an older one") && last.contains("lockdiag fleet init")
+            }, "\(last)")
+            #expect(try pg.psql("SELECT count(*) FROM fleet.fault_event") == "0")
+
+            let upgraded = try ChildProcess.run("lockdiag", ["fleet", "init", pg.adminURL], timeoutSeconds: 60)
+            #expect(upgraded.status == 0 && upgraded.stdout.contains("fleet-v2-signed-reports") && !upgraded.stdout.contains("fleet-v1 "),
+                    "\(upgraded.stdout) \(upgraded.stderr)")
+            // The link's back-off is at most 30 s; then it syncs what waited.
+            #expect(try TestSupport.wait(upTo: 60, pollEvery: 0.2) {
+                try pg.psql("SELECT count(*) FROM fleet.fault_event WHERE station = 'site_old'") != "0"
+            }, "\(String(describing: try? fleetInfo(daemon.socketPath)))")
         }
     }
 

@@ -4,6 +4,9 @@ import LockDiagTestSupport
 
 /// A real PostgreSQL server (Debian's postgresql package) in a temporary folder: `initdb` with a superuser password
 /// (scram-sha-256), `pg_ctl start` on a private Unix socket folder and no TCP, stopped and removed at the end.
+/// With `tls`, it also listens on 127.0.0.1 (a free port) and accepts only TLS there (`hostssl`; `hostnossl`
+/// rejected), its certificate issued for `localhost` by the test CA; the user `certuser` logs in there by client
+/// certificate alone (pg_hba `cert`). PostgreSQL's settings: the "SSL Support" chapter of its documentation.
 /// initdb refuses to run as root: as root the server runs as the `postgres` user (runuser), the folder given to it.
 final class PostgresServer: @unchecked Sendable {
     // @unchecked: every property is a constant after init; stop/start run the external pg_ctl, which serialises itself.
@@ -12,6 +15,9 @@ final class PostgresServer: @unchecked Sendable {
     let superuserPassword = "fleet-test-\(UInt32.random(in: 0...UInt32.max))"
     var dataDirectory: String { directory.path + "/data" }
     var socketDirectory: String { directory.path + "/sock" }
+    /// The TCP port on 127.0.0.1 when the server speaks TLS; otherwise the port that names the Unix socket.
+    let port: Int
+    let certificates: TestCertificates?
 
     struct Failed: Error, CustomStringConvertible {
         var description: String
@@ -21,31 +27,74 @@ final class PostgresServer: @unchecked Sendable {
     var adminURL: String { url(user: "postgres", password: superuserPassword) }
 
     func url(user: String, password: String?) -> String {
-        "postgresql://\(user)\(password.map { ":" + $0 } ?? "")@/postgres?host=\(socketDirectory)"
+        "postgresql://\(user)\(password.map { ":" + $0 } ?? "")@/postgres?host=\(socketDirectory)&port=\(port)"
     }
 
-    init() throws {
+    /// A connection string over TCP to `host` (which the server's certificate names `localhost`), with `query`
+    /// (`sslmode=…&sslrootcert=…`).
+    func tcpURL(user: String, password: String?, host: String = "localhost", query: String) -> String {
+        "postgresql://\(user)\(password.map { ":" + $0 } ?? "")@\(host):\(port)/postgres?\(query)"
+    }
+
+    init(tls: Bool = false) throws {
         guard let bin = Self.findBinaries() else {
             throw Failed(description: "PostgreSQL's server is not installed (no /usr/lib/postgresql/*/bin/initdb): `make test` installs Debian's postgresql")
         }
         binaries = bin
         directory = try TemporaryDirectory(prefix: "pg")
+        certificates = tls ? try TestCertificates(in: directory.path + "/tls", clientUser: "certuser") : nil
+        port = tls ? try Self.freeTCPPort() : 5432
         try FileManager.default.createDirectory(atPath: socketDirectory, withIntermediateDirectories: true)
         let passwordFile = directory.path + "/pw"
         try superuserPassword.write(toFile: passwordFile, atomically: true, encoding: .utf8)
+        var owned = [directory.path, socketDirectory, passwordFile]
+        if let certificates { owned += [certificates.folder, certificates.serverKey] }
         if getuid() == 0 {
             guard let user = getpwnam("postgres") else { throw Failed(description: "no postgres user: install Debian's postgresql package") }
-            for path in [directory.path, socketDirectory, passwordFile] { chown(path, user.pointee.pw_uid, user.pointee.pw_gid) }
+            for path in owned { chown(path, user.pointee.pw_uid, user.pointee.pw_gid) }
         }
         try run("initdb", ["-D", dataDirectory, "-U", "postgres", "--auth=scram-sha-256", "--pwfile=\(passwordFile)", "-E", "UTF8",
                            "--no-sync", "--no-instructions"])
+        if tls {
+            // The first matching line wins: certuser by certificate, everyone else by password, and only over TLS.
+            let rules = """
+                local all all scram-sha-256
+                hostssl all certuser 127.0.0.1/32 cert
+                hostssl all all 127.0.0.1/32 scram-sha-256
+                hostnossl all all 127.0.0.1/32 reject
+
+                """
+            try rules.write(toFile: dataDirectory + "/pg_hba.conf", atomically: false, encoding: .utf8)
+        }
         try start()
     }
 
-    func start() throws {
+    /// Starts the server; `extra` settings go after the usual ones (the later wins: `-c ssl=off`).
+    func start(extra: String = "") throws {
+        var options = "-c listen_addresses='' -k \(socketDirectory) -c fsync=off -c max_connections=200"
+        if let certificates {
+            options = "-c listen_addresses=127.0.0.1 -c port=\(port) -k \(socketDirectory) -c fsync=off -c max_connections=200"
+                + " -c ssl=on -c ssl_cert_file=\(certificates.serverCertificate) -c ssl_key_file=\(certificates.serverKey)"
+                + " -c ssl_ca_file=\(certificates.authority)"
+        }
         // -w: pg_ctl waits, up to -t seconds, until the server accepts connections.
-        try run("pg_ctl", ["-D", dataDirectory, "-l", directory.path + "/server.log", "-w", "-t", "60", "-o",
-                           "-c listen_addresses='' -k \(socketDirectory) -c fsync=off -c max_connections=200", "start"])
+        try run("pg_ctl", ["-D", dataDirectory, "-l", directory.path + "/server.log", "-w", "-t", "60", "-o", options + " " + extra, "start"])
+    }
+
+    /// A port on 127.0.0.1 nobody listens on now (the kernel's pick for a socket bound to port 0).
+    static func freeTCPPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failed(description: "socket: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw Failed(description: "bind 127.0.0.1:0: \(String(cString: strerror(errno)))") }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     func stop() throws {
@@ -60,7 +109,7 @@ final class PostgresServer: @unchecked Sendable {
     /// psql as the superuser: the output of a query (unaligned, tuples only).
     func psql(_ sql: String, user: String = "postgres", password: String? = nil) throws -> String {
         let r = try runTool("/usr/bin/env", ["PGPASSWORD=\(password ?? superuserPassword)", binaries + "/psql", "-X", "-q", "-A", "-t",
-                                             "-v", "ON_ERROR_STOP=1", "-h", socketDirectory, "-U", user, "-d", "postgres", "-c", sql])
+                                             "-v", "ON_ERROR_STOP=1", "-h", socketDirectory, "-p", String(port), "-U", user, "-d", "postgres", "-c", sql])
         guard r.status == 0 else { throw Failed(description: "psql failed: \(r.err)") }
         return r.out.trimmingCharacters(in: .whitespacesAndNewlines)
     }

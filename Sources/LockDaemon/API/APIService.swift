@@ -21,6 +21,10 @@ public struct APIService: Sendable {
     public var limits = APILimits()
     /// The socket server's tallies for `daemon.stats`, once the server exists.
     public let clientStatistics = ClientStatisticsSource()
+    /// Open commissioning runs (`commission.*`, APIService+Commission.swift).
+    public let commissioning = CommissioningSessions()
+    /// The limits commissioning judges by (firmware-specs/commissioning.json, or `--commissioning-limits`).
+    public var commissioningLimits = CommissioningLimits.builtIn()
 
     public init(hub: Hub, socketPath: String, version: String, logger: Logger) {
         self.hub = hub
@@ -59,11 +63,7 @@ public struct APIService: Sendable {
         // Moves the bolt: needs `confirm: true`, and a technician (AccessPolicy).
         table.register(APIMethod.deviceActuate) { call in
             let params = try call.decodeParams(as: ActuateParams.self)
-            guard params.confirm == true else {
-                throw RPCError(code: RPCError.Code.invalidParams,
-                               message: "Invalid params: field 'confirm' must be true — device.actuate moves the bolt; make sure nothing is in its way",
-                               data: ["field": "confirm"])
-            }
+            try Self.requireConfirm(params.confirm, "device.actuate moves the bolt")
             let index = try resolve(params.device)
             return try encode(try await mapped(hub.deviceID(index)) { () throws(HubError) in try await hub.actuate(params.direction, on: index) })
         }
@@ -95,8 +95,10 @@ public struct APIService: Sendable {
         }
         registerRecording(into: &table)
         registerParts(into: &table)
+        registerCommissioning(into: &table)
         table.onConnectionClosed { connection in
             hub.removeSink(connection.id)
+            commissioning.connectionClosed(connection.id)
             trafficTaps?.connectionClosed(connection.id)
         }
         table.onInternalError { error, call in
@@ -134,6 +136,15 @@ public struct APIService: Sendable {
             }
             let faults = hub.annotateSaved(views.flatMap { v in v.state.faults.ordered.map { v.state.apiFault($0) } })
             return try? .encodedResult(APIJSON.bytes(FaultsList(faults: faults, history: hub.history?.health())))
+        }
+    }
+
+    /// The -32602 for a call that moves the bolt without `confirm: true`.
+    static func requireConfirm(_ confirm: Bool?, _ what: String) throws(RPCError) {
+        guard confirm == true else {
+            throw RPCError(code: RPCError.Code.invalidParams,
+                           message: "Invalid params: field 'confirm' must be true — \(what); make sure nothing is in its way",
+                           data: ["field": "confirm"])
         }
     }
 
@@ -184,7 +195,7 @@ public struct APIService: Sendable {
 
     private func uptime() -> Double { Double(MonotonicClock.nanoseconds() - startedAtNanoseconds) / 1e9 }
 
-    private func resolve(_ device: String) throws(RPCError) -> Int {
+    func resolve(_ device: String) throws(RPCError) -> Int {
         do { return try hub.resolve(device) } catch { throw RPCError(resolving: error) }
     }
 
@@ -192,15 +203,7 @@ public struct APIService: Sendable {
         do {
             return try await body()
         } catch {
-            let data: JSONValue = ["device": .string(device)]
-            switch error {
-            case .unknownDevice, .ambiguousDevice: throw RPCError(resolving: error)
-            case .offline(let id): throw RPCError.deviceOffline(id)
-            case .busy(let message): throw RPCError(code: RPCError.Code.busy, message: message, data: data)
-            case .timeout(let message): throw RPCError(code: RPCError.Code.timeout, message: message, data: data)
-            case .refused(let message): throw RPCError.deviceRefused(device, reason: message)
-            case .interrupted(let message): throw RPCError(code: RPCError.Code.deviceOffline, message: message, data: data)
-            }
+            throw RPCError(hub: error, device: device)
         }
     }
 }

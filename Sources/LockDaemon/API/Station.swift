@@ -60,11 +60,17 @@ public struct Station: Sendable {
     /// Keeps a copy of a signed report in the history, for the fleet (docs/fleet.md); returns why not, if not. The
     /// client still gets its report: a copy that could not be kept is logged, not an error of the call.
     static func keep(_ signed: SignedReport, in db: HistoryDatabase) -> String? {
+        keep(reportID: signed.report.reportID, device: signed.report.device.id, createdAt: signed.report.createdAt,
+             keyFingerprint: signed.signature.keyFingerprint, signed: signed, in: db)
+    }
+
+    /// Keeps any signed document (a report, a commissioning certificate) as its canonical JSON.
+    static func keep(reportID: String, device: String, createdAt: String, keyFingerprint: String, signed: some Encodable,
+                     in db: HistoryDatabase) -> String? {
         do {
             let json = String(decoding: try CanonicalJSON.bytes(of: signed), as: UTF8.self)
-            try db.keepReport(reportID: signed.report.reportID, device: signed.report.device.id,
-                              createdAtMilliseconds: APITime.parse(signed.report.createdAt) ?? WallClock.milliseconds(),
-                              keyFingerprint: signed.signature.keyFingerprint, signedJSON: json)
+            try db.keepReport(reportID: reportID, device: device, createdAtMilliseconds: APITime.parse(createdAt) ?? WallClock.milliseconds(),
+                              keyFingerprint: keyFingerprint, signedJSON: json)
             return nil
         } catch {
             return "\(error)"
@@ -125,7 +131,6 @@ public struct Station: Sendable {
         let db = history.database
         do {
             let record = try db.deviceRecord(id)
-            let summary = index.flatMap { i in hub.devices().first { $0.id == hub.deviceID(i) } }
             let status = index.flatMap(hub.status(of:))
             let faults = index.map { hub.faults(of: $0) } ?? []
             let (events, truncated) = try db.faultEvents(device: id, limit: 1000)
@@ -148,12 +153,7 @@ public struct Station: Sendable {
                 }))
             }
             let c = hub.diagnosis
-            let device = ReportDevice(
-                id: id, serial: summary?.serial ?? record?.serial, model: summary?.model ?? record?.model,
-                hardwareRevision: summary?.hardwareRevision ?? record?.hardwareRevision,
-                firmware: summary?.firmware ?? record?.firmware.last?.version, transport: summary?.transport ?? record?.transport ?? "unknown",
-                path: summary?.path ?? record?.path ?? "unknown", state: summary?.state ?? "not connected", firstSeen: record?.firstSeen,
-                firmwareHistory: record?.firmware ?? [])
+            let device = reportDevice(id, index: index, hub: hub, record: record)
             let report = DiagnosticReport(
                 reportID: UUID().uuidString.lowercased(), createdAt: APITime.format(milliseconds: WallClock.milliseconds()),
                 station: ReportStation(host: host, software: "lockdiagd \(version)", keyFingerprint: key.publicKey.fingerprint),
@@ -171,6 +171,23 @@ public struct Station: Sendable {
         } catch {
             throw RPCError.internalError("could not build the report: \(error)")
         }
+    }
+}
+
+extension Station {
+    /// The lock as a report or certificate names it: live details if attached, else the history's.
+    func reportDevice(_ id: String, index: Int?, hub: Hub) -> ReportDevice {
+        reportDevice(id, index: index, hub: hub, record: try? history.database.deviceRecord(id))
+    }
+
+    func reportDevice(_ id: String, index: Int?, hub: Hub, record: DeviceRecord?) -> ReportDevice {
+        let summary = index.flatMap { i in hub.devices().first { $0.id == hub.deviceID(i) } }
+        return ReportDevice(
+            id: id, serial: summary?.serial ?? record?.serial, model: summary?.model ?? record?.model,
+            hardwareRevision: summary?.hardwareRevision ?? record?.hardwareRevision,
+            firmware: summary?.firmware ?? record?.firmware.last?.version, transport: summary?.transport ?? record?.transport ?? "unknown",
+            path: summary?.path ?? record?.path ?? "unknown", state: summary?.state ?? "not connected", firstSeen: record?.firstSeen,
+            firmwareHistory: record?.firmware ?? [])
     }
 }
 

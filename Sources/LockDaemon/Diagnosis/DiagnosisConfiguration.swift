@@ -48,5 +48,11 @@ public struct DiagnosisConfiguration: Sendable, Equatable {
     /// Fingerprint image quality below this is degraded.
     public var imageQualityMinimum = 40
 
+    /// A door-closed lock throw's end-of-travel ratio may exceed the lock's free-running one
+    /// (learnt from door-open lock throws) by this factor before the strike counts as
+    /// misaligned: the commissioning default (firmware-specs/commissioning.json), where a
+    /// healthy lock stays within a few per cent and a bolt rubbing its keep adds tens.
+    public var strikeRiseMaximum = 1.2
+
     public init() {}
 }

@@ -17,6 +17,9 @@ struct CheckVerdict: Sendable, Equatable {
     /// The evidence's context, kept in the freeze frame.
     var actuation: ActuationSummary? = nil
     var link: LinkHealth? = nil
+    /// Confirmed at the first failure: a deliberate measurement (commissioning's comparison of
+    /// door-open and door-closed throws) that already repeated itself, not one reading.
+    var confirmsAtOnce = false
 
     static func failed(_ code: UInt16, _ evidence: String, kind: CheckKind = .condition, actuation: ActuationSummary? = nil,
                        link: LinkHealth? = nil) -> CheckVerdict {

@@ -89,6 +89,9 @@ struct DeviceState: Sendable {
     var recentTraces: [MotorTrace] = []
     /// This lock's usual time from energising to the end stop, per direction (ms).
     var usualTravelMilliseconds: [Direction: Int] = [:]
+    /// The end-of-travel ratio of this lock's door-open lock throws (its free-running profile),
+    /// learnt as they come (StrikeAlignmentCheck.swift); nil until one was seen.
+    var freeRunningEndRatio: Double?
     var lastStatusNotification: UInt64 = 0
     /// The telemetry log's sampling (Hub+History.swift): when the last status went in, and whether the motor ran then.
     var historySampleAtMilliseconds: Int64 = 0

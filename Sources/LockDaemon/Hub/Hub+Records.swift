@@ -107,7 +107,7 @@ extension Hub {
             switch verdict.outcome {
             case .failed(let evidence, let reportedByLock):
                 failCheck(verdict.code, kind: verdict.kind, fromDevice: reportedByLock, at: now, evidence: evidence,
-                          confirmed: reportedByLock, actuation: verdict.actuation, link: verdict.link, device: &d, effects: &effects)
+                          confirmed: reportedByLock || verdict.confirmsAtOnce, actuation: verdict.actuation, link: verdict.link, device: &d, effects: &effects)
             case .passed:
                 passCheck(verdict.code, device: &d, effects: &effects)
             }

@@ -158,6 +158,8 @@ extension Hub {
 
         apply(DiagnosisTable.actuation(summary, verdict: analysis.verdict, evidence: analysis.evidence, diagnosis), at: now,
               device: &d, effects: &effects)
+        apply(DiagnosisTable.strikeAlignment(summary, samples: trace.samplesMilliamps, door: d.status?.door,
+                                             freeRunning: &d.freeRunningEndRatio, diagnosis), at: now, device: &d, effects: &effects)
         if analysis.verdict == .normal, let direction, let at = analysis.endStopAtMilliseconds {
             // Learn this lock's travel time; a slow moving average so one odd run does not move it.
             let previous = d.usualTravelMilliseconds[direction] ?? at
