@@ -149,7 +149,7 @@ tuya-schemas:
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= ldp-frames ldp-messages hub-records simulator-requests json-text jsonrpc-server jsonrpc-client \
                 ble-att gatt-client ble-advertising tuya-frames tuya-records bench-plan report-verify \
-                commissioning-limits
+                commissioning-limits part-certificates
 FUZZ_BUILD   ?= .build-fuzz
 FUZZ_SWIFT_FLAGS = -c debug --scratch-path $(FUZZ_BUILD) -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
 

@@ -61,7 +61,8 @@ let package = Package(
         .target(name: "BLETransport", dependencies: ["BLEProtocol", "LockProtocol", "LinuxIO", "CBlueZ"], swiftSettings: swift6),
         // An emulated lock controller (physical model, scenarios, fault injection), its pty server, its BLE GATT server
         // (on the seam, or on a real controller through BlueZ's headers) and its Tuya lock-MCU head.
-        .target(name: "LockSimulator", dependencies: ["LockProtocol", "LinuxIO", "BLEProtocol", "TuyaProtocol", "CBlueZ"], swiftSettings: swift6),
+        .target(name: "LockSimulator", dependencies: ["LockProtocol", "LinuxIO", "BLEProtocol", "TuyaProtocol", "CBlueZ", "GenuineParts",
+                                                      .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swift6),
         // The one JSON stack: the value tree, the strict parser, the compact, pretty and RFC 8785 writers, and
         // the direct Encodable → bytes encoder and JSONValue → Decodable decoder. A leaf: no Foundation.
         .target(name: "LockJSON", swiftSettings: swift6),
@@ -85,6 +86,10 @@ let package = Package(
         // Signed diagnostic reports: canonical JSON, Ed25519 signing and verification, the HTML page. Pure, so the
         // CLI verifies without a daemon.
         .target(name: "Reports", dependencies: ["LockDiagAPI", "LockJSON", "LinuxIO", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swift6),
+        // Genuine-part checks (firmware-specs/ldp-v1.md §6.9): trusted maker roots, certificate chains and
+        // challenge answers verified with Ed25519, and the simulator's demo maker that issues its parts.
+        .target(name: "GenuineParts", dependencies: ["LockProtocol", "LockJSON", "LockDiagAPI", .product(name: "Crypto", package: "swift-crypto")],
+                swiftSettings: swift6),
         // The fleet (docs/fleet.md): the PostgreSQL schema and roles, the station's sync of its history, station
         // key enrollment and the fleet's questions. Its own event loop, so nothing it waits for blocks the daemon.
         .target(name: "FleetSync", dependencies: [
@@ -105,6 +110,7 @@ let package = Package(
             "TuyaProtocol",
             // `lockdiagd --record`: pcapng files of every link's bytes (Recording/).
             "PcapNG",
+            "GenuineParts",
         ], swiftSettings: swift6),
 
         // Every numeric command-line option's documented range, checked in one place (exit 64 outside it).
@@ -112,7 +118,7 @@ let package = Package(
         .executableTarget(name: "lockdiagd", dependencies: ["LockDaemon", "LockSimulator", "LinuxIO", "BLEProtocol", "BLETransport", argumentParser, logging,
                                                          "LockDiagAPI", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                          "OptionRanges",
-                                                         "DeviceDiscovery", "USBTransport", "FleetSync"], swiftSettings: swift6),
+                                                         "DeviceDiscovery", "USBTransport", "FleetSync", "GenuineParts"], swiftSettings: swift6),
         .executableTarget(name: "lockdiag", dependencies: ["LockDiagAPI", "LockDiagCLI", "JSONRPC", "LockJSON", "BenchKit", "Reports", "BLEProtocol", "BLETransport", "LinuxIO", argumentParser,
                                                         "OptionRanges", "FleetSync", "PcapNG"], swiftSettings: swift6),
         .executableTarget(name: "locksim", dependencies: ["LockSimulator", argumentParser, "OptionRanges"], swiftSettings: swift6),
@@ -140,6 +146,8 @@ let package = Package(
         .testTarget(name: "CModulesTests", dependencies: ["CLibUSB", "CBlueZ", "CUdev", "CLockDiagSys"], swiftSettings: swift6),
         .testTarget(name: "LinuxIOTests", dependencies: ["LinuxIO", "LockDiagTestSupport"], swiftSettings: swift6),
         .testTarget(name: "LockProtocolTests", dependencies: ["LockProtocol", "LockDiagTestSupport"], swiftSettings: swift6),
+        // Part certificates, chains and answers against the golden vectors and the trust roots in firmware-specs/parts/.
+        .testTarget(name: "GenuinePartsTests", dependencies: ["GenuineParts", "LockProtocol", "LockDiagTestSupport", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swift6),
         // ATT, GATT, advertising data (on real captured payloads) and HCI report codecs.
         .testTarget(name: "BLEProtocolTests", dependencies: ["BLEProtocol", "LockDiagTestSupport"], swiftSettings: swift6),
         // The GATT client, set-up and link against the simulator's GATT server over real seqpacket sockets.
@@ -148,7 +156,7 @@ let package = Package(
         ], swiftSettings: swift6),
         .testTarget(name: "TuyaProtocolTests", dependencies: ["TuyaProtocol", "LockDiagTestSupport"], swiftSettings: swift6),
         .testTarget(name: "SerialTransportTests", dependencies: ["SerialTransport", "LinuxIO", "LockProtocol"], swiftSettings: swift6),
-        .testTarget(name: "LockSimulatorTests", dependencies: ["LockSimulator", "LockProtocol", "LinuxIO", "LockDiagTestSupport", "BLEProtocol", "TuyaProtocol"],
+        .testTarget(name: "LockSimulatorTests", dependencies: ["LockSimulator", "LockProtocol", "LinuxIO", "LockDiagTestSupport", "BLEProtocol", "TuyaProtocol", "GenuineParts"],
                     swiftSettings: swift6),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "LockDiagTestSupport"], swiftSettings: swift6),
         // The JSON stack: parser, writers, and the encoder and decoder checked against Foundation's on every API type.
@@ -195,11 +203,12 @@ let package = Package(
 let fuzzTargetNames = [
     "ldp-frames", "ldp-messages", "hub-records", "simulator-requests", "json-text", "jsonrpc-server", "jsonrpc-client",
     "ble-att", "gatt-client", "ble-advertising", "tuya-frames", "tuya-records", "bench-plan", "report-verify", "commissioning-limits",
+    "part-certificates",
 ]
 package.targets += [
     .target(name: "LockDiagFuzz", dependencies: [
         "LockProtocol", "LockDaemon", "LockSimulator", "JSONRPC", "LockJSON", "LockDiagAPI", "LockDiagCLI", "BLEProtocol", "BLETransport",
-        "TuyaProtocol", "BenchKit", "Reports", "CLibFuzzer", logging,
+        "TuyaProtocol", "BenchKit", "Reports", "CLibFuzzer", logging, "GenuineParts",
     ], swiftSettings: swift6),
     .testTarget(name: "FuzzRegressionTests", dependencies: ["LockDiagFuzz", "LockDiagTestSupport", "Reports"], swiftSettings: swift6),
     // Declares libFuzzer's LLVMFuzzerRunDriver, which the -sanitize=fuzzer runtime defines.

@@ -49,6 +49,11 @@ def ldp_seeds():
             write("simulator-requests", v["name"], bytes([1, 10, kind, frame["type"], len(payload)]) + payload)
             write("simulator-requests", v["name"] + "-raw", bytes([0, 10, len(raw) - 1]) + raw)
     write("ldp-frames", "all-in-one-stream", stream)
+    # part-certificates: every certificate in the genuine-part vectors (ldp-v1.md §6.9.1).
+    for v in vectors:
+        part = v.get("message", {}).get("part")
+        for i, cert in enumerate(part["certificates"] if part else []):
+            write("part-certificates", "%s-%d" % (v["name"], i), bytes.fromhex(cert))
     # A whole session for the hub: every response and event in order, each 20 ms apart.
     session = bytes([0, 1])
     for v in vectors:

@@ -52,4 +52,6 @@ echo; echo "\$ lockdiag status $HEALTHY"
 lockdiag status "$HEALTHY" || true
 echo; echo '$ lockdiag test SIM-0001-003 battery'
 lockdiag test SIM-0001-003 battery || true
+echo; echo "\$ lockdiag parts $HEALTHY"
+lockdiag parts "$HEALTHY" || true
 echo; echo "(exit status of lockdiag: 0 healthy, 2 confirmed faults or a failed test, 3 daemon unreachable, 4 device problem)"

@@ -197,6 +197,8 @@ final class BenchWorker {
             let list = try faults()
             out.failures += Evaluate.confirmedFaults(list, ignore: ignore)
             out.log.append("\(list.count) fault(s) listed, \(list.filter { $0.status == .confirmed }.count) confirmed")
+        case .genuineParts:
+            try checkParts(into: &out)
         case .commission(let wait):
             try commission(waitSeconds: wait, into: &out)
         }
@@ -367,7 +369,7 @@ final class BenchWorker {
     /// A lock in use answers BUSY for about a second; wait up to `busyRetrySeconds` before
     /// giving up. One the daemon calls offline is given the grace of `requireOnline` unless its
     /// link is down.
-    private func callRetryingBusy<T>(_ method: String, timeout: Double,
+    func callRetryingBusy<T>(_ method: String, timeout: Double,
                                      _ body: (any BenchClient, Double) throws(BenchCallError) -> T) throws(StepAbort) -> T {
         let deadline = monotonicSeconds() + timings.busyRetrySeconds
         while true {

@@ -103,6 +103,8 @@ public struct Step: Sendable, Equatable {
         case soak(seconds: Double)
         /// The lock must have no confirmed fault (those listed in `ignore`, by code or name, aside).
         case noConfirmedFaults(ignore: [String])
+        /// Every accessory must prove itself genuine (`device.parts`, BenchWorker+Parts.swift).
+        case genuineParts
         /// Commission the lock (docs/commissioning.md): door open and closed throws, finger
         /// presentations, firmware and clock, each waited for up to `waitSeconds`.
         case commission(waitSeconds: Int)
@@ -118,6 +120,7 @@ public struct Step: Sendable, Equatable {
         case .actuate(let cycles, let pause): "actuate \(cycles) cycle\(cycles == 1 ? "" : "s"), pause \(Format.seconds(pause))"
         case .soak(let s): "soak \(Format.seconds(s))"
         case .noConfirmedFaults(let ignore): ignore.isEmpty ? "no confirmed faults" : "no confirmed faults (ignoring \(ignore.joined(separator: ", ")))"
+        case .genuineParts: "genuine parts"
         case .commission(let wait): "commission (waits ≤ \(wait) s)"
         }
     }
@@ -139,6 +142,7 @@ public struct Step: Sendable, Equatable {
         case .actuate: "actuate"
         case .soak: "soak"
         case .noConfirmedFaults: "no_confirmed_faults"
+        case .genuineParts: "genuine_parts"
         case .commission: "commission"
         }
     }

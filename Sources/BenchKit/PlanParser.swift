@@ -209,7 +209,8 @@ struct Reader {
 
     // MARK: steps
 
-    static let stepNames = ["wait_for_attach", "identify", "require_firmware", "self_test", "actuate", "soak", "no_confirmed_faults", "commission"]
+    static let stepNames = ["wait_for_attach", "identify", "require_firmware", "self_test", "actuate", "soak", "no_confirmed_faults", "commission",
+                            "genuine_parts"]
 
     mutating func step(_ node: Node, index: Int, planLimits: Limits) -> Step? {
         let line = node.mark?.line ?? 0
@@ -312,6 +313,9 @@ struct Reader {
             }
             guard let seconds else { return nil }
             action = .soak(seconds: seconds)
+        case "genuine_parts":
+            guard optionsMap([]) != nil else { return nil }
+            action = .genuineParts
         case "commission":
             guard let m = optionsMap(["wait"]) else { return nil }
             action = .commission(waitSeconds: commissionWait(m["wait"], path + ".wait"))

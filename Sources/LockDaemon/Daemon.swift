@@ -1,5 +1,6 @@
 import BLETransport
 import Foundation
+import GenuineParts
 import HistoryStore
 import JSONRPC
 import LinuxIO
@@ -40,6 +41,11 @@ public struct DaemonConfiguration: Sendable {
     public var serialDialects: [DialectSpec] = []
     public var serialRxPaths: [String] = []
     public var tuyaSchemaDirectories: [String] = []
+    /// `--part-roots`: folders of maker roots to trust besides the shipped ones (docs/genuine-parts.md);
+    /// empty: /etc/lockdiag/part-roots when it exists. `trustDemoPartRoot`: the simulator's demo
+    /// maker root too (only with embedded simulated locks: its private key is public).
+    public var partRootDirectories: [String] = []
+    public var trustDemoPartRoot = false
     /// Roles and limits (docs/security.md).
     public var security = SecurityConfiguration()
     /// `--fleet`: copies the history to the fleet database (docs/fleet.md); composed by lockdiagd. nil: none.
@@ -116,6 +122,11 @@ public final class Daemon: Service {
         let loop = try PollLoop(configuration: loopConfiguration)
         let hub = Hub(loop: loop, diagnosis: c.diagnosis, logger: logger, history: station?.history)
         for directory in c.tuyaSchemaDirectories { try hub.tuyaSchemas.withLock { try $0.load(directory: directory) } }
+        try hub.partTrust.withLock { trust throws(TrustRootError) in
+            if c.partRootDirectories.isEmpty { try trust.load(directory: TrustStore.defaultDirectory, mustExist: false) }
+            for directory in c.partRootDirectories { try trust.load(directory: directory) }
+            if c.trustDemoPartRoot { trust.add(DemoMaker.root) }
+        }
         for (i, path) in devicePaths.enumerated() {
             if i < c.serialPaths.count, c.dialect(forSerial: i).kind != .ldp {
                 guard try hub.addTuyaDevice(path: path, modulePath: c.modulePath(forSerial: i), baudRate: c.baudRate,

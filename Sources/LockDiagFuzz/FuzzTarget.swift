@@ -18,7 +18,7 @@ public struct FuzzTarget: Sendable {
     /// Every target, in the order `make fuzz` runs them.
     public static let all: [FuzzTarget] = [
         ldpFrames, ldpMessages, hubRecords, simulatorRequests, jsonText, jsonRPCServer, jsonRPCClient,
-        bleATT, gattClient, bleAdvertising, tuyaFrames, tuyaRecords, benchPlan, reportVerify, commissioningLimits,
+        bleATT, gattClient, bleAdvertising, tuyaFrames, tuyaRecords, benchPlan, reportVerify, commissioningLimits, partCertificates,
     ]
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }

@@ -79,6 +79,12 @@ struct ByteReader {
 
     mutating func i32() throws(MessageError) -> Int32 { Int32(bitPattern: try u32()) }
 
+    mutating func bytes(_ n: Int) throws(MessageError) -> [UInt8] {
+        try require(n)
+        defer { offset += n }
+        return Array(bytes[offset..<(offset + n)])
+    }
+
     mutating func string(_ field: String, max: Int) throws(MessageError) -> String {
         let n = Int(try u8())
         guard n <= max else { throw .invalidField(type: type, field: field, value: n) }

@@ -48,6 +48,10 @@ public enum FaultCode {
     public static let tamper: UInt16 = 0x0701
     /// Lockout after repeated failed attempts
     public static let lockoutFailedAttempts: UInt16 = 0x0702
+    /// Counterfeit or unapproved part
+    public static let counterfeitPart: UInt16 = 0x0703
+    /// Part could not be verified
+    public static let unverifiedPart: UInt16 = 0x0704
 }
 
 extension FaultCatalog {
@@ -191,5 +195,17 @@ extension FaultCatalog {
             meaning: "Too many failed fingerprint or PIN attempts in a row: the lock refuses credentials for a while.",
             causes: ["someone trying to guess a PIN", "an enrolled finger no longer matching (injury, poor enrolment)", "degraded sensor"],
             action: "Wait for the lockout to end or unlock with the key or app; check the access log for an attack; re-enrol the user if their finger fails often."),
+        FaultDefinition(
+            code: 0x0703, name: "counterfeit_part", title: "Counterfeit or unapproved part",
+            category: .security, severity: .critical, source: .host,
+            meaning: "An accessory (fingerprint module, battery pack, motor unit) failed the genuine-part check: its certificate does not chain to the maker's root, is expired or issued for another serial, or its answer to a fresh challenge is wrong or replayed.",
+            causes: ["a non-genuine replacement part was fitted", "a part moved from another lock or unit (its certificate names another serial)", "a part whose certificate has expired", "the station lacks the maker's root (check the part trust roots)"],
+            action: "Read the evidence with `lockdiag parts DEVICE`; replace the named part with a genuine one from the maker (keep the removed part for the warranty claim) and check again. If every part of a new model fails, add the maker's root to /etc/lockdiag/part-roots/."),
+        FaultDefinition(
+            code: 0x0704, name: "unverified_part", title: "Part could not be verified",
+            category: .security, severity: .warning, source: .host,
+            meaning: "The lock or one of its accessories did not answer the genuine-part check (no answer, refused, or timed out), so whether the part is genuine is unknown.",
+            causes: ["the part's connector or cable to the controller is loose or damaged", "the part is not responding (faulty, or a counterfeit without the check)", "the lock was busy or the link dropped during the check"],
+            action: "Reseat the named part's connector and run `lockdiag parts DEVICE` again; if it still does not answer, treat the part as suspect and replace it with a genuine one."),
     ]
 }

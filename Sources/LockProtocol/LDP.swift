@@ -5,7 +5,8 @@ public enum LDP {
     /// The protocol major version carried in every frame.
     public static let version: UInt8 = 1
     /// The minor version this implementation speaks (IDENTIFY's `protocol_minor`).
-    public static let protocolMinor: UInt8 = 0
+    /// 1: LDP/1.1, with the genuine-part messages (§4.3, §6.9).
+    public static let protocolMinor: UInt8 = 1
     /// Hard maximum of the `length` field.
     public static let maxPayload = 512
     /// sync0, sync1, version, kind, seq, type, length (2), hcrc.

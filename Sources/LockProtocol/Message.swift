@@ -9,6 +9,10 @@ public enum Request: Sendable, Equatable {
     case clearFaults(code: UInt16)
     case runSelfTest(SelfTestKind)
     case actuate(Direction)
+    /// LDP/1.1: the part at this index (§6.10).
+    case listParts(index: UInt8)
+    /// LDP/1.1 (§6.11).
+    case provePart(PartChallenge)
 
     public static let clearAllFaults: UInt16 = 0xFFFF
 
@@ -22,6 +26,8 @@ public enum Request: Sendable, Equatable {
         case .clearFaults: .clearFaults
         case .runSelfTest: .runSelfTest
         case .actuate: .actuate
+        case .listParts: .listParts
+        case .provePart: .provePart
         }
     }
 
@@ -29,6 +35,8 @@ public enum Request: Sendable, Equatable {
         var w = ByteWriter()
         switch self {
         case .identify, .readStatus, .readFingerprintStatus, .readFaults: break
+        case .listParts(let index): w.u8(index)
+        case .provePart(let challenge): challenge.write(to: &w)
         case .readMotorTrace(let request): request.write(to: &w)
         case .clearFaults(let code): w.u16(code)
         case .runSelfTest(let kind): w.u8(kind.rawValue)
@@ -57,6 +65,8 @@ public enum Request: Sendable, Equatable {
             let raw = try r.u8()
             guard let direction = Direction(rawValue: raw) else { throw .invalidField(type: type, field: "direction", value: Int(raw)) }
             self = .actuate(direction)
+        case .listParts: self = .listParts(index: try r.u8())
+        case .provePart: self = .provePart(try PartChallenge(reading: &r))
         default: throw .unknownMessageType(kind: .request, type: type)
         }
     }
@@ -72,6 +82,10 @@ public enum Response: Sendable, Equatable {
     case faultsCleared(count: UInt8)
     case selfTestAccepted(SelfTestKind, expectedDurationMilliseconds: UInt16)
     case actuationAccepted(actuation: UInt16)
+    /// LDP/1.1 (§6.10).
+    case parts(PartListing)
+    /// LDP/1.1 (§6.11).
+    case partProof(PartProof)
 
     public var type: MessageType {
         switch self {
@@ -83,6 +97,8 @@ public enum Response: Sendable, Equatable {
         case .faultsCleared: .clearFaults
         case .selfTestAccepted: .runSelfTest
         case .actuationAccepted: .actuate
+        case .parts: .listParts
+        case .partProof: .provePart
         }
     }
 
@@ -102,6 +118,8 @@ public enum Response: Sendable, Equatable {
             w.u8(kind.rawValue)
             w.u16(ms)
         case .actuationAccepted(let id): w.u16(id)
+        case .parts(let listing): listing.write(to: &w)
+        case .partProof(let proof): proof.write(to: &w)
         }
         return w.bytes
     }
@@ -130,6 +148,8 @@ public enum Response: Sendable, Equatable {
             guard let kind = SelfTestKind(rawValue: raw) else { throw .invalidField(type: type, field: "test", value: Int(raw)) }
             self = .selfTestAccepted(kind, expectedDurationMilliseconds: try r.u16())
         case .actuate: self = .actuationAccepted(actuation: try r.u16())
+        case .listParts: self = .parts(try PartListing(reading: &r))
+        case .provePart: self = .partProof(try PartProof(reading: &r))
         default: throw .unknownMessageType(kind: .response, type: type)
         }
     }

@@ -11,6 +11,10 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
     case clearFaults = 0x06
     case runSelfTest = 0x07
     case actuate = 0x08
+    /// LDP/1.1 (§6.10).
+    case listParts = 0x09
+    /// LDP/1.1 (§6.11).
+    case provePart = 0x0A
     case actuationStarted = 0x81
     case actuationFinished = 0x82
     case traceChunk = 0x83
@@ -30,6 +34,8 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
         case .clearFaults: "CLEAR_FAULTS"
         case .runSelfTest: "RUN_SELFTEST"
         case .actuate: "ACTUATE"
+        case .listParts: "LIST_PARTS"
+        case .provePart: "PROVE_PART"
         case .actuationStarted: "ACTUATION_STARTED"
         case .actuationFinished: "ACTUATION_FINISHED"
         case .traceChunk: "TRACE_CHUNK"
@@ -53,10 +59,12 @@ public struct Capabilities: OptionSet, Sendable, Hashable {
     public static let temperature = Capabilities(rawValue: 1 << 5)
     public static let tamperSensor = Capabilities(rawValue: 1 << 6)
     public static let faultMemory = Capabilities(rawValue: 1 << 7)
+    /// LDP/1.1: answers LIST_PARTS and PROVE_PART (§6.9).
+    public static let genuineParts = Capabilities(rawValue: 1 << 8)
 
     /// Names of the bits set, in bit order (unknown bits as `bitN`).
     public var names: [String] {
-        let known = ["motor", "motor_trace", "battery_load_test", "fingerprint", "door_sensor", "temperature", "tamper_sensor", "fault_memory"]
+        let known = ["motor", "motor_trace", "battery_load_test", "fingerprint", "door_sensor", "temperature", "tamper_sensor", "fault_memory", "genuine_parts"]
         return (0..<32).compactMap { bit in
             rawValue & (1 << UInt32(bit)) == 0 ? nil : (bit < known.count ? known[bit] : "bit\(bit)")
         }

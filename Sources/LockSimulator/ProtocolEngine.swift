@@ -97,6 +97,13 @@ extension SimulatedLock {
             return .success(.faults(faults.records))
         case .clearFaults(let code):
             return .success(.faultsCleared(count: UInt8(clamping: faults.clear(code))))
+        case .listParts(let index):
+            // An LDP/1.0 lock does not know the type (§4.3).
+            guard configuration.servesParts else { return .failure(.unknownMessage) }
+            return .success(.parts(parts.listing(index: index)))
+        case .provePart(let challenge):
+            guard configuration.servesParts else { return .failure(.unknownMessage) }
+            return parts.prove(challenge, lockSerial: configuration.serial).map(Response.partProof)
         case .actuate, .runSelfTest:
             // Handled with their side effects in `handle`.
             return .failure(.unknownMessage)

@@ -13,6 +13,8 @@ public enum Scenario: String, Sendable, CaseIterable, CustomStringConvertible {
     case noisyLine = "noisy-line"
     case flaky
     case tamper
+    case counterfeitFingerprint = "counterfeit-fingerprint"
+    case wrongSerialPart = "wrong-serial-part"
     case strikeMisaligned = "strike-misaligned"
 
     public var description: String { rawValue }
@@ -31,6 +33,8 @@ public enum Scenario: String, Sendable, CaseIterable, CustomStringConvertible {
         case .noisyLine: "device→host bytes corrupted: ~1 byte in 300 flipped plus short garbage bursts"
         case .flaky: "~15 % of responses are never sent (the host sees timeouts); the rest are answered"
         case .tamper: "a TAMPER event (forced bolt) a few seconds after start, and the tamper fault record"
+        case .counterfeitFingerprint: "the fingerprint module's certificate is self-signed, not the maker's: a counterfeit part"
+        case .wrongSerialPart: "the battery pack's certificate was issued for another pack's serial (a part moved between units)"
         case .strikeMisaligned:
             "door closed: the bolt rubs the keep over the last fifth of its travel (rising current), 1 lock throw in 4 stops short (stall, bolt intermediate); door open: runs free"
         }
@@ -57,6 +61,9 @@ public enum Scenario: String, Sendable, CaseIterable, CustomStringConvertible {
         default: 0.85
         }
     }
+
+    /// A scenario about the lock's parts: the lock serves them (LDP/1.1) whatever `--parts` says.
+    var isPartsScenario: Bool { self == .counterfeitFingerprint || self == .wrongSerialPart }
 
     /// Battery internal resistance (cells plus contacts) the scenario sets.
     var batteryInternalOhms: Double { self == .batteryWorn ? 2.0 : BatteryPack.healthyInternalOhms }

@@ -49,6 +49,8 @@ public final class SimulatedLock {
     var driveTrain: DriveTrain
     var fingerprint: FingerprintSensor
     var faults = FaultMemory()
+    /// Accessories with their keys and certificates (PartCertificates.swift).
+    var parts: SimulatedParts
     var wire: WireFaultInjector
     /// Faults injected by hand (`setBitErrorRate`, `hangMidFrame`, `flood`).
     var injected: InjectedFaults
@@ -119,6 +121,7 @@ public final class SimulatedLock {
                                 boltLoadAmps: DriveTrain.nominalBoltLoadAmps * setup.uniform(0.9, 1.1),
                                 boltPosition: configuration.startBolt == .locked ? 0 : 1)
         fingerprint = FingerprintSensor(condition: scenario.fingerprintCondition)
+        parts = SimulatedParts(lockSerial: configuration.serial, scenario: scenario)
         // A lock in service for a while: up for days, a few thousand actuations behind it.
         let uptimeAtStart = UInt64(setup.uniform(2 * 86_400, 9 * 86_400))
         lifetimeActuations = 800 + UInt32(setup.next() % 3200)
@@ -453,6 +456,7 @@ public final class SimulatedLock {
         driveTrain.fault = newScenario.driveTrainFault
         fingerprint.condition = newScenario.fingerprintCondition
         wire.impairment = newScenario.link
+        parts = SimulatedParts(lockSerial: configuration.serial, scenario: newScenario)
         tamperDueAt = newScenario == .tamper ? nowNanoseconds + scenarioEventDelay() : nil
     }
 

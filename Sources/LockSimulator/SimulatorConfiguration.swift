@@ -38,6 +38,15 @@ public struct SimulatorConfiguration: Sendable, Equatable {
     /// Where the bolt is at start: the user's last actuation, ten minutes before, moved it there
     /// (`locksim --bolt`).
     public var startBolt = BoltStart.locked
+    /// LDP/1.1 genuine parts (PartCertificates.swift): IDENTIFY says `protocol_minor` 1 with
+    /// capability bit 8 and the lock answers LIST_PARTS and PROVE_PART; false: an LDP/1.0 lock,
+    /// which NAKs them UNKNOWN_MESSAGE. A parts scenario has them whatever this says. Off unless
+    /// asked for (`locksim --parts`, `lockdiagd --simulate`): the demo maker's parts are
+    /// counterfeit to a host that does not trust its root, which is every host by default.
+    public var genuineParts = false
+
+    /// Whether the lock serves its parts: asked for, or needed by its scenario.
+    var servesParts: Bool { genuineParts || scenario.isPartsScenario }
 
     public init(scenario: Scenario = .healthy, seed: UInt64 = 1, index: Int = 0, serial: String? = nil,
                 activityIntervalNanoseconds: UInt64? = nil, model: String = "LX-300",
@@ -81,7 +90,7 @@ public struct SimulatorConfiguration: Sendable, Equatable {
     }
 
     var identity: Identity {
-        Identity(capabilities: Capabilities(rawValue: 0xFF), traceSampleRateHz: UInt16(ActuationRun.sampleRateHz),
+        Identity(protocolMinor: servesParts ? 1 : 0, capabilities: Capabilities(rawValue: servesParts ? 0x1FF : 0xFF), traceSampleRateHz: UInt16(ActuationRun.sampleRateHz),
                  traceCapacity: UInt16(TraceBuffer.capacity), model: model, hardwareRevision: hardwareRevision,
                  firmwareVersion: firmwareVersion, serial: serial)
     }

@@ -20,8 +20,9 @@ public struct CommissioningCertificate: Codable, Sendable, Equatable {
     public var limitsModel: String
     public var limits: JSONValue
     public var steps: [CommissionStepResult]
-    /// Each accessory and its genuineness verdict, when the station checked them; absent otherwise.
-    public var parts: [JSONValue]?
+    /// The genuine-part check at the end of the run (ReportParts.swift), the same section a
+    /// diagnostic report has; absent in certificates made before parts were checked.
+    public var parts: ReportParts?
     /// The page renderer (`CommissioningHTML.version`) whose page shows this certificate.
     public var htmlRenderer: String
 
@@ -36,7 +37,7 @@ public struct CommissioningCertificate: Codable, Sendable, Equatable {
     }
 
     public init(certificateID: String, createdAt: String, station: ReportStation, device: ReportDevice, limitsModel: String,
-                limits: JSONValue, steps: [CommissionStepResult], parts: [JSONValue]? = nil) {
+                limits: JSONValue, steps: [CommissionStepResult], parts: ReportParts? = nil) {
         format = Self.formatName
         self.certificateID = certificateID
         self.createdAt = createdAt
@@ -51,7 +52,7 @@ public struct CommissioningCertificate: Codable, Sendable, Equatable {
         self.limitsModel = limitsModel
         self.limits = limits
         self.steps = steps
-        self.parts = parts?.isEmpty == true ? nil : parts
+        self.parts = parts
         htmlRenderer = CommissioningHTML.version
     }
 }

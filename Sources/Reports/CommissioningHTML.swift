@@ -91,12 +91,7 @@ public enum CommissioningHTML {
         return html + "</section>\n"
     }
 
-    static func partsSection(_ c: CommissioningCertificate) -> String {
-        guard let parts = c.parts, !parts.isEmpty else { return "" }
-        var html = "<section id=\"parts\"><h2>Parts</h2>\n<ul>\n"
-        for part in parts { html += "<li><code>\(ReportHTML.escape(part.jsonText))</code></li>\n" }
-        return html + "</ul></section>\n"
-    }
+    static func partsSection(_ c: CommissioningCertificate) -> String { c.parts?.htmlSection(device: c.device.id) ?? "" }
 }
 
 /// The share of the travel the end-of-travel comparison reads (LockDaemon's `EndOfTravelProfile`

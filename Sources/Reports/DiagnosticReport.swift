@@ -28,11 +28,13 @@ public struct DiagnosticReport: Codable, Sendable, Equatable {
     /// The version of the HTML page renderer (`ReportHTML.version`) whose page shows this report;
     /// nil in reports made before pages were checked, whose pages cannot be checked.
     public var htmlRenderer: String?
+    /// The genuine-part check (ReportParts.swift); nil in reports made before parts were checked.
+    public var parts: ReportParts?
 
     public static let formatName = "lockdiag-report/1"
 
     enum CodingKeys: String, CodingKey {
-        case format, station, device, verdict, status, thresholds, actuations
+        case format, station, device, verdict, status, thresholds, actuations, parts
         case reportID = "report_id"
         case createdAt = "created_at"
         case activeFaults = "active_faults"
@@ -45,7 +47,7 @@ public struct DiagnosticReport: Codable, Sendable, Equatable {
     public init(reportID: String, createdAt: String, station: ReportStation, device: ReportDevice, verdict: ReportVerdict,
                 status: DeviceStatus?, activeFaults: [Fault], faultHistory: [FaultEvent], faultHistoryTruncated: Bool,
                 selfTests: [ReportSelfTest], actuations: [ReportActuation], thresholds: ReportThresholds,
-                htmlRenderer: String? = ReportHTML.version) {
+                htmlRenderer: String? = ReportHTML.version, parts: ReportParts? = nil) {
         format = Self.formatName
         self.reportID = reportID
         self.createdAt = createdAt
@@ -60,6 +62,7 @@ public struct DiagnosticReport: Codable, Sendable, Equatable {
         self.actuations = actuations
         self.thresholds = thresholds
         self.htmlRenderer = htmlRenderer
+        self.parts = parts
     }
 }
 

@@ -14,9 +14,10 @@ public enum ReportHTML {
     /// This renderer's version, signed into every report as `html_renderer`. Any change to the
     /// bytes a report renders to needs a new version, with the old rendering kept for as long as
     /// pages of the old version must verify (docs/reports.md, "Which renderer").
-    public static let version = "lockdiag-html/1"
+    public static let version = "lockdiag-html/2"
     /// The versions this lockdiag renders exactly as they were rendered when they were signed.
-    public static let versions: [String] = [version]
+    /// /2 adds the genuine-parts section (ReportParts.swift) after the self-tests.
+    public static let versions: [String] = [version, "lockdiag-html/1"]
 
     /// The page of a signed report, rendered as its `html_renderer` version renders it.
     public static func render(_ signed: SignedReport) throws(ReportPageError) -> String {
@@ -44,6 +45,7 @@ public enum ReportHTML {
         html += batterySection(r)
         html += timelineSection(r)
         html += selfTestSection(r)
+        if renderer != "lockdiag-html/1", let parts = r.parts { html += parts.htmlSection(device: r.device.id) }
         html += deviceSection(r)
         html += signatureSection(signed)
         html += "\(scriptOpen)\(embedded)\(scriptClose)\n</body>\n</html>\n"

@@ -46,7 +46,7 @@ final class BenchRPCClient: BenchClient {
         try call(APIMethod.commissionFinish, params, timeoutSeconds: timeoutSeconds)
     }
 
-    private func call<T: Decodable>(_ method: String, _ params: (some Encodable)?, timeoutSeconds: Double) throws(BenchCallError) -> T {
+    func call<T: Decodable>(_ method: String, _ params: (some Encodable)?, timeoutSeconds: Double) throws(BenchCallError) -> T {
         let encoded: JSONValue?
         do { encoded = try params.map { try JSONValue(encoding: $0) } } catch { throw .unexpected("cannot encode \(method): \(error)") }
         let raw: JSONValue

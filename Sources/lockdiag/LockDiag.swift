@@ -32,7 +32,7 @@ struct LockDiag: ParsableCommand {
             """,
         version: LockDiagVersion.current,
         subcommands: [List.self, Status.self, Faults.self, Clear.self, Watch.self, SelfTest.self, Info.self, Bench.self,
-                      Report.self, Verify.self, Key.self, Scan.self, Fleet.self, Record.self, Commission.self]
+                      Report.self, Verify.self, Key.self, Scan.self, Fleet.self, Record.self, Commission.self, Parts.self]
     )
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import GenuineParts
 import FleetSync
 import BLEProtocol
 import BLETransport
@@ -100,6 +101,11 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
         "A folder of Tuya product layouts (*.json, firmware-specs/tuya-mcu.md §6) to add to the built-in ones (repeatable).",
         valueName: "dir"))
     var tuyaSchemas: [String] = []
+
+    @Option(name: .customLong("part-roots"), help: ArgumentHelp(
+        "A folder of maker root keys (*.json) genuine parts may chain to, besides the shipped ones (repeatable). Default: /etc/lockdiag/part-roots if it exists.",
+        valueName: "dir"))
+    var partRoots: [String] = []
 
     @Option(help: ArgumentHelp(DaemonRanges.baud.help("Baud rate of the serial links (LDP/1 default 115200)")))
     var baud: UInt32 = 115_200
@@ -308,6 +314,12 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+        var trust = TrustStore.shipped
+        do {
+            for directory in partRoots { try trust.load(directory: directory) }
+        } catch {
+            throw ValidationError("--part-roots: \(error)")
+        }
         for spec in specs {
             if let product = spec.product, schemas.schema(product: product) == nil {
                 throw ValidationError(DialectError.unknownProduct(product, known: schemas.products).description)
@@ -353,9 +365,12 @@ struct LockDiagDaemonCommand: AsyncParsableCommand {
         configuration.serialDialects = try dialectSpecs()
         configuration.serialRxPaths = serialRx
         configuration.tuyaSchemaDirectories = tuyaSchemas
+        configuration.partRootDirectories = partRoots
         configuration.baudRate = baud
         let scenarios = try scenarios()
         if !scenarios.isEmpty {
+            // Only the embedded simulated locks bring the demo maker's root: its private key is public.
+            configuration.trustDemoPartRoot = true
             configuration.embeddedLocks = SimulatedLocks(scenarios: scenarios, seed: simulateSeed,
                                                          activitySeconds: simulateActivity > 0 ? simulateActivity : nil, logger: logger)
         }

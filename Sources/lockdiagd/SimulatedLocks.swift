@@ -23,7 +23,10 @@ final class SimulatedLocks: EmbeddedLocks {
 
     func start(directory: String) throws -> [String] {
         let configurations = scenarios.enumerated().map { index, scenario in
-            SimulatorConfiguration(scenario: scenario, seed: seed, index: index, activityIntervalNanoseconds: activityIntervalNanoseconds)
+            var configuration = SimulatorConfiguration(scenario: scenario, seed: seed, index: index, activityIntervalNanoseconds: activityIntervalNanoseconds)
+            // This daemon trusts the demo maker's root for them (Daemon.trustDemoPartRoot).
+            configuration.genuineParts = true
+            return configuration
         }
         let started = try SimulatorServer(configurations: configurations, linkDirectory: directory + "/sim-\(getpid())")
         try started.start()

@@ -15,6 +15,13 @@ struct LockSim: ParsableCommand {
             speaks LDP/1 as firmware-specs/ldp-v1.md defines it. Motor-current traces, battery sag \
             and faults come out of the model, deterministically from --seed.
 
+            With --parts (or a parts scenario) each lock is an LDP/1.1 lock with three parts \
+            (fingerprint module, battery pack, motor unit), keys and certificates from the \
+            simulator's demo maker, and answers LIST_PARTS and PROVE_PART. The demo maker's root \
+            key is public: a lockdiagd trusts it only when given \
+            firmware-specs/parts/demo/demo-maker-root.json with --part-roots \
+            (docs/genuine-parts.md).
+
             On start, locksim prints one device path per lock on stdout, one per line, then serves \
             until SIGTERM or SIGINT (exit 0, ptys closed). With --link-dir, the paths are stable \
             symlinks DIR/lock<N> that follow a replug to its new pty.
@@ -109,6 +116,10 @@ struct LockSim: ParsableCommand {
 
     @Option(help: "Scenario name, or a comma list applied round-robin across the locks.")
     var scenario = Scenario.healthy.rawValue
+
+    @Flag(help: ArgumentHelp("Serve LDP/1.1 genuine parts (LIST_PARTS, PROVE_PART); without it an LDP/1.0 lock, unless a parts scenario asks for them.",
+                             discussion: "Its demo maker root is trusted by a lockdiagd only with --part-roots (docs/genuine-parts.md)."))
+    var parts = false
 
     @Option(help: ArgumentHelp(Ranges.count.help("How many locks to serve")))
     var count = 1
@@ -227,6 +238,7 @@ struct LockSim: ParsableCommand {
             configurations[index].tuyaPID = tuyaPID
             if !serials.isEmpty { configurations[index].serial = serials[index % serials.count] }
             configurations[index].startBolt = bolts[index % bolts.count]
+            configurations[index].genuineParts = parts
             if !ttys.isEmpty { configurations[index].ttyPath = ttys[index] }
         }
         if let bleATTSocket {

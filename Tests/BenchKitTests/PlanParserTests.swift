@@ -191,3 +191,12 @@ import Testing
         }
     }
 }
+
+@Suite struct GenuinePartsPlanTests {
+    @Test func genuinePartsIsAStepWithoutOptions() throws {
+        let plan = try PlanParser.parse("locks: all\nsteps:\n  - wait_for_attach: 30s\n  - genuine_parts\n")
+        #expect(plan.steps.last?.action == .genuineParts)
+        #expect(plan.steps.last?.kind == "genuine_parts")
+        #expect(throws: PlanError.self) { try PlanParser.parse("locks: all\nsteps:\n  - wait_for_attach: 30s\n  - genuine_parts: {strict: true}\n") }
+    }
+}

@@ -64,7 +64,7 @@ import Testing
     /// a report that names none, is not vouched for.
     @Test func aPageOfAnUnknownOrMissingRendererIsInvalid() throws {
         defer { dir.remove() }
-        for renderer in ["lockdiag-html/2", nil] {
+        for renderer in ["lockdiag-html/99", nil] {
             var report = sampleReport(fingerprint: key.publicKey.fingerprint)
             report.htmlRenderer = renderer
             let signed = try ReportSigner.sign(report, with: key)

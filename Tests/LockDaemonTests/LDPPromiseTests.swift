@@ -155,7 +155,7 @@ final class LDPTestLock: Sendable {
                         case .actuate:
                             actuations &+= 1
                             reply = Response.actuationAccepted(actuation: actuations).frame(seq: seq).encoded
-                        case .readMotorTrace, .readFingerprintStatus:
+                        case .readMotorTrace, .readFingerprintStatus, .listParts, .provePart:
                             reply = NakCode.notAvailable.frame(seq: seq, type: type).encoded
                         }
                     }

@@ -155,6 +155,8 @@ func describe(_ message: Message) -> [String: Any] {
         case .clearFaults(let code): return ["request": "clear_faults", "code": Int(code)]
         case .runSelfTest(let kind): return ["request": "run_selftest", "test": Int(kind.rawValue)]
         case .actuate(let d): return ["request": "actuate", "direction": Int(d.rawValue)]
+        case .listParts(let index): return ["request": "list_parts", "index": Int(index)]
+        case .provePart(let c): return ["request": "prove_part", "index": Int(c.index), "challenge": c.challenge.hexString]
         }
     case .response(let r):
         switch r {
@@ -177,6 +179,15 @@ func describe(_ message: Message) -> [String: Any] {
         case .faultsCleared(let n): return ["response": "faults_cleared", "cleared": Int(n)]
         case .selfTestAccepted(let kind, let ms): return ["response": "selftest_accepted", "test": Int(kind.rawValue), "expected_duration_ms": Int(ms)]
         case .actuationAccepted(let id): return ["response": "actuation_accepted", "actuation": Int(id)]
+        case .parts(let l):
+            var d: [String: Any] = ["response": "parts", "count": Int(l.count), "index": Int(l.index), "maker_id": Int(l.makerID)]
+            if let p = l.part {
+                d["part"] = ["kind": Int(p.kind.rawValue), "serial": p.serial, "certificates": p.certificates.map(\.hexString)] as [String: Any]
+            }
+            return d
+        case .partProof(let p):
+            return ["response": "part_proof", "index": Int(p.index), "part_serial": p.partSerial, "challenge": p.challenge.hexString,
+                    "signature": p.signature.hexString]
         }
     case .event(let e):
         switch e {

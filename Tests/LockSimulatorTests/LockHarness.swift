@@ -17,11 +17,12 @@ final class LockHarness {
     static let millisecond: UInt64 = 1_000_000
 
     init(_ scenario: Scenario = .healthy, seed: UInt64 = 7, index: Int = 0, activitySeconds: Double? = nil,
-         start: UInt64 = 1_000_000_000_000) {
+         start: UInt64 = 1_000_000_000_000, parts: Bool = false) {
         now = start
-        let configuration = SimulatorConfiguration(
+        var configuration = SimulatorConfiguration(
             scenario: scenario, seed: seed, index: index,
             activityIntervalNanoseconds: activitySeconds.map { UInt64($0 * 1e9) })
+        configuration.genuineParts = parts
         lock = SimulatedLock(configuration: configuration, now: start)
     }
 

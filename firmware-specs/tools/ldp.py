@@ -3,10 +3,13 @@
 
     python3 ldp.py vectors           # print the golden vectors (vectors/frames.json)
     python3 ldp.py frame KIND SEQ TYPE [PAYLOAD_HEX]   # print one frame in hex
-    python3 ldp.py check             # print both CRC check values
+    python3 ldp.py check             # print both CRC check values and check Ed25519 on RFC 8032's TEST 1
+    python3 ldp.py demo-root         # print the simulator's demo maker root (public half) as JSON
 
-Standard library only, so a firmware engineer can run it anywhere.
+Standard library only, so a firmware engineer can run it anywhere: Ed25519 for the genuine-part
+messages (§6.9-§6.11) is written below from the algorithm as RFC 8032 §5.1 describes it.
 """
+import hashlib
 import json
 import struct
 import sys
@@ -42,6 +45,123 @@ def frame(kind: int, seq: int, mtype: int, payload: bytes = b"", version: int = 
     header += bytes([crc8_smbus(header)])
     body = header + payload
     return SYNC + body + struct.pack("<H", crc16_ibm3740(body))
+
+
+# --- Ed25519, from RFC 8032 §5.1 (the description, not its sample code) ---------------------
+# Curve edwards25519: -x^2 + y^2 = 1 + d x^2 y^2 over GF(p); group order L; base point B with
+# y = 4/5 and x even. Points in extended coordinates (X, Y, Z, T), x = X/Z, y = Y/Z, xy = T/Z.
+
+ED_P = 2 ** 255 - 19
+ED_L = 2 ** 252 + 27742317777372353535851937790883648493
+ED_D = -121665 * pow(121666, ED_P - 2, ED_P) % ED_P
+ED_SQRT_M1 = pow(2, (ED_P - 1) // 4, ED_P)
+
+
+def _ed_x(y: int, sign: int) -> int:
+    u = (y * y - 1) * pow(ED_D * y * y + 1, ED_P - 2, ED_P) % ED_P
+    x = pow(u, (ED_P + 3) // 8, ED_P)
+    if (x * x - u) % ED_P != 0:
+        x = x * ED_SQRT_M1 % ED_P
+    if x & 1 != sign:
+        x = ED_P - x
+    return x
+
+
+_BY = 4 * pow(5, ED_P - 2, ED_P) % ED_P
+_BX = _ed_x(_BY, 0)
+ED_B = (_BX, _BY, 1, _BX * _BY % ED_P)
+
+
+def _ed_add(a, b):
+    x1, y1, z1, t1 = a
+    x2, y2, z2, t2 = b
+    aa = (y1 - x1) * (y2 - x2) % ED_P
+    bb = (y1 + x1) * (y2 + x2) % ED_P
+    cc = 2 * ED_D * t1 * t2 % ED_P
+    dd = 2 * z1 * z2 % ED_P
+    e, f, g, h = bb - aa, dd - cc, dd + cc, bb + aa
+    return (e * f % ED_P, g * h % ED_P, f * g % ED_P, e * h % ED_P)
+
+
+def _ed_mul(k: int, point):
+    result = (0, 1, 1, 0)
+    while k:
+        if k & 1:
+            result = _ed_add(result, point)
+        point = _ed_add(point, point)
+        k >>= 1
+    return result
+
+
+def _ed_encode(point) -> bytes:
+    x, y, z, _ = point
+    zi = pow(z, ED_P - 2, ED_P)
+    x, y = x * zi % ED_P, y * zi % ED_P
+    return (y | (x & 1) << 255).to_bytes(32, "little")
+
+
+def _ed_expand(seed: bytes):
+    h = hashlib.sha512(seed).digest()
+    scalar = int.from_bytes(h[:32], "little")
+    scalar &= (1 << 254) - 8
+    scalar |= 1 << 254
+    return scalar, h[32:]
+
+
+def ed25519_public(seed: bytes) -> bytes:
+    return _ed_encode(_ed_mul(_ed_expand(seed)[0], ED_B))
+
+
+def ed25519_sign(seed: bytes, message: bytes) -> bytes:
+    scalar, prefix = _ed_expand(seed)
+    public = _ed_encode(_ed_mul(scalar, ED_B))
+    r = int.from_bytes(hashlib.sha512(prefix + message).digest(), "little") % ED_L
+    big_r = _ed_encode(_ed_mul(r, ED_B))
+    k = int.from_bytes(hashlib.sha512(big_r + public + message).digest(), "little") % ED_L
+    return big_r + ((r + k * scalar) % ED_L).to_bytes(32, "little")
+
+
+# --- Genuine parts (ldp-v1.md §6.9-§6.11) -------------------------------------------------
+
+CERT_DOMAIN = b"LDP/1 part-cert\x00"
+PROOF_DOMAIN = b"LDP/1 prove-part\x00"
+PART_KINDS = {"fingerprint_module": 1, "battery_pack": 2, "motor_unit": 3, "intermediate": 0x80}
+# The simulator's demo maker (docs/simulator.md): its root's private seed is public, so a station
+# must trust it only when told to (lockdiagd --simulate, tests), never by default.
+DEMO_MAKER_ID = 1
+DEMO_ROOT_SEED = hashlib.sha256(b"lockdiag demo maker root - never trust in production").digest()
+DEMO_INTERMEDIATE_SEED = hashlib.sha256(b"lockdiag demo maker intermediate").digest()
+# 2026-01-01 and 2036-01-01, 00:00 UTC.
+DEMO_NOT_BEFORE = 1767225600
+DEMO_NOT_AFTER = 2082758400
+
+
+def part_seed(serial: str) -> bytes:
+    """A demo part's private seed: derived from its serial, as the simulator does."""
+    return hashlib.sha256(b"lockdiag demo part " + serial.encode()).digest()
+
+
+def key_id(public: bytes) -> bytes:
+    return hashlib.sha256(public).digest()[:8]
+
+
+def certificate(kind: int, maker: int, not_before: int, not_after: int, issuer_seed: bytes,
+                subject_public: bytes, serial: str) -> bytes:
+    body = struct.pack("<BBHII", 1, kind, maker, not_before, not_after) + \
+        key_id(ed25519_public(issuer_seed)) + subject_public + s(serial)
+    return body + ed25519_sign(issuer_seed, CERT_DOMAIN + body)
+
+
+def proof_message(kind: int, part_serial: str, lock_serial: str, challenge: bytes) -> bytes:
+    return PROOF_DOMAIN + bytes([kind]) + s(part_serial) + s(lock_serial) + bytes([len(challenge)]) + challenge
+
+
+def demo_root() -> dict:
+    public = ed25519_public(DEMO_ROOT_SEED)
+    return {"maker_id": DEMO_MAKER_ID, "maker": "lockdiag demo maker (simulator only)",
+            "public_key": public.hex(), "key_id": key_id(public).hex(),
+            "note": "The private seed of this root is public (SHA-256 of a text in tools/ldp.py): trust it only "
+                    "for the simulator, never on a production station."}
 
 
 def s(text: str) -> bytes:
@@ -149,6 +269,51 @@ def vectors():
          "battery_pct": 95, "active_faults": 0, "temperature_dc": 200, "motor_current_ma": 0,
          "actuations": 10, "uptime_s": 60})
 
+    # LDP/1.1 genuine parts (§6.9-§6.11): the example exchange with the demo maker's keys.
+    lock_serial = "LX3-000123"
+    fp_serial = "FPM-2026-004711"
+    bp_serial = "BAT-2026-000815"
+    intermediate_public = ed25519_public(DEMO_INTERMEDIATE_SEED)
+    intermediate = certificate(0x80, DEMO_MAKER_ID, DEMO_NOT_BEFORE, DEMO_NOT_AFTER, DEMO_ROOT_SEED,
+                               intermediate_public, "DEMO-CA-1")
+    fp_cert = certificate(1, DEMO_MAKER_ID, DEMO_NOT_BEFORE, DEMO_NOT_AFTER, DEMO_INTERMEDIATE_SEED,
+                          ed25519_public(part_seed(fp_serial)), fp_serial)
+    bp_cert = certificate(2, DEMO_MAKER_ID, DEMO_NOT_BEFORE, DEMO_NOT_AFTER, DEMO_ROOT_SEED,
+                          ed25519_public(part_seed(bp_serial)), bp_serial)
+    add("identify-response-ldp-1-1", "An LDP/1.1 lock: protocol_minor 1, capability bit 8 GENUINE_PARTS set.",
+        "response", 1, 0x01,
+        struct.pack("<BIHH", 1, 0x1FF, 1000, 4096) + s("LX-300") + s("C") + s("2.5.0") + s(lock_serial),
+        {"response": "identify", "protocol_minor": 1, "capabilities": 0x1FF, "trace_sample_rate_hz": 1000,
+         "trace_capacity": 4096, "model": "LX-300", "hardware_revision": "C", "firmware_version": "2.5.0",
+         "serial": lock_serial})
+    add("list-parts-request", "Host asks for the first fitted part.", "request", 11, 0x09, bytes([0]),
+        {"request": "list_parts", "index": 0})
+    add("list-parts-response", "Part 0 of 3, maker 1: the fingerprint module, its certificate issued by the maker's intermediate.",
+        "response", 11, 0x09,
+        bytes([3, 0]) + struct.pack("<H", DEMO_MAKER_ID) + bytes([1]) + s(fp_serial) + bytes([2]) +
+        bytes([len(fp_cert)]) + fp_cert + bytes([len(intermediate)]) + intermediate,
+        {"response": "parts", "count": 3, "index": 0, "maker_id": DEMO_MAKER_ID,
+         "part": {"kind": 1, "serial": fp_serial, "certificates": [fp_cert.hex(), intermediate.hex()]}})
+    add("list-parts-response-root-signed", "Part 1 of 3: the battery pack, its certificate signed by the maker's root directly.",
+        "response", 12, 0x09,
+        bytes([3, 1]) + struct.pack("<H", DEMO_MAKER_ID) + bytes([2]) + s(bp_serial) + bytes([1]) +
+        bytes([len(bp_cert)]) + bp_cert,
+        {"response": "parts", "count": 3, "index": 1, "maker_id": DEMO_MAKER_ID,
+         "part": {"kind": 2, "serial": bp_serial, "certificates": [bp_cert.hex()]}})
+    add("list-parts-response-past-end", "Index 3 of 3 parts: the response ends after the maker id.",
+        "response", 13, 0x09, bytes([3, 3]) + struct.pack("<H", DEMO_MAKER_ID),
+        {"response": "parts", "count": 3, "index": 3, "maker_id": DEMO_MAKER_ID})
+    challenge = hashlib.sha256(b"example host challenge").digest()
+    proof = proof_message(1, fp_serial, lock_serial, challenge)
+    signature = ed25519_sign(part_seed(fp_serial), proof)
+    add("prove-part-request", "Host challenges part 0 with 32 fresh random bytes.", "request", 14, 0x0A,
+        bytes([0, len(challenge)]) + challenge,
+        {"request": "prove_part", "index": 0, "challenge": challenge.hex()})
+    add("prove-part-response", "The fingerprint module signs the challenge, its kind and serial and the lock's serial.",
+        "response", 14, 0x0A, bytes([0]) + s(fp_serial) + bytes([len(challenge)]) + challenge + signature,
+        {"response": "part_proof", "index": 0, "part_serial": fp_serial, "challenge": challenge.hex(),
+         "signature": signature.hex()})
+
     # Malformed frames: what a receiver must report.
     good = frame(1, 2, 0x02, struct.pack("<BBBBHBBhHII", 1, 1, 0, 1, 5912, 81, 0, 235, 0, 1532, 86400))
     bad_crc = bytearray(good)
@@ -171,7 +336,20 @@ def vectors():
     v.append({"name": "short-payload", "meaning": "A status response with only 6 of its 20 payload bytes: frames fine, message malformed.",
               "hex": frame(1, 6, 0x02, bytes(6)).hex(), "frame": {"version": 1, "kind": "response", "seq": 6, "type": 0x02, "payload": bytes(6).hex()},
               "error": "payload_too_short"})
-    return {"protocol": "LDP/1", "generated_by": "firmware-specs/tools/ldp.py", "vectors": v}
+    parts = {
+        "meaning": "The keys and signed messages behind the genuine-part vectors: a host that trusts demo_root "
+                   "and checks at checked_at finds both parts genuine.",
+        "demo_root": demo_root(),
+        "intermediate_public_key": intermediate_public.hex(),
+        "lock_serial": lock_serial,
+        "checked_at": 1780000000,
+        "certificate_signed_bytes": (CERT_DOMAIN + fp_cert[:-64]).hex(),
+        "proof_signed_bytes": proof.hex(),
+        "parts": [{"serial": fp_serial, "kind": 1, "public_key": ed25519_public(part_seed(fp_serial)).hex(), "verdict": "genuine"},
+                  {"serial": bp_serial, "kind": 2, "public_key": ed25519_public(part_seed(bp_serial)).hex(), "verdict": "genuine"}],
+    }
+    return {"protocol": "LDP/1", "protocol_minor": 1, "generated_by": "firmware-specs/tools/ldp.py", "vectors": v,
+            "genuine_parts": parts}
 
 
 def main(argv):
@@ -181,9 +359,18 @@ def main(argv):
         kind = KINDS[argv[2]] if argv[2] in KINDS else int(argv[2], 0)
         payload = bytes.fromhex(argv[5]) if len(argv) > 5 else b""
         print(frame(kind, int(argv[3], 0), int(argv[4], 0), payload).hex())
+    elif len(argv) >= 2 and argv[1] == "demo-root":
+        print(json.dumps(demo_root(), indent=2))
     elif len(argv) >= 2 and argv[1] == "check":
         print("CRC-8/SMBUS check 0x%02X" % crc8_smbus(b"123456789"))
         print("CRC-16/IBM-3740 check 0x%04X" % crc16_ibm3740(b"123456789"))
+        # RFC 8032 §7.1, TEST 1: the published key pair and signature of the empty message.
+        seed = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+        ok = ed25519_public(seed).hex() == "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a" and \
+            ed25519_sign(seed, b"").hex() == ("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555f"
+                                               "b8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b")
+        print("Ed25519 RFC 8032 TEST 1 " + ("ok" if ok else "FAILED"))
+        return 0 if ok else 1
     else:
         print(__doc__.strip(), file=sys.stderr)
         return 2

@@ -20,7 +20,7 @@ local kinds = { [0] = "request", [1] = "response", [2] = "event", [3] = "NAK" }
 local types = {
     [0x01] = "IDENTIFY", [0x02] = "READ_STATUS", [0x03] = "READ_MOTOR_TRACE",
     [0x04] = "READ_FINGERPRINT_STATUS", [0x05] = "READ_FAULTS", [0x06] = "CLEAR_FAULTS",
-    [0x07] = "RUN_SELFTEST", [0x08] = "ACTUATE",
+    [0x07] = "RUN_SELFTEST", [0x08] = "ACTUATE", [0x09] = "LIST_PARTS", [0x0A] = "PROVE_PART",
     [0x81] = "ACTUATION_STARTED", [0x82] = "ACTUATION_FINISHED", [0x83] = "TRACE_CHUNK",
     [0x84] = "FAULT_RAISED", [0x85] = "SELFTEST_RESULT", [0x86] = "TAMPER",
 }

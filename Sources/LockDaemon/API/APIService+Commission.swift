@@ -77,11 +77,14 @@ extension APIService {
             guard let station else {
                 throw RPCError.internalError("this lockdiagd has no station key and history, so it cannot sign a certificate — start it with --db")
             }
+            // The parts are checked afresh for the certificate; the last check if that cannot be done now.
+            let checked = try? await hub.checkParts(of: session.device)
+            let parts = ReportParts(checked ?? hub.parts(of: session.device), notCheckedBecause: hub.partsNotChecked(session.device))
             let certificate = CommissioningCertificate(
                 certificateID: UUID().uuidString.lowercased(), createdAt: APITime.format(milliseconds: WallClock.milliseconds()),
                 station: ReportStation(host: station.host, software: "lockdiagd \(station.version)", keyFingerprint: station.key.publicKey.fingerprint),
                 device: station.reportDevice(session.deviceID, index: session.device, hub: hub),
-                limitsModel: session.limitsModel, limits: try JSONValue(encoding: session.limits), steps: results)
+                limitsModel: session.limitsModel, limits: try JSONValue(encoding: session.limits), steps: results, parts: parts)
             let signed: SignedCommissioningCertificate
             do { signed = try ReportSigner.sign(certificate, with: station.key) } catch {
                 throw RPCError.internalError("could not sign the certificate: \(error)")

@@ -94,6 +94,7 @@ public struct APIService: Sendable {
             return try encode(DevicesUnsubscribed(unsubscribed: was))
         }
         registerRecording(into: &table)
+        registerParts(into: &table)
         registerCommissioning(into: &table)
         table.onConnectionClosed { connection in
             hub.removeSink(connection.id)
@@ -198,7 +199,7 @@ public struct APIService: Sendable {
         do { return try hub.resolve(device) } catch { throw RPCError(resolving: error) }
     }
 
-    private func mapped<T>(_ device: String, _ body: () async throws(HubError) -> T) async throws(RPCError) -> T {
+    func mapped<T>(_ device: String, _ body: () async throws(HubError) -> T) async throws(RPCError) -> T {
         do {
             return try await body()
         } catch {

@@ -163,7 +163,8 @@ public struct Station: Sendable {
                 thresholds: ReportThresholds(stallCurrentMilliamps: c.stallCurrentMilliamps, stallToRunningRatio: c.stallToRunningRatio,
                                              overcurrentMilliamps: c.overcurrentMilliamps, openCircuitMaxMilliamps: c.openCircuitMaxMilliamps,
                                              wornResistanceMilliohms: c.wornResistanceMilliohms, batteryLowPercent: c.batteryLowPercent,
-                                             batteryCriticalPercent: c.batteryCriticalPercent))
+                                             batteryCriticalPercent: c.batteryCriticalPercent),
+                parts: ReportParts(index.flatMap(hub.parts(of:)), notCheckedBecause: hub.partsNotChecked(index)))
             return try ReportSigner.sign(report, with: key)
         } catch let error as RPCError {
             throw error

@@ -139,11 +139,33 @@ final class DeviceSlot {
     }
 }
 
-/// A command waiting for its device: the request type and up to 8 payload bytes, packed so
+/// A command waiting for its device: the request type and up to 40 payload bytes, inline so
 /// queueing it allocates nothing.
 struct PendingCommand: Sendable {
     var token: UInt32
     var type: UInt8
-    var payload: UInt64
+    var payload: CommandPayload
     var length: UInt8
+}
+
+/// A command's payload bytes, inline. 40 bytes hold the longest request the daemon sends:
+/// PROVE_PART, 2 bytes and a 32-byte challenge (ldp-v1.md §6.11).
+struct CommandPayload: Sendable {
+    static let capacity = 40
+    // Five words, not an array: a homogeneous tuple is stored contiguously and never on the heap.
+    private var words: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
+
+    init() {}
+
+    init(_ bytes: [UInt8]) {
+        precondition(bytes.count <= Self.capacity, "commands carry at most \(Self.capacity) payload bytes")
+        withUnsafeMutableBytes(of: &words) { raw in
+            for (i, byte) in bytes.enumerated() { raw[i] = byte }
+        }
+    }
+
+    /// The first `count` bytes.
+    func withBytes<R>(count: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        withUnsafeBytes(of: words) { body(UnsafeRawBufferPointer(rebasing: $0[0..<min(count, Self.capacity)])) }
+    }
 }

@@ -74,6 +74,8 @@ struct DeviceState: Sendable {
     var status: LockStatus?
     var statusAtMilliseconds: Int64?
     var fingerprint: FingerprintStatus?
+    /// The last genuine-part check (Hub+Parts.swift), nil before the first.
+    var parts: PartsResult?
     var deviceFaultCodes: Set<UInt16> = []
     var faults: FaultTable
     var counters = LinkCounters()

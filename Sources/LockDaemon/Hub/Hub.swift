@@ -1,4 +1,5 @@
 import Foundation
+import GenuineParts
 import HistoryStore
 import LinuxIO
 import LockDiagAPI
@@ -58,6 +59,8 @@ public final class Hub: Sendable {
     let deviceWatchers = Mutex<[UInt64: DeviceWatcher]>([:])
     /// Tuya product layouts (Drivers/Tuya/TuyaSchema.swift): the built-in ones plus `--tuya-schemas`.
     public let tuyaSchemas = Mutex(TuyaSchemaSet.builtIn())
+    /// The maker roots part certificates must chain to (Hub+Parts.swift): the shipped ones plus `--part-roots`.
+    public let partTrust = Mutex(TrustStore.shipped)
     private let iterations = Atomic<UInt64>(0)
 
     /// Passes of the hub thread's loop (at least five a second while it runs): the service
@@ -286,6 +289,9 @@ public final class Hub: Sendable {
         for device in effects.fetchLatestTrace {
             Task { await self.fetchLatestTrace(device: device) }
         }
+        for device in effects.checkParts {
+            Task { await self.checkPartsOnAttach(device: device) }
+        }
         for (device, actuation) in effects.fetchMissing {
             Task { await self.completeTrace(device: device, actuation: actuation) }
         }
@@ -356,6 +362,8 @@ struct Effects {
     var notifications: [(Int, TelemetryNotification)] = []
     var fetchLatestTrace: [Int] = []
     var fetchMissing: [(Int, UInt16)] = []
+    /// LDP/1.1 locks that just identified themselves: check their parts (Hub+Parts.swift).
+    var checkParts: [Int] = []
     var log: [String] = []
     /// Fault events and device sightings: committed before the state lock is released (Hub+History.swift).
     var history: [HistoryRecord] = []

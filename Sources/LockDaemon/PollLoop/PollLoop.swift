@@ -107,10 +107,7 @@ public final class PollLoop: @unchecked Sendable {
     /// is full.
     public func send(_ request: Request, to device: Int, token: UInt32) -> Bool {
         let payload = request.payload
-        precondition(payload.count <= 8, "commands carry at most 8 payload bytes")
-        var packed: UInt64 = 0
-        for (i, byte) in payload.enumerated() { packed |= UInt64(byte) << UInt64(8 * i) }
-        let command = PendingCommand(token: token, type: request.type.rawValue, payload: packed, length: UInt8(payload.count))
+        let command = PendingCommand(token: token, type: request.type.rawValue, payload: CommandPayload(payload), length: UInt8(payload.count))
         return enqueue(InboxEntry(device: device, action: .command(command)))
     }
 

@@ -56,6 +56,7 @@ extension Hub {
             }
             effects.history.append(deviceSighting(identity, device: d, at: now))
             if identity.capabilities.contains(.motorTrace) { effects.fetchLatestTrace.append(d.index) }
+            if identity.capabilities.contains(.genuineParts) { effects.checkParts.append(d.index) }
         case .status(let status):
             d.status = status
             d.statusAtMilliseconds = now
@@ -74,7 +75,7 @@ extension Hub {
             checkDeviceFaults(records, at: now, device: &d, effects: &effects)
         case .motorTrace(let chunk):
             if d.assembly?.actuation == chunk.actuation { d.assembly?.insert(chunk) }
-        case .faultsCleared, .selfTestAccepted, .actuationAccepted:
+        case .faultsCleared, .selfTestAccepted, .actuationAccepted, .parts, .partProof:
             break
         }
     }

@@ -29,7 +29,7 @@ final class LDPDriver: LinkDriver {
     private var inFlightSeq: UInt8 = 0
     private var inFlightType: UInt8 = 0
     private var inFlightToken: UInt32 = 0
-    private var inFlightPayload: UInt64 = 0
+    private var inFlightPayload = CommandPayload()
     private var inFlightLength: UInt8 = 0
     private var inFlightRetried = false
     private var inFlightDeadline: UInt64 = 0
@@ -112,7 +112,7 @@ final class LDPDriver: LinkDriver {
     private func sendNext(now: UInt64) {
         var token: UInt32 = 0
         var type: UInt8
-        var payload: UInt64 = 0
+        var payload = CommandPayload()
         var length: UInt8 = 0
         if let command = commands.pop() {
             token = command.token
@@ -133,12 +133,10 @@ final class LDPDriver: LinkDriver {
         transmit(token: token, type: type, payload: payload, length: length, now: now, retried: false)
     }
 
-    private func transmit(token: UInt32, type: UInt8, payload: UInt64, length: UInt8, now: UInt64, retried: Bool) {
+    private func transmit(token: UInt32, type: UInt8, payload: CommandPayload, length: UInt8, now: UInt64, retried: Bool) {
         seq &+= 1
-        var packed = payload.littleEndian
-        let written = withUnsafeBytes(of: &packed) { raw in
-            FrameEncoder.encode(kind: .request, seq: seq, type: type,
-                                payload: UnsafeRawBufferPointer(rebasing: raw[0..<Int(length)]),
+        let written = payload.withBytes(count: Int(length)) { raw in
+            FrameEncoder.encode(kind: .request, seq: seq, type: type, payload: raw,
                                 into: UnsafeMutableRawBufferPointer(rebasing: tx[txEnd...]))
         }
         guard let written else {
