@@ -24,9 +24,11 @@ public enum APIMethod {
     /// Notification sent to `devices.subscribe` subscribers when a device is added, unplugged or forgotten.
     public static let devicesChangedNotification = "devices.changed"
 
+    /// Every method lockdiagd answers (APIContractTests keeps this, the access policy and the docs in step).
     public static let all = [daemonInfo, daemonStats, devicesList, deviceStatus, faultsList, faultsClear, testsRun,
                              telemetrySubscribe, telemetryUnsubscribe, deviceActuate, faultsHistory, reportCreate, stationInfo,
-                             devicesSubscribe, devicesUnsubscribe]
+                             devicesSubscribe, devicesUnsubscribe, recordStart, recordStop, deviceParts,
+                             commissionStart, commissionStep, commissionFinish]
 }
 
 /// `{device}`: the parameter of every per-device method.

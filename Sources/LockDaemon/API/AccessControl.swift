@@ -93,6 +93,8 @@ public struct AccessPolicy: Sendable {
         APIMethod.devicesSubscribe: .reader, APIMethod.devicesUnsubscribe: .reader, APIMethod.stationInfo: .reader,
         APIMethod.faultsClear: .technician, APIMethod.testsRun: .technician, APIMethod.deviceActuate: .technician,
         APIMethod.reportCreate: .technician, APIMethod.recordStart: .technician, APIMethod.recordStop: .technician,
+        APIMethod.deviceParts: .technician, APIMethod.commissionStart: .technician, APIMethod.commissionStep: .technician,
+        APIMethod.commissionFinish: .technician,
     ]
 
     /// The group names lockdiag uses unless told otherwise (`--reader-group`, `--technician-group`).
