@@ -122,8 +122,11 @@ final class GATTPeripheral {
     }
 
     /// Every PDU waiting from the central, each answered unless `hung`. Returns false when the
-    /// central went away.
-    func serve(hung: Bool, batteryPercent: UInt8, ldpWrite: ([UInt8]) -> Void) -> Bool {
+    /// central went away: the socket said so (a read error, end of file), or `hungUp` (epoll's
+    /// EPOLLHUP/EPOLLERR) with nothing left to read — the socket error that went with it may
+    /// already have been taken by a failed notification, and an L2CAP socket whose link the
+    /// controller dropped (switched off) then reads as merely empty while epoll keeps waking.
+    func serve(hung: Bool, hungUp: Bool = false, batteryPercent: UInt8, ldpWrite: ([UInt8]) -> Void) -> Bool {
         guard connection >= 0 else { return true }
         while true {
             let n: Int?
@@ -131,7 +134,13 @@ final class GATTPeripheral {
                 disconnect()
                 return false
             }
-            guard let n else { return true }
+            guard let n else {
+                if hungUp {
+                    disconnect()
+                    return false
+                }
+                return true
+            }
             if n == 0 {
                 disconnect()
                 return false
@@ -146,6 +155,13 @@ final class GATTPeripheral {
 
     func send(_ pdu: [UInt8]) {
         guard connection >= 0 else { return }
-        if (try? SeqPacket.send(connection, pdu)) != true { notificationsDropped += 1 }
+        do throws(SystemError) {
+            if try !SeqPacket.send(connection, pdu) { notificationsDropped += 1 }
+        } catch {
+            notificationsDropped += 1
+            // The central is gone (the controller dropped the link): this send took the socket's
+            // error, so no read will report it; disconnect now and advertise again.
+            if SeqPacket.isHangUp(error) { disconnect() }
+        }
     }
 }

@@ -101,7 +101,7 @@ final class ServerLoop {
                 } else if token & Self.listenerFlag != 0 {
                     accept(Int(token & 0xFFFF_FFFF) - 1)
                 } else if token & Self.connectionFlag != 0 {
-                    serveRadio(Int(token & 0xFFFF_FFFF) - 1, now: now)
+                    serveRadio(Int(token & 0xFFFF_FFFF) - 1, now: now, hungUp: !events.isDisjoint(with: [.hangUp, .error]))
                 } else {
                     let index = Int(token - 1)
                     guard slots.indices.contains(index), slots[index].line != nil else { continue }
@@ -135,11 +135,11 @@ final class ServerLoop {
         }
     }
 
-    private func serveRadio(_ index: Int, now: UInt64) {
+    private func serveRadio(_ index: Int, now: UInt64, hungUp: Bool) {
         guard slots.indices.contains(index), let radio = slots[index].radio else { return }
         let lock = slots[index].lock
         let connection = radio.connection
-        let stillConnected = radio.serve(hung: lock.isHung, batteryPercent: lock.batteryPercent) { bytes in
+        let stillConnected = radio.serve(hung: lock.isHung, hungUp: hungUp, batteryPercent: lock.batteryPercent) { bytes in
             bytes.withUnsafeBytes { lock.receive($0, now: now) }
         }
         if !stillConnected && connection >= 0 { epoll?.remove(connection) }
