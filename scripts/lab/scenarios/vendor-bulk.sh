@@ -5,7 +5,8 @@
 # discovery and talks to it through libusb on the real usbfs. Five unplug/replug cycles as for
 # cdc-acm, then an unplug in the middle of a motor self-test: reported, never resent. The lock's
 # traffic is recorded (--record) and tshark reads it as usbmon records of the gadget's real bus,
-# device address and endpoints, with LDP/1 decoded inside (docs/recording.md).
+# device address and endpoints, with LDP/1 decoded inside (docs/recording.md); at the end
+# lockdiagd --replay plays the file back and confirms the same motor_stall.
 # lab-deadline: 420
 . "$LAB_ROOT/scripts/lab/lib.sh"
 SERIAL=SIM-0002-000      # locksim's serial for seed 2: the USB serial number matches IDENTIFY
@@ -105,4 +106,16 @@ echo "commands accepted: $before before the self-test, $after at the unplug, $(a
 [ "$(accepted)" = "$after" ] || fail "the lock accepted $(($(accepted) - after)) command(s) after the replug: the self-test was resent"
 [ "$after" = $((before + 1)) ] || fail "the lock accepted $((after - before)) commands for one self-test before the unplug (0: the unplug came first, the lab missed the window)"
 daemon_alive
+
+step "the recording replayed (lockdiagd --replay): the same motor_stall as live"
+kill -TERM "$DAEMON"
+wait "$DAEMON" 2>/dev/null || true
+export LOCKDIAG_SOCKET=$WORK/replay.sock
+"$BIN/lockdiagd" --replay "$WORK/usb.pcapng" --replay-speed 4 --no-discovery --socket "$LOCKDIAG_SOCKET" \
+    --db "$WORK/replay.sqlite" > "$WORK/replay.log" 2>&1 &
+REPLAY=$!
+cleanup_kill $REPLAY
+cleanup_keep "$WORK/replay.log"
+wait_for 60 "motor_stall confirmed on the replayed $SERIAL" stall_confirmed
+kill -0 "$REPLAY" 2>/dev/null || fail "lockdiagd --replay died: $(tail -n 3 "$WORK/replay.log" | tr '\n' ' ')"
 echo "ok"
