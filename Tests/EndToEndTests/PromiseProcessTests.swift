@@ -133,10 +133,7 @@ import Testing
         defer { links.remove() }
         let sim = try ChildProcess("locksim", ["--pty", "--count", "3", "--link-dir", links.path, "--seed", "5", "--dialect", "tuya",
                                                "--scenario", "fingerprint-dead,battery-worn,motor-stall", "--activity", "0"])
-        defer {
-            sim.signal(SIGTERM)
-            _ = sim.waitForExit(within: 5)
-        }
+        defer { sim.terminate() }
         let paths = try (0..<3).map { _ in try #require(sim.readLine(within: 10)) }
         let daemon = try DaemonProcess(paths.flatMap { ["--serial", $0] } + ["--dialect", "tuya", "--no-discovery"])
         defer { #expect(daemon.stop() == 0) }

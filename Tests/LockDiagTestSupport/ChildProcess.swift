@@ -93,6 +93,12 @@ public final class ChildProcess: @unchecked Sendable {
     /// Sends `signal` to the process.
     public func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
+    /// SIGTERM, then up to `seconds` for it to exit (a test's clean-up: the result is not judged).
+    public func terminate(within seconds: Double = 5) {
+        signal(SIGTERM)
+        _ = waitForExit(within: seconds)
+    }
+
     /// Waits for the process to exit; false when it is still running after `seconds`.
     public func waitForExit(within seconds: Double) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)

@@ -41,8 +41,7 @@ public final class SimulatedPtyLocks {
 
     /// SIGTERM, a wait for the exit, and the links removed.
     public func stop() {
-        child.signal(SIGTERM)
-        _ = child.waitForExit(within: 5)
+        child.terminate()
         links.remove()
     }
 }

@@ -38,10 +38,7 @@ import Testing
         let path = directory.path + "/lock.att"
         let sim = try ChildProcess("locksim", ["--ble-att-socket", path, "--activity", "0"])
         #expect(sim.readLine(within: 10) == path)
-        defer {
-            sim.signal(SIGTERM)
-            _ = sim.waitForExit(within: 5)
-        }
+        defer { sim.terminate() }
         let exchangeMTU: [UInt8] = [0x02, 23, 0]  // ATT_EXCHANGE_MTU_REQ, client MTU 23
         /// The first packet back within `seconds`; [] when the lock closed the connection.
         func answer(_ fd: Int32, within seconds: Double) -> [UInt8]? {

@@ -103,8 +103,7 @@ import Glibc
                                                "--scenario", "battery-low", "--activity", "0"])
         let line = sim.readLine(within: 10)
         if line == nil {
-            sim.signal(SIGTERM)
-            _ = sim.waitForExit(within: 5)
+            sim.terminate()
         }
         return (sim, try #require(line, "locksim gave no pty: \(sim.allErrors)").split(separator: " ").map(String.init)[0])
     }
@@ -116,10 +115,7 @@ import Glibc
         let links = try TemporaryDirectory(prefix: "rect")
         defer { links.remove() }
         let (sim, mcu) = try Self.batteryLowTuyaLock(dialect: dialect, in: links)
-        defer {
-            sim.signal(SIGTERM)
-            _ = sim.waitForExit(within: 5)
-        }
+        defer { sim.terminate() }
         let file = links.path + "/tuya.pcapng"
         let daemon = try DaemonProcess(["--serial", mcu, "--dialect", dialect, "--no-discovery", "--record", file])
         let client = JSONRPCClient(socketPath: daemon.socketPath)
@@ -227,8 +223,7 @@ import Glibc
         let sim = try ChildProcess("locksim", ["--ble-att-socket", directory.path + "/locks", "--count", "1", "--activity", "0", "--seed", "5"] + options)
         let socket = sim.readLine(within: 10)
         if socket == nil {
-            sim.signal(SIGTERM)
-            _ = sim.waitForExit(within: 5)
+            sim.terminate()
         }
         return (sim, try #require(socket, "locksim gave no socket: \(sim.allErrors)"))
     }
@@ -239,10 +234,7 @@ import Glibc
         let directory = try TemporaryDirectory(prefix: "recb")
         defer { directory.remove() }
         let (sim, socket) = try Self.bleLock(in: directory, ["--scenario", "motor-stall"])
-        defer {
-            sim.signal(SIGTERM)
-            _ = sim.waitForExit(within: 5)
-        }
+        defer { sim.terminate() }
         let file = directory.path + "/ble.pcapng"
         let live = try DaemonProcess(["--ble-att-socket", socket, "--no-discovery", "--record", file])
         let liveClient = JSONRPCClient(socketPath: live.socketPath)
@@ -284,10 +276,7 @@ import Glibc
         let links = try TemporaryDirectory(prefix: "rectr")
         defer { links.remove() }
         let (sim, mcu) = try Self.batteryLowTuyaLock(dialect: dialect, in: links)
-        defer {
-            sim.signal(SIGTERM)
-            _ = sim.waitForExit(within: 5)
-        }
+        defer { sim.terminate() }
         let file = links.path + "/tuya.pcapng"
         let live = try DaemonProcess(["--serial", mcu, "--dialect", dialect, "--no-discovery", "--record", file])
         let liveClient = JSONRPCClient(socketPath: live.socketPath)

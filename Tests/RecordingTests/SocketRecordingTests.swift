@@ -93,10 +93,7 @@ import Glibc
         let directory = try TemporaryDirectory(prefix: "recsb")
         defer { directory.remove() }
         let (sim, socket) = try DaemonRecordingTests.bleLock(in: directory, ["--scenario", "healthy"])
-        defer {
-            sim.signal(SIGTERM)
-            _ = sim.waitForExit(within: 5)
-        }
+        defer { sim.terminate() }
         let daemon = try DaemonProcess(["--ble-att-socket", socket, "--no-discovery"])
         defer { daemon.stop() }
         let client = JSONRPCClient(socketPath: daemon.socketPath)
@@ -206,10 +203,7 @@ import Glibc
         let directory = try TemporaryDirectory(prefix: "recg")
         defer { directory.remove() }
         let (sim, socket) = try DaemonRecordingTests.bleLock(in: directory, ["--gatt-services", "standard", "--scenario", "healthy"])
-        defer {
-            sim.signal(SIGTERM)
-            _ = sim.waitForExit(within: 5)
-        }
+        defer { sim.terminate() }
         let daemon = try DaemonProcess(["--ble-att-socket", socket, "--no-discovery"])
         defer { daemon.stop() }
         let client = JSONRPCClient(socketPath: daemon.socketPath)
